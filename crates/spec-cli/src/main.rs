@@ -1,0 +1,58 @@
+//! `locald-spec`: the spec tooling. `check` verifies the book against the code and the test
+//! evidence; `test` runs the test suite and records that evidence; `build` builds the site.
+
+mod build;
+mod check;
+mod test;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "locald-spec",
+    version,
+    about = "Check, test and build the locald Container Engine Specification"
+)]
+struct Cli {
+    /// The project directory (the one holding book.toml, or below it).
+    #[arg(long, global = true, default_value = ".")]
+    project: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Verify every requirement against its implementation and test evidence.
+    Check(check::Args),
+    /// Run the test suite with cargo-nextest and record the results as evidence.
+    Test(test::Args),
+    /// Build the site with the preprocessor in-process (no global mdbook needed).
+    Build(build::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = locald_spec_core::Project::discover(&cli.project)
+        .map_err(anyhow::Error::from)
+        .and_then(|project| match cli.command {
+            Command::Check(a) => check::run(&project, a),
+            Command::Test(a) => test::run(&project, a),
+            Command::Build(a) => build::run(&project, a),
+        });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("locald-spec: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Whether strict mode is on: the flag, or `LOCALD_SPEC_STRICT` set to anything but `0`.
+fn strict(flag: bool) -> bool {
+    flag || std::env::var_os(mdbook_locald_spec::STRICT_ENV)
+        .is_some_and(|v| !v.is_empty() && v != "0")
+}

@@ -1,0 +1,63 @@
+//! `locald-spec test`: runs cargo-nextest with the `ci` profile and turns its JUnit report into
+//! the evidence file. Source digests are taken before the run starts, so a file edited while the
+//! tests run makes its requirements stale rather than falsely verified.
+
+use anyhow::{Context, bail};
+use locald_spec_core::evidence::{Evidence, digest_files, parse_junit};
+use locald_spec_core::{Project, links};
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Options of `test`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Arguments passed on to `cargo nextest run` (after `--`).
+    #[arg(last = true)]
+    nextest: Vec<String>,
+}
+
+pub fn run(project: &Project, args: Args) -> anyhow::Result<ExitCode> {
+    let files = links::scan(&project.root, &project.code_dirs()).files;
+    let sources = digest_files(&project.root, &files);
+    let started = SystemTime::now();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project.root.join("target"));
+    let junit = target.join("nextest/ci/junit.xml");
+    let _ = std::fs::remove_file(&junit);
+    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .current_dir(&project.root)
+        .args(["nextest", "run", "--workspace", "--profile", "ci"])
+        .args(&args.nextest)
+        .status()
+        .context("cannot run `cargo nextest` (install it with `cargo install cargo-nextest`)")?;
+    if !junit.is_file() {
+        bail!(
+            "cargo nextest wrote no JUnit report at {} (exit status {status})",
+            junit.display()
+        );
+    }
+    let xml = std::fs::read_to_string(&junit)
+        .with_context(|| format!("cannot read {}", junit.display()))?;
+    let tests = parse_junit(&junit.display().to_string(), &xml)?;
+    let evidence = Evidence {
+        started_at: started
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+        runner: "cargo-nextest".into(),
+        sources,
+        tests,
+    };
+    evidence.write(&project.evidence)?;
+    eprintln!(
+        "locald-spec: recorded {} test result(s) in {}",
+        evidence.tests.len(),
+        project.evidence.display()
+    );
+    Ok(match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    })
+}

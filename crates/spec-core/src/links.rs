@@ -1,0 +1,453 @@
+//! The link scanner: finds `#[implements("id")]` and `#[verifies("id")]` attributes in Rust
+//! sources with `syn`, and records where each linked item is and what test it is.
+
+use crate::parse::rel;
+use crate::problem::{Problem, ProblemKind};
+use proc_macro2::Span;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use syn::spanned::Spanned;
+use syn::{Attribute, ImplItem, Item, LitStr, punctuated::Punctuated};
+
+/// The attribute that marks an implementing item.
+pub const IMPLEMENTS: &str = "implements";
+/// The attribute that marks a verifying test.
+pub const VERIFIES: &str = "verifies";
+
+/// An item of the reference code that implements a requirement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Implementation {
+    /// The requirement ID.
+    pub id: String,
+    /// The source file, relative to the repository root.
+    pub file: String,
+    /// First line of the item (its attributes and doc comments included).
+    pub line: usize,
+    /// Last line of the item.
+    pub end_line: usize,
+    /// What the item is, e.g. `fn passwd_entry` or `impl Plan`.
+    pub item: String,
+    /// The item's source text exactly as it stands in the file.
+    #[serde(skip)]
+    pub source: String,
+}
+
+/// How a test is named by the test runner: the test binary and the path inside it, as
+/// cargo-nextest reports them (`locald-engine::e2e` and `identity::current_user`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TestRef {
+    /// The binary ID: `crate` for a library's unit tests, `crate::name` for `tests/name.rs`,
+    /// `crate::bin/name` for a binary.
+    pub binary: String,
+    /// The test's path inside the binary, e.g. `identity::tests::parses_passwd`.
+    pub name: String,
+}
+
+impl std::fmt::Display for TestRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.binary, self.name)
+    }
+}
+
+/// A test (or check) that verifies a requirement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestLink {
+    /// The requirement ID.
+    pub id: String,
+    /// The source file, relative to the repository root.
+    pub file: String,
+    /// The line of the test function.
+    pub line: usize,
+    /// How the test runner names it.
+    pub test: TestRef,
+}
+
+/// Everything the scanner found.
+#[derive(Debug, Clone, Default)]
+pub struct Links {
+    /// Implementing items, in file order.
+    pub implementations: Vec<Implementation>,
+    /// Verifying tests, in file order.
+    pub tests: Vec<TestLink>,
+    /// Malformed attributes and unparsable files.
+    pub problems: Vec<Problem>,
+    /// Every scanned file (repository-relative), for evidence digests.
+    pub files: Vec<String>,
+}
+
+/// Directories never scanned: compile-fail fixtures name unknown IDs on purpose.
+const SKIP_DIRS: [&str; 4] = ["target", "ui", "fixtures", ".git"];
+
+/// Lists the Rust files below `dirs` (relative to `repo_root`), sorted, skipping fixtures.
+pub fn rust_files(repo_root: &Path, dirs: &[&str]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for dir in dirs {
+        let walker = walkdir::WalkDir::new(repo_root.join(dir))
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| {
+                !(e.file_type().is_dir()
+                    && SKIP_DIRS.contains(&e.file_name().to_string_lossy().as_ref()))
+            });
+        for e in walker.filter_map(Result::ok) {
+            if e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "rs") {
+                out.push(e.into_path());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Scans the Rust sources below `dirs`.
+pub fn scan(repo_root: &Path, dirs: &[&str]) -> Links {
+    let mut links = Links::default();
+    for path in rust_files(repo_root, dirs) {
+        let file = rel(repo_root, &path);
+        links.files.push(file.clone());
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                links.problems.push(Problem::new(
+                    ProblemKind::UnparsableSource,
+                    None,
+                    &file,
+                    0,
+                    format!("cannot read: {e}"),
+                ));
+                continue;
+            }
+        };
+        // Cheap pre-filter: most files link nothing.
+        if !text.contains(IMPLEMENTS) && !text.contains(VERIFIES) {
+            continue;
+        }
+        let target = Target::of(repo_root, &path);
+        scan_text(&file, &text, &target, &mut links);
+    }
+    links
+}
+
+/// Scans one file's text; `target` tells how its tests are named.
+pub fn scan_text(file: &str, text: &str, target: &Target, links: &mut Links) {
+    let syntax = match syn::parse_file(text) {
+        Ok(s) => s,
+        Err(e) => {
+            let line = e.span().start().line;
+            links.problems.push(Problem::new(
+                ProblemKind::UnparsableSource,
+                None,
+                file,
+                line,
+                format!("cannot parse Rust source: {e}"),
+            ));
+            return;
+        }
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let mut v = Visitor {
+        file,
+        lines: &lines,
+        target,
+        links,
+        module: target.module.clone(),
+    };
+    v.items(&syntax.items);
+}
+
+struct Visitor<'a> {
+    file: &'a str,
+    lines: &'a [&'a str],
+    target: &'a Target,
+    links: &'a mut Links,
+    module: Vec<String>,
+}
+
+impl Visitor<'_> {
+    fn items(&mut self, items: &[Item]) {
+        for item in items {
+            let (attrs, label): (&[Attribute], String) = match item {
+                Item::Fn(f) => (&f.attrs, format!("fn {}", f.sig.ident)),
+                Item::Struct(s) => (&s.attrs, format!("struct {}", s.ident)),
+                Item::Enum(e) => (&e.attrs, format!("enum {}", e.ident)),
+                Item::Const(c) => (&c.attrs, format!("const {}", c.ident)),
+                Item::Static(s) => (&s.attrs, format!("static {}", s.ident)),
+                Item::Type(t) => (&t.attrs, format!("type {}", t.ident)),
+                Item::Trait(t) => (&t.attrs, format!("trait {}", t.ident)),
+                Item::Impl(i) => {
+                    let ty = type_name(&i.self_ty);
+                    let label = match &i.trait_ {
+                        Some((_, p, _)) => format!("impl {} for {ty}", path_name(p)),
+                        None => format!("impl {ty}"),
+                    };
+                    self.attrs(&i.attrs, item.span(), &label, None);
+                    for ii in &i.items {
+                        if let ImplItem::Fn(f) = ii {
+                            let label = format!("fn {ty}::{}", f.sig.ident);
+                            self.attrs(&f.attrs, ii.span(), &label, None);
+                        }
+                    }
+                    continue;
+                }
+                Item::Mod(m) => {
+                    self.attrs(&m.attrs, item.span(), &format!("mod {}", m.ident), None);
+                    if let Some((_, inner)) = &m.content {
+                        self.module.push(m.ident.to_string());
+                        self.items(inner);
+                        self.module.pop();
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            let fn_name = match item {
+                Item::Fn(f) => Some(f.sig.ident.to_string()),
+                _ => None,
+            };
+            self.attrs(attrs, item.span(), &label, fn_name.as_deref());
+        }
+    }
+
+    fn attrs(&mut self, attrs: &[Attribute], span: Span, label: &str, fn_name: Option<&str>) {
+        for attr in attrs {
+            let Some(last) = attr.path().segments.last() else {
+                continue;
+            };
+            let kind = last.ident.to_string();
+            if kind != IMPLEMENTS && kind != VERIFIES {
+                continue;
+            }
+            let line = attr.span().start().line;
+            let ids = match attr
+                .parse_args_with(Punctuated::<LitStr, syn::Token![,]>::parse_terminated)
+            {
+                Ok(ids) if !ids.is_empty() => ids,
+                Ok(_) => {
+                    self.bad_link(line, format!("#[{kind}] names no requirement ID"));
+                    continue;
+                }
+                Err(e) => {
+                    self.bad_link(line, format!("#[{kind}(...)] takes string literals: {e}"));
+                    continue;
+                }
+            };
+            for id in ids {
+                let id = id.value();
+                if kind == IMPLEMENTS {
+                    let (start, end) = (span.start().line, span.end().line);
+                    let source = self
+                        .lines
+                        .get(start.saturating_sub(1)..end.min(self.lines.len()))
+                        .map(|l| l.join("\n"))
+                        .unwrap_or_default();
+                    self.links.implementations.push(Implementation {
+                        id,
+                        file: self.file.to_owned(),
+                        line: start,
+                        end_line: end,
+                        item: label.to_owned(),
+                        source,
+                    });
+                } else {
+                    let Some(name) = fn_name else {
+                        self.bad_link(
+                            line,
+                            format!("#[verifies] must be on a test function, not on `{label}`"),
+                        );
+                        continue;
+                    };
+                    let mut path = self.module.clone();
+                    path.push(name.to_owned());
+                    self.links.tests.push(TestLink {
+                        id,
+                        file: self.file.to_owned(),
+                        line: span.start().line,
+                        test: TestRef {
+                            binary: self.target.binary.clone(),
+                            name: path.join("::"),
+                        },
+                    });
+                }
+            }
+        }
+    }
+
+    fn bad_link(&mut self, line: usize, message: String) {
+        self.links.problems.push(Problem::new(
+            ProblemKind::BadLink,
+            None,
+            self.file,
+            line,
+            message,
+        ));
+    }
+}
+
+fn type_name(ty: &syn::Type) -> String {
+    match ty {
+        syn::Type::Path(p) => path_name(&p.path),
+        other => quote_like(other),
+    }
+}
+
+fn path_name(p: &syn::Path) -> String {
+    p.segments
+        .last()
+        .map(|s| s.ident.to_string())
+        .unwrap_or_default()
+}
+
+fn quote_like(ty: &syn::Type) -> String {
+    let span = ty.span();
+    format!("<type at line {}>", span.start().line)
+}
+
+/// Which test binary a source file belongs to, and its module path inside it, derived from the
+/// standard Cargo layout (the scanner does not follow `#[path]` attributes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The nextest binary ID.
+    pub binary: String,
+    /// The module path of the file inside that binary.
+    pub module: Vec<String>,
+}
+
+impl Target {
+    /// Derives the target of `path` from the nearest `Cargo.toml` with a `[package]` above it.
+    pub fn of(repo_root: &Path, path: &Path) -> Target {
+        let mut dir = path.parent();
+        while let Some(d) = dir {
+            if let Some(name) = package_name(&d.join("Cargo.toml")) {
+                return Target::in_package(&name, path.strip_prefix(d).unwrap_or(path));
+            }
+            if d == repo_root {
+                break;
+            }
+            dir = d.parent();
+        }
+        let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+        Target {
+            binary: format!("example/{stem}"),
+            module: Vec::new(),
+        }
+    }
+
+    /// The target of a file at `rel` (relative to the package directory) in package `pkg`.
+    pub fn in_package(pkg: &str, rel: &Path) -> Target {
+        let parts: Vec<String> = rel
+            .with_extension("")
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let strs: Vec<&str> = parts.iter().map(String::as_str).collect();
+        let module_of = |rest: &[&str]| -> Vec<String> {
+            rest.iter()
+                .filter(|p| **p != "mod")
+                .map(|p| p.to_string())
+                .collect()
+        };
+        let (binary, module) = match strs.as_slice() {
+            ["src", "main"] => (format!("{pkg}::bin/{pkg}"), Vec::new()),
+            ["src", "bin", name] => (format!("{pkg}::bin/{name}"), Vec::new()),
+            ["src", "bin", name, rest @ ..] => (format!("{pkg}::bin/{name}"), module_of(rest)),
+            ["src", "lib"] => (pkg.to_owned(), Vec::new()),
+            ["src", rest @ ..] => (pkg.to_owned(), module_of(rest)),
+            ["tests", name] => (format!("{pkg}::{name}"), Vec::new()),
+            ["tests", name, "main"] => (format!("{pkg}::{name}"), Vec::new()),
+            ["tests", name, rest @ ..] => (format!("{pkg}::{name}"), module_of(rest)),
+            ["examples", name, ..] => (format!("{pkg}::example/{name}"), Vec::new()),
+            ["benches", name, ..] => (format!("{pkg}::bench/{name}"), Vec::new()),
+            _ => (pkg.to_owned(), Vec::new()),
+        };
+        Target { binary, module }
+    }
+}
+
+fn package_name(manifest: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(manifest).ok()?;
+    let value: toml::Value = toml::from_str(&text).ok()?;
+    value
+        .get("package")?
+        .get("name")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan_one(text: &str, target: Target) -> Links {
+        let mut links = Links::default();
+        scan_text("crates/x/src/a.rs", text, &target, &mut links);
+        links
+    }
+
+    #[test]
+    fn finds_implementations_with_their_source() {
+        let text = "use m::implements;\n\n/// Doc.\n#[implements(\"a.b\", \"a.c\")]\npub fn f() {\n    1;\n}\n";
+        let links = scan_one(text, Target::in_package("x", Path::new("src/a.rs")));
+        assert_eq!(links.implementations.len(), 2);
+        let i = &links.implementations[0];
+        assert_eq!((i.id.as_str(), i.line, i.end_line), ("a.b", 3, 7));
+        assert_eq!(i.item, "fn f");
+        assert!(
+            i.source.starts_with("/// Doc.\n#[implements"),
+            "{}",
+            i.source
+        );
+        assert!(i.source.ends_with('}'));
+    }
+
+    #[test]
+    fn names_tests_as_nextest_does() {
+        let text = "mod identity {\n  #[test]\n  #[verifies(\"a.b\")]\n  fn works() {}\n}\n";
+        let links = scan_one(
+            text,
+            Target::in_package("locald-engine", Path::new("tests/e2e.rs")),
+        );
+        assert_eq!(links.tests.len(), 1);
+        assert_eq!(links.tests[0].test.binary, "locald-engine::e2e");
+        assert_eq!(links.tests[0].test.name, "identity::works");
+        let unit = scan_one(
+            text,
+            Target::in_package("locald-engine", Path::new("src/plan/mod.rs")),
+        );
+        assert_eq!(unit.tests[0].test.binary, "locald-engine");
+        assert_eq!(unit.tests[0].test.name, "plan::identity::works");
+    }
+
+    #[test]
+    fn impl_methods_and_bad_links_are_reported() {
+        let text = "impl P {\n  #[implements(\"a.b\")]\n  fn m(&self) {}\n}\n#[implements]\nfn g() {}\n#[verifies(\"a.b\")]\nstruct S;\n#[implements(a.b)]\nfn h() {}\n";
+        let links = scan_one(text, Target::in_package("x", Path::new("src/lib.rs")));
+        assert_eq!(links.implementations.len(), 1);
+        assert_eq!(links.implementations[0].item, "fn P::m");
+        let kinds: Vec<_> = links.problems.iter().map(|p| (p.kind, p.line)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (ProblemKind::BadLink, 5),
+                (ProblemKind::BadLink, 7),
+                (ProblemKind::BadLink, 9)
+            ]
+        );
+    }
+
+    #[test]
+    fn binary_ids_follow_cargo_layout() {
+        let t = |p: &str| Target::in_package("pkg", Path::new(p)).binary;
+        assert_eq!(t("src/main.rs"), "pkg::bin/pkg");
+        assert_eq!(t("src/bin/tool.rs"), "pkg::bin/tool");
+        assert_eq!(t("tests/e2e/main.rs"), "pkg::e2e");
+        assert_eq!(
+            Target::in_package("pkg", Path::new("tests/e2e/names.rs")).module,
+            vec!["names"]
+        );
+        assert_eq!(t("src/a/b.rs"), "pkg");
+        assert_eq!(
+            Target::in_package("pkg", Path::new("src/a/mod.rs")).module,
+            vec!["a"]
+        );
+    }
+}

@@ -1,0 +1,384 @@
+//! Fixture books and fixture crates, one per defect class: each asserts the exact problem the
+//! checker reports (kind, file, line, and the words that name the fault).
+
+use locald_spec_core::evidence::{Evidence, Outcome, TestResult, digest_files};
+use locald_spec_core::{Problem, ProblemKind, Project, Status, TestRef, check_project};
+use std::path::Path;
+
+/// A temporary project: `book.toml`, chapters and a fixture crate.
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new(files: &[(&str, &str)]) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let mut all = vec![
+            (
+                "book.toml",
+                "[book]\ntitle = \"fixture\"\nsrc = \"book/src\"\n",
+            ),
+            (
+                "crates/eng/Cargo.toml",
+                "[package]\nname = \"eng\"\nversion = \"0.0.0\"\n",
+            ),
+        ];
+        all.extend_from_slice(files);
+        for (path, text) in all {
+            let p = dir.path().join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        Fixture { dir }
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn project(&self) -> Project {
+        let mut p = Project::at(self.root()).unwrap();
+        p.evidence = self.root().join("evidence.json");
+        p
+    }
+
+    /// Records evidence as `locald-spec test` would: digests now, then these results.
+    fn record(&self, results: &[(&str, &str, Outcome)]) {
+        let files = locald_spec_core::links::scan(self.root(), &["crates"]).files;
+        let ev = Evidence {
+            started_at: 0,
+            runner: "fixture".into(),
+            sources: digest_files(self.root(), &files),
+            tests: results
+                .iter()
+                .map(|(b, n, o)| TestResult {
+                    test: TestRef {
+                        binary: b.to_string(),
+                        name: n.to_string(),
+                    },
+                    outcome: *o,
+                })
+                .collect(),
+        };
+        ev.write(&self.project().evidence).unwrap();
+    }
+
+    fn problems(&self) -> Vec<Problem> {
+        check_project(&self.project()).problems
+    }
+}
+
+fn block(body: &str) -> String {
+    format!("# Chapter\n\nProse.\n\n```requirement\n{body}```\n")
+}
+
+const GOOD: &str = "id: identity.passwd.current-user\nlevel: MUST\naction: The engine writes an entry.\nprovenance:\n  - source: posix\n    cite: XSH getpwuid()\n    url: https://pubs.opengroup.org/onlinepubs/9799919799/functions/getpwuid.html\n";
+
+const IMPL: &str = "#[implements(\"identity.passwd.current-user\")]\npub fn entry() -> u32 {\n    0\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    #[verifies(\"identity.passwd.current-user\")]\n    fn writes_entry() {\n        assert_eq!(super::entry(), 0);\n    }\n}\n";
+
+/// Asserts exactly one problem of `kind` at `file:line` whose message contains `words`.
+fn assert_only(problems: &[Problem], kind: ProblemKind, file: &str, line: usize, words: &str) {
+    let relevant: Vec<_> = problems
+        .iter()
+        .filter(|p| p.kind != ProblemKind::NoEvidence)
+        .collect();
+    assert_eq!(
+        relevant.len(),
+        1,
+        "expected one {kind} problem, got {problems:#?}"
+    );
+    let p = relevant[0];
+    assert_eq!((p.kind, p.file.as_str(), p.line), (kind, file, line), "{p}");
+    assert!(
+        p.message.contains(words),
+        "message `{}` lacks `{words}`",
+        p.message
+    );
+}
+
+fn parse_only(body: &str) -> Vec<Problem> {
+    let f = Fixture::new(&[("book/src/identity.md", &block(body))]);
+    f.problems()
+        .into_iter()
+        .filter(|p| !matches!(p.kind, ProblemKind::Unimplemented | ProblemKind::Untested))
+        .collect()
+}
+
+#[test]
+fn a_clean_requirement_is_verified() {
+    let f = Fixture::new(&[
+        ("book/src/identity.md", &block(GOOD)),
+        ("crates/eng/src/lib.rs", IMPL),
+    ]);
+    f.record(&[("eng", "tests::writes_entry", Outcome::Passed)]);
+    let report = check_project(&f.project());
+    assert_eq!(report.problems, vec![]);
+    let r = report.get("identity.passwd.current-user").unwrap();
+    assert_eq!(r.status, Status::Verified);
+    assert_eq!(
+        (
+            r.implementations[0].file.as_str(),
+            r.implementations[0].line
+        ),
+        ("crates/eng/src/lib.rs", 1)
+    );
+    assert_eq!(r.tests[0].outcome, Outcome::Passed);
+}
+
+#[test]
+fn duplicate_ids_are_reported_at_both_places() {
+    let f = Fixture::new(&[
+        ("book/src/a.md", &block(GOOD)),
+        ("book/src/b.md", &format!("# B\n\n{}", block(GOOD))),
+    ]);
+    let dups: Vec<_> = f
+        .problems()
+        .into_iter()
+        .filter(|p| p.kind == ProblemKind::DuplicateId)
+        .map(|p| (p.file, p.line))
+        .collect();
+    assert_eq!(
+        dups,
+        vec![
+            ("book/src/b.md".to_string(), 7),
+            ("book/src/a.md".to_string(), 5)
+        ]
+    );
+}
+
+#[test]
+fn malformed_ids_are_reported() {
+    let p = parse_only(&GOOD.replace("identity.passwd.current-user", "Identity.passwd"));
+    assert_only(
+        &p,
+        ProblemKind::BadId,
+        "book/src/identity.md",
+        6,
+        "malformed requirement ID `Identity.passwd`",
+    );
+}
+
+#[test]
+fn unknown_keys_are_reported_at_their_line() {
+    let p = parse_only(&format!("{GOOD}severity: high\n"));
+    assert_only(
+        &p,
+        ProblemKind::UnknownKey,
+        "book/src/identity.md",
+        13,
+        "unknown key `severity`",
+    );
+}
+
+#[test]
+fn missing_keys_are_reported() {
+    let p = parse_only(&GOOD.replace("action: The engine writes an entry.\n", ""));
+    assert_only(
+        &p,
+        ProblemKind::MissingKey,
+        "book/src/identity.md",
+        5,
+        "lacks the required key `action`",
+    );
+}
+
+#[test]
+fn empty_provenance_is_reported() {
+    let body = "id: a.b\nlevel: MUST\naction: Do it.\nprovenance: []\n";
+    let p = parse_only(body);
+    assert_only(
+        &p,
+        ProblemKind::EmptyProvenance,
+        "book/src/identity.md",
+        9,
+        "cite at least one primary source",
+    );
+}
+
+#[test]
+fn bad_levels_are_reported() {
+    let p = parse_only(&GOOD.replace("level: MUST", "level: must"));
+    assert_only(
+        &p,
+        ProblemKind::BadLevel,
+        "book/src/identity.md",
+        7,
+        "level `must` is not one of MUST, SHOULD, MAY",
+    );
+}
+
+#[test]
+fn invalid_yaml_is_reported_with_its_line() {
+    let p = parse_only("id: a.b\nlevel: MUST\naction: [unclosed\nprovenance: []\n");
+    assert_eq!(p.len(), 1, "{p:#?}");
+    assert_eq!(p[0].kind, ProblemKind::MalformedBlock);
+    assert!(
+        p[0].line >= 8,
+        "line {} should point into the block",
+        p[0].line
+    );
+    assert!(p[0].message.contains("not valid YAML"));
+}
+
+#[test]
+fn unknown_provenance_sources_are_reported() {
+    let p = parse_only(&GOOD.replace("source: posix", "source: wikipedia"));
+    assert_only(
+        &p,
+        ProblemKind::BadProvenance,
+        "book/src/identity.md",
+        10,
+        "unknown source `wikipedia`",
+    );
+}
+
+#[test]
+fn code_naming_an_undefined_id_is_reported() {
+    let f = Fixture::new(&[
+        ("book/src/identity.md", &block(GOOD)),
+        (
+            "crates/eng/src/lib.rs",
+            &format!("{IMPL}\n#[implements(\"identity.passwd.nope\")]\npub fn x() {{}}\n"),
+        ),
+    ]);
+    f.record(&[("eng", "tests::writes_entry", Outcome::Passed)]);
+    assert_only(
+        &f.problems(),
+        ProblemKind::UnknownId,
+        "crates/eng/src/lib.rs",
+        15,
+        "identity.passwd.nope",
+    );
+}
+
+#[test]
+fn a_requirement_without_code_is_unimplemented() {
+    let f = Fixture::new(&[
+        ("book/src/identity.md", &block(GOOD)),
+        (
+            "crates/eng/src/lib.rs",
+            &IMPL.replacen("#[implements(\"identity.passwd.current-user\")]\n", "", 1),
+        ),
+    ]);
+    f.record(&[("eng", "tests::writes_entry", Outcome::Passed)]);
+    assert_only(
+        &f.problems(),
+        ProblemKind::Unimplemented,
+        "book/src/identity.md",
+        5,
+        "`identity.passwd.current-user` is unimplemented",
+    );
+}
+
+#[test]
+fn a_requirement_without_a_test_link_is_untested() {
+    let f = Fixture::new(&[
+        ("book/src/identity.md", &block(GOOD)),
+        (
+            "crates/eng/src/lib.rs",
+            &IMPL.replace("    #[verifies(\"identity.passwd.current-user\")]\n", ""),
+        ),
+    ]);
+    f.record(&[("eng", "tests::writes_entry", Outcome::Passed)]);
+    assert_only(
+        &f.problems(),
+        ProblemKind::Untested,
+        "book/src/identity.md",
+        5,
+        "no test carries #[verifies]",
+    );
+}
+
+#[test]
+fn a_failing_or_skipped_linked_test_fails_the_requirement() {
+    for outcome in [Outcome::Failed, Outcome::Skipped] {
+        let f = Fixture::new(&[
+            ("book/src/identity.md", &block(GOOD)),
+            ("crates/eng/src/lib.rs", IMPL),
+        ]);
+        f.record(&[("eng", "tests::writes_entry", outcome)]);
+        let words = format!(
+            "test `eng tests::writes_entry` {}",
+            if outcome == Outcome::Failed {
+                "failed"
+            } else {
+                "was skipped"
+            }
+        );
+        assert_only(
+            &f.problems(),
+            ProblemKind::Failing,
+            "book/src/identity.md",
+            5,
+            &words,
+        );
+    }
+}
+
+#[test]
+fn a_linked_test_that_did_not_run_does_not_count() {
+    let f = Fixture::new(&[
+        ("book/src/identity.md", &block(GOOD)),
+        ("crates/eng/src/lib.rs", IMPL),
+    ]);
+    f.record(&[("eng", "tests::something_else", Outcome::Passed)]);
+    assert_only(
+        &f.problems(),
+        ProblemKind::Untested,
+        "book/src/identity.md",
+        5,
+        "did not run in this pipeline",
+    );
+}
+
+#[test]
+fn evidence_older_than_the_code_is_stale() {
+    let f = Fixture::new(&[
+        ("book/src/identity.md", &block(GOOD)),
+        ("crates/eng/src/lib.rs", IMPL),
+    ]);
+    f.record(&[("eng", "tests::writes_entry", Outcome::Passed)]);
+    std::fs::write(
+        f.root().join("crates/eng/src/lib.rs"),
+        IMPL.replace("0\n}", "1\n}"),
+    )
+    .unwrap();
+    assert_only(
+        &f.problems(),
+        ProblemKind::Stale,
+        "book/src/identity.md",
+        5,
+        "crates/eng/src/lib.rs changed after the tests ran",
+    );
+}
+
+#[test]
+fn without_evidence_nothing_counts_as_verified() {
+    let f = Fixture::new(&[
+        ("book/src/identity.md", &block(GOOD)),
+        ("crates/eng/src/lib.rs", IMPL),
+    ]);
+    let p = f.problems();
+    assert!(
+        p.iter().any(|p| p.kind == ProblemKind::NoEvidence),
+        "{p:#?}"
+    );
+    assert!(
+        p.iter()
+            .any(|p| p.kind == ProblemKind::Untested && p.message.contains("has no evidence"))
+    );
+}
+
+#[test]
+fn test_links_in_fixture_directories_are_not_scanned() {
+    let f = Fixture::new(&[
+        ("book/src/identity.md", &block(GOOD)),
+        ("crates/eng/src/lib.rs", IMPL),
+        (
+            "crates/eng/tests/ui/bad.rs",
+            "#[implements(\"no.such\")]\nfn x() {}\n",
+        ),
+    ]);
+    f.record(&[("eng", "tests::writes_entry", Outcome::Passed)]);
+    assert_eq!(f.problems(), vec![]);
+}

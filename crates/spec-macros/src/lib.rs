@@ -1,0 +1,106 @@
+//! Attributes that link the reference code to the requirements of the book.
+//!
+//! ```ignore
+//! use locald_spec_macros::{implements, verifies};
+//!
+//! #[implements("identity.passwd.current-user")]
+//! pub fn passwd_entry() { /* ... */ }
+//!
+//! #[test]
+//! #[verifies("identity.passwd.current-user")]
+//! fn current_user_resolves() { /* ... */ }
+//! ```
+//!
+//! Both attributes leave the item unchanged (`#[implements]` adds a line to its rustdoc). Their
+//! work is done at compile time: an ID the book does not define is a compile error naming the
+//! closest defined ID. The `locald-spec` checker finds the attributes in the sources and joins
+//! them with the book and with the test runner's report.
+
+use proc_macro::TokenStream;
+use proc_macro2::Span;
+use quote::quote;
+use syn::punctuated::Punctuated;
+use syn::{LitStr, Token};
+
+mod ids {
+    include!(concat!(env!("OUT_DIR"), "/ids.rs"));
+}
+
+/// Marks an item as (part of) the implementation of one or more requirements.
+///
+/// Takes one or more string literals, each an ID defined by a requirement block of the book.
+#[proc_macro_attribute]
+pub fn implements(attr: TokenStream, item: TokenStream) -> TokenStream {
+    link("implements", attr, item)
+}
+
+/// Marks a test as verifying one or more requirements.
+///
+/// Takes one or more string literals, each an ID defined by a requirement block of the book.
+/// The requirement counts as verified only when this test ran and passed in the same pipeline.
+#[proc_macro_attribute]
+pub fn verifies(attr: TokenStream, item: TokenStream) -> TokenStream {
+    link("verifies", attr, item)
+}
+
+fn link(kind: &str, attr: TokenStream, item: TokenStream) -> TokenStream {
+    let parser = Punctuated::<LitStr, Token![,]>::parse_terminated;
+    let lits = match syn::parse::Parser::parse(parser, attr) {
+        Ok(l) => l,
+        Err(e) => return with_item(e.to_compile_error(), item),
+    };
+    if lits.is_empty() {
+        let e = syn::Error::new(
+            Span::call_site(),
+            format!(
+                "#[{kind}] needs at least one requirement ID, e.g. #[{kind}(\"identity.passwd.current-user\")]"
+            ),
+        );
+        return with_item(e.to_compile_error(), item);
+    }
+    let mut errors = proc_macro2::TokenStream::new();
+    for lit in &lits {
+        let id = lit.value();
+        if ids::IDS.binary_search(&id.as_str()).is_err() {
+            let hint = closest(&id)
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
+            errors.extend(
+                syn::Error::new(
+                    lit.span(),
+                    format!("unknown requirement ID `{id}`: no requirement block of the book defines it{hint}"),
+                )
+                .to_compile_error(),
+            );
+        }
+    }
+    if !errors.is_empty() {
+        return with_item(errors, item);
+    }
+    if kind == "implements" {
+        let list = lits
+            .iter()
+            .map(|l| format!("`{}`", l.value()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let doc =
+            format!(" Implements requirement {list} of the locald Container Engine Specification.");
+        let item = proc_macro2::TokenStream::from(item);
+        return quote!(#[doc = ""] #[doc = #doc] #item).into();
+    }
+    item
+}
+
+fn with_item(errors: proc_macro2::TokenStream, item: TokenStream) -> TokenStream {
+    let item = proc_macro2::TokenStream::from(item);
+    quote!(#errors #item).into()
+}
+
+fn closest(id: &str) -> Option<&'static str> {
+    ids::IDS
+        .iter()
+        .map(|c| (strsim::levenshtein(id, c), *c))
+        .filter(|(d, c)| *d <= (c.len() / 3).max(2))
+        .min()
+        .map(|(_, c)| c)
+}

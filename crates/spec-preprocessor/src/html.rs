@@ -1,0 +1,51 @@
+//! Small HTML helpers.
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Renders a short Markdown text (an action, a rationale) to inline HTML: the single paragraph
+/// wrapper is dropped so that it can sit inside a sentence.
+pub fn inline_markdown(md: &str) -> String {
+    let mut out = String::new();
+    pulldown_cmark::html::push_html(&mut out, pulldown_cmark::Parser::new(md));
+    let t = out.trim();
+    match t.strip_prefix("<p>").and_then(|r| r.strip_suffix("</p>")) {
+        Some(inner) if !inner.contains("<p>") => inner.to_owned(),
+        _ => t.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+
+    #[test]
+    fn inline_markdown_drops_the_paragraph() {
+        assert_eq!(
+            inline_markdown("Write `/etc/passwd`."),
+            "Write <code>/etc/passwd</code>."
+        );
+        assert!(inline_markdown("a\n\nb").contains("<p>a</p>"));
+    }
+}
