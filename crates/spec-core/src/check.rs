@@ -226,6 +226,9 @@ pub fn check(
     for t in &links.tests {
         by_id_test.entry(&t.id).or_default().push(t);
     }
+    let outcomes: std::collections::HashMap<&crate::links::TestRef, Outcome> = evidence
+        .map(|e| e.tests.iter().map(|t| (&t.test, t.outcome)).collect())
+        .unwrap_or_default();
     let current = evidence.map(|e| {
         let files: Vec<String> = e.sources.keys().cloned().collect();
         digest_files(repo_root, &files)

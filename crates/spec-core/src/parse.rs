@@ -30,13 +30,20 @@ pub struct RawBlock {
 pub fn find_blocks(text: &str) -> Vec<RawBlock> {
     let mut blocks = Vec::new();
     let mut current: Option<RawBlock> = None;
+    // Lines are counted incrementally: a book of thousands of blocks stays linear.
+    let (mut counted_to, mut line) = (0, 1);
     for (event, range) in Parser::new(text).into_offset_iter() {
         match event {
             Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info)))
                 if info.split_whitespace().next() == Some(INFO_STRING) =>
             {
+                line += text.as_bytes()[counted_to..range.start]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count();
+                counted_to = range.start;
                 current = Some(RawBlock {
-                    fence_line: line_of(text, range.start),
+                    fence_line: line,
                     range,
                     body: String::new(),
                 });
@@ -430,12 +437,12 @@ impl Registry {
         chapters: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
     ) -> Registry {
         let mut reg = Registry::default();
+        let mut seen: std::collections::HashMap<String, (String, usize)> = Default::default();
         for (file, chapter, text) in chapters {
             let (reqs, problems) = parse_chapter(file, chapter, text);
             reg.problems.extend(problems);
             for r in reqs {
-                if let Some(first) = reg.get(&r.id) {
-                    let (ff, fl) = (first.file.clone(), first.line);
+                if let Some((ff, fl)) = seen.get(&r.id).cloned() {
                     reg.problems.push(Problem::new(
                         ProblemKind::DuplicateId,
                         Some(&r.id),
@@ -458,6 +465,7 @@ impl Registry {
                     ));
                     continue;
                 }
+                seen.insert(r.id.clone(), (r.file.clone(), r.line));
                 reg.requirements.push(r);
             }
         }

@@ -1,14 +1,18 @@
 //! Attributes that link the reference code to the requirements of the book.
 //!
-//! ```ignore
+//! ```
 //! use locald_spec_macros::{implements, verifies};
 //!
 //! #[implements("identity.passwd.current-user")]
-//! pub fn passwd_entry() { /* ... */ }
+//! pub fn passwd_entry(uid: u32) -> String {
+//!     format!("user{uid}:x:{uid}:{uid}::/:/bin/sh")
+//! }
 //!
-//! #[test]
 //! #[verifies("identity.passwd.current-user")]
-//! fn current_user_resolves() { /* ... */ }
+//! fn current_user_resolves() {
+//!     assert!(passwd_entry(1000).starts_with("user1000:"));
+//! }
+//! # current_user_resolves();
 //! ```
 //!
 //! Both attributes leave the item unchanged (`#[implements]` adds a line to its rustdoc). Their

@@ -1,0 +1,163 @@
+//! The `locald-spec` command on fixture projects: the JSON report's shape, strict exit codes,
+//! and a real site build with the preprocessor in-process.
+
+use std::path::Path;
+use std::process::Command;
+
+const BOOK: &str = "# Identity\n\n```requirement\nid: identity.passwd.current-user\nlevel: MUST\naction: The engine writes an entry for the `uid`.\nprovenance:\n  - source: posix\n    cite: XSH getpwuid()\n    url: https://pubs.opengroup.org/onlinepubs/9799919799/functions/getpwuid.html\n```\n\n```requirement\nid: identity.group.current-group\nlevel: SHOULD\naction: The engine writes a group entry.\nprovenance:\n  - source: posix\n    cite: XSH getgrgid()\n    url: https://pubs.opengroup.org/onlinepubs/9799919799/functions/getgrgid.html\n```\n";
+
+const CODE: &str = "#[implements(\"identity.passwd.current-user\")]\npub fn entry() -> u32 {\n    0\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    #[verifies(\"identity.passwd.current-user\")]\n    fn writes_entry() {}\n}\n";
+
+fn fixture() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        (
+            "book.toml",
+            "[book]\ntitle = \"fixture\"\nsrc = \"book/src\"\n\n[build]\nbuild-dir = \"site\"\n\n[preprocessor.locald-spec]\ncommand = \"false\"\nbefore = [\"links\"]\n",
+        ),
+        (
+            "book/src/SUMMARY.md",
+            "# Summary\n\n- [Identity](identity.md)\n- [Matrix](matrix.md)\n",
+        ),
+        ("book/src/identity.md", BOOK),
+        (
+            "book/src/matrix.md",
+            "# Matrix\n\n{{#locald-spec matrix}}\n",
+        ),
+        (
+            "crates/eng/Cargo.toml",
+            "[package]\nname = \"eng\"\nversion = \"0.0.0\"\n",
+        ),
+        ("crates/eng/src/lib.rs", CODE),
+        (
+            "target/locald-spec/evidence.json",
+            r#"{"started_at":0,"runner":"fixture","sources":{},"tests":[{"binary":"eng","name":"tests::writes_entry","outcome":"passed"}]}"#,
+        ),
+    ];
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    dir
+}
+
+fn spec(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_locald-spec"))
+        .arg("--project")
+        .arg(dir)
+        .args(args)
+        .env_remove("LOCALD_SPEC_STRICT")
+        .env_remove("LOCALD_SPEC_EVIDENCE")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn check_json_has_the_documented_shape() {
+    let dir = fixture();
+    let out = spec(dir.path(), &["check", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reqs = v["requirements"].as_array().unwrap();
+    assert_eq!(reqs.len(), 2);
+    let r = &reqs[0];
+    assert_eq!(r["id"], "identity.passwd.current-user");
+    assert_eq!(r["level"], "MUST");
+    assert_eq!(r["chapter"], "identity");
+    // The evidence recorded no digest for the code file, so it cannot vouch for it: stale.
+    assert_eq!(r["status"], "stale");
+    assert_eq!(r["implementations"][0]["file"], "crates/eng/src/lib.rs");
+    assert_eq!(r["implementations"][0]["line"], 1);
+    assert_eq!(r["implementations"][0]["item"], "fn entry");
+    assert_eq!(r["tests"][0]["name"], "tests::writes_entry");
+    assert_eq!(r["tests"][0]["outcome"], "passed");
+    assert_eq!(reqs[1]["status"], "unimplemented");
+    let kinds: Vec<_> = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds, vec!["stale", "unimplemented"]);
+    let p = &v["problems"][1];
+    assert_eq!(
+        (p["id"].as_str(), p["file"].as_str(), p["line"].as_u64()),
+        (
+            Some("identity.group.current-group"),
+            Some("book/src/identity.md"),
+            Some(13)
+        )
+    );
+}
+
+#[test]
+fn strict_check_fails_naming_the_requirement() {
+    let dir = fixture();
+    let out = spec(dir.path(), &["check", "--strict"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("book/src/identity.md:13: unimplemented: [identity.group.current-group]"),
+        "{text}"
+    );
+    assert!(
+        spec(dir.path(), &["check"]).status.success(),
+        "non-strict check reports but passes"
+    );
+}
+
+#[test]
+fn build_renders_boxes_and_matrix_and_strict_build_fails() {
+    let dir = fixture();
+    let out = spec(dir.path(), &["build"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(dir.path().join("site/identity.html")).unwrap();
+    assert!(
+        html.contains("id=\"req-identity.passwd.current-user\""),
+        "anchor"
+    );
+    assert!(
+        html.contains("<span class=\"req-level level-must\">MUST</span>"),
+        "level badge"
+    );
+    assert!(
+        html.contains("The engine writes an entry for the <code>uid</code>."),
+        "action"
+    );
+    assert!(
+        html.contains("pub fn entry() -&gt; u32"),
+        "implementation snippet"
+    );
+    assert!(html.contains("outcome-passed"), "test outcome");
+    assert!(
+        html.contains(
+            "href=\"https://pubs.opengroup.org/onlinepubs/9799919799/functions/getpwuid.html\""
+        ),
+        "provenance link"
+    );
+    let matrix = std::fs::read_to_string(dir.path().join("site/matrix.html")).unwrap();
+    assert!(
+        matrix.contains("<td>identity</td><td>2</td><td>0</td>"),
+        "matrix row"
+    );
+    assert!(
+        matrix.contains("identity.html#req-identity.group.current-group"),
+        "link to the unverified one"
+    );
+
+    let out = spec(dir.path(), &["build", "--strict"]);
+    assert!(
+        !out.status.success(),
+        "strict build must fail with problems"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("problem(s) found in strict mode"));
+}

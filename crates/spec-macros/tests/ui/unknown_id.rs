@@ -1,0 +1,6 @@
+use locald_spec_macros::implements;
+
+#[implements("network.carrier-pigeon")]
+pub fn send() {}
+
+fn main() {}
