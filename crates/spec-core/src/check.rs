@@ -248,9 +248,7 @@ pub fn check(
                 binary: t.test.binary.clone(),
                 file: t.file.clone(),
                 line: t.line,
-                outcome: evidence
-                    .map(|e| e.outcome(&t.test))
-                    .unwrap_or(Outcome::NotRun),
+                outcome: outcomes.get(&t.test).copied().unwrap_or(Outcome::NotRun),
             })
             .collect();
         let mut reasons = Vec::new();
