@@ -47,6 +47,47 @@ pub fn verifies(attr: TokenStream, item: TokenStream) -> TokenStream {
     link("verifies", attr, item)
 }
 
+/// A requirement ID as a `&'static str`, checked at compile time against the book.
+///
+/// The engine tags every entry it puts into a bundle with the ID of the requirement that asks for
+/// it; writing the ID through this macro makes an undefined or misspelt one a compile error.
+///
+/// ```
+/// const PROC: &str = locald_spec_macros::requirement!("filesystems.proc");
+/// assert_eq!(PROC, "filesystems.proc");
+/// ```
+#[proc_macro]
+pub fn requirement(input: TokenStream) -> TokenStream {
+    let lit = match syn::parse::<LitStr>(input) {
+        Ok(l) => l,
+        Err(e) => return e.to_compile_error().into(),
+    };
+    match unknown_id_error(&lit) {
+        Some(e) => e.into(),
+        None => quote!(#lit).into(),
+    }
+}
+
+/// The compile error for an ID the book does not define, if `lit` is one.
+fn unknown_id_error(lit: &LitStr) -> Option<proc_macro2::TokenStream> {
+    let id = lit.value();
+    if ids::IDS.binary_search(&id.as_str()).is_ok() {
+        return None;
+    }
+    let hint = closest(&id)
+        .map(|c| format!("; did you mean `{c}`?"))
+        .unwrap_or_default();
+    Some(
+        syn::Error::new(
+            lit.span(),
+            format!(
+                "unknown requirement ID `{id}`: no requirement block of the book defines it{hint}"
+            ),
+        )
+        .to_compile_error(),
+    )
+}
+
 fn link(kind: &str, attr: TokenStream, item: TokenStream) -> TokenStream {
     let parser = Punctuated::<LitStr, Token![,]>::parse_terminated;
     let lits = match syn::parse::Parser::parse(parser, attr) {
@@ -64,19 +105,7 @@ fn link(kind: &str, attr: TokenStream, item: TokenStream) -> TokenStream {
     }
     let mut errors = proc_macro2::TokenStream::new();
     for lit in &lits {
-        let id = lit.value();
-        if ids::IDS.binary_search(&id.as_str()).is_err() {
-            let hint = closest(&id)
-                .map(|c| format!("; did you mean `{c}`?"))
-                .unwrap_or_default();
-            errors.extend(
-                syn::Error::new(
-                    lit.span(),
-                    format!("unknown requirement ID `{id}`: no requirement block of the book defines it{hint}"),
-                )
-                .to_compile_error(),
-            );
-        }
+        errors.extend(unknown_id_error(lit));
     }
     if !errors.is_empty() {
         return with_item(errors, item);
