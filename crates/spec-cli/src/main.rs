@@ -3,6 +3,8 @@
 
 mod build;
 mod check;
+mod diff;
+mod lock;
 mod test;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +33,10 @@ enum Command {
     Test(test::Args),
     /// Build the site with the preprocessor in-process (no global mdbook needed).
     Build(build::Args),
+    /// Confirm, after review, that every requirement's links match its text (writes spec.lock).
+    Lock(lock::Args),
+    /// List requirements added, removed, changed and newly unverified between two versions.
+    Diff(diff::Args),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +47,8 @@ fn main() -> ExitCode {
             Command::Check(a) => check::run(&project, a),
             Command::Test(a) => test::run(&project, a),
             Command::Build(a) => build::run(&project, a),
+            Command::Lock(a) => lock::run(&project, a),
+            Command::Diff(a) => diff::run(&project, a),
         });
     match result {
         Ok(code) => code,

@@ -161,3 +161,39 @@ fn build_renders_boxes_and_matrix_and_strict_build_fails() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("problem(s) found in strict mode"));
 }
+
+#[test]
+fn lock_then_edit_makes_links_suspect_and_diff_lists_the_change() {
+    let dir = fixture();
+    let before = spec(dir.path(), &["check", "--json"]);
+    std::fs::write(dir.path().join("old.json"), &before.stdout).unwrap();
+    assert!(spec(dir.path(), &["lock"]).status.success());
+    assert!(spec(dir.path(), &["lock", "--check"]).status.success());
+
+    let chapter = dir.path().join("book/src/identity.md");
+    let text = std::fs::read_to_string(&chapter).unwrap();
+    std::fs::write(
+        &chapter,
+        text.replace("writes a group entry", "may write a group entry")
+            .replace("level: SHOULD", "level: MAY"),
+    )
+    .unwrap();
+    let out = spec(dir.path(), &["check", "--strict"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("suspect: [identity.group.current-group]"),
+        "{stdout}"
+    );
+    assert!(!spec(dir.path(), &["lock", "--check"]).status.success());
+
+    let after = spec(dir.path(), &["check", "--json"]);
+    std::fs::write(dir.path().join("new.json"), &after.stdout).unwrap();
+    let out = spec(dir.path(), &["diff", "old.json", "new.json", "--json"]);
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["changed"][0]["id"], "identity.group.current-group");
+    assert_eq!(
+        d["changed"][0]["level"],
+        serde_json::json!(["SHOULD", "MAY"])
+    );
+    assert_eq!(d["added"], serde_json::json!([]));
+}

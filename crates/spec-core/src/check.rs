@@ -161,6 +161,19 @@ pub fn check_project(project: &Project) -> Report {
     } else {
         None
     };
+    // Without a lock file nothing has been confirmed yet: fingerprints are only checked once
+    // `locald-spec lock` has written one.
+    match crate::lock::read(&project.lock) {
+        Ok(Some(lock)) => problems.extend(crate::lock::suspects(&registry, &lock)),
+        Ok(None) => {}
+        Err(e) => problems.push(Problem::new(
+            ProblemKind::Suspect,
+            None,
+            crate::lock::LOCK_FILE,
+            0,
+            format!("cannot read the lock file: {e}"),
+        )),
+    }
     let mut report = check(&project.root, &registry, &links, evidence.as_ref());
     problems.append(&mut report.problems);
     report.problems = problems;

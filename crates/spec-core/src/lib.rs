@@ -11,8 +11,10 @@
 #![warn(missing_docs)]
 
 pub mod check;
+pub mod diff;
 pub mod evidence;
 pub mod links;
+pub mod lock;
 pub mod model;
 pub mod parse;
 pub mod problem;

@@ -42,6 +42,8 @@ pub enum ProblemKind {
     MissingSnippet,
     /// A Rust source file could not be parsed while scanning for links.
     UnparsableSource,
+    /// The requirement's text changed since its links were last confirmed (the lock file).
+    Suspect,
 }
 
 impl ProblemKind {
@@ -65,6 +67,7 @@ impl ProblemKind {
             ProblemKind::NoEvidence => "no-evidence",
             ProblemKind::MissingSnippet => "missing-snippet",
             ProblemKind::UnparsableSource => "unparsable-source",
+            ProblemKind::Suspect => "suspect",
         }
     }
 }

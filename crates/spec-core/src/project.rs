@@ -23,6 +23,8 @@ pub struct Project {
     pub evidence: PathBuf,
     /// Base URL of the repository's source browser, for links to file:line.
     pub repository_url: Option<String>,
+    /// The lock file of confirmed fingerprints.
+    pub lock: PathBuf,
 }
 
 /// Errors locating a project.
@@ -93,6 +95,7 @@ impl Project {
             code_dirs,
             evidence,
             repository_url,
+            lock: root.join(crate::lock::LOCK_FILE),
         })
     }
 

@@ -382,3 +382,42 @@ fn test_links_in_fixture_directories_are_not_scanned() {
     f.record(&[("eng", "tests::writes_entry", Outcome::Passed)]);
     assert_eq!(f.problems(), vec![]);
 }
+
+#[test]
+fn an_edited_requirement_is_suspect_until_confirmed() {
+    let f = Fixture::new(&[
+        ("book/src/identity.md", &block(GOOD)),
+        ("crates/eng/src/lib.rs", IMPL),
+    ]);
+    f.record(&[("eng", "tests::writes_entry", Outcome::Passed)]);
+    let registry = locald_spec_core::Registry::load(f.root(), &f.root().join("book/src")).unwrap();
+    std::fs::write(
+        f.root().join("spec.lock"),
+        locald_spec_core::lock::render(&registry),
+    )
+    .unwrap();
+    assert_eq!(f.problems(), vec![]);
+    // Re-wrapping is not a change of meaning; changing a word is.
+    let edited = block(&GOOD.replace("writes an entry.", "writes\n  an entry."));
+    std::fs::write(f.root().join("book/src/identity.md"), &edited).unwrap();
+    assert_eq!(f.problems(), vec![]);
+    std::fs::write(
+        f.root().join("book/src/identity.md"),
+        block(&GOOD.replace("writes an entry", "may write an entry")),
+    )
+    .unwrap();
+    assert_only(
+        &f.problems(),
+        ProblemKind::Suspect,
+        "book/src/identity.md",
+        5,
+        "links of `identity.passwd.current-user` are suspect: its text changed",
+    );
+    let registry = locald_spec_core::Registry::load(f.root(), &f.root().join("book/src")).unwrap();
+    std::fs::write(
+        f.root().join("spec.lock"),
+        locald_spec_core::lock::render(&registry),
+    )
+    .unwrap();
+    assert_eq!(f.problems(), vec![]);
+}
