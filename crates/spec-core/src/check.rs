@@ -104,6 +104,9 @@ pub struct Report {
     pub requirements: Vec<RequirementReport>,
     /// Every defect; a clean project has none.
     pub problems: Vec<Problem>,
+    /// The conformance results, when `locald-conform` has run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conformance: Option<crate::conformance::Conformance>,
 }
 
 impl Report {
@@ -144,7 +147,7 @@ pub fn check_project(project: &Project) -> Report {
         }
     };
     let links = crate::links::scan(&project.root, &project.code_dirs());
-    let evidence = if project.evidence.exists() {
+    let mut evidence = if project.evidence.exists() {
         match Evidence::read(&project.evidence) {
             Ok(e) => Some(e),
             Err(e) => {
@@ -161,6 +164,24 @@ pub fn check_project(project: &Project) -> Report {
     } else {
         None
     };
+    let conformance = match crate::conformance::Conformance::read(&project.conformance) {
+        Ok(c) => c,
+        Err(e) => {
+            problems.push(Problem::new(
+                ProblemKind::NoEvidence,
+                None,
+                crate::conformance::CONFORMANCE_FILE,
+                0,
+                e,
+            ));
+            None
+        }
+    };
+    // Probe checks run inside containers after the test run: their results join its evidence
+    // (and its source digests, taken before either ran).
+    if let (Some(ev), Some(c)) = (evidence.as_mut(), conformance.as_ref()) {
+        ev.tests.extend(c.own_evidence());
+    }
     // Without a lock file nothing has been confirmed yet: fingerprints are only checked once
     // `locald-spec lock` has written one.
     match crate::lock::read(&project.lock) {
@@ -177,6 +198,7 @@ pub fn check_project(project: &Project) -> Report {
     let mut report = check(&project.root, &registry, &links, evidence.as_ref());
     problems.append(&mut report.problems);
     report.problems = problems;
+    report.conformance = conformance;
     report
 }
 
@@ -370,5 +392,6 @@ pub fn check(
     Report {
         requirements,
         problems,
+        conformance: None,
     }
 }

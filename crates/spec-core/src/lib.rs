@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod check;
+pub mod conformance;
 pub mod diff;
 pub mod evidence;
 pub mod links;

@@ -25,6 +25,8 @@ pub struct Project {
     pub repository_url: Option<String>,
     /// The lock file of confirmed fingerprints.
     pub lock: PathBuf,
+    /// The conformance results file written by `locald-conform`.
+    pub conformance: PathBuf,
 }
 
 /// Errors locating a project.
@@ -96,6 +98,7 @@ impl Project {
             evidence,
             repository_url,
             lock: root.join(crate::lock::LOCK_FILE),
+            conformance: root.join(crate::conformance::CONFORMANCE_FILE),
         })
     }
 

@@ -80,6 +80,43 @@ fn source_link(page: &Page<'_>, file: &str, line: usize, end: Option<usize>) -> 
     }
 }
 
+/// The requirement's probe results per engine configuration, or nothing when the probe has not
+/// run or does not observe this requirement.
+fn conformance_row(page: &Page<'_>, id: &str) -> String {
+    let Some(c) = &page.report.conformance else {
+        return String::new();
+    };
+    let mut h = String::new();
+    for e in c.engines.iter().filter(|e| e.available) {
+        let results: Vec<_> = c
+            .for_requirement(id)
+            .filter(|r| r.engine == e.name)
+            .collect();
+        if results.is_empty() {
+            continue;
+        }
+        let outcome = crate::pages::combined(&results);
+        let detail: Vec<String> = results
+            .iter()
+            .map(|r| format!("{}: {}", r.check, r.detail))
+            .collect();
+        let _ = write!(
+            h,
+            "<li class=\"conf-{c}\" title=\"{}\"><span class=\"req-outcome\">{o}</span> {}</li>",
+            escape(&detail.join("\n")),
+            escape(&e.name),
+            o = crate::pages::outcome_str(outcome),
+            c = crate::pages::outcome_class(outcome),
+        );
+    }
+    if h.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<div class=\"req-conformance\"><strong>Conformance</strong> (probe inside the container)<ul>{h}</ul></div>\n"
+    )
+}
+
 /// Renders one requirement as HTML.
 pub fn render(page: &Page<'_>, r: &RequirementReport) -> String {
     let id = escape(&r.id);
@@ -153,6 +190,7 @@ pub fn render(page: &Page<'_>, r: &RequirementReport) -> String {
         );
     }
     h.push_str("</ul></div>\n");
+    h.push_str(&conformance_row(page, &r.id));
     if !r.reasons.is_empty() {
         h.push_str("<div class=\"req-reasons\"><strong>Not verified</strong><ul>\n");
         for why in &r.reasons {
