@@ -21,14 +21,14 @@ pub fn run(project: &Project, args: Args) -> anyhow::Result<ExitCode> {
     let files = links::scan(&project.root, &project.code_dirs()).files;
     let sources = digest_files(&project.root, &files);
     let started = SystemTime::now();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| project.root.join("target"));
-    let junit = target.join("nextest/ci/junit.xml");
+    // `.config/nextest.toml` pins the store to the workspace's target/nextest, whatever
+    // CARGO_TARGET_DIR says.
+    let junit: PathBuf = project.root.join("target/nextest/ci/junit.xml");
     let _ = std::fs::remove_file(&junit);
     let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .current_dir(&project.root)
-        .args(["nextest", "run", "--workspace", "--profile", "ci"])
+        .args(["nextest", "run", "--profile", "ci"])
+        .args(scope(&args.nextest))
         .args(&args.nextest)
         .status()
         .context("cannot run `cargo nextest` (install it with `cargo install cargo-nextest`)")?;
@@ -60,4 +60,11 @@ pub fn run(project: &Project, args: Args) -> anyhow::Result<ExitCode> {
         Some(0) => ExitCode::SUCCESS,
         _ => ExitCode::FAILURE,
     })
+}
+
+/// `--workspace` unless the caller picked packages: a narrowed run is still honest evidence,
+/// since tests that did not run count against their requirements.
+fn scope(args: &[String]) -> Option<&'static str> {
+    let picked = args.iter().any(|a| a == "-p" || a.starts_with("--package") || a == "--workspace");
+    (!picked).then_some("--workspace")
 }

@@ -1,0 +1,285 @@
+use super::*;
+use crate::ids;
+use crate::plan::Item;
+use locald_spec_macros::verifies;
+use oci_spec::image::{ConfigBuilder, ImageConfigurationBuilder};
+use std::os::unix::fs::PermissionsExt;
+
+/// A tiny rootfs with every default mount target (no binaries: nothing is run here).
+fn rootfs() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for d in ["proc", "dev", "sys", "etc", "tmp"] {
+        fs::create_dir(dir.path().join(d)).unwrap();
+    }
+    fs::write(
+        dir.path().join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\n",
+    )
+    .unwrap();
+    fs::write(dir.path().join("etc/group"), "root:x:0:\n").unwrap();
+    dir
+}
+
+fn image(user: Option<&str>) -> ImageConfiguration {
+    let mut c = ConfigBuilder::default().cmd(vec!["sh".to_string()]);
+    if let Some(u) = user {
+        c = c.user(u);
+    }
+    ImageConfigurationBuilder::default()
+        .config(c.build().unwrap())
+        .build()
+        .unwrap()
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn mode(p: &Path) -> u32 {
+    fs::metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+#[test]
+#[verifies("filesystems.root", "identity.passwd.current-user")]
+fn prepare_writes_config_and_generated_files() {
+    let root = rootfs();
+    let parent = tempfile::tempdir().unwrap();
+    let state = parent.path().join("c1");
+    let b = prepare(
+        &image(Some("1234")),
+        root.path(),
+        &RunOptions::default(),
+        &state,
+        "c1",
+    )
+    .unwrap();
+    assert_eq!(entries(&state), ["config.json", "group", "passwd"]);
+    assert_eq!(mode(&state), 0o755);
+    assert_eq!(mode(&state.join("passwd")), 0o644);
+    assert_eq!(mode(&state.join("group")), 0o644);
+    let passwd = fs::read_to_string(state.join("passwd")).unwrap();
+    assert_eq!(
+        passwd,
+        "root:x:0:0:root:/root:/bin/sh\nuser1234:x:1234:0:container user:/:/bin/sh\n"
+    );
+    let spec = Spec::load(&b.config_path).unwrap();
+    assert_eq!(spec, b.spec);
+    let root_path = spec.root().as_ref().unwrap().path();
+    assert_eq!(root_path, &fs::canonicalize(root.path()).unwrap());
+    assert!(root_path.is_absolute());
+    assert_eq!(spec.hostname().as_deref(), Some("c1"));
+    // Nothing but the state dir was created beside it.
+    assert_eq!(entries(parent.path()), ["c1"]);
+    // The image was not touched.
+    assert_eq!(
+        fs::read_to_string(root.path().join("etc/passwd")).unwrap(),
+        "root:x:0:0:root:/root:/bin/sh\n"
+    );
+    b.remove().unwrap();
+    assert!(entries(parent.path()).is_empty());
+}
+
+#[test]
+#[verifies("filesystems.root")]
+fn missing_mount_target_fails_and_leaves_nothing() {
+    let root = rootfs();
+    fs::remove_dir(root.path().join("proc")).unwrap();
+    let parent = tempfile::tempdir().unwrap();
+    let state = parent.path().join("c1");
+    let err = prepare(
+        &image(None),
+        root.path(),
+        &RunOptions::default(),
+        &state,
+        "c1",
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::MissingTarget { destination, .. } if destination == "/proc"),
+        "{err}"
+    );
+    assert!(entries(parent.path()).is_empty());
+    assert!(!root.path().join("proc").exists(), "must not create it");
+}
+
+#[test]
+#[verifies("filesystems.root", "identity.passwd.current-user")]
+fn missing_passwd_target_fails() {
+    let root = rootfs();
+    fs::remove_file(root.path().join("etc/passwd")).unwrap();
+    let parent = tempfile::tempdir().unwrap();
+    let err = prepare(
+        &image(None),
+        root.path(),
+        &RunOptions::default(),
+        &parent.path().join("c1"),
+        "c1",
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::MissingTarget { destination, .. } if destination == "/etc/passwd"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_user_fails_and_leaves_nothing() {
+    let root = rootfs();
+    let parent = tempfile::tempdir().unwrap();
+    let err = prepare(
+        &image(Some("ghost")),
+        root.path(),
+        &RunOptions::default(),
+        &parent.path().join("c1"),
+        "c1",
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::UnknownUser { .. }));
+    assert!(entries(parent.path()).is_empty());
+}
+
+#[test]
+fn existing_state_dir_is_never_replaced() {
+    let root = rootfs();
+    let parent = tempfile::tempdir().unwrap();
+    let state = parent.path().join("c1");
+    fs::create_dir(&state).unwrap();
+    fs::write(state.join("keep"), "x").unwrap();
+    let err = prepare(
+        &image(None),
+        root.path(),
+        &RunOptions::default(),
+        &state,
+        "c1",
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::StateDirExists { .. }));
+    assert_eq!(entries(&state), ["keep"]);
+    assert_eq!(entries(parent.path()), ["c1"]);
+}
+
+#[test]
+fn rename_never_replaces_an_empty_dir_created_concurrently() {
+    // rename(2) would silently replace an empty directory; RENAME_NOREPLACE must not.
+    let parent = tempfile::tempdir().unwrap();
+    let state = parent.path().join("c1");
+    fs::create_dir(&state).unwrap();
+    let err = write_state(&Plan::default(), &Spec::default(), &state).unwrap_err();
+    assert!(matches!(err, Error::StateDirExists { .. }), "{err}");
+    assert_eq!(entries(parent.path()), ["c1"]);
+}
+
+#[test]
+fn failure_mid_write_leaves_nothing_behind() {
+    let parent = tempfile::tempdir().unwrap();
+    let state = parent.path().join("c1");
+    let mut plan = Plan::default();
+    plan.push(
+        ids::IDENTITY_PASSWD_CURRENT_USER,
+        Item::File {
+            name: "passwd".into(),
+            contents: "root:x:0:0::/:/bin/sh\n".into(),
+            mode: 0o644,
+            mount_at: None,
+        },
+    );
+    // The first file is written into the temp dir; the second fails.
+    plan.push(
+        ids::IDENTITY_GROUP_CURRENT_GROUP,
+        Item::File {
+            name: "../escape".into(),
+            contents: String::new(),
+            mode: 0o644,
+            mount_at: None,
+        },
+    );
+    let err = write_state(&plan, &Spec::default(), &state).unwrap_err();
+    assert!(matches!(err, Error::Spec { .. }), "{err}");
+    assert!(entries(parent.path()).is_empty());
+}
+
+#[test]
+#[verifies("filesystems.root")]
+fn state_dir_inside_rootfs_is_refused() {
+    let root = rootfs();
+    let state = root.path().join("tmp/c1");
+    let err = prepare(
+        &image(None),
+        root.path(),
+        &RunOptions::default(),
+        &state,
+        "c1",
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidOption {
+                field: "state_dir",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(entries(&root.path().join("tmp")).is_empty());
+}
+
+#[test]
+#[verifies("identity.user.resolve")]
+fn rootless_mapping_requires_uid_0() {
+    let root = rootfs();
+    let parent = tempfile::tempdir().unwrap();
+    let opts = RunOptions {
+        user: Some("1000".into()),
+        id_mapping: Some(crate::IdMapping {
+            host_uid: 1000,
+            host_gid: 1000,
+        }),
+        ..Default::default()
+    };
+    let err = prepare(
+        &image(None),
+        root.path(),
+        &opts,
+        &parent.path().join("c"),
+        "c",
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::UnmappedId {
+                kind: "uid",
+                id: 1000,
+                field: "user"
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn config_json_is_deterministic() {
+    let root = rootfs();
+    let parent = tempfile::tempdir().unwrap();
+    let b = prepare(
+        &image(None),
+        root.path(),
+        &RunOptions::default(),
+        &parent.path().join("c1"),
+        "c1",
+    )
+    .unwrap();
+    let text = fs::read_to_string(&b.config_path).unwrap();
+    let caps = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for set in ["bounding", "effective", "permitted"] {
+        assert_eq!(v["process"]["capabilities"][set], serde_json::json!(caps));
+    }
+    assert_eq!(config_json(&b.spec).unwrap(), text.as_bytes());
+}

@@ -1,0 +1,180 @@
+//! The engine's error type.
+//!
+//! Every variant names what is at fault (a file inside the image, an image-config field, a run
+//! option, a path on the host) so that a user can fix the input without reading engine code.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while planning, preparing or running a container.
+///
+/// ```
+/// use locald_engine::Error;
+///
+/// let err = Error::UnknownUser { name: "app".into(), file: "/etc/passwd".into() };
+/// assert_eq!(err.to_string(), "user `app` is not in the image's /etc/passwd");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A user name given in `User` (image config or override) has no entry in the image.
+    #[error("user `{name}` is not in the image's {file}")]
+    UnknownUser {
+        /// The name that was looked up.
+        name: String,
+        /// The file it was looked up in, as seen inside the image (`/etc/passwd`).
+        file: String,
+    },
+
+    /// A group name given in `User` has no entry in the image.
+    #[error("group `{name}` is not in the image's {file}")]
+    UnknownGroup {
+        /// The name that was looked up.
+        name: String,
+        /// The file it was looked up in, as seen inside the image (`/etc/group`).
+        file: String,
+    },
+
+    /// A line of the image's passwd or group file does not have the expected shape.
+    #[error("{file}:{line}: {reason}")]
+    MalformedLine {
+        /// The file, as seen inside the image.
+        file: String,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A file inside the image could not be read safely (wrong type, too large, not UTF-8, I/O).
+    #[error("image file {path}: {reason}")]
+    ImageFile {
+        /// The path as seen inside the image.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+
+    /// A field of the OCI image configuration is unusable.
+    #[error("image config field {field}: {reason}")]
+    ImageConfig {
+        /// The field, spelled as in the image-spec (`Env`, `WorkingDir`, ...).
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A run option is unusable.
+    #[error("run option {field}: {reason}")]
+    InvalidOption {
+        /// The option (`user`, `env`, `hostname`, `id`, ...).
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The process would run as a uid or gid that the container's user namespace does not map.
+    #[error(
+        "{kind} {id} (from {field}) is not mapped in the container's user namespace; only 0 is"
+    )]
+    UnmappedId {
+        /// `uid` or `gid`.
+        kind: &'static str,
+        /// The unmapped id.
+        id: u32,
+        /// Where it came from (`User` of the image config or the `user` run option).
+        field: &'static str,
+    },
+
+    /// A mount destination (or the working directory) does not exist inside the rootfs.
+    ///
+    /// runc would create it inside the image; the engine refuses to let the image be mutated.
+    #[error(
+        "{destination} does not exist in the rootfs {rootfs} ({what}); the engine never creates it"
+    )]
+    MissingTarget {
+        /// The path inside the container.
+        destination: String,
+        /// What needed it (`mount target`, `working directory`).
+        what: &'static str,
+        /// The rootfs on the host.
+        rootfs: PathBuf,
+    },
+
+    /// A mount destination or the working directory exists but has the wrong file type.
+    #[error("{destination} in the rootfs {rootfs} is {found}, expected {expected}")]
+    WrongTargetType {
+        /// The path inside the container.
+        destination: String,
+        /// What was found (`a directory`, `a regular file`, ...).
+        found: &'static str,
+        /// What is needed.
+        expected: &'static str,
+        /// The rootfs on the host.
+        rootfs: PathBuf,
+    },
+
+    /// The state directory already exists; `prepare` never overwrites one.
+    #[error("state directory {path} already exists")]
+    StateDirExists {
+        /// The state directory.
+        path: PathBuf,
+    },
+
+    /// A host filesystem operation failed.
+    #[error("{path}: {op}: {source}")]
+    Io {
+        /// The host path involved.
+        path: PathBuf,
+        /// What was being done (`create`, `write`, `rename`, ...).
+        op: &'static str,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The OCI runtime spec could not be assembled or serialized.
+    #[error("runtime spec: {reason}")]
+    Spec {
+        /// What failed.
+        reason: String,
+    },
+
+    /// No OCI runtime binary could be found.
+    #[error("OCI runtime `{name}` not found on PATH; install runc or pass its path explicitly")]
+    RuntimeNotFound {
+        /// The binary that was searched for.
+        name: String,
+    },
+
+    /// The OCI runtime failed before the container ran.
+    #[error("{runtime} {action} failed: {reason}")]
+    Runtime {
+        /// The runtime binary.
+        runtime: PathBuf,
+        /// The runtime subcommand (`run`, `delete`).
+        action: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
+
+    /// The operation needs Linux.
+    #[error("{what} is only supported on Linux")]
+    Unsupported {
+        /// What was attempted.
+        what: &'static str,
+    },
+}
+
+impl Error {
+    /// Shorthand for [`Error::Io`].
+    pub(crate) fn io(path: impl Into<PathBuf>, op: &'static str, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            op,
+            source,
+        }
+    }
+}
+
+/// The engine's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

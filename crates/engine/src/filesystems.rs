@@ -1,0 +1,517 @@
+//! The root filesystem and the mount list.
+//!
+//! The root is the image directory itself, by absolute path: the engine neither copies nor
+//! writes into it.
+//!
+//! The pseudo filesystems are the defaults of runc, Docker and containerd (runtime-spec
+//! `config-linux.md` §Default Filesystems), adapted to the user-namespace case:
+//!
+//! - `/dev/pts` gets `gid=5` (tty) only when gid 5 is mapped; the rootless single mapping maps
+//!   only 0, and runc refuses `gid=` options naming unmapped gids.
+//! - `/sys`: sysfs cannot be mounted from a user namespace that does not own its network
+//!   namespace (measured: EPERM), so with a user namespace and the host network the host's
+//!   `/sys` is bind-mounted recursively, read-only, as Podman does.
+//! - `/sys/fs/cgroup` is a read-only `cgroup` mount in every mode; runc (1.1, cgroup v1 or
+//!   hybrid) turns it into read-only binds of the container's own hierarchies in a tmpfs,
+//!   which works rootless too (measured on the project's machines). That tmpfs would stay
+//!   read-write (and, rootless, writable by the container's root), so it is also listed as a
+//!   read-only path ([`CGROUP_READONLY_PATH`]).
+//!
+//! Then the state-directory files (generated /etc/passwd, /etc/group, ...) are bind-mounted
+//! read-only, and the caller's binds come last.
+
+use std::path::Path;
+
+use locald_spec_macros::implements;
+
+use crate::error::{Error, Result};
+use crate::ids;
+use crate::options::{BindMount, NetworkMode, RunOptions};
+use crate::plan::{Item, MountEntry, Plan};
+
+/// Options of the read-only binds of generated state files.
+pub const STATE_FILE_BIND_OPTIONS: &[&str] = &["bind", "ro", "nosuid", "nodev", "noexec"];
+
+/// Whether the container's gid 5 (tty, used by devpts) is mapped.
+#[implements("filesystems.dev-pts")]
+fn gid5_mapped(opts: &RunOptions) -> bool {
+    // Without a user namespace every gid is the host's; the single mapping maps only 0.
+    opts.id_mapping.is_none()
+}
+
+/// Whether the container can mount sysfs: it needs a network namespace owned by its user
+/// namespace, or no user namespace at all.
+#[implements("filesystems.sys")]
+fn can_mount_sysfs(opts: &RunOptions) -> bool {
+    opts.id_mapping.is_none() || opts.network == NetworkMode::Private
+}
+
+/// The root filesystem: the image directory itself, by absolute path (never a copy, and never
+/// written to by the engine); read-only when the caller asks.
+#[implements("filesystems.root")]
+pub(crate) fn plan_root(plan: &mut Plan, rootfs: &Path, readonly: bool) -> Result<()> {
+    if !rootfs.is_absolute() {
+        return Err(Error::InvalidOption {
+            field: "rootfs",
+            reason: format!("{} is not an absolute path", rootfs.display()),
+        });
+    }
+    plan.push(
+        ids::FILESYSTEMS_ROOT,
+        Item::Root {
+            path: rootfs.to_owned(),
+            readonly,
+        },
+    );
+    Ok(())
+}
+
+/// `/proc`: a proc mount, nosuid, noexec, nodev.
+#[implements("filesystems.proc")]
+pub fn proc_mount() -> MountEntry {
+    MountEntry::new("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])
+}
+
+/// `/dev`: a small tmpfs; runc creates the default device nodes in it.
+#[implements("filesystems.dev")]
+pub fn dev_mount() -> MountEntry {
+    MountEntry::new(
+        "/dev",
+        "tmpfs",
+        "tmpfs",
+        &["nosuid", "strictatime", "mode=755", "size=65536k"],
+    )
+}
+
+/// `/dev/pts`: a private devpts instance (`newinstance`, its own `ptmx`), owned by gid 5 (tty)
+/// when that gid is mapped.
+#[implements("filesystems.dev-pts")]
+pub fn dev_pts_mount(opts: &RunOptions) -> MountEntry {
+    let mut options = vec![
+        "nosuid",
+        "noexec",
+        "newinstance",
+        "ptmxmode=0666",
+        "mode=0620",
+    ];
+    if gid5_mapped(opts) {
+        options.push("gid=5");
+    }
+    MountEntry::new("/dev/pts", "devpts", "devpts", &options)
+}
+
+/// `/dev/shm`: a tmpfs for POSIX shared memory.
+#[implements("filesystems.dev-shm")]
+pub fn dev_shm_mount() -> MountEntry {
+    MountEntry::new(
+        "/dev/shm",
+        "tmpfs",
+        "shm",
+        &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+    )
+}
+
+/// `/dev/mqueue`: an mqueue mount for POSIX message queues.
+#[implements("filesystems.dev-mqueue")]
+pub fn dev_mqueue_mount() -> MountEntry {
+    MountEntry::new(
+        "/dev/mqueue",
+        "mqueue",
+        "mqueue",
+        &["nosuid", "noexec", "nodev"],
+    )
+}
+
+/// `/sys`: read-only sysfs, or, where sysfs cannot be mounted (a user namespace without its own
+/// network namespace), a read-only recursive bind of the host's `/sys`.
+#[implements("filesystems.sys")]
+pub fn sys_mount(opts: &RunOptions) -> MountEntry {
+    if can_mount_sysfs(opts) {
+        MountEntry::new(
+            "/sys",
+            "sysfs",
+            "sysfs",
+            &["nosuid", "noexec", "nodev", "ro"],
+        )
+    } else {
+        MountEntry::new(
+            "/sys",
+            "bind",
+            "/sys",
+            &["rbind", "nosuid", "noexec", "nodev", "ro"],
+        )
+    }
+}
+
+/// `/sys/fs/cgroup`: a read-only cgroup mount.
+#[implements("filesystems.cgroup")]
+pub fn cgroup_mount() -> MountEntry {
+    MountEntry::new(
+        "/sys/fs/cgroup",
+        "cgroup",
+        "cgroup",
+        &["nosuid", "noexec", "nodev", "relatime", "ro"],
+    )
+}
+
+/// `/sys/fs/cgroup` again, as a read-only path: runc (1.1, cgroup v1) turns the cgroup mount
+/// into a tmpfs holding read-only binds of the container's hierarchies, but leaves that tmpfs
+/// read-write, and rootless it belongs to the container's root, which can write into it
+/// (measured). runc remounts read-only paths after every mount, so this makes the tmpfs
+/// read-only too; on cgroup v2 the mount is read-only already and this changes nothing.
+#[implements("filesystems.cgroup")]
+pub const CGROUP_READONLY_PATH: &str = "/sys/fs/cgroup";
+
+/// The engine's pseudo-filesystem mounts for `opts`, in mount order, each with its requirement
+/// ID.
+///
+/// ```
+/// use locald_engine::{filesystems::default_mounts, RunOptions};
+///
+/// let mounts = default_mounts(&RunOptions::default());
+/// assert_eq!(mounts[0].1.destination, "/proc");
+/// ```
+pub fn default_mounts(opts: &RunOptions) -> Vec<(&'static str, MountEntry)> {
+    vec![
+        (ids::FILESYSTEMS_PROC, proc_mount()),
+        (ids::FILESYSTEMS_DEV, dev_mount()),
+        (ids::FILESYSTEMS_DEV_PTS, dev_pts_mount(opts)),
+        (ids::FILESYSTEMS_DEV_SHM, dev_shm_mount()),
+        (ids::FILESYSTEMS_DEV_MQUEUE, dev_mqueue_mount()),
+        (ids::FILESYSTEMS_SYS, sys_mount(opts)),
+        (ids::FILESYSTEMS_CGROUP, cgroup_mount()),
+    ]
+}
+
+/// Whether `dest` is an absolute, normalized container path (no `.`/`..`/empty components).
+pub(crate) fn clean_absolute(dest: &str) -> bool {
+    dest.starts_with('/')
+        && !dest.contains('\0')
+        && (dest == "/"
+            || dest[1..]
+                .split('/')
+                .all(|c| !c.is_empty() && c != "." && c != ".."))
+}
+
+/// A caller-requested bind mount: a recursive bind of an absolute host path onto a normalized
+/// absolute container path other than `/`, read-only on request.
+#[implements("filesystems.bind-mounts")]
+pub fn bind_mount(b: &BindMount) -> Result<MountEntry> {
+    let bad = |reason| Error::InvalidOption {
+        field: "binds",
+        reason,
+    };
+    if !clean_absolute(&b.destination) || b.destination == "/" {
+        return Err(bad(format!(
+            "destination {:?} must be a normalized absolute path other than /",
+            b.destination
+        )));
+    }
+    let Some(source) = b.source.to_str().filter(|_| b.source.is_absolute()) else {
+        return Err(bad(format!(
+            "source {} must be an absolute UTF-8 path",
+            b.source.display()
+        )));
+    };
+    let mut options = vec!["rbind".to_string()];
+    if b.readonly {
+        options.push("ro".into());
+    }
+    Ok(MountEntry {
+        destination: b.destination.clone(),
+        typ: "bind".into(),
+        source: source.to_owned(),
+        options,
+    })
+}
+
+/// Push every mount: pseudo filesystems, state-file binds, then the caller's binds.
+pub(crate) fn plan(plan: &mut Plan, opts: &RunOptions, state_dir: &Path) -> Result<()> {
+    for (req, m) in default_mounts(opts) {
+        plan.push(req, Item::Mount(m));
+    }
+    plan.push(
+        ids::FILESYSTEMS_CGROUP,
+        Item::ReadonlyPath {
+            path: CGROUP_READONLY_PATH.into(),
+        },
+    );
+    // Mount sources are strings in the plan (and in config.json); refuse what would not
+    // round-trip rather than mount a lossy path.
+    let state_dir = state_dir.to_str().ok_or_else(|| Error::InvalidOption {
+        field: "state_dir",
+        reason: format!("{} is not valid UTF-8", state_dir.display()),
+    })?;
+    let state_binds: Vec<(&'static str, MountEntry)> = plan
+        .entries()
+        .iter()
+        .filter_map(|e| match &e.item {
+            Item::File {
+                name,
+                mount_at: Some(dest),
+                ..
+            } => Some((
+                e.requirement,
+                MountEntry {
+                    destination: dest.clone(),
+                    typ: "bind".into(),
+                    source: format!("{}/{name}", state_dir.trim_end_matches('/')),
+                    options: STATE_FILE_BIND_OPTIONS
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect(),
+                },
+            )),
+            _ => None,
+        })
+        .collect();
+    for (req, m) in state_binds {
+        plan.push(req, Item::Mount(m));
+    }
+    for b in &opts.binds {
+        plan.push(ids::FILESYSTEMS_BIND_MOUNTS, Item::Mount(bind_mount(b)?));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::IdMapping;
+    use locald_spec_macros::verifies;
+
+    fn rootless(network: NetworkMode) -> RunOptions {
+        RunOptions {
+            id_mapping: Some(IdMapping {
+                host_uid: 1000,
+                host_gid: 1000,
+            }),
+            network,
+            ..Default::default()
+        }
+    }
+
+    fn find<'a>(m: &'a [(&'static str, MountEntry)], dest: &str) -> &'a MountEntry {
+        &m.iter().find(|(_, m)| m.destination == dest).unwrap().1
+    }
+
+    #[test]
+    #[verifies(
+        "filesystems.proc",
+        "filesystems.dev",
+        "filesystems.dev-pts",
+        "filesystems.dev-shm",
+        "filesystems.dev-mqueue",
+        "filesystems.sys",
+        "filesystems.cgroup"
+    )]
+    fn root_mode_matches_runc_defaults() {
+        let m = default_mounts(&RunOptions::default());
+        let dests: Vec<_> = m.iter().map(|(_, m)| m.destination.as_str()).collect();
+        assert_eq!(
+            dests,
+            [
+                "/proc",
+                "/dev",
+                "/dev/pts",
+                "/dev/shm",
+                "/dev/mqueue",
+                "/sys",
+                "/sys/fs/cgroup"
+            ]
+        );
+        let reqs: Vec<_> = m.iter().map(|(r, _)| *r).collect();
+        assert_eq!(
+            reqs,
+            [
+                ids::FILESYSTEMS_PROC,
+                ids::FILESYSTEMS_DEV,
+                ids::FILESYSTEMS_DEV_PTS,
+                ids::FILESYSTEMS_DEV_SHM,
+                ids::FILESYSTEMS_DEV_MQUEUE,
+                ids::FILESYSTEMS_SYS,
+                ids::FILESYSTEMS_CGROUP
+            ]
+        );
+        let types: Vec<_> = m.iter().map(|(_, m)| m.typ.as_str()).collect();
+        assert_eq!(
+            types,
+            [
+                "proc", "tmpfs", "devpts", "tmpfs", "mqueue", "sysfs", "cgroup"
+            ]
+        );
+        let pts = &find(&m, "/dev/pts").options;
+        assert!(pts.contains(&"gid=5".to_string()));
+        assert!(pts.contains(&"newinstance".to_string()));
+        assert!(find(&m, "/sys").options.contains(&"ro".to_string()));
+        assert!(
+            find(&m, "/sys/fs/cgroup")
+                .options
+                .contains(&"ro".to_string())
+        );
+        assert_eq!(find(&m, "/proc").options, ["nosuid", "noexec", "nodev"]);
+    }
+
+    #[test]
+    #[verifies("filesystems.cgroup")]
+    fn the_cgroup_tmpfs_is_made_read_only_too() {
+        for opts in [RunOptions::default(), rootless(NetworkMode::Host)] {
+            let mut p = Plan::default();
+            plan(&mut p, &opts, Path::new("/state/c1")).unwrap();
+            let ro: Vec<_> = p
+                .entries()
+                .iter()
+                .filter(|e| matches!(e.item, Item::ReadonlyPath { .. }))
+                .collect();
+            assert_eq!(
+                ro,
+                [&crate::plan::Entry {
+                    requirement: ids::FILESYSTEMS_CGROUP,
+                    item: Item::ReadonlyPath {
+                        path: "/sys/fs/cgroup".into()
+                    }
+                }]
+            );
+            let json = serde_json::to_value(p.to_spec().unwrap()).unwrap();
+            assert_eq!(
+                json["linux"]["readonlyPaths"],
+                serde_json::json!(["/sys/fs/cgroup"])
+            );
+        }
+    }
+
+    #[test]
+    #[verifies("filesystems.dev-pts", "filesystems.sys")]
+    fn rootless_host_network_binds_sys_and_drops_gid5() {
+        let m = default_mounts(&rootless(NetworkMode::Host));
+        assert!(
+            !find(&m, "/dev/pts")
+                .options
+                .iter()
+                .any(|o| o.starts_with("gid="))
+        );
+        let sys = find(&m, "/sys");
+        assert_eq!((sys.typ.as_str(), sys.source.as_str()), ("bind", "/sys"));
+        assert!(sys.options.contains(&"rbind".into()) && sys.options.contains(&"ro".into()));
+    }
+
+    #[test]
+    #[verifies("filesystems.sys")]
+    fn rootless_private_network_mounts_sysfs() {
+        let m = default_mounts(&rootless(NetworkMode::Private));
+        assert_eq!(find(&m, "/sys").typ, "sysfs");
+    }
+
+    #[test]
+    #[verifies("identity.passwd.current-user")]
+    fn state_files_are_bound_read_only_from_the_state_dir() {
+        let mut p = Plan::default();
+        p.push(
+            ids::IDENTITY_PASSWD_CURRENT_USER,
+            Item::File {
+                name: "passwd".into(),
+                contents: String::new(),
+                mode: 0o644,
+                mount_at: Some("/etc/passwd".into()),
+            },
+        );
+        plan(&mut p, &RunOptions::default(), Path::new("/state/c1")).unwrap();
+        let e = p
+            .entries()
+            .iter()
+            .find(|e| matches!(&e.item, Item::Mount(m) if m.destination == "/etc/passwd"))
+            .unwrap();
+        assert_eq!(e.requirement, ids::IDENTITY_PASSWD_CURRENT_USER);
+        let Item::Mount(m) = &e.item else {
+            unreachable!()
+        };
+        assert_eq!(m.source, "/state/c1/passwd");
+        assert!(m.options.contains(&"ro".into()));
+    }
+
+    #[test]
+    fn non_utf8_state_dir_is_refused() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = Path::new(std::ffi::OsStr::from_bytes(b"/state/\xff"));
+        let err = plan(&mut Plan::default(), &RunOptions::default(), dir).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidOption {
+                    field: "state_dir",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    #[verifies("filesystems.root")]
+    fn root_is_the_image_directory_by_absolute_path() {
+        let mut p = Plan::default();
+        plan_root(&mut p, Path::new("/images/app"), false).unwrap();
+        assert_eq!(
+            p.entries(),
+            [crate::plan::Entry {
+                requirement: ids::FILESYSTEMS_ROOT,
+                item: Item::Root {
+                    path: "/images/app".into(),
+                    readonly: false
+                }
+            }]
+        );
+        let err = plan_root(&mut Plan::default(), Path::new("images/app"), false).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidOption {
+                    field: "rootfs",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    #[verifies("filesystems.bind-mounts")]
+    fn caller_binds_are_validated() {
+        for dest in ["rel", "/a/../b", "/", "/a//b", "/a/."] {
+            let opts = RunOptions {
+                binds: vec![BindMount {
+                    source: "/src".into(),
+                    destination: dest.into(),
+                    readonly: false,
+                }],
+                ..Default::default()
+            };
+            assert!(
+                plan(&mut Plan::default(), &opts, Path::new("/s")).is_err(),
+                "{dest}"
+            );
+        }
+        let opts = RunOptions {
+            binds: vec![BindMount {
+                source: "/src".into(),
+                destination: "/data".into(),
+                readonly: true,
+            }],
+            ..Default::default()
+        };
+        let mut p = Plan::default();
+        plan(&mut p, &opts, Path::new("/s")).unwrap();
+        let last = p.entries().last().unwrap();
+        assert_eq!(last.requirement, ids::FILESYSTEMS_BIND_MOUNTS);
+        assert_eq!(
+            last.item,
+            Item::Mount(MountEntry::new("/data", "bind", "/src", &["rbind", "ro"]))
+        );
+        let relative = BindMount {
+            source: "src".into(),
+            destination: "/data".into(),
+            readonly: false,
+        };
+        assert!(bind_mount(&relative).is_err());
+    }
+}

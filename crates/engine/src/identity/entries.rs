@@ -1,0 +1,108 @@
+//! The identity entries of a plan: process user, supplementary groups, generated files.
+
+use locald_spec_macros::implements;
+
+use super::{
+    ADDED_HOME, GROUP_PATH, Identity, PASSWD_PATH, UserSource, generate_files, resolve_user,
+};
+use crate::error::{Error, Result};
+use crate::ids;
+use crate::plan::{Item, Plan, PlanInput};
+
+/// Mode of the generated files: world-readable, so any container uid can resolve names.
+pub const GENERATED_FILE_MODE: u32 = 0o644;
+
+/// The `User` string to resolve: the caller's `user` option, else the image's `User`, else
+/// empty (root).
+#[implements("identity.user.resolve")]
+fn user_spec<'a>(option: Option<&'a str>, image_user: Option<&'a str>) -> (&'a str, UserSource) {
+    match (option, image_user) {
+        (Some(u), _) => (u, UserSource::Option),
+        (None, Some(u)) => (u, UserSource::Image),
+        (None, None) => ("", UserSource::Image),
+    }
+}
+
+/// With the rootless single mapping only uid and gid 0 exist in the container: refuse any other
+/// id before the runtime starts (runc would fail at setuid/setgid time with a far less helpful
+/// message).
+#[implements("identity.user.resolve")]
+fn refuse_unmapped(id: &Identity, source: UserSource) -> Result<()> {
+    for (kind, value) in [("uid", id.uid), ("gid", id.gid)] {
+        if value != 0 {
+            return Err(Error::UnmappedId {
+                kind,
+                id: value,
+                field: source.field(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Resolve the process identity, push its entries, and return it (with `home` filled in).
+pub(crate) fn plan(plan: &mut Plan, input: &PlanInput<'_>) -> Result<Identity> {
+    let (passwd, groups) = input.identity_files.parse()?;
+    let image_user = input.image.config().as_ref().and_then(|c| c.user().clone());
+    let (spec, source) = user_spec(input.options.user.as_deref(), image_user.as_deref());
+    let mut id = resolve_user(spec, &passwd, &groups, source)?;
+    if input.options.id_mapping.is_some() {
+        refuse_unmapped(&id, source)?;
+        // Supplementary groups other than 0 are unmapped, and setgroups(2) is denied in an
+        // unprivileged user namespace anyway.
+        id.additional_gids.clear();
+    }
+    plan.push(
+        ids::IDENTITY_USER_RESOLVE,
+        Item::User {
+            uid: id.uid,
+            gid: id.gid,
+        },
+    );
+    plan.push(
+        ids::IDENTITY_USER_ADDITIONAL_GIDS,
+        Item::AdditionalGids {
+            gids: id.additional_gids.clone(),
+        },
+    );
+    let files = generate_files(input.identity_files, &id)?;
+    plan.push(
+        ids::IDENTITY_PASSWD_CURRENT_USER,
+        Item::File {
+            name: "passwd".into(),
+            contents: files.passwd,
+            mode: GENERATED_FILE_MODE,
+            mount_at: Some(PASSWD_PATH.into()),
+        },
+    );
+    plan.push(
+        ids::IDENTITY_GROUP_CURRENT_GROUP,
+        Item::File {
+            name: "group".into(),
+            contents: files.group,
+            mode: GENERATED_FILE_MODE,
+            mount_at: Some(GROUP_PATH.into()),
+        },
+    );
+    if id.home.is_none() {
+        id.home = Some(ADDED_HOME.into());
+    }
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use locald_spec_macros::verifies;
+
+    #[test]
+    #[verifies("identity.user.resolve")]
+    fn the_user_option_replaces_the_image_user() {
+        assert_eq!(
+            user_spec(Some("app"), Some("1000")),
+            ("app", UserSource::Option)
+        );
+        assert_eq!(user_spec(None, Some("1000")), ("1000", UserSource::Image));
+        assert_eq!(user_spec(None, None), ("", UserSource::Image));
+    }
+}

@@ -1,0 +1,54 @@
+//! locald-engine: the reference implementation of the locald Container Engine Specification.
+//!
+//! From an OCI image configuration, an image rootfs directory and [`RunOptions`], the engine
+//! builds a [`Plan`] (every decision tagged with the requirement ID that asks for it), turns it
+//! into an OCI runtime [`Spec`](oci_spec::runtime::Spec), writes a per-container state
+//! directory ([`prepare`]) and runs it under runc ([`Runtime`]).
+//!
+//! ```no_run
+//! use locald_engine::{prepare, RunOptions, Runtime};
+//! use oci_spec::image::ImageConfiguration;
+//!
+//! let image = ImageConfiguration::from_file("image-config.json")?;
+//! let opts = RunOptions {
+//!     env: vec![("PORT".into(), "8080".into())],
+//!     ..RunOptions::rootless_for_current_user()
+//! };
+//! let bundle = prepare(&image, "/images/app".as_ref(), &opts, "/tmp/state/app".as_ref(), "app")?;
+//! let code = Runtime::find()?.run(&bundle)?;
+//! bundle.remove()?;
+//! std::process::exit(code);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The modules that decide what a container gets mirror the specification's chapters, one
+//! module per chapter: [`identity`], [`environment`], [`filesystems`], [`process`],
+//! [`security`], [`isolation`] and [`names`]. Each requirement's implementing items carry
+//! `#[implements("id")]` and its tests `#[verifies("id")]`; [`ids`] lists the requirement IDs
+//! the engine tags its plan entries with.
+
+#![warn(missing_docs)]
+
+pub mod bundle;
+pub mod environment;
+pub mod error;
+pub mod filesystems;
+pub mod identity;
+pub mod ids;
+pub mod isolation;
+pub mod names;
+pub mod options;
+pub mod plan;
+pub mod preflight;
+pub mod process;
+pub mod rootfs;
+pub mod runtime;
+pub mod security;
+pub mod spec;
+
+pub use bundle::{Bundle, prepare};
+pub use error::{Error, Result};
+pub use options::{BindMount, IdMapping, NetworkMode, RunOptions};
+pub use plan::{Entry, Item, Plan, PlanInput};
+pub use rootfs::ImageRoot;
+pub use runtime::{Running, Runtime};

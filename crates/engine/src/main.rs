@@ -1,0 +1,374 @@
+//! `locald-engine`: prepare, explain and run OCI bundles from an image rootfs and config.
+//!
+//! ```text
+//! locald-engine run     --rootfs DIR [options] [-- CMD [ARG...]]
+//! locald-engine prepare --rootfs DIR --bundle DIR [options] [-- CMD [ARG...]]
+//! locald-engine explain --rootfs DIR [--json] [options] [-- CMD [ARG...]]
+//! ```
+//!
+//! Run as a non-root user (or with `--rootless`), the container gets a user namespace with the
+//! single mapping: the caller's uid and gid become 0 inside.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use locald_engine::{BindMount, NetworkMode, RunOptions, Runtime, bundle, options};
+use locald_spec_macros::implements;
+use oci_spec::image::ImageConfiguration;
+
+#[derive(Parser)]
+#[command(
+    name = "locald-engine",
+    version,
+    about = "Run OCI image rootfs trees under runc"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Prepare a bundle, run it under runc, remove it, and exit with the container's status.
+    Run {
+        #[command(flatten)]
+        common: Common,
+        /// The OCI runtime binary (default: runc on PATH).
+        #[arg(long, value_name = "PATH")]
+        runtime: Option<PathBuf>,
+        /// Directory holding per-container state directories.
+        #[arg(long, value_name = "DIR")]
+        state_root: Option<PathBuf>,
+    },
+    /// Write a bundle (config.json and generated files) into a new directory and print its path.
+    Prepare {
+        #[command(flatten)]
+        common: Common,
+        /// The bundle (state) directory to create; it must not exist.
+        #[arg(long, value_name = "DIR")]
+        bundle: PathBuf,
+    },
+    /// Print the plan: every decision with the requirement ID that asks for it.
+    Explain {
+        #[command(flatten)]
+        common: Common,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// The bundle directory the generated files would live in.
+        #[arg(long, value_name = "DIR")]
+        bundle: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Network {
+    /// Share the host network namespace.
+    Host,
+    /// A private network namespace with only loopback.
+    #[value(alias = "private")]
+    None,
+}
+
+#[derive(Args)]
+struct Common {
+    /// The image root filesystem (used in place, never modified).
+    #[arg(long, value_name = "DIR")]
+    rootfs: PathBuf,
+    /// The OCI image configuration JSON (default: an empty configuration).
+    #[arg(long, value_name = "FILE")]
+    image_config: Option<PathBuf>,
+    /// Run as this user: name, uid, name:group, uid:gid, ...
+    #[arg(long, value_name = "SPEC")]
+    user: Option<String>,
+    /// Network mode.
+    #[arg(long, value_enum, default_value = "host")]
+    network: Network,
+    /// Container hostname (default: the first 12 characters of the id).
+    #[arg(long, value_name = "NAME")]
+    hostname: Option<String>,
+    /// Set an environment variable (repeatable), replacing the image's value.
+    #[arg(long = "env", short = 'e', value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// Bind-mount a host path: SRC:DEST[:ro] (repeatable).
+    #[arg(long = "bind", value_name = "SRC:DEST[:ro]")]
+    binds: Vec<String>,
+    /// Allocate a terminal.
+    #[arg(long, short = 't')]
+    tty: bool,
+    /// Use the rootless single mapping even when running as root.
+    #[arg(long)]
+    rootless: bool,
+    /// Mount the rootfs read-only.
+    #[arg(long)]
+    readonly_rootfs: bool,
+    /// Container id (default: generated).
+    #[arg(long)]
+    id: Option<String>,
+    /// Command and arguments, replacing the image's Cmd.
+    #[arg(last = true, value_name = "CMD")]
+    args: Vec<String>,
+}
+
+type CliResult<T> = Result<T, String>;
+
+fn parse_env(kv: &str) -> CliResult<(String, String)> {
+    kv.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("--env {kv:?}: expected KEY=VALUE"))
+}
+
+fn parse_bind(spec: &str) -> CliResult<BindMount> {
+    let parts: Vec<&str> = spec.split(':').collect();
+    let (source, destination, readonly) = match parts.as_slice() {
+        [s, d] => (s, d, false),
+        [s, d, "ro"] => (s, d, true),
+        [s, d, "rw"] => (s, d, false),
+        _ => return Err(format!("--bind {spec:?}: expected SRC:DEST[:ro]")),
+    };
+    Ok(BindMount {
+        source: std::path::absolute(source).map_err(|e| format!("--bind {source}: {e}"))?,
+        destination: (*destination).to_owned(),
+        readonly,
+    })
+}
+
+fn euid_is_root() -> bool {
+    #[cfg(target_os = "linux")]
+    return nix::unistd::geteuid().is_root();
+    #[cfg(not(target_os = "linux"))]
+    false
+}
+
+impl Common {
+    fn image(&self) -> CliResult<ImageConfiguration> {
+        match &self.image_config {
+            None => Ok(ImageConfiguration::default()),
+            Some(p) => ImageConfiguration::from_file(p)
+                .map_err(|e| format!("image config {}: {e}", p.display())),
+        }
+    }
+
+    fn options(&self) -> CliResult<RunOptions> {
+        Ok(RunOptions {
+            user: self.user.clone(),
+            env: self
+                .env
+                .iter()
+                .map(|kv| parse_env(kv))
+                .collect::<CliResult<_>>()?,
+            args: (!self.args.is_empty()).then(|| self.args.clone()),
+            hostname: self.hostname.clone(),
+            network: match self.network {
+                Network::Host => NetworkMode::Host,
+                Network::None => NetworkMode::Private,
+            },
+            tty: self.tty,
+            id_mapping: if self.rootless || !euid_is_root() {
+                options::current_user_mapping()
+            } else {
+                None
+            },
+            binds: self
+                .binds
+                .iter()
+                .map(|b| parse_bind(b))
+                .collect::<CliResult<_>>()?,
+            readonly_rootfs: self.readonly_rootfs,
+        })
+    }
+
+    fn id(&self) -> String {
+        self.id.clone().unwrap_or_else(generated_id)
+    }
+}
+
+/// A 64-hex-digit id, unique enough per host: time, pid and a per-process counter.
+fn generated_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut out = String::new();
+    for round in 0..4u64 {
+        // RandomState is seeded randomly per process.
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(nanos);
+        h.write_u32(std::process::id());
+        h.write_u64(round);
+        out.push_str(&format!("{:016x}", h.finish()));
+    }
+    out
+}
+
+/// Where per-container state directories go by default.
+fn default_state_root() -> PathBuf {
+    if euid_is_root() {
+        return PathBuf::from("/run/locald-engine/bundles");
+    }
+    if let Some(x) = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from)
+        && x.is_absolute()
+        && x.is_dir()
+    {
+        return x.join("locald-engine/bundles");
+    }
+    let uid = options::current_user_mapping().map_or(0, |m| m.host_uid);
+    std::env::temp_dir().join(format!("locald-engine-{uid}/bundles"))
+}
+
+/// Create `dir` (0700) and make sure it belongs to us and is not writable by others, so no
+/// other user can plant state for us (it may live under the shared /tmp).
+fn ensure_private_dir(dir: &Path) -> CliResult<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+        .map_err(|e| format!("create {}: {e}", dir.display()))?;
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::symlink_metadata(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        if !m.is_dir() || m.uid() != nix::unistd::geteuid().as_raw() || m.mode() & 0o022 != 0 {
+            return Err(format!(
+                "{} must be a directory owned by the current user and not writable by others",
+                dir.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuse `--tty` unless the engine's own stdin is a terminal: runc opens the caller's terminal
+/// for the container's console, and would otherwise fail far less clearly.
+#[implements("process.terminal")]
+fn require_terminal_for_tty(opts: &RunOptions) -> CliResult<()> {
+    if opts.tty && !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        return Err("--tty needs a terminal on stdin".into());
+    }
+    Ok(())
+}
+
+fn run(common: &Common, runtime: Option<&Path>, state_root: Option<&Path>) -> CliResult<u8> {
+    let runtime = match runtime {
+        Some(p) => Runtime::with_binary(p),
+        None => Runtime::find(),
+    }
+    .map_err(|e| e.to_string())?;
+    let image = common.image()?;
+    let opts = common.options()?;
+    require_terminal_for_tty(&opts)?;
+    let id = common.id();
+    let state_root = state_root.map_or_else(default_state_root, Path::to_owned);
+    ensure_private_dir(&state_root)?;
+    let bundle = locald_engine::prepare(&image, &common.rootfs, &opts, &state_root.join(&id), &id)
+        .map_err(|e| e.to_string())?;
+    let result = run_forwarding_signals(&runtime, &bundle);
+    let removed = bundle.remove();
+    let code = result.map_err(|e| e.to_string())?;
+    removed.map_err(|e| e.to_string())?;
+    Ok(u8::try_from(code).unwrap_or(255))
+}
+
+/// Run the bundle; SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to the engine are forwarded to
+/// runc (which forwards them to the container) instead of killing the engine, so the engine
+/// always lives to delete the container and its state.
+#[cfg(target_os = "linux")]
+fn run_forwarding_signals(
+    runtime: &Runtime,
+    bundle: &bundle::Bundle,
+) -> locald_engine::Result<i32> {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    for sig in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+    ] {
+        set.add(sig);
+    }
+    // Blocked before any thread exists, so every thread inherits the mask and the signals wait
+    // for `sigwait`; std resets the mask in the runc child.
+    let _ = set.thread_block();
+    let running = runtime.spawn(bundle)?;
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(running.pid()).unwrap_or(0));
+    if pid.as_raw() > 0 {
+        std::thread::spawn(move || {
+            while let Ok(sig) = set.wait() {
+                let _ = nix::sys::signal::kill(pid, sig);
+            }
+        });
+    }
+    running.wait()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn run_forwarding_signals(
+    runtime: &Runtime,
+    bundle: &bundle::Bundle,
+) -> locald_engine::Result<i32> {
+    runtime.run(bundle)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Run {
+            common,
+            runtime,
+            state_root,
+        } => run(common, runtime.as_deref(), state_root.as_deref()),
+        Command::Prepare { common, bundle } => (|| {
+            let id = common.id();
+            let b = locald_engine::prepare(
+                &common.image()?,
+                &common.rootfs,
+                &common.options()?,
+                bundle,
+                &id,
+            )
+            .map_err(|e| e.to_string())?;
+            println!("{}", b.state_dir.display());
+            Ok(0)
+        })(),
+        Command::Explain {
+            common,
+            json,
+            bundle,
+        } => (|| {
+            let id = common.id();
+            let state_dir = bundle
+                .clone()
+                .unwrap_or_else(|| default_state_root().join(&id));
+            let (plan, _) = bundle::plan(
+                &common.image()?,
+                &common.rootfs,
+                &common.options()?,
+                &state_dir,
+                &id,
+            )
+            .map_err(|e| e.to_string())?;
+            if *json {
+                let v = serde_json::json!({ "id": id, "entries": plan.entries() });
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?
+                );
+            } else {
+                print!("{plan}");
+            }
+            Ok(0)
+        })(),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("locald-engine: {e}");
+            // 125, like docker run, so engine failures are distinguishable from common
+            // workload statuses.
+            ExitCode::from(125)
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! What the caller (locald, the CLI) decides per run, on top of the image configuration.
+
+use std::path::PathBuf;
+
+/// How the container reaches the network.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkMode {
+    /// Share the host's network namespace (locald's mode: the app listens on a host port).
+    #[default]
+    Host,
+    /// A network namespace of its own, holding only a loopback device.
+    Private,
+}
+
+/// The rootless single mapping locald uses: one host uid and gid seen as 0 inside the container.
+///
+/// ```
+/// use locald_engine::IdMapping;
+///
+/// // The unprivileged user 1000 becomes root inside the container; nothing else is mapped.
+/// let m = IdMapping { host_uid: 1000, host_gid: 1000 };
+/// assert_eq!(m.host_uid, 1000);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct IdMapping {
+    /// The host uid mapped to container uid 0 (size 1).
+    pub host_uid: u32,
+    /// The host gid mapped to container gid 0 (size 1).
+    pub host_gid: u32,
+}
+
+/// A host path bind-mounted into the container.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BindMount {
+    /// Absolute path on the host.
+    pub source: PathBuf,
+    /// Absolute path inside the container; it must already exist in the rootfs.
+    pub destination: String,
+    /// Mount it read-only.
+    pub readonly: bool,
+}
+
+/// Per-run choices layered over the image configuration.
+///
+/// Every field has a default that matches locald's use: host network, no tty, image user,
+/// image command.
+///
+/// ```
+/// use locald_engine::{NetworkMode, RunOptions};
+///
+/// let opts = RunOptions {
+///     env: vec![("PORT".into(), "8080".into())],
+///     args: Some(vec!["serve".into()]),
+///     ..RunOptions::default()
+/// };
+/// assert_eq!(opts.network, NetworkMode::Host);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Replaces the image's `User` (same syntax: `name`, `uid`, `name:group`, `uid:gid`, ...).
+    pub user: Option<String>,
+    /// Environment variables set last, replacing any image or default value with the same key.
+    pub env: Vec<(String, String)>,
+    /// Replaces the image's `Cmd` (the `Entrypoint` is kept), as `docker run IMAGE ARGS...` does.
+    pub args: Option<Vec<String>>,
+    /// The container's hostname; by default the first 12 characters of the container id.
+    pub hostname: Option<String>,
+    /// Host or private network.
+    pub network: NetworkMode,
+    /// Give the process a terminal (and `TERM=xterm`).
+    pub tty: bool,
+    /// Run in a user namespace with the rootless single mapping.
+    pub id_mapping: Option<IdMapping>,
+    /// Extra bind mounts, mounted after the engine's own.
+    pub binds: Vec<BindMount>,
+    /// Mount the rootfs read-only.
+    pub readonly_rootfs: bool,
+}
+
+impl RunOptions {
+    /// Options for a rootless run as the calling user: host euid/egid mapped to container 0.
+    ///
+    /// On non-Linux systems this returns the defaults (no mapping).
+    pub fn rootless_for_current_user() -> Self {
+        RunOptions {
+            id_mapping: current_user_mapping(),
+            ..RunOptions::default()
+        }
+    }
+}
+
+/// The single mapping for the calling user (effective uid and gid).
+#[cfg(target_os = "linux")]
+pub fn current_user_mapping() -> Option<IdMapping> {
+    Some(IdMapping {
+        host_uid: nix::unistd::geteuid().as_raw(),
+        host_gid: nix::unistd::getegid().as_raw(),
+    })
+}
+
+/// The single mapping for the calling user (not available off Linux).
+#[cfg(not(target_os = "linux"))]
+pub fn current_user_mapping() -> Option<IdMapping> {
+    None
+}

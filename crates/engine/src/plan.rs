@@ -1,0 +1,414 @@
+//! The plan: everything the engine decides for one container, as an ordered list of entries,
+//! each tagged with the requirement ID that asks for it.
+//!
+//! The plan is the single source of the runtime spec ([`Plan::to_spec`]) and of the state
+//! directory's files, and it is what `locald-engine explain` prints. Building it is pure: the
+//! only input read from disk is the image's identity files, passed in as [`IdentityFiles`].
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use oci_spec::image::ImageConfiguration;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::identity::IdentityFiles;
+use crate::options::RunOptions;
+use crate::{environment, filesystems, identity, isolation, names, process, security};
+
+/// A mount in the plan (an OCI runtime `mounts` entry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MountEntry {
+    /// Absolute path inside the container.
+    pub destination: String,
+    /// Filesystem type (`proc`, `tmpfs`, `bind`, ...).
+    #[serde(rename = "type")]
+    pub typ: String,
+    /// Source: a device name for pseudo filesystems, a host path for binds.
+    pub source: String,
+    /// mount(8)-style options.
+    pub options: Vec<String>,
+}
+
+impl MountEntry {
+    /// A mount of a pseudo filesystem whose source is conventionally named like its type.
+    pub fn new(destination: &str, typ: &str, source: &str, options: &[&str]) -> Self {
+        MountEntry {
+            destination: destination.into(),
+            typ: typ.into(),
+            source: source.into(),
+            options: options.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// Whether this is a bind mount of a host path.
+    pub fn is_bind(&self) -> bool {
+        self.typ == "bind" || self.options.iter().any(|o| o == "bind" || o == "rbind")
+    }
+}
+
+/// A Linux namespace the container gets its own instance of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Namespace {
+    /// PID namespace.
+    Pid,
+    /// IPC namespace.
+    Ipc,
+    /// UTS namespace.
+    Uts,
+    /// Mount namespace.
+    Mount,
+    /// Network namespace.
+    Network,
+    /// User namespace.
+    User,
+}
+
+impl Namespace {
+    /// The runtime-spec name (`pid`, `ipc`, `uts`, `mount`, `network`, `user`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Namespace::Pid => "pid",
+            Namespace::Ipc => "ipc",
+            Namespace::Uts => "uts",
+            Namespace::Mount => "mount",
+            Namespace::Network => "network",
+            Namespace::User => "user",
+        }
+    }
+}
+
+/// uid or gid, for id mappings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdKind {
+    /// A uid mapping.
+    Uid,
+    /// A gid mapping.
+    Gid,
+}
+
+/// One decision of the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Item {
+    /// The root filesystem.
+    Root {
+        /// Absolute host path of the image directory.
+        path: PathBuf,
+        /// Mounted read-only.
+        readonly: bool,
+    },
+    /// A private namespace.
+    Namespace {
+        /// Which one.
+        namespace: Namespace,
+    },
+    /// A user-namespace id mapping.
+    IdMapping {
+        /// uid or gid.
+        id: IdKind,
+        /// First id inside the container.
+        container_id: u32,
+        /// First id on the host.
+        host_id: u32,
+        /// Number of ids.
+        size: u32,
+    },
+    /// The UTS hostname.
+    Hostname {
+        /// The name.
+        name: String,
+    },
+    /// The process uid and gid.
+    User {
+        /// uid inside the container.
+        uid: u32,
+        /// gid inside the container.
+        gid: u32,
+    },
+    /// Supplementary groups.
+    AdditionalGids {
+        /// The gids.
+        gids: Vec<u32>,
+    },
+    /// A file written into the state directory (and usually bind-mounted).
+    File {
+        /// File name inside the state directory.
+        name: String,
+        /// Full contents.
+        contents: String,
+        /// Permission bits.
+        mode: u32,
+        /// Where it is bind-mounted (read-only) inside the container, if anywhere.
+        mount_at: Option<String>,
+    },
+    /// The process arguments.
+    Args {
+        /// argv.
+        args: Vec<String>,
+    },
+    /// The process working directory.
+    Cwd {
+        /// Absolute path inside the container.
+        path: String,
+    },
+    /// Whether the process gets a terminal.
+    Terminal {
+        /// The flag.
+        enabled: bool,
+    },
+    /// One environment variable.
+    Env {
+        /// Name.
+        key: String,
+        /// Value (may be empty).
+        value: String,
+    },
+    /// A mount.
+    Mount(MountEntry),
+    /// A resource limit.
+    Rlimit {
+        /// `RLIMIT_*` name.
+        resource: String,
+        /// Soft limit.
+        soft: u64,
+        /// Hard limit.
+        hard: u64,
+    },
+    /// A capability granted in the bounding, effective and permitted sets.
+    Capability {
+        /// `CAP_*` name.
+        name: String,
+    },
+    /// The no_new_privileges flag.
+    NoNewPrivileges {
+        /// The flag.
+        enabled: bool,
+    },
+    /// A path made inaccessible.
+    MaskedPath {
+        /// Path inside the container.
+        path: String,
+    },
+    /// A path made read-only.
+    ReadonlyPath {
+        /// Path inside the container.
+        path: String,
+    },
+    /// A device cgroup rule.
+    DeviceRule {
+        /// Allow or deny.
+        allow: bool,
+        /// Access (`rwm`).
+        access: String,
+    },
+}
+
+/// A plan entry: a decision and the requirement that asks for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    /// The requirement ID (see [`crate::ids`]).
+    pub requirement: &'static str,
+    /// The decision.
+    #[serde(flatten)]
+    pub item: Item,
+}
+
+/// What a plan is built from.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanInput<'a> {
+    /// The image configuration.
+    pub image: &'a ImageConfiguration,
+    /// The image's /etc/passwd and /etc/group.
+    pub identity_files: &'a IdentityFiles,
+    /// The caller's choices.
+    pub options: &'a RunOptions,
+    /// Absolute path of the image rootfs on the host.
+    pub rootfs: &'a Path,
+    /// Final path of the state directory (generated files are bind-mounted from here).
+    pub state_dir: &'a Path,
+    /// The container id.
+    pub id: &'a str,
+}
+
+/// The ordered list of entries for one container.
+///
+/// ```
+/// use locald_engine::{ids, identity::IdentityFiles, Plan, PlanInput, RunOptions};
+/// use oci_spec::image::{ConfigBuilder, ImageConfigurationBuilder};
+///
+/// let image = ImageConfigurationBuilder::default()
+///     .config(ConfigBuilder::default().cmd(vec!["sh".to_string()]).build()?)
+///     .build()?;
+/// let plan = Plan::build(&PlanInput {
+///     image: &image,
+///     identity_files: &IdentityFiles::default(),
+///     options: &RunOptions::default(),
+///     rootfs: "/images/busybox".as_ref(),
+///     state_dir: "/run/locald-engine/bundles/c1".as_ref(),
+///     id: "c1",
+/// })?;
+/// assert!(plan.entries().iter().any(|e| e.requirement == ids::FILESYSTEMS_PROC));
+/// assert_eq!(plan.env_value("PATH").as_deref(), Some(locald_engine::environment::DEFAULT_PATH));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    entries: Vec<Entry>,
+}
+
+impl Plan {
+    /// Build the plan for one container. Pure: no I/O.
+    pub fn build(input: &PlanInput<'_>) -> Result<Plan> {
+        let mut plan = Plan::default();
+        filesystems::plan_root(&mut plan, input.rootfs, input.options.readonly_rootfs)?;
+        isolation::plan(&mut plan, input.options);
+        let hostname = names::plan(&mut plan, input.options, input.id)?;
+        let identity = identity::entries::plan(&mut plan, input)?;
+        process::plan(&mut plan, input.image, input.options)?;
+        environment::plan(&mut plan, input.image, input.options, &identity, &hostname)?;
+        filesystems::plan(&mut plan, input.options, input.state_dir)?;
+        process::plan_rlimits(&mut plan);
+        security::plan(&mut plan);
+        Ok(plan)
+    }
+
+    /// Append an entry.
+    pub fn push(&mut self, requirement: &'static str, item: Item) {
+        self.entries.push(Entry { requirement, item });
+    }
+
+    /// All entries, in order.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// The mounts, in order.
+    pub fn mounts(&self) -> impl Iterator<Item = &MountEntry> {
+        self.entries.iter().filter_map(|e| match &e.item {
+            Item::Mount(m) => Some(m),
+            _ => None,
+        })
+    }
+
+    /// The environment as `KEY=value` strings, in order.
+    pub fn env(&self) -> Vec<String> {
+        self.entries
+            .iter()
+            .filter_map(|e| match &e.item {
+                Item::Env { key, value } => Some(format!("{key}={value}")),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The value of one environment variable (the first entry with that key).
+    pub fn env_value(&self, key: &str) -> Option<String> {
+        self.entries.iter().find_map(|e| match &e.item {
+            Item::Env { key: k, value } if k == key => Some(value.clone()),
+            _ => None,
+        })
+    }
+
+    /// The files to write into the state directory: (name, contents, mode).
+    pub fn files(&self) -> impl Iterator<Item = (&str, &str, u32)> {
+        self.entries.iter().filter_map(|e| match &e.item {
+            Item::File {
+                name,
+                contents,
+                mode,
+                ..
+            } => Some((name.as_str(), contents.as_str(), *mode)),
+            _ => None,
+        })
+    }
+
+    /// The requirement IDs the plan uses, deduplicated, in first-use order.
+    pub fn requirements(&self) -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = Vec::new();
+        for e in &self.entries {
+            if !out.contains(&e.requirement) {
+                out.push(e.requirement);
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Display for Item {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Item::Root { path, readonly } => {
+                write!(f, "root {}{}", path.display(), ro(*readonly))
+            }
+            Item::Namespace { namespace } => write!(f, "namespace {}", namespace.name()),
+            Item::IdMapping {
+                id,
+                container_id,
+                host_id,
+                size,
+            } => write!(
+                f,
+                "{} mapping container {container_id} -> host {host_id} (size {size})",
+                match id {
+                    IdKind::Uid => "uid",
+                    IdKind::Gid => "gid",
+                }
+            ),
+            Item::Hostname { name } => write!(f, "hostname {name}"),
+            Item::User { uid, gid } => write!(f, "user uid={uid} gid={gid}"),
+            Item::AdditionalGids { gids } => write!(f, "additional gids {gids:?}"),
+            Item::File { name, mode, .. } => write!(f, "state file {name} (mode {mode:o})"),
+            Item::Args { args } => write!(f, "args {args:?}"),
+            Item::Cwd { path } => write!(f, "cwd {path}"),
+            Item::Terminal { enabled } => write!(f, "terminal {enabled}"),
+            Item::Env { key, value } => write!(f, "env {key}={value}"),
+            Item::Mount(m) => write!(
+                f,
+                "mount {} on {} type {} ({})",
+                m.source,
+                m.destination,
+                m.typ,
+                m.options.join(",")
+            ),
+            Item::Rlimit {
+                resource,
+                soft,
+                hard,
+            } => write!(f, "rlimit {resource} {soft}/{hard}"),
+            Item::Capability { name } => write!(f, "capability {name}"),
+            Item::NoNewPrivileges { enabled } => write!(f, "no_new_privileges {enabled}"),
+            Item::MaskedPath { path } => write!(f, "masked {path}"),
+            Item::ReadonlyPath { path } => write!(f, "readonly {path}"),
+            Item::DeviceRule { allow, access } => write!(
+                f,
+                "device cgroup {} all {access}",
+                if *allow { "allow" } else { "deny" }
+            ),
+        }
+    }
+}
+
+fn ro(readonly: bool) -> &'static str {
+    if readonly { " (read-only)" } else { "" }
+}
+
+impl fmt::Display for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:<32} {}", self.requirement, self.item)
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for e in &self.entries {
+            writeln!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,215 @@
+use super::*;
+use crate::ids;
+use crate::options::{IdMapping, NetworkMode};
+use locald_spec_macros::verifies;
+use oci_spec::image::{ConfigBuilder, ImageConfigurationBuilder};
+
+fn image() -> ImageConfiguration {
+    ImageConfigurationBuilder::default()
+        .config(
+            ConfigBuilder::default()
+                .cmd(vec!["sh".to_string()])
+                .env(vec!["FOO=".to_string()])
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap()
+}
+
+fn files() -> IdentityFiles {
+    IdentityFiles {
+        passwd: Some("root:x:0:0:root:/root:/bin/sh\n".into()),
+        group: Some("root:x:0:\n".into()),
+    }
+}
+
+fn build(opts: &RunOptions) -> Plan {
+    Plan::build(&PlanInput {
+        image: &image(),
+        identity_files: &files(),
+        options: opts,
+        rootfs: Path::new("/img"),
+        state_dir: Path::new("/state/c1"),
+        id: "c1",
+    })
+    .unwrap()
+}
+
+fn rootless(network: NetworkMode) -> RunOptions {
+    RunOptions {
+        id_mapping: Some(IdMapping {
+            host_uid: 1000,
+            host_gid: 1000,
+        }),
+        network,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn every_entry_uses_a_known_requirement_id() {
+    for opts in [
+        RunOptions::default(),
+        rootless(NetworkMode::Host),
+        rootless(NetworkMode::Private),
+        RunOptions {
+            tty: true,
+            env: vec![("A".into(), "b".into())],
+            ..Default::default()
+        },
+    ] {
+        for e in build(&opts).entries() {
+            assert!(ids::ALL.contains(&e.requirement), "{}", e.requirement);
+        }
+    }
+}
+
+#[test]
+fn root_mode_plan_contents() {
+    let p = build(&RunOptions::default());
+    let req = p.requirements();
+    for id in [
+        ids::FILESYSTEMS_ROOT,
+        ids::FILESYSTEMS_PROC,
+        ids::IDENTITY_PASSWD_CURRENT_USER,
+        ids::IDENTITY_GROUP_CURRENT_GROUP,
+        ids::ENVIRONMENT_IMAGE_ENV,
+        ids::ENVIRONMENT_PATH_DEFAULT,
+        ids::PROCESS_ARGS,
+        ids::PROCESS_CWD,
+        ids::NAMES_HOSTNAME_DEFAULT,
+    ] {
+        assert!(req.contains(&id), "{id}");
+    }
+    assert!(!req.contains(&ids::ISOLATION_NAMESPACES_USER));
+    assert!(!req.contains(&ids::ISOLATION_NAMESPACES_NETWORK));
+    assert!(!req.contains(&ids::ENVIRONMENT_TERM));
+    assert_eq!(p.env()[0], "FOO=");
+    let files: Vec<_> = p.files().map(|(n, _, m)| (n, m)).collect();
+    assert_eq!(files, [("passwd", 0o644), ("group", 0o644)]);
+}
+
+#[test]
+#[verifies("isolation.namespaces.user", "filesystems.sys")]
+fn rootless_host_network_plan_contents() {
+    let p = build(&rootless(NetworkMode::Host));
+    assert!(p.requirements().contains(&ids::ISOLATION_NAMESPACES_USER));
+    let sys = p.mounts().find(|m| m.destination == "/sys").unwrap();
+    assert_eq!(sys.typ, "bind");
+    let spec = p.to_spec().unwrap();
+    let linux = spec.linux().as_ref().unwrap();
+    assert_eq!(linux.uid_mappings().as_ref().unwrap().len(), 1);
+    assert_eq!(linux.uid_mappings().as_ref().unwrap()[0].host_id(), 1000);
+    assert_eq!(linux.gid_mappings().as_ref().unwrap()[0].container_id(), 0);
+}
+
+#[test]
+#[verifies(
+    "filesystems.root",
+    "names.hostname.default",
+    "process.args",
+    "process.cwd",
+    "isolation.namespaces.pid",
+    "isolation.namespaces.ipc",
+    "isolation.namespaces.uts",
+    "isolation.namespaces.mount",
+    "security.capabilities.default",
+    "security.no-new-privileges",
+    "identity.passwd.current-user",
+    "environment.image-env"
+)]
+fn spec_matches_plan() {
+    let p = build(&RunOptions::default());
+    let spec = p.to_spec().unwrap();
+    let json = serde_json::to_value(&spec).unwrap();
+    assert_eq!(json["root"]["path"], "/img");
+    assert_eq!(json["hostname"], "c1");
+    assert_eq!(json["process"]["args"], serde_json::json!(["sh"]));
+    assert_eq!(json["process"]["cwd"], "/");
+    assert_eq!(json["process"]["noNewPrivileges"], true);
+    assert_eq!(json["process"]["user"]["uid"], 0);
+    assert!(json["process"]["capabilities"].get("ambient").is_none());
+    assert!(json["process"]["capabilities"].get("inheritable").is_none());
+    assert_eq!(
+        json["process"]["capabilities"]["bounding"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let ns: Vec<_> = json["linux"]["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["type"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ns, ["pid", "ipc", "uts", "mount"]);
+    assert!(json["linux"].get("uidMappings").is_none());
+    assert!(json["linux"].get("cgroupsPath").is_none());
+    let mounts = json["mounts"].as_array().unwrap();
+    assert_eq!(mounts.len(), p.mounts().count());
+    let passwd = mounts
+        .iter()
+        .find(|m| m["destination"] == "/etc/passwd")
+        .unwrap();
+    assert_eq!(passwd["source"], "/state/c1/passwd");
+    assert_eq!(json["process"]["env"][0], "FOO=");
+}
+
+fn keys(v: &serde_json::Value) -> Vec<&str> {
+    let mut k: Vec<_> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    k.sort();
+    k
+}
+
+#[test]
+fn spec_holds_nothing_the_plan_did_not_ask_for() {
+    // oci-spec's builders fill unset fields from its own defaults; none may leak in.
+    let json = serde_json::to_value(build(&RunOptions::default()).to_spec().unwrap()).unwrap();
+    assert_eq!(
+        keys(&json),
+        [
+            "hostname",
+            "linux",
+            "mounts",
+            "ociVersion",
+            "process",
+            "root"
+        ]
+    );
+    assert_eq!(
+        keys(&json["process"]),
+        [
+            "args",
+            "capabilities",
+            "cwd",
+            "env",
+            "noNewPrivileges",
+            "rlimits",
+            "terminal",
+            "user"
+        ]
+    );
+    assert_eq!(
+        keys(&json["process"]["capabilities"]),
+        ["bounding", "effective", "permitted"]
+    );
+    assert_eq!(
+        keys(&json["linux"]),
+        ["maskedPaths", "namespaces", "readonlyPaths", "resources"]
+    );
+    assert_eq!(keys(&json["linux"]["resources"]), ["devices"]);
+}
+
+#[test]
+fn plan_serializes_with_requirements_for_explain() {
+    let p = build(&RunOptions::default());
+    let json = serde_json::to_value(&p).unwrap();
+    let first = &json["entries"][0];
+    assert_eq!(first["requirement"], ids::FILESYSTEMS_ROOT);
+    assert_eq!(first["kind"], "root");
+    let text = p.to_string();
+    assert!(text.contains("filesystems.proc"));
+    assert!(text.contains("mount proc on /proc type proc (nosuid,noexec,nodev)"));
+}

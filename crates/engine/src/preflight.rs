@@ -1,0 +1,271 @@
+//! Checks, before anything is written, that running the plan will not modify the image.
+//!
+//! runc creates missing mount targets (and a missing working directory) inside the rootfs. The
+//! rootfs here is the image directory itself, so that would silently change the image. Until the
+//! engine gains a way to provide targets without touching the image (an overlay or a scratch
+//! layer: a planned change), `prepare` refuses instead, naming the missing target.
+//!
+//! A target nested in an earlier pseudo-filesystem mount (`/dev/pts` in the `/dev` tmpfs) is
+//! created by runc in that in-memory filesystem, not in the image, so it is not checked. A
+//! target nested in an earlier bind mount is checked inside the bind's source.
+
+use std::path::Path;
+
+use locald_spec_macros::implements;
+
+use crate::error::{Error, Result};
+use crate::filesystems::clean_absolute;
+use crate::plan::{Item, MountEntry, Plan};
+use crate::rootfs::{FileKind, ImageRoot};
+
+/// Whether `path` is `base` or below it (component-wise).
+fn is_under(path: &str, base: &str) -> bool {
+    base == "/"
+        || path == base
+        || path
+            .strip_prefix(base)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// What kind of target a mount needs: a directory, unless it binds a file.
+fn expected_kind(m: &MountEntry, plan: &Plan, state_dir: &Path) -> Result<FileKind> {
+    if !m.is_bind() {
+        return Ok(FileKind::Directory);
+    }
+    // State files do not exist yet when preflight runs; they are regular files.
+    if plan
+        .files()
+        .any(|(name, _, _)| state_dir.join(name) == Path::new(&m.source))
+    {
+        return Ok(FileKind::Regular);
+    }
+    let meta = std::fs::metadata(&m.source).map_err(|e| Error::InvalidOption {
+        field: "binds",
+        reason: format!("bind source {}: {e}", m.source),
+    })?;
+    Ok(if meta.is_dir() {
+        FileKind::Directory
+    } else {
+        FileKind::Regular
+    })
+}
+
+/// Check that `dest` exists with the right kind, in the rootfs or in the covering bind.
+fn check_target(
+    root: &ImageRoot,
+    earlier: &[&MountEntry],
+    dest: &str,
+    expected: FileKind,
+    what: &'static str,
+) -> Result<()> {
+    if !clean_absolute(dest) {
+        return Err(Error::InvalidOption {
+            field: "mounts",
+            reason: format!("{what} {dest:?} is not a normalized absolute path"),
+        });
+    }
+    let cover = earlier
+        .iter()
+        .filter(|p| p.destination != dest && is_under(dest, &p.destination))
+        .max_by_key(|p| p.destination.len());
+    let found = match cover {
+        Some(p) if !p.is_bind() => return Ok(()),
+        Some(p) => {
+            let rel = &dest[p.destination.len()..];
+            ImageRoot::open(Path::new(&p.source))?.kind(rel)?
+        }
+        None => root.kind(dest)?,
+    };
+    let missing = || Error::MissingTarget {
+        destination: dest.to_owned(),
+        what,
+        rootfs: root.path().to_owned(),
+    };
+    match found {
+        None => Err(missing()),
+        Some(k) if k == expected => Ok(()),
+        Some(k) => Err(Error::WrongTargetType {
+            destination: dest.to_owned(),
+            found: k.describe(),
+            expected: expected.describe(),
+            rootfs: root.path().to_owned(),
+        }),
+    }
+}
+
+/// Check that every mount target of `plan` exists in the image (or in the bind covering it)
+/// with the right kind, so that runc never creates one inside the image.
+#[implements("filesystems.root", "filesystems.bind-mounts")]
+fn check_mount_targets(plan: &Plan, root: &ImageRoot, state_dir: &Path) -> Result<()> {
+    let mounts: Vec<&MountEntry> = plan.mounts().collect();
+    for (i, m) in mounts.iter().enumerate() {
+        let expected = expected_kind(m, plan, state_dir)?;
+        check_target(root, &mounts[..i], &m.destination, expected, "mount target")?;
+    }
+    Ok(())
+}
+
+/// Check that the working directory resolves, inside the root and without leaving it, to an
+/// existing directory, so that runc never creates it inside the image.
+#[implements("process.cwd", "filesystems.root")]
+fn check_working_dir(plan: &Plan, root: &ImageRoot) -> Result<()> {
+    let mounts: Vec<&MountEntry> = plan.mounts().collect();
+    for e in plan.entries() {
+        if let Item::Cwd { path } = &e.item
+            && path != "/"
+        {
+            check_target(
+                root,
+                &mounts,
+                path.trim_end_matches('/'),
+                FileKind::Directory,
+                "working directory",
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Check every mount target and the working directory of `plan` against the image at `root`.
+pub fn check(plan: &Plan, root: &ImageRoot, state_dir: &Path) -> Result<()> {
+    check_mount_targets(plan, root, state_dir)?;
+    check_working_dir(plan, root)
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use crate::ids;
+    use locald_spec_macros::verifies;
+    use std::fs;
+
+    fn plan_with(mounts: &[MountEntry], cwd: &str) -> Plan {
+        let mut p = Plan::default();
+        for m in mounts {
+            p.push(ids::FILESYSTEMS_BIND_MOUNTS, Item::Mount(m.clone()));
+        }
+        p.push(ids::PROCESS_CWD, Item::Cwd { path: cwd.into() });
+        p
+    }
+
+    fn proc_mount() -> MountEntry {
+        MountEntry::new("/proc", "proc", "proc", &[])
+    }
+
+    #[test]
+    fn is_under_is_component_wise() {
+        assert!(is_under("/dev/pts", "/dev"));
+        assert!(is_under("/dev", "/dev"));
+        assert!(!is_under("/devices", "/dev"));
+        assert!(is_under("/x", "/"));
+    }
+
+    #[test]
+    #[verifies("filesystems.root")]
+    fn missing_mount_target_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = ImageRoot::open(dir.path()).unwrap();
+        let err = check(&plan_with(&[proc_mount()], "/"), &root, Path::new("/s")).unwrap_err();
+        assert!(
+            matches!(&err, Error::MissingTarget { destination, .. } if destination == "/proc"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    #[verifies("filesystems.root")]
+    fn nested_pseudo_fs_targets_are_not_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("dev")).unwrap();
+        let root = ImageRoot::open(dir.path()).unwrap();
+        let mounts = [
+            MountEntry::new("/dev", "tmpfs", "tmpfs", &[]),
+            MountEntry::new("/dev/pts", "devpts", "devpts", &[]),
+        ];
+        check(&plan_with(&mounts, "/"), &root, Path::new("/s")).unwrap();
+    }
+
+    #[test]
+    #[verifies("filesystems.root")]
+    fn file_bind_needs_a_file_target() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("etc/passwd")).unwrap();
+        let root = ImageRoot::open(dir.path()).unwrap();
+        let mut plan = plan_with(&[], "/");
+        plan.push(
+            ids::IDENTITY_PASSWD_CURRENT_USER,
+            Item::File {
+                name: "passwd".into(),
+                contents: String::new(),
+                mode: 0o644,
+                mount_at: Some("/etc/passwd".into()),
+            },
+        );
+        plan.push(
+            ids::IDENTITY_PASSWD_CURRENT_USER,
+            Item::Mount(MountEntry::new(
+                "/etc/passwd",
+                "bind",
+                "/s/passwd",
+                &["bind"],
+            )),
+        );
+        let err = check(&plan, &root, Path::new("/s")).unwrap_err();
+        assert!(matches!(err, Error::WrongTargetType { .. }), "{err}");
+    }
+
+    #[test]
+    #[verifies("filesystems.root")]
+    fn escaping_symlink_target_is_resolved_inside_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        // /proc -> /etc on the host would exist; inside the root /etc does not.
+        std::os::unix::fs::symlink("/etc", dir.path().join("proc")).unwrap();
+        let root = ImageRoot::open(dir.path()).unwrap();
+        let err = check(&plan_with(&[proc_mount()], "/"), &root, Path::new("/s")).unwrap_err();
+        assert!(matches!(err, Error::MissingTarget { .. }), "{err}");
+    }
+
+    #[test]
+    #[verifies("process.cwd", "filesystems.root")]
+    fn working_directory_must_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("app")).unwrap();
+        let root = ImageRoot::open(dir.path()).unwrap();
+        check(&plan_with(&[], "/app/"), &root, Path::new("/s")).unwrap();
+        let err = check(&plan_with(&[], "/srv"), &root, Path::new("/s")).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                Error::MissingTarget {
+                    what: "working directory",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        // CVE-2024-21626 shape: a cwd through /proc/self/fd is not in the image.
+        let err = check(&plan_with(&[], "/proc/self/fd/7"), &root, Path::new("/s")).unwrap_err();
+        assert!(matches!(err, Error::MissingTarget { .. }), "{err}");
+    }
+
+    #[test]
+    #[verifies("filesystems.root", "filesystems.bind-mounts")]
+    fn target_under_a_bind_is_checked_in_the_bind_source() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("data")).unwrap();
+        let src = tempfile::tempdir().unwrap();
+        fs::create_dir(src.path().join("sub")).unwrap();
+        let root = ImageRoot::open(dir.path()).unwrap();
+        let s = src.path().to_str().unwrap();
+        let mounts = [
+            MountEntry::new("/data", "bind", s, &["rbind"]),
+            MountEntry::new("/data/sub", "tmpfs", "tmpfs", &[]),
+        ];
+        check(&plan_with(&mounts, "/"), &root, Path::new("/s")).unwrap();
+        let mounts = [
+            MountEntry::new("/data", "bind", s, &["rbind"]),
+            MountEntry::new("/data/none", "tmpfs", "tmpfs", &[]),
+        ];
+        assert!(check(&plan_with(&mounts, "/"), &root, Path::new("/s")).is_err());
+    }
+}

@@ -1,0 +1,367 @@
+//! Safe, bounded reads inside an image's root filesystem.
+//!
+//! Every path inside an image is hostile (runc CVE-2019-19921, CVE-2021-30465, CVE-2024-21626):
+//! a symlink at `/etc/passwd` may point at the host's `/etc/shadow`, a FIFO may hang a reader,
+//! a huge file may exhaust memory. So every lookup goes through `pathrs`, which resolves paths
+//! as if the image directory were `/` (symlinks and `..` cannot leave it), the file type is
+//! checked on the resolved `O_PATH` handle before anything is opened for reading, the reopen
+//! uses `O_NONBLOCK`, and reads stop at a byte limit.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// The default limit for one file read from the image: 4 MiB.
+pub const DEFAULT_READ_LIMIT: u64 = 4 * 1024 * 1024;
+
+/// The type of an inode found inside the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// A directory.
+    Directory,
+    /// A regular file.
+    Regular,
+    /// A symbolic link (only seen when not following the last component).
+    Symlink,
+    /// A FIFO, socket, or device node.
+    Special,
+}
+
+impl FileKind {
+    /// A short description for error messages (`a directory`, ...).
+    pub fn describe(self) -> &'static str {
+        match self {
+            FileKind::Directory => "a directory",
+            FileKind::Regular => "a regular file",
+            FileKind::Symlink => "a symlink",
+            FileKind::Special => "a FIFO, socket or device",
+        }
+    }
+}
+
+/// An image root filesystem opened for confined reads.
+///
+/// ```no_run
+/// use locald_engine::ImageRoot;
+///
+/// let root = ImageRoot::open("/path/to/rootfs".as_ref())?;
+/// // `None`: the image has no /etc/passwd. An escaping symlink would resolve inside the root.
+/// let passwd: Option<String> = root.read_to_string("/etc/passwd")?;
+/// # Ok::<(), locald_engine::Error>(())
+/// ```
+pub struct ImageRoot {
+    path: PathBuf,
+    limit: u64,
+    #[cfg(target_os = "linux")]
+    root: pathrs::Root,
+}
+
+impl std::fmt::Debug for ImageRoot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImageRoot")
+            .field("path", &self.path)
+            .field("limit", &self.limit)
+            .finish()
+    }
+}
+
+impl ImageRoot {
+    /// The host path of the root (as given to [`ImageRoot::open`]).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The byte limit for one read.
+    pub fn read_limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// Change the byte limit for one read (default [`DEFAULT_READ_LIMIT`]).
+    pub fn with_read_limit(mut self, limit: u64) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// Read a whole file as UTF-8 text. See [`ImageRoot::read`].
+    pub fn read_to_string(&self, path: &str) -> Result<Option<String>> {
+        match self.read(path)? {
+            None => Ok(None),
+            Some(bytes) => String::from_utf8(bytes)
+                .map(Some)
+                .map_err(|_| Error::ImageFile {
+                    path: path.to_owned(),
+                    reason: "not valid UTF-8".into(),
+                }),
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod linux {
+    use std::io::Read;
+    use std::os::fd::AsFd;
+    use std::path::Path;
+
+    use nix::sys::stat::{FileStat, SFlag, fstat};
+    use pathrs::flags::OpenFlags;
+
+    use super::{DEFAULT_READ_LIMIT, FileKind, ImageRoot};
+    use crate::error::{Error, Result};
+
+    fn kind_of(st: &FileStat) -> FileKind {
+        match SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT {
+            SFlag::S_IFDIR => FileKind::Directory,
+            SFlag::S_IFREG => FileKind::Regular,
+            SFlag::S_IFLNK => FileKind::Symlink,
+            _ => FileKind::Special,
+        }
+    }
+
+    /// `Ok(None)` when the path (or one of its parents) does not exist.
+    fn missing_or(path: &str, err: pathrs::error::Error) -> Result<Option<pathrs::Handle>> {
+        match err.kind() {
+            // ENOTDIR: a parent is a file, so the path cannot exist either.
+            pathrs::error::ErrorKind::OsError(Some(nix::libc::ENOENT))
+            | pathrs::error::ErrorKind::OsError(Some(nix::libc::ENOTDIR)) => Ok(None),
+            _ => Err(Error::ImageFile {
+                path: path.to_owned(),
+                reason: format!("cannot resolve inside the root: {err}"),
+            }),
+        }
+    }
+
+    impl ImageRoot {
+        /// Open `path` (a host directory) as an image root.
+        pub fn open(path: &Path) -> Result<Self> {
+            let root = pathrs::Root::open(path).map_err(|e| {
+                Error::io(path, "open rootfs", std::io::Error::other(e.to_string()))
+            })?;
+            Ok(ImageRoot {
+                path: path.to_owned(),
+                limit: DEFAULT_READ_LIMIT,
+                root,
+            })
+        }
+
+        fn resolve(&self, path: &str, follow: bool) -> Result<Option<pathrs::Handle>> {
+            let res = if follow {
+                self.root.resolve(path)
+            } else {
+                self.root.resolve_nofollow(path)
+            };
+            match res {
+                Ok(h) => Ok(Some(h)),
+                Err(e) => missing_or(path, e),
+            }
+        }
+
+        fn stat(path: &str, fd: impl AsFd) -> Result<FileStat> {
+            fstat(fd).map_err(|e| Error::ImageFile {
+                path: path.to_owned(),
+                reason: format!("fstat: {e}"),
+            })
+        }
+
+        /// The type of `path` inside the root, following symlinks inside the root;
+        /// `Ok(None)` when it does not exist.
+        pub fn kind(&self, path: &str) -> Result<Option<FileKind>> {
+            match self.resolve(path, true)? {
+                None => Ok(None),
+                Some(h) => Ok(Some(kind_of(&Self::stat(path, &h)?))),
+            }
+        }
+
+        /// Read a whole regular file, at most [`ImageRoot::read_limit`] bytes.
+        ///
+        /// `Ok(None)` when the file does not exist; an error naming the file when it is not a
+        /// regular file (FIFO, device, socket, directory), is too large, or cannot be read.
+        pub fn read(&self, path: &str) -> Result<Option<Vec<u8>>> {
+            let Some(handle) = self.resolve(path, true)? else {
+                return Ok(None);
+            };
+            let bad = |reason: String| Error::ImageFile {
+                path: path.to_owned(),
+                reason,
+            };
+            // Check the type on the O_PATH handle first: opening a FIFO for reading would block
+            // and opening a device could have side effects.
+            let before = Self::stat(path, &handle)?;
+            if kind_of(&before) != FileKind::Regular {
+                return Err(bad(format!(
+                    "is {}, not a regular file",
+                    kind_of(&before).describe()
+                )));
+            }
+            let file = handle
+                .reopen(OpenFlags::O_RDONLY | OpenFlags::O_NONBLOCK)
+                .map_err(|e| bad(format!("open: {e}")))?;
+            // Verify the inode we opened is the one we checked.
+            let after = Self::stat(path, &file)?;
+            if (after.st_dev, after.st_ino) != (before.st_dev, before.st_ino)
+                || kind_of(&after) != FileKind::Regular
+            {
+                return Err(bad("changed while being opened".into()));
+            }
+            let mut buf = Vec::new();
+            file.take(self.limit + 1)
+                .read_to_end(&mut buf)
+                .map_err(|e| bad(format!("read: {e}")))?;
+            if buf.len() as u64 > self.limit {
+                return Err(bad(format!("larger than the {} byte limit", self.limit)));
+            }
+            Ok(Some(buf))
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+impl ImageRoot {
+    /// Open `path` as an image root (Linux only).
+    pub fn open(_path: &Path) -> Result<Self> {
+        Err(Error::Unsupported {
+            what: "reading an image rootfs",
+        })
+    }
+
+    /// The type of `path` inside the root (Linux only).
+    pub fn kind(&self, _path: &str) -> Result<Option<FileKind>> {
+        Err(Error::Unsupported {
+            what: "reading an image rootfs",
+        })
+    }
+
+    /// Read a whole regular file (Linux only).
+    pub fn read(&self, _path: &str) -> Result<Option<Vec<u8>>> {
+        Err(Error::Unsupported {
+            what: "reading an image rootfs",
+        })
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::os::unix::fs::symlink;
+
+    fn tree() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("etc")).unwrap();
+        dir
+    }
+
+    #[test]
+    fn missing_file_is_none() {
+        let dir = tree();
+        let root = ImageRoot::open(dir.path()).unwrap();
+        assert_eq!(root.read("/etc/passwd").unwrap(), None);
+        assert_eq!(root.read("/nope/passwd").unwrap(), None);
+        assert_eq!(root.kind("/etc/passwd").unwrap(), None);
+    }
+
+    #[test]
+    fn parent_is_a_file_counts_as_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("etc"), "not a dir").unwrap();
+        let root = ImageRoot::open(dir.path()).unwrap();
+        assert_eq!(root.read("/etc/passwd").unwrap(), None);
+    }
+
+    #[test]
+    fn absolute_symlink_resolves_inside_the_root() {
+        let host = tempfile::tempdir().unwrap();
+        let shadow = host.path().join("shadow");
+        fs::write(&shadow, "root:SECRET-HASH:1::::::\n").unwrap();
+        let dir = tree();
+        // An absolute link to a host file outside the root, as a hostile image would ship.
+        symlink(&shadow, dir.path().join("etc/passwd")).unwrap();
+        let inner = dir.path().join(shadow.strip_prefix("/").unwrap());
+        fs::create_dir_all(inner.parent().unwrap()).unwrap();
+        fs::write(&inner, "inside:x:1:1::/:/bin/sh\n").unwrap();
+        let root = ImageRoot::open(dir.path()).unwrap();
+        let got = root.read_to_string("/etc/passwd").unwrap().unwrap();
+        assert_eq!(got, "inside:x:1:1::/:/bin/sh\n");
+        assert!(!got.contains("SECRET"));
+    }
+
+    #[test]
+    fn dotdot_symlink_cannot_escape() {
+        let dir = tree();
+        symlink(
+            "../../../../../../etc/hostname",
+            dir.path().join("etc/passwd"),
+        )
+        .unwrap();
+        let root = ImageRoot::open(dir.path()).unwrap();
+        // Clamped to the root: /etc/hostname inside the image, which does not exist.
+        assert_eq!(root.read("/etc/passwd").unwrap(), None);
+    }
+
+    #[test]
+    fn fifo_is_refused_without_hanging() {
+        let dir = tree();
+        let fifo = dir.path().join("etc/group");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+        let root = ImageRoot::open(dir.path()).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(root.read("/etc/group").map(|_| ())).unwrap());
+        let res = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("reading a FIFO must not hang");
+        let err = res.unwrap_err().to_string();
+        assert!(err.contains("/etc/group"), "{err}");
+        assert!(err.contains("FIFO"), "{err}");
+    }
+
+    #[test]
+    fn directory_is_refused() {
+        let dir = tree();
+        fs::create_dir(dir.path().join("etc/passwd")).unwrap();
+        let root = ImageRoot::open(dir.path()).unwrap();
+        let err = root.read("/etc/passwd").unwrap_err().to_string();
+        assert!(err.contains("a directory"), "{err}");
+    }
+
+    #[test]
+    fn oversize_file_is_refused_naming_it() {
+        let dir = tree();
+        fs::write(dir.path().join("etc/passwd"), vec![b'a'; 2048]).unwrap();
+        let root = ImageRoot::open(dir.path()).unwrap().with_read_limit(1024);
+        let err = root.read("/etc/passwd").unwrap_err().to_string();
+        assert!(err.contains("/etc/passwd") && err.contains("1024"), "{err}");
+        fs::write(dir.path().join("etc/passwd"), vec![b'a'; 1024]).unwrap();
+        assert_eq!(root.read("/etc/passwd").unwrap().unwrap().len(), 1024);
+    }
+
+    #[test]
+    fn default_limit_is_4_mib() {
+        let dir = tree();
+        fs::write(
+            dir.path().join("etc/passwd"),
+            vec![b'a'; DEFAULT_READ_LIMIT as usize + 1],
+        )
+        .unwrap();
+        let root = ImageRoot::open(dir.path()).unwrap();
+        assert!(root.read("/etc/passwd").is_err());
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_error() {
+        let dir = tree();
+        fs::write(dir.path().join("etc/passwd"), [0xff, 0xfe]).unwrap();
+        let root = ImageRoot::open(dir.path()).unwrap();
+        let err = root.read_to_string("/etc/passwd").unwrap_err().to_string();
+        assert!(err.contains("UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn kind_reports_types() {
+        let dir = tree();
+        fs::write(dir.path().join("etc/hosts"), "").unwrap();
+        symlink("/etc", dir.path().join("link")).unwrap();
+        let root = ImageRoot::open(dir.path()).unwrap();
+        assert_eq!(root.kind("/etc").unwrap(), Some(FileKind::Directory));
+        assert_eq!(root.kind("/etc/hosts").unwrap(), Some(FileKind::Regular));
+        assert_eq!(root.kind("/link").unwrap(), Some(FileKind::Directory));
+    }
+}

@@ -1,0 +1,302 @@
+//! Run a prepared bundle under runc.
+//!
+//! `runc run` runs in the foreground with the caller's stdout and stderr, stdin from /dev/null
+//! unless the process has a terminal, and forwards signals it receives to the container. Its
+//! exit status is the container's (128+N when the container was killed by signal N). The
+//! container is always deleted afterwards (`runc delete --force`).
+//!
+//! runc keeps its own state under `--root`. Root uses `/run/locald-engine/runc`. Rootless runc
+//! (it detects euid != 0 by itself) cannot write there, so it uses
+//! `$XDG_RUNTIME_DIR/locald-engine/runc` when that is a directory the user owns, else a `runc`
+//! directory inside the bundle's own state directory.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+
+use crate::bundle::Bundle;
+use crate::error::{Error, Result};
+
+/// The root-owned runc state directory.
+pub const ROOT_STATE_DIR: &str = "/run/locald-engine/runc";
+
+/// A handle on an OCI runtime binary (runc).
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    binary: PathBuf,
+    state_root: Option<PathBuf>,
+}
+
+/// Find `name` in `$PATH`.
+fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    p.is_file()
+}
+
+/// The exit code for a finished process: its code, or 128+N when killed by signal N.
+pub fn exit_code(status: ExitStatus) -> i32 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(sig) = status.signal() {
+            return 128 + sig;
+        }
+    }
+    status.code().unwrap_or(1)
+}
+
+#[cfg(target_os = "linux")]
+fn euid() -> u32 {
+    nix::unistd::geteuid().as_raw()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn euid() -> u32 {
+    u32::MAX
+}
+
+/// Whether `dir` is a directory owned by the effective user.
+fn owned_dir(dir: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        dir.metadata()
+            .is_ok_and(|m| m.is_dir() && m.uid() == euid())
+    }
+    #[cfg(not(unix))]
+    dir.is_dir()
+}
+
+fn mkdir_private(dir: &Path) -> Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir).map_err(|e| Error::io(dir, "create", e))
+}
+
+impl Runtime {
+    /// Find `runc` on `PATH`.
+    ///
+    /// ```no_run
+    /// let runtime = locald_engine::Runtime::find()?;
+    /// # Ok::<(), locald_engine::Error>(())
+    /// ```
+    pub fn find() -> Result<Self> {
+        let binary = which("runc").ok_or_else(|| Error::RuntimeNotFound {
+            name: "runc".into(),
+        })?;
+        Ok(Runtime {
+            binary,
+            state_root: None,
+        })
+    }
+
+    /// Use the runtime binary at `path` (or, without a `/`, that name looked up on `PATH`).
+    pub fn with_binary(path: &Path) -> Result<Self> {
+        let binary = if path.components().count() == 1 && !path.is_absolute() {
+            which(&path.to_string_lossy())
+        } else {
+            is_executable(path).then(|| path.to_owned())
+        }
+        .ok_or_else(|| Error::RuntimeNotFound {
+            name: path.display().to_string(),
+        })?;
+        Ok(Runtime {
+            binary,
+            state_root: None,
+        })
+    }
+
+    /// Use `dir` as runc's `--root` instead of the per-user default.
+    pub fn with_state_root(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.state_root = Some(dir.into());
+        self
+    }
+
+    /// The runtime binary.
+    pub fn binary(&self) -> &Path {
+        &self.binary
+    }
+
+    /// runc's `--root` for `bundle`: the explicit one, else per user (see the module docs).
+    pub fn state_root_for(&self, bundle: &Bundle) -> PathBuf {
+        if let Some(r) = &self.state_root {
+            return r.clone();
+        }
+        if euid() == 0 {
+            return PathBuf::from(ROOT_STATE_DIR);
+        }
+        match std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from) {
+            Some(x) if x.is_absolute() && owned_dir(&x) => x.join("locald-engine/runc"),
+            _ => bundle.state_dir.join("runc"),
+        }
+    }
+
+    /// Start `runc run` for `bundle` and return the running container.
+    ///
+    /// Without a terminal, runc gets a process group of its own, so a terminal's Ctrl-C reaches
+    /// only the caller, which forwards it once with [`Running::signal`] (runc forwards what it
+    /// receives to the container; two copies would reach the workload otherwise). With a
+    /// terminal runc stays in the caller's group, since it must control the terminal.
+    pub fn spawn(&self, bundle: &Bundle) -> Result<Running<'_>> {
+        let root = self.state_root_for(bundle);
+        mkdir_private(&root)?;
+        let tty = bundle
+            .spec
+            .process()
+            .as_ref()
+            .and_then(|p| p.terminal())
+            .unwrap_or(false);
+        let mut cmd = Command::new(&self.binary);
+        cmd.arg("--root")
+            .arg(&root)
+            .arg("run")
+            .arg("--bundle")
+            .arg(&bundle.state_dir)
+            .arg(&bundle.id);
+        if !tty {
+            cmd.stdin(Stdio::null());
+            #[cfg(unix)]
+            std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        }
+        let child = cmd.spawn().map_err(|e| Error::Runtime {
+            runtime: self.binary.clone(),
+            action: "run",
+            reason: e.to_string(),
+        })?;
+        Ok(Running {
+            runtime: self,
+            child: Some(child),
+            state_root: root,
+            id: bundle.id.clone(),
+        })
+    }
+
+    /// Run `bundle` in the foreground and return the container's exit code; the container is
+    /// deleted afterwards whatever happened.
+    ///
+    /// runc reports its own failures (e.g. a missing binary in the image) on stderr with a
+    /// non-zero status that cannot be told apart from the workload's.
+    pub fn run(&self, bundle: &Bundle) -> Result<i32> {
+        self.spawn(bundle)?.wait()
+    }
+
+    /// `runc delete --force ID`; a container that no longer exists is not an error.
+    pub fn delete(&self, state_root: &Path, id: &str) -> Result<()> {
+        let out = Command::new(&self.binary)
+            .arg("--root")
+            .arg(state_root)
+            .args(["delete", "--force", id])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| Error::Runtime {
+                runtime: self.binary.clone(),
+                action: "delete",
+                reason: e.to_string(),
+            })?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.success() || stderr.contains("does not exist") {
+            Ok(())
+        } else {
+            Err(Error::Runtime {
+                runtime: self.binary.clone(),
+                action: "delete",
+                reason: stderr.trim().to_owned(),
+            })
+        }
+    }
+}
+
+/// A container started by [`Runtime::spawn`]. Dropping it without [`Running::wait`] kills
+/// runc and deletes the container.
+#[derive(Debug)]
+pub struct Running<'a> {
+    runtime: &'a Runtime,
+    child: Option<std::process::Child>,
+    state_root: PathBuf,
+    id: String,
+}
+
+impl Running<'_> {
+    /// The pid of the `runc run` process.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, std::process::Child::id)
+    }
+
+    /// Send signal `sig` to runc, which forwards it to the container's init process.
+    #[cfg(target_os = "linux")]
+    pub fn signal(&self, sig: nix::sys::signal::Signal) -> Result<()> {
+        let pid = i32::try_from(self.pid()).unwrap_or(0);
+        if pid <= 0 {
+            return Ok(());
+        }
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).map_err(|e| Error::Runtime {
+            runtime: self.runtime.binary.clone(),
+            action: "signal",
+            reason: e.to_string(),
+        })
+    }
+
+    /// Wait for the container to exit, delete it, and return its exit code.
+    pub fn wait(mut self) -> Result<i32> {
+        let mut child = self.child.take().expect("waited once");
+        let status = child.wait().map_err(|e| Error::Runtime {
+            runtime: self.runtime.binary.clone(),
+            action: "run",
+            reason: e.to_string(),
+        });
+        let deleted = self.runtime.delete(&self.state_root, &self.id);
+        let code = exit_code(status?);
+        deleted?;
+        Ok(code)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+            let _ = self.runtime.delete(&self.state_root, &self.id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_runtime_is_a_clear_error() {
+        let err = Runtime::with_binary(Path::new("/nonexistent/runc")).unwrap_err();
+        assert!(matches!(err, Error::RuntimeNotFound { .. }));
+        assert!(err.to_string().contains("/nonexistent/runc"));
+        let err = Runtime::with_binary(Path::new("no-such-runtime-xyz")).unwrap_err();
+        assert!(err.to_string().contains("no-such-runtime-xyz"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn exit_codes_follow_the_shell_convention() {
+        let st = Command::new("sh").args(["-c", "exit 7"]).status().unwrap();
+        assert_eq!(exit_code(st), 7);
+        let st = Command::new("sh")
+            .args(["-c", "kill -TERM $$"])
+            .status()
+            .unwrap();
+        assert_eq!(exit_code(st), 128 + 15);
+    }
+}

@@ -1,0 +1,232 @@
+//! Security defaults: capabilities, no_new_privileges, masked and read-only paths, and the
+//! device rule.
+//!
+//! Every value is `runc spec`'s default, which Docker, Podman and containerd share: a small
+//! capability set in the bounding, effective and permitted sets only; no_new_privileges; the
+//! kernel interfaces under /proc and /sys that leak host data masked, the /proc tunables
+//! read-only; and a device cgroup that denies everything runc does not explicitly allow.
+
+use locald_spec_macros::implements;
+
+use crate::ids;
+use crate::plan::{Item, Plan};
+
+/// Default capabilities: `runc spec`'s set. They go in the bounding, effective and permitted
+/// sets only: not inheritable (CVE-2022-29162 removed it from runc's and Docker's defaults) and
+/// not ambient, so a non-root workload does not gain them.
+#[implements("security.capabilities.default")]
+pub const DEFAULT_CAPABILITIES: &[&str] = &["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
+
+/// Masked paths: `runc spec`'s list.
+#[implements("security.masked-paths")]
+pub const MASKED_PATHS: &[&str] = &[
+    "/proc/acpi",
+    "/proc/asound",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/sys/firmware",
+    "/proc/scsi",
+];
+
+/// Read-only paths: `runc spec`'s list.
+#[implements("security.readonly-paths")]
+pub const READONLY_PATHS: &[&str] = &[
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
+
+/// Push the default capabilities (each goes into the bounding, effective and permitted sets;
+/// see [`Plan::to_spec`]).
+#[implements("security.capabilities.default")]
+fn plan_capabilities(plan: &mut Plan) {
+    for cap in DEFAULT_CAPABILITIES {
+        plan.push(
+            ids::SECURITY_CAPABILITIES_DEFAULT,
+            Item::Capability {
+                name: (*cap).into(),
+            },
+        );
+    }
+}
+
+/// Set no_new_privileges: no execve (setuid binaries, file capabilities) can gain privileges.
+#[implements("security.no-new-privileges")]
+fn plan_no_new_privileges(plan: &mut Plan) {
+    plan.push(
+        ids::SECURITY_NO_NEW_PRIVILEGES,
+        Item::NoNewPrivileges { enabled: true },
+    );
+}
+
+/// Push the masked paths (runc bind-mounts /dev/null over files and an empty read-only tmpfs
+/// over directories).
+#[implements("security.masked-paths")]
+fn plan_masked_paths(plan: &mut Plan) {
+    for p in MASKED_PATHS {
+        plan.push(
+            ids::SECURITY_MASKED_PATHS,
+            Item::MaskedPath { path: (*p).into() },
+        );
+    }
+}
+
+/// Push the read-only paths (runc remounts each read-only).
+#[implements("security.readonly-paths")]
+fn plan_readonly_paths(plan: &mut Plan) {
+    for p in READONLY_PATHS {
+        plan.push(
+            ids::SECURITY_READONLY_PATHS,
+            Item::ReadonlyPath { path: (*p).into() },
+        );
+    }
+}
+
+/// Push the leading deny-all device rule.
+///
+/// runc adds its allow-list of default devices after this rule; without the leading deny-all
+/// the device cgroup would allow every device. Rootless runc ignores device cgroup rules
+/// (measured: accepted, no error).
+#[implements("security.devices.deny-all")]
+fn plan_device_rule(plan: &mut Plan) {
+    plan.push(
+        ids::SECURITY_DEVICES_DENY_ALL,
+        Item::DeviceRule {
+            allow: false,
+            access: "rwm".into(),
+        },
+    );
+}
+
+/// Push capabilities, no_new_privileges, masked/read-only paths and the device rule.
+pub(crate) fn plan(plan: &mut Plan) {
+    plan_capabilities(plan);
+    plan_no_new_privileges(plan);
+    plan_masked_paths(plan);
+    plan_readonly_paths(plan);
+    plan_device_rule(plan);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use locald_spec_macros::verifies;
+
+    fn planned() -> Plan {
+        let mut p = Plan::default();
+        plan(&mut p);
+        p
+    }
+
+    fn items_of(p: &Plan, requirement: &str) -> Vec<Item> {
+        p.entries()
+            .iter()
+            .filter(|e| e.requirement == requirement)
+            .map(|e| e.item.clone())
+            .collect()
+    }
+
+    #[test]
+    #[verifies("security.capabilities.default")]
+    fn capabilities_are_runcs_three() {
+        let caps: Vec<_> = items_of(&planned(), ids::SECURITY_CAPABILITIES_DEFAULT)
+            .into_iter()
+            .map(|i| match i {
+                Item::Capability { name } => name,
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(caps, DEFAULT_CAPABILITIES);
+        assert_eq!(
+            caps,
+            ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+        );
+    }
+
+    #[test]
+    #[verifies("security.no-new-privileges")]
+    fn no_new_privileges_is_set() {
+        assert_eq!(
+            items_of(&planned(), ids::SECURITY_NO_NEW_PRIVILEGES),
+            [Item::NoNewPrivileges { enabled: true }]
+        );
+    }
+
+    #[test]
+    #[verifies("security.masked-paths", "security.readonly-paths")]
+    fn masked_and_readonly_paths_are_runcs_lists() {
+        let p = planned();
+        let masked: Vec<_> = items_of(&p, ids::SECURITY_MASKED_PATHS);
+        assert_eq!(masked.len(), MASKED_PATHS.len());
+        for path in ["/proc/kcore", "/proc/keys", "/sys/firmware"] {
+            assert!(
+                masked.contains(&Item::MaskedPath { path: path.into() }),
+                "{path}"
+            );
+        }
+        let readonly: Vec<_> = items_of(&p, ids::SECURITY_READONLY_PATHS);
+        assert_eq!(readonly.len(), READONLY_PATHS.len());
+        for path in ["/proc/sys", "/proc/sysrq-trigger", "/proc/bus"] {
+            assert!(
+                readonly.contains(&Item::ReadonlyPath { path: path.into() }),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    #[verifies("security.devices.deny-all")]
+    fn device_rule_denies_all() {
+        assert_eq!(
+            items_of(&planned(), ids::SECURITY_DEVICES_DENY_ALL),
+            [Item::DeviceRule {
+                allow: false,
+                access: "rwm".into()
+            }]
+        );
+    }
+
+    #[test]
+    #[verifies(
+        "security.capabilities.default",
+        "security.no-new-privileges",
+        "security.masked-paths",
+        "security.readonly-paths",
+        "security.devices.deny-all"
+    )]
+    fn spec_carries_the_security_defaults() {
+        let json = serde_json::to_value(planned().to_spec().unwrap()).unwrap();
+        let caps = &json["process"]["capabilities"];
+        for set in ["bounding", "effective", "permitted"] {
+            let mut got: Vec<_> = caps[set]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap())
+                .collect();
+            got.sort_unstable();
+            assert_eq!(got, DEFAULT_CAPABILITIES, "{set}");
+        }
+        assert!(caps.get("inheritable").is_none(), "{caps}");
+        assert!(caps.get("ambient").is_none(), "{caps}");
+        assert_eq!(json["process"]["noNewPrivileges"], true);
+        assert_eq!(
+            json["linux"]["maskedPaths"],
+            serde_json::json!(MASKED_PATHS)
+        );
+        assert_eq!(
+            json["linux"]["readonlyPaths"],
+            serde_json::json!(READONLY_PATHS)
+        );
+        assert_eq!(
+            json["linux"]["resources"]["devices"],
+            serde_json::json!([{ "allow": false, "access": "rwm" }])
+        );
+    }
+}

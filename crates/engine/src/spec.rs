@@ -1,0 +1,218 @@
+//! Materialize a [`Plan`] as an OCI runtime [`Spec`].
+//!
+//! The spec is built from scratch (not from `Spec::default()`), so everything in `config.json`
+//! comes from a plan entry and therefore from a requirement.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use locald_spec_macros::implements;
+use oci_spec::runtime::{
+    Capability, LinuxBuilder, LinuxCapabilities, LinuxCapabilitiesBuilder,
+    LinuxDeviceCgroupBuilder, LinuxIdMappingBuilder, LinuxNamespaceBuilder, LinuxNamespaceType,
+    LinuxResourcesBuilder, Mount, MountBuilder, PosixRlimitBuilder, PosixRlimitType,
+    ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
+};
+
+use crate::error::{Error, Result};
+use crate::plan::{IdKind, Item, Namespace, Plan};
+
+/// The runtime-spec version written into `config.json` (what runc 1.1 implements).
+pub const OCI_VERSION: &str = "1.0.2";
+
+fn spec_err(e: impl std::fmt::Display) -> Error {
+    Error::Spec {
+        reason: e.to_string(),
+    }
+}
+
+fn ns_type(ns: Namespace) -> LinuxNamespaceType {
+    match ns {
+        Namespace::Pid => LinuxNamespaceType::Pid,
+        Namespace::Ipc => LinuxNamespaceType::Ipc,
+        Namespace::Uts => LinuxNamespaceType::Uts,
+        Namespace::Mount => LinuxNamespaceType::Mount,
+        Namespace::Network => LinuxNamespaceType::Network,
+        Namespace::User => LinuxNamespaceType::User,
+    }
+}
+
+/// The process capability sets: `caps` in the bounding, effective and permitted sets; the
+/// inheritable and ambient sets absent, so no capability survives an execve into a non-root
+/// program (CVE-2022-29162).
+#[implements("security.capabilities.default")]
+fn capability_sets(caps: HashSet<Capability>) -> Result<LinuxCapabilities> {
+    let mut sets = LinuxCapabilitiesBuilder::default()
+        .bounding(caps.clone())
+        .effective(caps.clone())
+        .permitted(caps)
+        .build()
+        .map_err(spec_err)?;
+    // The builder fills unset sets from oci-spec's defaults (a long list); these two sets
+    // must stay empty.
+    sets.set_inheritable(None).set_ambient(None);
+    Ok(sets)
+}
+
+fn rlimit_type(name: &str) -> Result<PosixRlimitType> {
+    match name {
+        "RLIMIT_NOFILE" => Ok(PosixRlimitType::RlimitNofile),
+        "RLIMIT_NPROC" => Ok(PosixRlimitType::RlimitNproc),
+        "RLIMIT_CORE" => Ok(PosixRlimitType::RlimitCore),
+        other => Err(spec_err(format!("unsupported rlimit {other}"))),
+    }
+}
+
+impl Plan {
+    /// The OCI runtime spec for this plan.
+    ///
+    /// ```
+    /// # use locald_engine::{identity::IdentityFiles, Plan, PlanInput, RunOptions};
+    /// # use oci_spec::image::{ConfigBuilder, ImageConfigurationBuilder};
+    /// # let image = ImageConfigurationBuilder::default()
+    /// #     .config(ConfigBuilder::default().cmd(vec!["sh".to_string()]).build()?).build()?;
+    /// # let plan = Plan::build(&PlanInput { image: &image, identity_files: &IdentityFiles::default(),
+    /// #     options: &RunOptions::default(), rootfs: "/r".as_ref(), state_dir: "/s".as_ref(), id: "c1" })?;
+    /// let spec = plan.to_spec()?;
+    /// assert_eq!(spec.process().as_ref().unwrap().args().as_ref().unwrap(), &["sh"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn to_spec(&self) -> Result<Spec> {
+        let mut root = RootBuilder::default();
+        let mut hostname = None;
+        let (mut uid, mut gid, mut gids) = (0, 0, Vec::new());
+        let (mut args, mut cwd, mut terminal) = (Vec::new(), "/".to_string(), false);
+        let mut env = Vec::new();
+        let mut mounts: Vec<Mount> = Vec::new();
+        let mut rlimits = Vec::new();
+        let mut caps: HashSet<Capability> = HashSet::new();
+        let mut nnp = false;
+        let (mut masked, mut readonly) = (Vec::new(), Vec::new());
+        let mut namespaces = Vec::new();
+        let (mut uid_maps, mut gid_maps) = (Vec::new(), Vec::new());
+        let mut devices = Vec::new();
+
+        for entry in self.entries() {
+            match &entry.item {
+                Item::Root { path, readonly } => {
+                    root = root.path(path.clone()).readonly(*readonly);
+                }
+                Item::Namespace { namespace } => namespaces.push(
+                    LinuxNamespaceBuilder::default()
+                        .typ(ns_type(*namespace))
+                        .build()
+                        .map_err(spec_err)?,
+                ),
+                Item::IdMapping {
+                    id,
+                    container_id,
+                    host_id,
+                    size,
+                } => {
+                    let m = LinuxIdMappingBuilder::default()
+                        .container_id(*container_id)
+                        .host_id(*host_id)
+                        .size(*size)
+                        .build()
+                        .map_err(spec_err)?;
+                    match id {
+                        IdKind::Uid => uid_maps.push(m),
+                        IdKind::Gid => gid_maps.push(m),
+                    }
+                }
+                Item::Hostname { name } => hostname = Some(name.clone()),
+                Item::User { uid: u, gid: g } => (uid, gid) = (*u, *g),
+                Item::AdditionalGids { gids: g } => gids = g.clone(),
+                Item::File { .. } => {}
+                Item::Args { args: a } => args = a.clone(),
+                Item::Cwd { path } => cwd = path.clone(),
+                Item::Terminal { enabled } => terminal = *enabled,
+                Item::Env { key, value } => env.push(format!("{key}={value}")),
+                Item::Mount(m) => mounts.push(
+                    MountBuilder::default()
+                        .destination(PathBuf::from(&m.destination))
+                        .typ(m.typ.clone())
+                        .source(PathBuf::from(&m.source))
+                        .options(m.options.clone())
+                        .build()
+                        .map_err(spec_err)?,
+                ),
+                Item::Rlimit {
+                    resource,
+                    soft,
+                    hard,
+                } => rlimits.push(
+                    PosixRlimitBuilder::default()
+                        .typ(rlimit_type(resource)?)
+                        .soft(*soft)
+                        .hard(*hard)
+                        .build()
+                        .map_err(spec_err)?,
+                ),
+                Item::Capability { name } => {
+                    caps.insert(
+                        serde_json::from_value(serde_json::Value::String(name.clone()))
+                            .map_err(|_| spec_err(format!("unknown capability {name}")))?,
+                    );
+                }
+                Item::NoNewPrivileges { enabled } => nnp = *enabled,
+                Item::MaskedPath { path } => masked.push(path.clone()),
+                Item::ReadonlyPath { path } => readonly.push(path.clone()),
+                Item::DeviceRule { allow, access } => devices.push(
+                    LinuxDeviceCgroupBuilder::default()
+                        .allow(*allow)
+                        .access(access.clone())
+                        .build()
+                        .map_err(spec_err)?,
+                ),
+            }
+        }
+
+        let process = ProcessBuilder::default()
+            .terminal(terminal)
+            .user(
+                UserBuilder::default()
+                    .uid(uid)
+                    .gid(gid)
+                    .additional_gids(gids)
+                    .build()
+                    .map_err(spec_err)?,
+            )
+            .args(args)
+            .env(env)
+            .cwd(PathBuf::from(cwd))
+            .capabilities(capability_sets(caps)?)
+            .rlimits(rlimits)
+            .no_new_privileges(nnp)
+            .build()
+            .map_err(spec_err)?;
+        let mut linux = LinuxBuilder::default()
+            .namespaces(namespaces)
+            .masked_paths(masked)
+            .readonly_paths(readonly);
+        if !uid_maps.is_empty() {
+            linux = linux.uid_mappings(uid_maps).gid_mappings(gid_maps);
+        }
+        if !devices.is_empty() {
+            linux = linux.resources(
+                LinuxResourcesBuilder::default()
+                    .devices(devices)
+                    .build()
+                    .map_err(spec_err)?,
+            );
+        }
+        let mut spec = SpecBuilder::default()
+            .version(OCI_VERSION)
+            .root(root.build().map_err(spec_err)?)
+            .process(process)
+            .mounts(mounts)
+            .linux(linux.build().map_err(spec_err)?);
+        if let Some(h) = hostname {
+            spec = spec.hostname(h);
+        }
+        let mut spec = spec.build().map_err(spec_err)?;
+        // Also filled from defaults by the builder; nothing in the plan asks for annotations.
+        spec.set_annotations(None);
+        Ok(spec)
+    }
+}

@@ -1,0 +1,1435 @@
+//! End-to-end tests: the `locald-engine` binary runs a busybox rootfs under real runc, as root
+//! and rootless (as the unprivileged user `locald-test`, whose uid/gid become 0 inside), and
+//! the tests look at what the workload observes.
+//!
+//! Modules mirror the specification's chapters; each test names the requirements it observes
+//! with `#[verifies]`. A missing prerequisite (runc, busybox-static, root, the test user) fails
+//! the test with a message naming it, in every environment: a test that returned early would be
+//! recorded as passed and count as evidence.
+
+#![cfg(target_os = "linux")]
+
+use std::path::Path;
+use std::process::Command;
+
+use locald_spec_macros::verifies;
+use locald_testkit::{Rootfs, Users, require_root, require_runc, test_user};
+
+const BIN: &str = env!("CARGO_BIN_EXE_locald-engine");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// As root: no user namespace.
+    Root,
+    /// As an unprivileged user: user namespace with the single mapping.
+    Rootless,
+}
+
+#[derive(Debug)]
+struct Output {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Output {
+    /// Assert success and return stdout.
+    fn ok(&self) -> &str {
+        assert_eq!(self.code, 0, "engine failed: {self:#?}");
+        &self.stdout
+    }
+
+    /// Assert that the engine refused (status 125) with a message containing `needle`.
+    fn refused(&self, needle: &str) {
+        assert_eq!(self.code, 125, "{self:#?}");
+        assert!(self.stderr.contains(needle), "{needle:?} in {self:#?}");
+    }
+}
+
+/// A command running `program` as the user of `mode`.
+fn command_as(mode: Mode, program: &str) -> Command {
+    match mode {
+        Mode::Root => {
+            require_root();
+            Command::new(program)
+        }
+        // Already unprivileged: the engine maps us to 0 by itself.
+        Mode::Rootless if !nix::unistd::geteuid().is_root() => Command::new(program),
+        Mode::Rootless => test_user().command(program),
+    }
+}
+
+/// The host uid and gid the rootless container's 0 maps to.
+fn rootless_host_ids() -> (u32, u32) {
+    if nix::unistd::geteuid().is_root() {
+        let u = test_user();
+        (u.uid, u.gid)
+    } else {
+        (
+            nix::unistd::geteuid().as_raw(),
+            nix::unistd::getegid().as_raw(),
+        )
+    }
+}
+
+/// The engine binary as the user of `mode` can execute it.
+///
+/// The build directory may not be traversable by the rootless test user (a clone under
+/// /root, say), so for that user the binary is hard-linked (else copied) beside the rootfs,
+/// into the test's own 0755 temporary directory.
+fn engine_binary(mode: Mode, rootfs: &Rootfs) -> String {
+    if mode == Mode::Root || !nix::unistd::geteuid().is_root() {
+        return BIN.to_owned();
+    }
+    let dest = rootfs.base().join("locald-engine");
+    if !dest.exists() && std::fs::hard_link(BIN, &dest).is_err() {
+        std::fs::copy(BIN, &dest).expect("copy the engine binary");
+    }
+    dest.to_str().unwrap().to_owned()
+}
+
+/// A command running the engine binary in `mode`.
+fn engine_command(mode: Mode, rootfs: &Rootfs) -> Command {
+    command_as(mode, &engine_binary(mode, rootfs))
+}
+
+/// Run `locald-engine ARGS...` in `mode`.
+fn engine(mode: Mode, rootfs: &Rootfs, args: &[&str]) -> Output {
+    let out = engine_command(mode, rootfs)
+        .args(args)
+        .output()
+        .expect("spawn locald-engine");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `locald-engine run --rootfs ROOTFS OPTS... -- CMD...` under runc.
+fn run(mode: Mode, rootfs: &Rootfs, opts: &[&str], cmd: &[&str]) -> Output {
+    require_runc();
+    let root = rootfs.path().to_str().unwrap();
+    let mut args = vec!["run", "--rootfs", root];
+    args.extend_from_slice(opts);
+    args.push("--");
+    args.extend_from_slice(cmd);
+    engine(mode, rootfs, &args)
+}
+
+/// `sh -c SCRIPT` in a fresh rootfs with `users`.
+fn sh(mode: Mode, users: Users, opts: &[&str], script: &str) -> Output {
+    let rootfs = Rootfs::build(users);
+    run(mode, &rootfs, opts, &["sh", "-c", script])
+}
+
+/// Write an image configuration JSON beside the rootfs and return its path as a string.
+fn image_config(rootfs: &Rootfs, config: serde_json::Value) -> String {
+    let doc = serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "rootfs": { "type": "layers", "diff_ids": [] },
+        "config": config,
+    });
+    let p = rootfs.write_scratch("image-config.json", &doc.to_string());
+    p.to_str().unwrap().to_owned()
+}
+
+/// One line of /proc/self/mountinfo.
+struct MountInfo<'a> {
+    id: &'a str,
+    parent: &'a str,
+    mount_point: &'a str,
+    options: &'a str,
+    fstype: &'a str,
+    super_options: &'a str,
+}
+
+impl MountInfo<'_> {
+    fn has(&self, option: &str) -> bool {
+        self.options.split(',').any(|o| o == option)
+    }
+
+    fn has_super(&self, option: &str) -> bool {
+        self.super_options.split(',').any(|o| o == option)
+    }
+}
+
+fn mountinfo(text: &str) -> Vec<MountInfo<'_>> {
+    text.lines()
+        .filter_map(|l| {
+            let (left, right) = l.split_once(" - ")?;
+            let left: Vec<&str> = left.split(' ').collect();
+            let right: Vec<&str> = right.split(' ').collect();
+            Some(MountInfo {
+                id: left.first()?,
+                parent: left.get(1)?,
+                mount_point: left.get(4)?,
+                options: left.get(5)?,
+                fstype: right.first()?,
+                super_options: right.get(2).copied().unwrap_or(""),
+            })
+        })
+        .collect()
+}
+
+/// The visible mount at `mount_point` (the last one mounted there).
+fn mount_at<'a>(info: &'a [MountInfo<'a>], mount_point: &str) -> Option<&'a MountInfo<'a>> {
+    info.iter().rfind(|m| m.mount_point == mount_point)
+}
+
+fn fstype_at<'a>(text: &'a str, mount_point: &str) -> Option<&'a str> {
+    mountinfo(text)
+        .iter()
+        .rfind(|m| m.mount_point == mount_point)
+        .map(|m| m.fstype)
+}
+
+fn mount_options<'a>(text: &'a str, mount_point: &str) -> Option<&'a str> {
+    mountinfo(text)
+        .iter()
+        .rfind(|m| m.mount_point == mount_point)
+        .map(|m| m.options)
+}
+
+mod identity {
+    use super::*;
+
+    fn current_uid_has_passwd_entry(mode: Mode) {
+        let out = sh(mode, Users::RootOnly, &[], "id -u; id -un; id -gn");
+        assert_eq!(out.ok(), "0\nroot\nroot\n");
+    }
+
+    #[test]
+    #[verifies(
+        "identity.user.resolve",
+        "identity.passwd.current-user",
+        "identity.group.current-group"
+    )]
+    fn current_uid_has_passwd_entry_root() {
+        current_uid_has_passwd_entry(Mode::Root);
+    }
+
+    #[test]
+    #[verifies(
+        "identity.user.resolve",
+        "identity.passwd.current-user",
+        "identity.group.current-group"
+    )]
+    fn current_uid_has_passwd_entry_rootless() {
+        current_uid_has_passwd_entry(Mode::Rootless);
+    }
+
+    fn uid_0_gets_an_entry_when_the_image_has_none(mode: Mode) {
+        let script = "id -un; id -gn; cat /etc/passwd /etc/group";
+        let out = sh(mode, Users::NoEntries, &[], script);
+        assert_eq!(
+            out.ok(),
+            "root\nroot\nroot:x:0:0:container user:/:/bin/sh\nroot:x:0:\n"
+        );
+    }
+
+    #[test]
+    #[verifies("identity.passwd.current-user", "identity.group.current-group")]
+    fn uid_0_gets_an_entry_when_the_image_has_none_root() {
+        uid_0_gets_an_entry_when_the_image_has_none(Mode::Root);
+    }
+
+    #[test]
+    #[verifies("identity.passwd.current-user", "identity.group.current-group")]
+    fn uid_0_gets_an_entry_when_the_image_has_none_rootless() {
+        uid_0_gets_an_entry_when_the_image_has_none(Mode::Rootless);
+    }
+
+    #[test]
+    #[verifies(
+        "identity.user.resolve",
+        "identity.passwd.current-user",
+        "environment.home"
+    )]
+    fn numeric_uid_missing_from_image_resolves_root() {
+        let script = "id -u; id -g; id -un; whoami; echo $HOME; cat /etc/passwd";
+        let out = sh(Mode::Root, Users::RootOnly, &["--user", "1234"], script);
+        assert_eq!(
+            out.ok(),
+            "1234\n0\nuser1234\nuser1234\n/\n\
+             root:x:0:0:root:/root:/bin/sh\nuser1234:x:1234:0:container user:/:/bin/sh\n"
+        );
+    }
+
+    #[test]
+    #[verifies("identity.user.resolve", "identity.group.current-group")]
+    fn numeric_gid_missing_from_image_gets_a_group_entry_root() {
+        let script = "id -g; id -gn; cat /etc/group";
+        let out = sh(
+            Mode::Root,
+            Users::RootOnly,
+            &["--user", "1234:4321"],
+            script,
+        );
+        assert_eq!(out.ok(), "4321\ngroup4321\nroot:x:0:\ngroup4321:x:4321:\n");
+    }
+
+    #[test]
+    #[verifies("identity.user.resolve")]
+    fn image_user_is_used_and_the_option_replaces_it_root() {
+        let rootfs = Rootfs::build(Users::App);
+        let cfg = image_config(
+            &rootfs,
+            serde_json::json!({ "User": "app", "Cmd": ["id", "-un"] }),
+        );
+        let out = run(Mode::Root, &rootfs, &["--image-config", &cfg], &[]);
+        assert_eq!(out.ok(), "app\n");
+        let opts = ["--image-config", &cfg, "--user", "root"];
+        assert_eq!(run(Mode::Root, &rootfs, &opts, &[]).ok(), "root\n");
+    }
+
+    #[test]
+    #[verifies("identity.user.resolve", "identity.user.additional-gids")]
+    fn named_user_gets_its_groups_root() {
+        let script = "id -un; id -u; id -g; id -G";
+        let out = sh(Mode::Root, Users::App, &["--user", "app"], script);
+        let text = out.ok();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[..3], ["app", "1000", "1000"]);
+        let groups: Vec<&str> = lines[3].split(' ').collect();
+        assert_eq!(groups, ["1000", "50"], "primary, then staff: {text}");
+    }
+
+    #[test]
+    #[verifies("identity.user.resolve", "identity.user.additional-gids")]
+    fn explicit_group_replaces_supplementary_groups_root() {
+        let out = sh(Mode::Root, Users::App, &["--user", "app:0"], "id -u; id -G");
+        assert_eq!(out.ok(), "1000\n0\n");
+    }
+
+    #[test]
+    #[verifies("identity.user.resolve")]
+    fn unknown_user_is_refused_naming_it_root() {
+        sh(Mode::Root, Users::RootOnly, &["--user", "ghost"], "true").refused("`ghost`");
+    }
+
+    #[test]
+    #[verifies("identity.user.resolve", "isolation.namespaces.user")]
+    fn unmapped_uid_is_refused_rootless() {
+        sh(Mode::Rootless, Users::App, &["--user", "app"], "true").refused("not mapped");
+    }
+
+    fn generated_files_are_read_only(mode: Mode) {
+        let script = "echo x >> /etc/passwd && echo WROTE; echo x >> /etc/group && echo WROTE; \
+                      stat -c %a /etc/passwd /etc/group";
+        let out = sh(mode, Users::RootOnly, &[], script);
+        assert_eq!(out.ok(), "644\n644\n");
+    }
+
+    #[test]
+    #[verifies("identity.passwd.current-user", "identity.group.current-group")]
+    fn generated_files_are_read_only_root() {
+        generated_files_are_read_only(Mode::Root);
+    }
+
+    #[test]
+    #[verifies("identity.passwd.current-user", "identity.group.current-group")]
+    fn generated_files_are_read_only_rootless() {
+        generated_files_are_read_only(Mode::Rootless);
+    }
+}
+
+mod filesystems {
+    use super::*;
+
+    fn default_mounts_are_present(mode: Mode) {
+        let out = sh(mode, Users::RootOnly, &[], "cat /proc/self/mountinfo");
+        let text = out.ok();
+        let info = mountinfo(text);
+        let at = |p: &str| mount_at(&info, p).unwrap_or_else(|| panic!("{p} mounted:\n{text}"));
+
+        let proc = at("/proc");
+        assert_eq!(proc.fstype, "proc");
+        for o in ["nosuid", "nodev", "noexec"] {
+            assert!(proc.has(o), "/proc {o}: {}", proc.options);
+        }
+
+        let dev = at("/dev");
+        assert_eq!(dev.fstype, "tmpfs");
+        assert!(dev.has("nosuid"), "/dev nosuid: {}", dev.options);
+        for o in ["mode=755", "size=65536k"] {
+            assert!(dev.has_super(o), "/dev {o}: {}", dev.super_options);
+        }
+
+        let pts = at("/dev/pts");
+        assert_eq!(pts.fstype, "devpts");
+        for o in ["nosuid", "noexec"] {
+            assert!(pts.has(o), "/dev/pts {o}: {}", pts.options);
+        }
+        for o in ["mode=620", "ptmxmode=666"] {
+            assert!(pts.has_super(o), "/dev/pts {o}: {}", pts.super_options);
+        }
+        // gid=5 only when gid 5 is mapped: never with the rootless single mapping.
+        assert_eq!(
+            pts.has_super("gid=5"),
+            mode == Mode::Root,
+            "{}",
+            pts.super_options
+        );
+
+        let shm = at("/dev/shm");
+        assert_eq!(shm.fstype, "tmpfs");
+        for o in ["nosuid", "nodev", "noexec"] {
+            assert!(shm.has(o), "/dev/shm {o}: {}", shm.options);
+        }
+        assert!(shm.has_super("size=65536k"), "{}", shm.super_options);
+
+        let mqueue = at("/dev/mqueue");
+        assert_eq!(mqueue.fstype, "mqueue");
+        for o in ["nosuid", "nodev", "noexec"] {
+            assert!(mqueue.has(o), "/dev/mqueue {o}: {}", mqueue.options);
+        }
+
+        let sys = at("/sys");
+        // Rootless with the host network: a read-only bind of the host's sysfs.
+        assert_eq!(sys.fstype, "sysfs");
+        for o in ["ro", "nosuid", "nodev", "noexec"] {
+            assert!(sys.has(o), "/sys {o}: {}", sys.options);
+        }
+
+        // runc (cgroup v1) mounts a tmpfs at /sys/fs/cgroup holding the container's
+        // hierarchies, each read-only; the tmpfs is read-only too. (Rootless with the host
+        // network, the host's own cgroup mounts come along with the bind of /sys, hidden under
+        // the container's.)
+        let cgroup = at("/sys/fs/cgroup");
+        for o in ["ro", "nosuid", "nodev", "noexec"] {
+            assert!(cgroup.has(o), "/sys/fs/cgroup {o}: {}", cgroup.options);
+        }
+        let cgroups: Vec<_> = info
+            .iter()
+            .filter(|m| m.parent == cgroup.id && m.fstype.starts_with("cgroup"))
+            .collect();
+        assert!(!cgroups.is_empty(), "cgroup hierarchies:\n{text}");
+        for c in cgroups {
+            assert!(c.has("ro"), "{} read-only: {}", c.mount_point, c.options);
+        }
+    }
+
+    #[test]
+    #[verifies(
+        "filesystems.proc",
+        "filesystems.dev",
+        "filesystems.dev-pts",
+        "filesystems.dev-shm",
+        "filesystems.dev-mqueue",
+        "filesystems.sys",
+        "filesystems.cgroup"
+    )]
+    fn default_mounts_are_present_root() {
+        default_mounts_are_present(Mode::Root);
+    }
+
+    #[test]
+    #[verifies(
+        "filesystems.proc",
+        "filesystems.dev",
+        "filesystems.dev-pts",
+        "filesystems.dev-shm",
+        "filesystems.dev-mqueue",
+        "filesystems.sys",
+        "filesystems.cgroup"
+    )]
+    fn default_mounts_are_present_rootless() {
+        default_mounts_are_present(Mode::Rootless);
+    }
+
+    fn proc_is_the_containers_own(mode: Mode) {
+        // sh is PID 1; the process reading /proc/self is its child (`; true` keeps sh from
+        // exec'ing the last command in its own place).
+        let out = sh(
+            mode,
+            Users::RootOnly,
+            &[],
+            "echo $$; cut -d' ' -f4 /proc/self/stat; true",
+        );
+        assert_eq!(out.ok(), "1\n1\n");
+    }
+
+    #[test]
+    #[verifies("filesystems.proc", "isolation.namespaces.pid")]
+    fn proc_is_the_containers_own_root() {
+        proc_is_the_containers_own(Mode::Root);
+    }
+
+    #[test]
+    #[verifies("filesystems.proc", "isolation.namespaces.pid")]
+    fn proc_is_the_containers_own_rootless() {
+        proc_is_the_containers_own(Mode::Rootless);
+    }
+
+    fn dev_holds_the_default_devices(mode: Mode) {
+        let script = "ls /dev; stat -c %a /dev/shm; echo x > /dev/shm/f && cat /dev/shm/f";
+        let out = sh(mode, Users::RootOnly, &[], script);
+        let text = out.ok();
+        let lines: Vec<&str> = text.lines().collect();
+        for dev in [
+            "null", "zero", "full", "random", "urandom", "tty", "ptmx", "pts", "shm", "mqueue",
+            "fd", "stdin", "stdout", "stderr",
+        ] {
+            assert!(lines.contains(&dev), "/dev/{dev}: {text}");
+        }
+        assert!(
+            text.ends_with("\n1777\nx\n"),
+            "/dev/shm mode 1777 and usable: {text}"
+        );
+    }
+
+    #[test]
+    #[verifies("filesystems.dev", "filesystems.dev-shm")]
+    fn dev_holds_the_default_devices_root() {
+        dev_holds_the_default_devices(Mode::Root);
+    }
+
+    #[test]
+    #[verifies("filesystems.dev", "filesystems.dev-shm")]
+    fn dev_holds_the_default_devices_rootless() {
+        dev_holds_the_default_devices(Mode::Rootless);
+    }
+
+    fn cgroup_hierarchies_are_read_only(mode: Mode) {
+        let script = "ls /sys/fs/cgroup/pids >/dev/null && echo listed; \
+                      touch /sys/fs/cgroup/pids/x 2>&1; mkdir /sys/fs/cgroup/x 2>&1; true";
+        let out = sh(mode, Users::RootOnly, &[], script);
+        let text = out.ok();
+        assert!(
+            text.starts_with("listed\n"),
+            "the hierarchy is readable: {text}"
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        for l in &lines[1..] {
+            assert!(l.ends_with("Read-only file system"), "{text}");
+        }
+    }
+
+    #[test]
+    #[verifies("filesystems.cgroup")]
+    fn cgroup_hierarchies_are_read_only_root() {
+        cgroup_hierarchies_are_read_only(Mode::Root);
+    }
+
+    #[test]
+    #[verifies("filesystems.cgroup")]
+    fn cgroup_hierarchies_are_read_only_rootless() {
+        cgroup_hierarchies_are_read_only(Mode::Rootless);
+    }
+
+    #[test]
+    #[verifies("filesystems.sys", "isolation.namespaces.network")]
+    fn sysfs_is_mounted_with_private_network_rootless() {
+        let out = sh(
+            Mode::Rootless,
+            Users::RootOnly,
+            &["--network", "none"],
+            "cat /proc/self/mountinfo; echo; ls /sys/class/net",
+        );
+        let text = out.ok();
+        assert_eq!(fstype_at(text, "/sys"), Some("sysfs"), "{text}");
+        let sys = mount_options(text, "/sys").unwrap();
+        assert!(sys.split(',').any(|o| o == "ro"), "/sys read-only: {sys}");
+        // Only loopback in a private network namespace.
+        assert!(text.trim_end().ends_with("\nlo"), "{text}");
+    }
+
+    fn root_is_the_image_directory_itself(mode: Mode) {
+        let rootfs = Rootfs::build(Users::RootOnly);
+        let script = "echo from-the-container > /tmp/marker";
+        run(mode, &rootfs, &[], &["sh", "-c", script]).ok();
+        let marker = rootfs.path().join("tmp/marker");
+        assert_eq!(
+            std::fs::read_to_string(&marker).unwrap(),
+            "from-the-container\n",
+            "a write by the workload lands in the image directory itself"
+        );
+    }
+
+    #[test]
+    #[verifies("filesystems.root")]
+    fn root_is_the_image_directory_itself_root() {
+        root_is_the_image_directory_itself(Mode::Root);
+    }
+
+    #[test]
+    #[verifies("filesystems.root")]
+    fn root_is_the_image_directory_itself_rootless() {
+        root_is_the_image_directory_itself(Mode::Rootless);
+    }
+
+    fn bind_mounts_are_mounted_read_only_on_request(mode: Mode) {
+        let rootfs = Rootfs::build(Users::RootOnly);
+        rootfs.write_scratch("hello.txt", "hello from the host\n");
+        let rw = rootfs.base().join("rw");
+        std::fs::create_dir(&rw).unwrap();
+        std::os::unix::fs::chown(&rw, Some(rootless_uid(mode)), None).unwrap();
+        let ro_bind = format!("{}:/mnt:ro", rootfs.scratch().display());
+        let rw_bind = format!("{}:/home", rw.display());
+        let script = "cat /mnt/hello.txt; echo x > /mnt/new.txt && echo WROTE; \
+                      echo y > /home/new.txt && echo WROTE-RW; true";
+        let opts = ["--bind", &ro_bind, "--bind", &rw_bind];
+        let out = run(mode, &rootfs, &opts, &["sh", "-c", script]);
+        assert_eq!(out.ok(), "hello from the host\nWROTE-RW\n");
+        assert!(!rootfs.scratch().join("new.txt").exists());
+        assert_eq!(std::fs::read_to_string(rw.join("new.txt")).unwrap(), "y\n");
+    }
+
+    /// The host uid that container root is in `mode`.
+    fn rootless_uid(mode: Mode) -> u32 {
+        match mode {
+            Mode::Root => 0,
+            Mode::Rootless => rootless_host_ids().0,
+        }
+    }
+
+    #[test]
+    #[verifies("filesystems.bind-mounts")]
+    fn bind_mounts_are_mounted_read_only_on_request_root() {
+        bind_mounts_are_mounted_read_only_on_request(Mode::Root);
+    }
+
+    #[test]
+    #[verifies("filesystems.bind-mounts")]
+    fn bind_mounts_are_mounted_read_only_on_request_rootless() {
+        bind_mounts_are_mounted_read_only_on_request(Mode::Rootless);
+    }
+
+    #[test]
+    #[verifies("filesystems.bind-mounts", "filesystems.root")]
+    fn bind_to_a_missing_destination_is_refused_root() {
+        let rootfs = Rootfs::build(Users::RootOnly);
+        let bind = format!("{}:/data", rootfs.scratch().display());
+        run(Mode::Root, &rootfs, &["--bind", &bind], &["true"]).refused("/data does not exist");
+        assert!(!rootfs.path().join("data").exists());
+    }
+
+    fn missing_mount_target_is_refused_without_touching_the_rootfs(mode: Mode) {
+        let rootfs = Rootfs::build(Users::RootOnly);
+        std::fs::remove_dir(rootfs.path().join("proc")).unwrap();
+        run(mode, &rootfs, &[], &["true"]).refused("/proc does not exist");
+        assert!(!rootfs.path().join("proc").exists());
+    }
+
+    #[test]
+    #[verifies("filesystems.root")]
+    fn missing_mount_target_is_refused_without_touching_the_rootfs_root() {
+        missing_mount_target_is_refused_without_touching_the_rootfs(Mode::Root);
+    }
+
+    #[test]
+    #[verifies("filesystems.root")]
+    fn missing_mount_target_is_refused_without_touching_the_rootfs_rootless() {
+        missing_mount_target_is_refused_without_touching_the_rootfs(Mode::Rootless);
+    }
+}
+
+mod environment {
+    use super::*;
+
+    fn path_default_when_image_has_no_env(mode: Mode) {
+        let out = sh(mode, Users::RootOnly, &[], "echo \"$PATH\"");
+        assert_eq!(
+            out.ok(),
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+        );
+    }
+
+    #[test]
+    #[verifies("environment.path-default")]
+    fn path_default_when_image_has_no_env_root() {
+        path_default_when_image_has_no_env(Mode::Root);
+    }
+
+    #[test]
+    #[verifies("environment.path-default")]
+    fn path_default_when_image_has_no_env_rootless() {
+        path_default_when_image_has_no_env(Mode::Rootless);
+    }
+
+    fn image_env_is_preserved(mode: Mode) {
+        let rootfs = Rootfs::build(Users::RootOnly);
+        let cfg = image_config(
+            &rootfs,
+            serde_json::json!({
+                "Env": [
+                    "PATH=/bin",
+                    "EMPTY=",
+                    "GREETING=hello world",
+                    "EQ=a=b",
+                    "CNB_PLATFORM_API=0.12",
+                    "HOME=/srv",
+                ],
+                "Cmd": ["env"],
+            }),
+        );
+        let out = run(mode, &rootfs, &["--image-config", &cfg], &[]);
+        let lines: Vec<&str> = out.ok().lines().collect();
+        for want in [
+            "PATH=/bin",
+            "EMPTY=",
+            "GREETING=hello world",
+            "EQ=a=b",
+            "CNB_PLATFORM_API=0.12",
+            "HOME=/srv",
+        ] {
+            assert!(lines.contains(&want), "{want} in {lines:?}");
+        }
+        // The image's PATH and HOME win over the defaults.
+        assert_eq!(lines.iter().filter(|l| l.starts_with("PATH=")).count(), 1);
+        assert_eq!(lines.iter().filter(|l| l.starts_with("HOME=")).count(), 1);
+    }
+
+    #[test]
+    #[verifies(
+        "environment.image-env",
+        "environment.path-default",
+        "environment.home"
+    )]
+    fn image_env_is_preserved_root() {
+        image_env_is_preserved(Mode::Root);
+    }
+
+    #[test]
+    #[verifies(
+        "environment.image-env",
+        "environment.path-default",
+        "environment.home"
+    )]
+    fn image_env_is_preserved_rootless() {
+        image_env_is_preserved(Mode::Rootless);
+    }
+
+    fn home_and_hostname_defaults(mode: Mode) {
+        let opts = ["--id", "0123456789abcdef"];
+        let script = "echo \"$HOME $HOSTNAME ${TERM:-noterm}\"";
+        let out = sh(mode, Users::RootOnly, &opts, script);
+        assert_eq!(out.ok(), "/root 0123456789ab noterm\n");
+    }
+
+    #[test]
+    #[verifies("environment.home", "environment.hostname", "environment.term")]
+    fn home_and_hostname_defaults_root() {
+        home_and_hostname_defaults(Mode::Root);
+    }
+
+    #[test]
+    #[verifies("environment.home", "environment.hostname", "environment.term")]
+    fn home_and_hostname_defaults_rootless() {
+        home_and_hostname_defaults(Mode::Rootless);
+    }
+
+    #[test]
+    #[verifies(
+        "environment.override",
+        "environment.home",
+        "environment.hostname",
+        "environment.term"
+    )]
+    fn overrides_hostname_and_home_root() {
+        let rootfs = Rootfs::build(Users::App);
+        let cfg = image_config(
+            &rootfs,
+            serde_json::json!({ "Env": ["GREETING=hello", "KEEP=1"] }),
+        );
+        let out = run(
+            Mode::Root,
+            &rootfs,
+            &[
+                "--image-config",
+                &cfg,
+                "--user",
+                "app",
+                "--hostname",
+                "web",
+                "--env",
+                "GREETING=bye",
+                "--env",
+                "HOSTNAME=from-caller",
+                "--env",
+                "NEW=",
+            ],
+            &[
+                "sh",
+                "-c",
+                "echo $GREETING $KEEP $HOME $HOSTNAME $(hostname) ${TERM:-noterm} NEW=${NEW-unset}",
+            ],
+        );
+        assert_eq!(out.ok(), "bye 1 /home/app from-caller web noterm NEW=\n");
+    }
+}
+
+mod process {
+    use super::*;
+
+    fn exit_status_propagates(mode: Mode) {
+        let out = sh(mode, Users::RootOnly, &[], "exit 7");
+        assert_eq!(out.code, 7, "{out:#?}");
+    }
+
+    #[test]
+    fn exit_status_propagates_root() {
+        exit_status_propagates(Mode::Root);
+    }
+
+    #[test]
+    fn exit_status_propagates_rootless() {
+        exit_status_propagates(Mode::Rootless);
+    }
+
+    fn args_are_entrypoint_plus_cmd_and_override_replaces_cmd(mode: Mode) {
+        let rootfs = Rootfs::build(Users::RootOnly);
+        let cfg = image_config(
+            &rootfs,
+            serde_json::json!({ "Entrypoint": ["echo", "entry"], "Cmd": ["cmd"] }),
+        );
+        let out = run(mode, &rootfs, &["--image-config", &cfg], &[]);
+        assert_eq!(out.ok(), "entry cmd\n");
+        let out = run(mode, &rootfs, &["--image-config", &cfg], &["over"]);
+        assert_eq!(out.ok(), "entry over\n");
+    }
+
+    #[test]
+    #[verifies("process.args")]
+    fn args_are_entrypoint_plus_cmd_and_override_replaces_cmd_root() {
+        args_are_entrypoint_plus_cmd_and_override_replaces_cmd(Mode::Root);
+    }
+
+    #[test]
+    #[verifies("process.args")]
+    fn args_are_entrypoint_plus_cmd_and_override_replaces_cmd_rootless() {
+        args_are_entrypoint_plus_cmd_and_override_replaces_cmd(Mode::Rootless);
+    }
+
+    #[test]
+    #[verifies("process.args")]
+    fn no_command_is_refused_root() {
+        let rootfs = Rootfs::build(Users::RootOnly);
+        run(Mode::Root, &rootfs, &[], &[]).refused("no command");
+    }
+
+    fn cwd_is_working_dir(mode: Mode) {
+        let rootfs = Rootfs::build(Users::App);
+        let cfg = image_config(
+            &rootfs,
+            serde_json::json!({ "WorkingDir": "/home/app", "Cmd": ["pwd"] }),
+        );
+        let out = run(mode, &rootfs, &["--image-config", &cfg], &[]);
+        assert_eq!(out.ok(), "/home/app\n");
+        // No WorkingDir: `/`.
+        let out = run(mode, &rootfs, &[], &["pwd"]);
+        assert_eq!(out.ok(), "/\n");
+    }
+
+    #[test]
+    #[verifies("process.cwd")]
+    fn cwd_is_working_dir_root() {
+        cwd_is_working_dir(Mode::Root);
+    }
+
+    #[test]
+    #[verifies("process.cwd")]
+    fn cwd_is_working_dir_rootless() {
+        cwd_is_working_dir(Mode::Rootless);
+    }
+
+    #[test]
+    #[verifies("process.cwd", "filesystems.root")]
+    fn missing_working_dir_is_refused_without_creating_it_root() {
+        let rootfs = Rootfs::build(Users::RootOnly);
+        // Measured: runc 1.1 as root creates a missing cwd inside the rootfs.
+        let cfg = image_config(
+            &rootfs,
+            serde_json::json!({ "WorkingDir": "/srv/app", "Cmd": ["pwd"] }),
+        );
+        run(Mode::Root, &rootfs, &["--image-config", &cfg], &[]).refused("/srv/app does not exist");
+        assert!(!rootfs.path().join("srv").exists());
+    }
+
+    fn tty_gets_a_terminal_and_term(mode: Mode) {
+        require_runc();
+        let rootfs = Rootfs::build(Users::RootOnly);
+        // `script` (util-linux) gives the engine a pseudo-terminal on stdin, as a user's shell
+        // would.
+        if !Path::new("/usr/bin/script").exists() {
+            locald_testkit::missing("script (apt-get install -y bsdutils)");
+        }
+        let inner = format!(
+            "{} run --tty --rootfs {} -- sh -c 'tty; echo TERM=$TERM; exit 4'",
+            engine_binary(mode, &rootfs),
+            rootfs.path().display()
+        );
+        let out = command_as(mode, "/usr/bin/script")
+            .args(["-qec", &inner, "/dev/null"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(4), "{out:?}");
+        assert!(text.contains("/dev/pts/0\r\n"), "{text:?}");
+        assert!(text.contains("TERM=xterm\r\n"), "{text:?}");
+    }
+
+    #[test]
+    #[verifies("process.terminal", "environment.term", "filesystems.dev-pts")]
+    fn tty_gets_a_terminal_and_term_root() {
+        tty_gets_a_terminal_and_term(Mode::Root);
+    }
+
+    #[test]
+    #[verifies("process.terminal", "environment.term", "filesystems.dev-pts")]
+    fn tty_gets_a_terminal_and_term_rootless() {
+        tty_gets_a_terminal_and_term(Mode::Rootless);
+    }
+
+    fn no_terminal_unless_asked(mode: Mode) {
+        let script = "tty || true; test -t 0 || echo stdin-not-a-tty; echo TERM=${TERM-unset}";
+        let out = sh(mode, Users::RootOnly, &[], script);
+        assert_eq!(out.ok(), "not a tty\nstdin-not-a-tty\nTERM=unset\n");
+    }
+
+    #[test]
+    #[verifies("process.terminal", "environment.term")]
+    fn no_terminal_unless_asked_root() {
+        no_terminal_unless_asked(Mode::Root);
+    }
+
+    #[test]
+    #[verifies("process.terminal", "environment.term")]
+    fn no_terminal_unless_asked_rootless() {
+        no_terminal_unless_asked(Mode::Rootless);
+    }
+
+    #[test]
+    #[verifies("process.terminal")]
+    fn tty_without_a_terminal_is_refused_root() {
+        sh(Mode::Root, Users::RootOnly, &["--tty"], "true").refused("needs a terminal");
+    }
+
+    fn nofile_limit(mode: Mode) {
+        let out = sh(mode, Users::RootOnly, &[], "ulimit -n; ulimit -Hn");
+        assert_eq!(out.ok(), "1024\n1024\n");
+    }
+
+    #[test]
+    #[verifies("process.rlimits.nofile")]
+    fn nofile_limit_root() {
+        nofile_limit(Mode::Root);
+    }
+
+    #[test]
+    #[verifies("process.rlimits.nofile")]
+    fn nofile_limit_rootless() {
+        nofile_limit(Mode::Rootless);
+    }
+}
+
+mod security {
+    use super::*;
+
+    fn capabilities_and_no_new_privileges(mode: Mode) {
+        let script = "grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs)' /proc/self/status";
+        let out = sh(mode, Users::RootOnly, &[], script);
+        // AUDIT_WRITE (29), KILL (5), NET_BIND_SERVICE (10).
+        assert_eq!(
+            out.ok(),
+            "CapInh:\t0000000000000000\nCapPrm:\t0000000020000420\n\
+             CapEff:\t0000000020000420\nCapBnd:\t0000000020000420\n\
+             CapAmb:\t0000000000000000\nNoNewPrivs:\t1\n"
+        );
+    }
+
+    #[test]
+    #[verifies("security.capabilities.default", "security.no-new-privileges")]
+    fn capabilities_and_no_new_privileges_root() {
+        capabilities_and_no_new_privileges(Mode::Root);
+    }
+
+    #[test]
+    #[verifies("security.capabilities.default", "security.no-new-privileges")]
+    fn capabilities_and_no_new_privileges_rootless() {
+        capabilities_and_no_new_privileges(Mode::Rootless);
+    }
+
+    #[test]
+    #[verifies("security.capabilities.default")]
+    fn a_non_root_user_gains_no_capabilities_root() {
+        let script = "grep -E '^Cap(Prm|Eff|Amb)' /proc/self/status";
+        let out = sh(Mode::Root, Users::RootOnly, &["--user", "1234"], script);
+        assert_eq!(
+            out.ok(),
+            "CapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapAmb:\t0000000000000000\n"
+        );
+    }
+
+    fn masked_and_readonly_paths(mode: Mode) {
+        let script = "wc -c < /proc/keys; ls /sys/firmware | wc -l; cat /proc/self/mountinfo";
+        let out = sh(mode, Users::RootOnly, &[], script);
+        let text = out.ok();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("0"), "/proc/keys masked: {text}");
+        assert_eq!(lines.next(), Some("0"), "/sys/firmware masked: {text}");
+        // runc skips paths the kernel lacks (this machine has no /proc/sysrq-trigger).
+        let readonly = [
+            "/proc/bus",
+            "/proc/fs",
+            "/proc/irq",
+            "/proc/sys",
+            "/proc/sysrq-trigger",
+        ];
+        for p in readonly.into_iter().filter(|p| Path::new(p).exists()) {
+            let opts = mount_options(text, p).unwrap_or_else(|| panic!("{p} mounted: {text}"));
+            assert!(opts.split(',').any(|o| o == "ro"), "{p} read-only: {opts}");
+        }
+    }
+
+    #[test]
+    #[verifies("security.masked-paths", "security.readonly-paths")]
+    fn masked_and_readonly_paths_root() {
+        masked_and_readonly_paths(Mode::Root);
+    }
+
+    #[test]
+    #[verifies("security.masked-paths", "security.readonly-paths")]
+    fn masked_and_readonly_paths_rootless() {
+        masked_and_readonly_paths(Mode::Rootless);
+    }
+
+    #[test]
+    #[verifies("security.readonly-paths")]
+    fn proc_sys_cannot_be_written_root() {
+        let script = "{ echo x > /proc/sys/kernel/domainname; } 2>&1 || true";
+        let out = sh(Mode::Root, Users::RootOnly, &[], script);
+        assert!(out.ok().contains("Read-only file system"), "{out:#?}");
+    }
+
+    #[test]
+    #[verifies("security.devices.deny-all")]
+    fn device_cgroup_denies_by_default_root() {
+        // cgroup v1 (this project's machines): the container's own devices cgroup is visible.
+        let list = "/sys/fs/cgroup/devices/devices.list";
+        let script = format!("test -e {list} && cat {list} || echo no-devices-cgroup");
+        let out = sh(Mode::Root, Users::RootOnly, &[], &script);
+        let text = out.ok();
+        if text.trim() == "no-devices-cgroup" {
+            locald_testkit::missing("a cgroup v1 devices hierarchy");
+        }
+        assert!(!text.contains("a *:* rwm"), "allow-all device rule: {text}");
+        assert!(text.contains("c 1:3 rwm"), "/dev/null allowed: {text}");
+    }
+
+    #[test]
+    #[verifies("security.devices.deny-all")]
+    fn a_host_device_outside_the_allow_list_cannot_be_opened_root() {
+        // /dev/loop-control (10:237) opens without any capability, and runc does not allow it:
+        // bound into the container, opening it must fail with EPERM from the device cgroup.
+        let device = Path::new("/dev/loop-control");
+        if !device.exists() {
+            locald_testkit::missing("/dev/loop-control (modprobe loop)");
+        }
+        let rootfs = Rootfs::build(Users::RootOnly);
+        std::fs::write(rootfs.path().join("device"), "").unwrap();
+        let bind = format!("{}:/device", device.display());
+        let script = "(exec 3</dev/null) && echo null-ok; (exec 3</device) 2>&1 || echo denied";
+        let out = run(
+            Mode::Root,
+            &rootfs,
+            &["--bind", &bind],
+            &["sh", "-c", script],
+        );
+        let text = out.ok();
+        assert!(text.starts_with("null-ok\n"), "{text}");
+        assert!(text.contains("Operation not permitted"), "{text}");
+        assert!(text.ends_with("denied\n"), "{text}");
+    }
+}
+
+mod isolation {
+    use super::*;
+
+    const NAMESPACES: &[&str] = &["pid", "ipc", "uts", "mnt", "net", "user"];
+
+    fn host_namespace(ns: &str) -> String {
+        std::fs::read_link(format!("/proc/self/ns/{ns}"))
+            .unwrap()
+            .display()
+            .to_string()
+    }
+
+    fn namespaces_are_private_except_network(mode: Mode) {
+        let script = format!(
+            "echo $$; test -e /proc/{}/status && echo host-visible || echo host-hidden; \
+             for n in pid ipc uts mnt net user; do readlink /proc/self/ns/$n; done",
+            std::process::id()
+        );
+        let out = sh(mode, Users::RootOnly, &[], &script);
+        let text = out.ok();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "1", "PID 1 in a private pid namespace");
+        assert_eq!(lines[1], "host-hidden", "no host process is visible");
+        for (ns, inside) in NAMESPACES.iter().zip(&lines[2..]) {
+            let shared = match *ns {
+                "net" => true,
+                "user" => mode == Mode::Root,
+                _ => false,
+            };
+            assert_eq!(*inside == host_namespace(ns), shared, "{ns}: {inside}");
+        }
+    }
+
+    #[test]
+    #[verifies(
+        "isolation.namespaces.pid",
+        "isolation.namespaces.ipc",
+        "isolation.namespaces.uts",
+        "isolation.namespaces.mount",
+        "isolation.namespaces.network",
+        "isolation.namespaces.user"
+    )]
+    fn namespaces_are_private_except_network_root() {
+        namespaces_are_private_except_network(Mode::Root);
+    }
+
+    #[test]
+    #[verifies(
+        "isolation.namespaces.pid",
+        "isolation.namespaces.ipc",
+        "isolation.namespaces.uts",
+        "isolation.namespaces.mount",
+        "isolation.namespaces.network",
+        "isolation.namespaces.user"
+    )]
+    fn namespaces_are_private_except_network_rootless() {
+        namespaces_are_private_except_network(Mode::Rootless);
+    }
+
+    #[test]
+    #[verifies("isolation.namespaces.uts", "names.hostname.default")]
+    fn the_hostname_is_the_containers_not_the_hosts_root() {
+        let host = nix::unistd::gethostname().unwrap();
+        let out = sh(
+            Mode::Root,
+            Users::RootOnly,
+            &["--hostname", "inside"],
+            "hostname",
+        );
+        assert_eq!(out.ok(), "inside\n");
+        assert_eq!(nix::unistd::gethostname().unwrap(), host);
+    }
+
+    #[test]
+    #[verifies("isolation.namespaces.network")]
+    fn private_network_has_its_own_namespace_root() {
+        let script = "readlink /proc/self/ns/net; ls /sys/class/net";
+        let out = sh(Mode::Root, Users::RootOnly, &["--network", "none"], script);
+        let text = out.ok();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_ne!(lines[0], host_namespace("net"));
+        assert_eq!(lines[1..], ["lo"]);
+    }
+
+    fn single_mapping(mode: Mode) {
+        let out = sh(
+            mode,
+            Users::RootOnly,
+            &[],
+            "cat /proc/self/uid_map /proc/self/gid_map",
+        );
+        let maps: Vec<Vec<String>> = out
+            .ok()
+            .lines()
+            .map(|l| l.split_whitespace().map(str::to_owned).collect())
+            .collect();
+        match mode {
+            // No user namespace: the initial namespace's identity mapping.
+            Mode::Root => assert_eq!(maps[0], ["0", "0", "4294967295"]),
+            Mode::Rootless => {
+                let (uid, gid) = rootless_host_ids();
+                assert_eq!(
+                    maps,
+                    [["0", &uid.to_string(), "1"], ["0", &gid.to_string(), "1"]]
+                );
+            }
+        }
+    }
+
+    #[test]
+    #[verifies("isolation.namespaces.user")]
+    fn user_namespace_has_the_single_mapping_rootless() {
+        single_mapping(Mode::Rootless);
+    }
+
+    #[test]
+    #[verifies("isolation.namespaces.user")]
+    fn no_user_namespace_as_root() {
+        single_mapping(Mode::Root);
+    }
+}
+
+mod names {
+    use super::*;
+
+    fn hostname_is_the_first_12_characters_of_the_id(mode: Mode) {
+        let opts = ["--id", "abcdef0123456789-e2e"];
+        let script = "hostname; cat /proc/sys/kernel/hostname; echo $HOSTNAME";
+        let out = sh(mode, Users::RootOnly, &opts, script);
+        assert_eq!(out.ok(), "abcdef012345\nabcdef012345\nabcdef012345\n");
+    }
+
+    #[test]
+    #[verifies("names.hostname.default", "environment.hostname")]
+    fn hostname_is_the_first_12_characters_of_the_id_root() {
+        hostname_is_the_first_12_characters_of_the_id(Mode::Root);
+    }
+
+    #[test]
+    #[verifies("names.hostname.default", "environment.hostname")]
+    fn hostname_is_the_first_12_characters_of_the_id_rootless() {
+        hostname_is_the_first_12_characters_of_the_id(Mode::Rootless);
+    }
+
+    #[test]
+    #[verifies("names.hostname.default")]
+    fn id_characters_a_hostname_cannot_hold_are_replaced_root() {
+        let out = sh(
+            Mode::Root,
+            Users::RootOnly,
+            &["--id", "e2e_test+x"],
+            "hostname",
+        );
+        assert_eq!(out.ok(), "e2e-test-x\n");
+    }
+
+    #[test]
+    #[verifies("names.hostname.default")]
+    fn hostname_option_wins_and_is_validated_root() {
+        let out = sh(
+            Mode::Root,
+            Users::RootOnly,
+            &["--hostname", "web-1"],
+            "hostname",
+        );
+        assert_eq!(out.ok(), "web-1\n");
+        sh(
+            Mode::Root,
+            Users::RootOnly,
+            &["--hostname", "bad name"],
+            "true",
+        )
+        .refused("not a valid hostname");
+    }
+}
+
+mod signals {
+    use super::*;
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    /// On a failed assertion, make sure no container outlives the test.
+    struct Cleanup {
+        engine: std::process::Child,
+        runc_root: std::path::PathBuf,
+        id: String,
+    }
+
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                let _ = self.engine.kill();
+                let _ = Command::new("runc")
+                    .arg("--root")
+                    .arg(&self.runc_root)
+                    .args(["delete", "--force", &self.id])
+                    .status();
+            }
+        }
+    }
+
+    fn sigterm_to_the_engine_reaches_the_workload(mode: Mode) {
+        require_runc();
+        let rootfs = Rootfs::build(Users::RootOnly);
+        let mut cmd = engine_command(mode, &rootfs);
+        let id = format!("e2e-signals-{}-{mode:?}", std::process::id()).to_lowercase();
+        let runc_root = match (mode, nix::unistd::geteuid().is_root()) {
+            (Mode::Root, _) => "/run/locald-engine/runc".into(),
+            // The engine's defaults without XDG_RUNTIME_DIR (the test user has none).
+            (Mode::Rootless, true) => {
+                let uid = test_user().uid;
+                format!("/tmp/locald-engine-{uid}/bundles/{id}/runc").into()
+            }
+            (Mode::Rootless, false) => std::env::temp_dir().join(format!(
+                "locald-engine-{}/bundles/{id}/runc",
+                nix::unistd::geteuid()
+            )),
+        };
+        // sh as PID 1 receives SIGTERM only because it installs a handler (trap).
+        let script = "trap 'echo got-term; exit 3' TERM; echo ready; while :; do sleep 1; done";
+        let mut child = cmd
+            .args(["run", "--id", &id, "--rootfs"])
+            .arg(rootfs.path())
+            .args(["--", "sh", "-c", script])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn engine");
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        // Lines arrive through a channel so a broken forwarder fails the test by timeout
+        // instead of hanging it.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let _ = tx.send(line.unwrap_or_default());
+            }
+        });
+        let mut guard = Cleanup {
+            engine: child,
+            runc_root,
+            id,
+        };
+        let next = || {
+            rx.recv_timeout(Duration::from_secs(30))
+                .expect("output in time")
+        };
+        assert_eq!(next(), "ready");
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        assert_eq!(next(), "got-term");
+        let status = guard.engine.wait().unwrap();
+        assert_eq!(status.code(), Some(3), "{status:?}");
+    }
+
+    #[test]
+    fn sigterm_to_the_engine_reaches_the_workload_root() {
+        sigterm_to_the_engine_reaches_the_workload(Mode::Root);
+    }
+
+    #[test]
+    fn sigterm_to_the_engine_reaches_the_workload_rootless() {
+        sigterm_to_the_engine_reaches_the_workload(Mode::Rootless);
+    }
+}
+
+mod rootfs {
+    use super::*;
+    use locald_testkit::tree_manifest;
+
+    fn rootfs_is_byte_identical_after_runs(mode: Mode) {
+        let rootfs = Rootfs::build(Users::RootOnly);
+        let before = tree_manifest(rootfs.path());
+        let script = "id; cat /etc/passwd /etc/group >/dev/null; ls -R / >/dev/null 2>&1; true";
+        run(mode, &rootfs, &[], &["sh", "-c", script]).ok();
+        if mode == Mode::Root {
+            run(mode, &rootfs, &["--user", "1234"], &["id"]).ok();
+        }
+        let after = tree_manifest(rootfs.path());
+        assert_eq!(before, after, "the run changed the image rootfs");
+    }
+
+    #[test]
+    #[verifies(
+        "filesystems.root",
+        "identity.passwd.current-user",
+        "identity.group.current-group"
+    )]
+    fn rootfs_is_byte_identical_after_runs_root() {
+        rootfs_is_byte_identical_after_runs(Mode::Root);
+    }
+
+    #[test]
+    #[verifies(
+        "filesystems.root",
+        "identity.passwd.current-user",
+        "identity.group.current-group"
+    )]
+    fn rootfs_is_byte_identical_after_runs_rootless() {
+        rootfs_is_byte_identical_after_runs(Mode::Rootless);
+    }
+
+    #[test]
+    fn state_is_removed_after_the_run_root() {
+        let rootfs = Rootfs::build(Users::RootOnly);
+        let state_root = rootfs.base().join("state");
+        let sr = state_root.to_str().unwrap();
+        run(
+            Mode::Root,
+            &rootfs,
+            &["--state-root", sr, "--id", "keepme"],
+            &["true"],
+        )
+        .ok();
+        assert!(!Path::new(sr).join("keepme").exists());
+    }
+}
+
+mod cli {
+    use super::*;
+    use locald_engine::ids;
+
+    #[test]
+    fn explain_lists_every_entry_with_a_known_requirement_id() {
+        let rootfs = Rootfs::build(Users::RootOnly);
+        let root = rootfs.path().to_str().unwrap();
+        let out = Command::new(BIN)
+            .args([
+                "explain", "--rootfs", root, "--id", "c1", "--json", "--", "sh",
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let entries = v["entries"].as_array().unwrap();
+        assert!(!entries.is_empty());
+        for e in entries {
+            let id = e["requirement"].as_str().unwrap();
+            assert!(ids::ALL.contains(&id), "{id}");
+        }
+        let text = Command::new(BIN)
+            .args(["explain", "--rootfs", root, "--id", "c1", "--", "sh"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8(text.stdout).unwrap();
+        assert!(text.contains("filesystems.proc"), "{text}");
+        assert!(text.contains("process.args"), "{text}");
+    }
+
+    #[test]
+    fn missing_runtime_is_a_clear_error() {
+        let rootfs = Rootfs::build(Users::RootOnly);
+        let out = Command::new(BIN)
+            .args(["run", "--runtime", "/nonexistent/runc", "--rootfs"])
+            .arg(rootfs.path())
+            .args(["--", "true"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(125), "{out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("/nonexistent/runc") && err.contains("not found"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn prepare_writes_a_bundle_and_prints_its_path() {
+        let rootfs = Rootfs::build(Users::RootOnly);
+        let bundle = rootfs.base().join("bundle");
+        let out = Command::new(BIN)
+            .args(["prepare", "--rootfs"])
+            .arg(rootfs.path())
+            .arg("--bundle")
+            .arg(&bundle)
+            .args(["--id", "c1", "--", "sh"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap().trim(),
+            bundle.to_str().unwrap()
+        );
+        for f in ["config.json", "passwd", "group"] {
+            assert!(bundle.join(f).is_file(), "{f}");
+        }
+    }
+}

@@ -1,0 +1,833 @@
+//! The conformance runner behind `locald-conform`: builds a root filesystem around the static
+//! probe and runs it under each engine configuration available on this machine.
+//!
+//! | name | what runs the probe |
+//! |---|---|
+//! | `locald-root` | `locald-engine run --rootfs R -- /locald-probe --json`, as root |
+//! | `locald-rootless` | the same as the unprivileged user `locald-test` (`setpriv`) |
+//! | `runc-spec` | `runc run` of the bundle `runc spec` writes, with only root path, args and `terminal: false` changed |
+//! | `podman` | `podman --runtime runc --cgroup-manager cgroupfs run --rm` of the rootfs imported as an image |
+//!
+//! A configuration whose tool (or privilege) is missing is recorded as unavailable with the
+//! reason. The results file ([`Report`]) has this shape:
+//!
+//! ```json
+//! {"generated_at": "2025-01-01T00:00:00Z",
+//!  "engines": [{"name": "locald-root", "description": "...", "version": "...",
+//!               "available": true}],
+//!  "results": [{"engine": "locald-root", "id": "process.rlimits.nofile",
+//!               "check": "checks::rlimit_nofile", "outcome": "pass",
+//!               "detail": "soft 1024, hard 1024 (want 1024/1024)"}]}
+//! ```
+
+use std::fs;
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+use clap::Parser;
+use serde::{Deserialize, Serialize};
+
+use crate::{CheckResult, Outcome, table};
+
+/// The configurations, in matrix order.
+pub const ENGINES: [&str; 4] = ["locald-root", "locald-rootless", "runc-spec", "podman"];
+
+/// The unprivileged user the rootless configuration runs as (`LOCALD_TEST_USER` overrides).
+pub const TEST_USER: &str = "locald-test";
+
+/// The target triple of the static probe.
+pub const PROBE_TARGET: &str = "x86_64-unknown-linux-gnu";
+
+/// Command line of `locald-conform`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "locald-conform",
+    version,
+    about = "Run the locald probe under every available engine configuration and write the conformance matrix"
+)]
+pub struct Cli {
+    /// The locald-engine binary (default: next to this executable).
+    #[arg(long, value_name = "PATH")]
+    pub engine_bin: Option<PathBuf>,
+    /// The static locald-probe binary (default: built with cargo).
+    #[arg(long, value_name = "PATH")]
+    pub probe: Option<PathBuf>,
+    /// The results file (default: target/locald-spec/conformance.json of the workspace).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Run only this configuration (repeatable): locald-root, locald-rootless, runc-spec, podman.
+    #[arg(long, value_name = "NAME")]
+    pub only: Vec<String>,
+}
+
+/// An engine configuration as recorded in the results file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineInfo {
+    /// One of [`ENGINES`].
+    pub name: String,
+    /// What runs the probe.
+    pub description: String,
+    /// The versions of the tools involved (empty when unavailable).
+    pub version: String,
+    /// Whether the configuration ran.
+    pub available: bool,
+    /// Why it is unavailable, or why its run produced no results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// One probe result of one engine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultRow {
+    /// The engine configuration's name.
+    pub engine: String,
+    /// The requirement ID.
+    pub id: String,
+    /// The probe check.
+    pub check: String,
+    /// The outcome.
+    pub outcome: Outcome,
+    /// What the probe observed.
+    pub detail: String,
+}
+
+/// The results file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// When the run started (RFC 3339, UTC).
+    pub generated_at: String,
+    /// Every configuration asked for, available or not.
+    pub engines: Vec<EngineInfo>,
+    /// Every result of every available configuration.
+    pub results: Vec<ResultRow>,
+}
+
+/// Formats seconds since the epoch as RFC 3339 UTC (`2025-01-31T12:00:00Z`).
+pub fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Whether a 64-bit little-endian ELF image has a PT_INTERP header (is dynamically linked);
+/// `None` when it is not such an ELF file.
+pub fn elf_has_interpreter(elf: &[u8]) -> Option<bool> {
+    const PT_INTERP: u32 = 3;
+    if elf.get(..6)? != b"\x7fELF\x02\x01" {
+        return None;
+    }
+    let u16_at = |o: usize| Some(u16::from_le_bytes(elf.get(o..o + 2)?.try_into().ok()?));
+    let u32_at = |o: usize| Some(u32::from_le_bytes(elf.get(o..o + 4)?.try_into().ok()?));
+    let u64_at = |o: usize| Some(u64::from_le_bytes(elf.get(o..o + 8)?.try_into().ok()?));
+    let phoff = usize::try_from(u64_at(0x20)?).ok()?;
+    let phentsize = usize::from(u16_at(0x36)?);
+    let phnum = usize::from(u16_at(0x38)?);
+    for i in 0..phnum {
+        if u32_at(phoff + i * phentsize)? == PT_INTERP {
+            return Some(true);
+        }
+    }
+    Some(false)
+}
+
+/// The directory the runner's own executable lives in (`<target>/debug`).
+fn exe_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The workspace this crate was built from.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The cargo target directory the runner was built into (`<target>/debug/locald-conform`).
+pub fn target_dir() -> PathBuf {
+    if let Some(t) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(t);
+    }
+    exe_dir()
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// Builds the static probe with cargo into `<target>/locald-conform` (a separate target
+/// directory, so that it never waits for the lock of a `cargo test` that runs this runner) and
+/// returns its path.
+pub fn build_probe() -> Result<PathBuf, String> {
+    let dir = target_dir().join("locald-conform");
+    let out = dir.join(PROBE_TARGET).join("release/locald-probe");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(&cargo)
+        .args(["build", "-p", "locald-probe", "--release", "--target"])
+        .arg(PROBE_TARGET)
+        .args(["--bin", "locald-probe"])
+        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env("CARGO_TARGET_DIR", &dir)
+        .current_dir(workspace_root())
+        .stdout(Stdio::null())
+        .status();
+    match status {
+        Ok(s) if s.success() => Ok(out),
+        // Without cargo (an installed runner), a probe built before still serves.
+        _ if out.is_file() => Ok(out),
+        Ok(s) => Err(format!(
+            "building the static probe failed ({s}); pass --probe"
+        )),
+        Err(e) => Err(format!(
+            "cannot run {}: {e}; pass --probe",
+            Path::new(&cargo).display()
+        )),
+    }
+}
+
+fn chmod(path: &Path, mode: u32) -> Result<(), String> {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .map_err(|e| format!("chmod {}: {e}", path.display()))
+}
+
+fn mkdir(path: &Path, mode: u32) -> Result<(), String> {
+    fs::create_dir_all(path).map_err(|e| format!("mkdir {}: {e}", path.display()))?;
+    chmod(path, mode)
+}
+
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    fs::write(path, text).map_err(|e| format!("write {}: {e}", path.display()))?;
+    chmod(path, 0o644)
+}
+
+/// Builds the probe's root filesystem at `root`: the static probe as `/locald-probe`, Debian's
+/// static busybox as `/bin/busybox` (with `/bin/sh`), and the mount targets the engine needs
+/// (`/proc`, `/dev`, `/sys`, `/tmp`, `/etc/passwd` holding only root, `/etc/group`, `/etc/hosts`,
+/// `/etc/hostname`, `/etc/resolv.conf`). Every directory is 0755 (`/tmp` 1777), so an
+/// unprivileged user can traverse it.
+pub fn build_rootfs(root: &Path, probe: &Path) -> Result<(), String> {
+    mkdir(root, 0o755)?;
+    for d in ["bin", "proc", "dev", "sys", "etc"] {
+        mkdir(&root.join(d), 0o755)?;
+    }
+    mkdir(&root.join("tmp"), 0o1777)?;
+    mkdir(&root.join("root"), 0o700)?;
+    let busybox = Path::new("/bin/busybox");
+    match fs::read(busybox).ok().as_deref().map(elf_has_interpreter) {
+        Some(Some(false)) => {
+            fs::copy(busybox, root.join("bin/busybox"))
+                .map_err(|e| format!("copy busybox: {e}"))?;
+            chmod(&root.join("bin/busybox"), 0o755)?;
+            symlink("busybox", root.join("bin/sh")).map_err(|e| format!("link sh: {e}"))?;
+        }
+        _ => {
+            return Err(
+                "a static /bin/busybox is missing (apt-get install -y busybox-static)".into(),
+            );
+        }
+    }
+    fs::copy(probe, root.join("locald-probe"))
+        .map_err(|e| format!("copy {}: {e}", probe.display()))?;
+    chmod(&root.join("locald-probe"), 0o755)?;
+    write(&root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n")?;
+    write(&root.join("etc/group"), "root:x:0:\n")?;
+    for f in ["hosts", "hostname", "resolv.conf"] {
+        write(&root.join("etc").join(f), "")?;
+    }
+    Ok(())
+}
+
+/// The runner's own namespaces as `/proc/self/ns` links, comma-separated, for `--host-ns`.
+pub fn host_namespaces() -> String {
+    ["pid", "ipc", "uts", "mnt", "net", "user"]
+        .iter()
+        .filter_map(|k| fs::read_link(format!("/proc/self/ns/{k}")).ok())
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Finds `name` on PATH or in the sbin directories.
+pub fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin".into(), "/sbin".into(), "/usr/bin".into()])
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+fn first_line(cmd: &mut Command) -> Option<String> {
+    let out = cmd.stdin(Stdio::null()).output().ok()?;
+    out.status.success().then(|| {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_owned()
+    })
+}
+
+fn euid_is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Everything the runs share.
+struct Env {
+    base: PathBuf,
+    rootfs: PathBuf,
+    host_ns: String,
+    engine_bin: PathBuf,
+    runc: Option<PathBuf>,
+}
+
+/// What one configuration produced.
+enum Run {
+    Unavailable(String),
+    Ran(Result<Vec<CheckResult>, String>),
+}
+
+/// Runs `cmd` (whose last arguments start the probe with `--json`) and parses the probe's
+/// output; the probe exits 1 when a check failed, which is a result, not an error.
+fn probe_output(cmd: &mut Command, what: &str) -> Result<Vec<CheckResult>, String> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot start {what}: {e}"))?;
+    let code = out.status.code();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    match (code, serde_json::from_str::<Vec<CheckResult>>(&stdout)) {
+        (Some(0 | 1), Ok(r)) if !r.is_empty() => Ok(r),
+        (_, Err(e)) => Err(format!(
+            "{what} exited with {}; no probe output ({e}); stderr: {}",
+            out.status,
+            stderr.trim()
+        )),
+        _ => Err(format!(
+            "{what} exited with {}; stderr: {}",
+            out.status,
+            stderr.trim()
+        )),
+    }
+}
+
+fn locald_version(env: &Env) -> String {
+    let engine = first_line(Command::new(&env.engine_bin).arg("--version"))
+        .unwrap_or_else(|| "locald-engine (version unknown)".into());
+    let runc = env
+        .runc
+        .as_ref()
+        .and_then(|r| first_line(Command::new(r).arg("--version")))
+        .unwrap_or_else(|| "runc missing".into());
+    format!("{engine}; {runc}")
+}
+
+fn run_locald_root(env: &Env) -> Run {
+    if !euid_is_root() {
+        return Run::Unavailable("not running as root".into());
+    }
+    if let Some(r) = locald_prereq(env) {
+        return Run::Unavailable(r);
+    }
+    Run::Ran(probe_output(
+        Command::new(&env.engine_bin)
+            .arg("run")
+            .arg("--rootfs")
+            .arg(&env.rootfs)
+            .args(["--", "/locald-probe", "--json", "--host-ns", &env.host_ns]),
+        "locald-engine run",
+    ))
+}
+
+fn locald_prereq(env: &Env) -> Option<String> {
+    if !env.engine_bin.is_file() {
+        return Some(format!(
+            "no locald-engine at {} (cargo build -p locald-engine, or pass --engine-bin)",
+            env.engine_bin.display()
+        ));
+    }
+    if env.runc.is_none() {
+        return Some("runc is not installed (apt-get install -y runc)".into());
+    }
+    None
+}
+
+fn run_locald_rootless(env: &Env) -> Run {
+    if let Some(r) = locald_prereq(env) {
+        return Run::Unavailable(r);
+    }
+    if !euid_is_root() {
+        // Already unprivileged: the engine maps us to 0 by itself.
+        let (uid, gid) = (nix::unistd::getuid(), nix::unistd::getgid());
+        return Run::Ran(probe_output(
+            Command::new(&env.engine_bin)
+                .arg("run")
+                .arg("--rootfs")
+                .arg(&env.rootfs)
+                .args(["--", "/locald-probe", "--json", "--host-ns", &env.host_ns])
+                .arg("--caller")
+                .arg(format!("{uid}:{gid}")),
+            "locald-engine run (rootless)",
+        ));
+    }
+    let name = std::env::var("LOCALD_TEST_USER").unwrap_or_else(|_| TEST_USER.to_owned());
+    let user = match nix::unistd::User::from_name(&name) {
+        Ok(Some(u)) => u,
+        _ => {
+            return Run::Unavailable(format!(
+                "user {name} does not exist (ci/install-deps creates it)"
+            ));
+        }
+    };
+    if which("setpriv").is_none() {
+        return Run::Unavailable("setpriv is not installed (util-linux)".into());
+    }
+    // The build directory may not be traversable by the user: hard-link (else copy) the
+    // engine into the 0755 temporary directory beside the rootfs.
+    let engine = env.base.join("locald-engine");
+    if !engine.exists()
+        && fs::hard_link(&env.engine_bin, &engine).is_err()
+        && let Err(e) = fs::copy(&env.engine_bin, &engine)
+    {
+        return Run::Ran(Err(format!("copy the engine for {name}: {e}")));
+    }
+    let (uid, gid) = (user.uid.as_raw(), user.gid.as_raw());
+    let mut cmd = Command::new("setpriv");
+    cmd.arg(format!("--reuid={uid}"))
+        .arg(format!("--regid={gid}"))
+        .arg("--clear-groups")
+        .arg("--")
+        .arg(&engine)
+        .arg("run")
+        .arg("--rootfs")
+        .arg(&env.rootfs)
+        .args(["--", "/locald-probe", "--json", "--host-ns", &env.host_ns])
+        .arg("--caller")
+        .arg(format!("{uid}:{gid}"))
+        .env_clear()
+        .env(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        )
+        .env("HOME", "/")
+        .env("USER", &name);
+    Run::Ran(probe_output(
+        &mut cmd,
+        &format!("locald-engine run as {name}"),
+    ))
+}
+
+fn run_runc_spec(env: &Env) -> Run {
+    let Some(runc) = &env.runc else {
+        return Run::Unavailable("runc is not installed (apt-get install -y runc)".into());
+    };
+    if !euid_is_root() {
+        return Run::Unavailable("not running as root (runc spec's defaults are rootful)".into());
+    }
+    Run::Ran(runc_spec(env, runc))
+}
+
+fn runc_spec(env: &Env, runc: &Path) -> Result<Vec<CheckResult>, String> {
+    let bundle = env.base.join("runc-bundle");
+    mkdir(&bundle, 0o755)?;
+    let out = Command::new(runc)
+        .arg("spec")
+        .current_dir(&bundle)
+        .output()
+        .map_err(|e| format!("runc spec: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "runc spec: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let path = bundle.join("config.json");
+    let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut config: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("runc spec's config.json: {e}"))?;
+    // Only what it takes to run the probe: the root, the arguments, and no terminal (the
+    // output is captured; runc refuses a terminal without one).
+    config["root"]["path"] = env.rootfs.display().to_string().into();
+    config["process"]["args"] =
+        serde_json::json!(["/locald-probe", "--json", "--host-ns", env.host_ns]);
+    config["process"]["terminal"] = false.into();
+    fs::write(&path, config.to_string()).map_err(|e| format!("{}: {e}", path.display()))?;
+    let state = env.base.join("runc-state");
+    let id = format!("locald-conform-{}", std::process::id());
+    let result = probe_output(
+        Command::new(runc)
+            .arg("--root")
+            .arg(&state)
+            .arg("run")
+            .arg("--bundle")
+            .arg(&bundle)
+            .arg(&id),
+        "runc run",
+    );
+    let _ = Command::new(runc)
+        .arg("--root")
+        .arg(&state)
+        .args(["delete", "--force", &id])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    result
+}
+
+fn run_podman(env: &Env) -> Run {
+    let Some(podman) = which("podman") else {
+        return Run::Unavailable("podman is not installed".into());
+    };
+    if !euid_is_root() {
+        return Run::Unavailable(
+            "not running as root (this configuration is rootful Podman)".into(),
+        );
+    }
+    Run::Ran(podman_run(env, &podman))
+}
+
+fn podman_run(env: &Env, podman: &Path) -> Result<Vec<CheckResult>, String> {
+    let tar = env.base.join("rootfs.tar");
+    let ok = |cmd: &mut Command, what: &str| -> Result<(), String> {
+        let out = cmd
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("{what}: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{what}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
+    };
+    ok(
+        Command::new("tar")
+            .arg("-C")
+            .arg(&env.rootfs)
+            .arg("-cf")
+            .arg(&tar)
+            .arg("."),
+        "tar the rootfs",
+    )?;
+    let image = format!("localhost/locald-conform-probe:{}", std::process::id());
+    ok(
+        Command::new(podman).arg("import").arg(&tar).arg(&image),
+        "podman import",
+    )?;
+    let result = probe_output(
+        Command::new(podman).args([
+            "--runtime",
+            "runc",
+            "--cgroup-manager",
+            "cgroupfs",
+            "run",
+            "--rm",
+            "--ulimit",
+            "nofile=1024:1024",
+            "--ulimit",
+            "nproc=4096:4096",
+            &image,
+            "/locald-probe",
+            "--json",
+            "--host-ns",
+            &env.host_ns,
+        ]),
+        "podman run",
+    );
+    let _ = ok(
+        Command::new(podman).args(["rmi", "-f", &image]),
+        "podman rmi",
+    );
+    result
+}
+
+fn describe(name: &str) -> &'static str {
+    match name {
+        "locald-root" => "locald-engine run under runc, as root",
+        "locald-rootless" => {
+            "locald-engine run under runc as the unprivileged user locald-test (single uid/gid mapping)"
+        }
+        "runc-spec" => {
+            "runc run of the bundle `runc spec` writes (root path, args and terminal: false changed)"
+        }
+        _ => {
+            "podman --runtime runc --cgroup-manager cgroupfs run --rm --ulimit nofile=1024:1024 --ulimit nproc=4096:4096"
+        }
+    }
+}
+
+fn version(name: &str, env: &Env) -> String {
+    match name {
+        "locald-root" | "locald-rootless" => locald_version(env),
+        "runc-spec" => env
+            .runc
+            .as_ref()
+            .and_then(|r| first_line(Command::new(r).arg("--version")))
+            .unwrap_or_default(),
+        _ => which("podman")
+            .and_then(|p| first_line(Command::new(p).arg("--version")))
+            .unwrap_or_default(),
+    }
+}
+
+/// The matrix: one row per (requirement, check), one column per engine.
+pub fn matrix(report: &Report) -> String {
+    let engines: Vec<&str> = report.engines.iter().map(|e| e.name.as_str()).collect();
+    let mut keys: Vec<(&str, &str)> = Vec::new();
+    for r in &report.results {
+        if !keys.contains(&(r.id.as_str(), r.check.as_str())) {
+            keys.push((r.id.as_str(), r.check.as_str()));
+        }
+    }
+    keys.sort();
+    let rows: Vec<Vec<String>> = keys
+        .iter()
+        .map(|(id, check)| {
+            let mut row = vec![
+                (*id).to_owned(),
+                check.trim_start_matches("checks::").to_owned(),
+            ];
+            for e in &engines {
+                let cell = report
+                    .results
+                    .iter()
+                    .find(|r| r.engine == *e && r.id == *id && r.check == *check)
+                    .map_or("-", |r| match r.outcome {
+                        Outcome::Pass => "pass",
+                        Outcome::Fail => "FAIL",
+                        Outcome::NotApplicable => "n/a",
+                    });
+                row.push(cell.to_owned());
+            }
+            row
+        })
+        .collect();
+    let mut header = vec!["requirement", "check"];
+    header.extend(engines.iter());
+    let mut out = table(&header, &rows);
+    for e in &report.engines {
+        out.push_str(&format!(
+            "\n{}: {}{}",
+            e.name,
+            if e.available {
+                e.version.clone()
+            } else {
+                "unavailable".into()
+            },
+            e.reason
+                .as_ref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        ));
+    }
+    out.push('\n');
+    out
+}
+
+/// Runs the configurations `cli` selects and writes the report; `Err` for a failure to run at
+/// all (a configuration that is unavailable, or whose checks fail, is a result).
+pub fn run(cli: &Cli) -> Result<(Report, PathBuf, bool), String> {
+    for name in &cli.only {
+        if !ENGINES.contains(&name.as_str()) {
+            return Err(format!(
+                "--only {name}: unknown configuration (one of {})",
+                ENGINES.join(", ")
+            ));
+        }
+    }
+    let selected: Vec<&str> = ENGINES
+        .iter()
+        .copied()
+        .filter(|e| cli.only.is_empty() || cli.only.iter().any(|o| o == e))
+        .collect();
+    let generated_at = rfc3339(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    );
+    let probe = match &cli.probe {
+        Some(p) => p.clone(),
+        None => build_probe()?,
+    };
+    let bytes = fs::read(&probe).map_err(|e| format!("probe {}: {e}", probe.display()))?;
+    if elf_has_interpreter(&bytes) != Some(false) {
+        return Err(format!(
+            "probe {} is not a static ELF executable (build it with RUSTFLAGS=\"-C \
+             target-feature=+crt-static\" --target {PROBE_TARGET})",
+            probe.display()
+        ));
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("locald-conform-")
+        .tempdir()
+        .map_err(|e| format!("temporary directory: {e}"))?;
+    // Temporary directories are 0700: the rootless user must traverse this one.
+    chmod(dir.path(), 0o755)?;
+    let rootfs = dir.path().join("rootfs");
+    build_rootfs(&rootfs, &probe)?;
+    let env = Env {
+        base: dir.path().to_path_buf(),
+        rootfs,
+        host_ns: host_namespaces(),
+        engine_bin: cli
+            .engine_bin
+            .clone()
+            .unwrap_or_else(|| exe_dir().join("locald-engine")),
+        runc: which("runc"),
+    };
+    let mut engines = Vec::new();
+    let mut results = Vec::new();
+    let mut all_ran = true;
+    for name in selected {
+        let run = match name {
+            "locald-root" => run_locald_root(&env),
+            "locald-rootless" => run_locald_rootless(&env),
+            "runc-spec" => run_runc_spec(&env),
+            _ => run_podman(&env),
+        };
+        let mut info = EngineInfo {
+            name: name.to_owned(),
+            description: describe(name).to_owned(),
+            version: String::new(),
+            available: false,
+            reason: None,
+        };
+        match run {
+            Run::Unavailable(reason) => info.reason = Some(reason),
+            Run::Ran(outcome) => {
+                info.available = true;
+                info.version = version(name, &env);
+                match outcome {
+                    Ok(rs) => results.extend(rs.into_iter().map(|r| ResultRow {
+                        engine: name.to_owned(),
+                        id: r.id,
+                        check: r.check,
+                        outcome: r.outcome,
+                        detail: r.detail,
+                    })),
+                    Err(e) => {
+                        all_ran = false;
+                        info.reason = Some(format!("the run produced no results: {e}"));
+                    }
+                }
+            }
+        }
+        engines.push(info);
+    }
+    let report = Report {
+        generated_at,
+        engines,
+        results,
+    };
+    let out = cli
+        .out
+        .clone()
+        .unwrap_or_else(|| workspace_root().join("target/locald-spec/conformance.json"));
+    if let Some(parent) = out.parent() {
+        fs::create_dir_all(parent).map_err(|e| format!("mkdir {}: {e}", parent.display()))?;
+    }
+    let json = serde_json::to_string_pretty(&report).expect("report serializes");
+    fs::write(&out, json + "\n").map_err(|e| format!("write {}: {e}", out.display()))?;
+    Ok((report, out, all_ran))
+}
+
+/// `locald-conform`'s main: exit 0 when every available configuration produced results, 1
+/// when one did not, 2 when the runner could not run.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok((report, out, all_ran)) => {
+            print!("{}", matrix(&report));
+            println!("results: {}", out.display());
+            if all_ran {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("locald-conform: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_735_689_599), "2024-12-31T23:59:59Z");
+        assert_eq!(rfc3339(1_709_210_096), "2024-02-29T12:34:56Z");
+    }
+
+    #[test]
+    fn elf_detection() {
+        let me = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        assert_eq!(elf_has_interpreter(&me), Some(true));
+        assert_eq!(elf_has_interpreter(b"#!/bin/sh\n"), None);
+    }
+
+    #[test]
+    fn report_shape_and_matrix() {
+        let report = Report {
+            generated_at: rfc3339(0),
+            engines: vec![
+                EngineInfo {
+                    name: "locald-root".into(),
+                    description: "d".into(),
+                    version: "v".into(),
+                    available: true,
+                    reason: None,
+                },
+                EngineInfo {
+                    name: "podman".into(),
+                    description: "d".into(),
+                    version: String::new(),
+                    available: false,
+                    reason: Some("podman is not installed".into()),
+                },
+            ],
+            results: vec![ResultRow {
+                engine: "locald-root".into(),
+                id: "a.b".into(),
+                check: "checks::c".into(),
+                outcome: Outcome::Fail,
+                detail: "x".into(),
+            }],
+        };
+        let v = serde_json::to_value(&report).unwrap();
+        assert!(v["engines"][0].get("reason").is_none());
+        assert_eq!(v["engines"][1]["reason"], "podman is not installed");
+        assert_eq!(v["results"][0]["outcome"], "fail");
+        let m = matrix(&report);
+        assert!(m.contains("a.b          c      FAIL         -"), "{m}");
+        assert!(
+            m.contains("podman: unavailable (podman is not installed)"),
+            "{m}"
+        );
+    }
+}

@@ -1,0 +1,269 @@
+//! The probe as evidence: `locald-conform` runs the static probe under this engine, as root and
+//! rootless (as the unprivileged user `locald-test`), and every check must pass; under bare
+//! `runc spec` defaults, the checks that runc demonstrably does not meet must fail, which shows
+//! the probe can fail.
+//!
+//! The engine binary: cargo builds only this package's binaries for these tests, so each test
+//! builds `locald-engine` itself with `cargo build -p locald-engine` into a separate target
+//! directory, `<target>/locald-conform` (where the runner also builds the static probe), and
+//! passes it with `--engine-bin`. A separate directory, because a `cargo test` that runs this
+//! test holds the lock of its own.
+//!
+//! A missing prerequisite (root, runc, busybox-static, the test user, cargo) fails the test with
+//! a message naming it: a test that returned early would be recorded as passed.
+
+#![cfg(target_os = "linux")]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use locald_probe::Outcome;
+use locald_probe::conform::{Report, ResultRow};
+use locald_spec_macros::verifies;
+use locald_testkit::{missing, require_busybox, require_root, require_runc, test_user};
+
+const RUNNER: &str = env!("CARGO_BIN_EXE_locald-conform");
+
+/// Every requirement the probe checks.
+const PROBED: &[&str] = &[
+    "environment.home",
+    "environment.hostname",
+    "environment.path-default",
+    "environment.term",
+    "filesystems.cgroup",
+    "filesystems.dev",
+    "filesystems.dev-mqueue",
+    "filesystems.dev-pts",
+    "filesystems.dev-shm",
+    "filesystems.proc",
+    "filesystems.sys",
+    "identity.group.current-group",
+    "identity.passwd.current-user",
+    "identity.user.additional-gids",
+    "isolation.namespaces.ipc",
+    "isolation.namespaces.mount",
+    "isolation.namespaces.network",
+    "isolation.namespaces.pid",
+    "isolation.namespaces.user",
+    "isolation.namespaces.uts",
+    "names.hostname.default",
+    "process.rlimits.nofile",
+    "process.terminal",
+    "security.capabilities.default",
+    "security.devices.deny-all",
+    "security.masked-paths",
+    "security.no-new-privileges",
+    "security.readonly-paths",
+];
+
+/// The cargo target directory the runner was built into.
+fn target_dir() -> PathBuf {
+    Path::new(RUNNER)
+        .parent()
+        .and_then(Path::parent)
+        .expect("<target>/<profile>/locald-conform")
+        .to_path_buf()
+}
+
+/// Builds `locald-engine` into `<target>/locald-conform/debug` and returns its path.
+fn engine_bin() -> PathBuf {
+    let dir = target_dir().join("locald-conform");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(&cargo)
+        .args(["build", "-p", "locald-engine", "--bin", "locald-engine"])
+        .env("CARGO_TARGET_DIR", &dir)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+        .status();
+    match status {
+        Ok(s) if s.success() => dir.join("debug/locald-engine"),
+        Ok(s) => panic!("cargo build -p locald-engine failed ({s})"),
+        Err(e) => missing(&format!("cargo, to build locald-engine ({e})")),
+    }
+}
+
+/// Runs `locald-conform --only NAME` and returns its report.
+fn conform(name: &str) -> Report {
+    require_root();
+    require_runc();
+    require_busybox();
+    if name == "locald-rootless" {
+        test_user();
+    }
+    let out_dir = tempfile::tempdir().expect("temp dir");
+    let out_file = out_dir.path().join("conformance.json");
+    let out = Command::new(RUNNER)
+        .args(["--only", name, "--engine-bin"])
+        .arg(engine_bin())
+        .arg("--out")
+        .arg(&out_file)
+        .output()
+        .expect("spawn locald-conform");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "locald-conform --only {name}: {}\n{stdout}\n{stderr}",
+        out.status
+    );
+    let text = std::fs::read_to_string(&out_file).expect("the results file");
+    let report: Report = serde_json::from_str(&text).expect("the results file parses");
+    assert_eq!(report.engines.len(), 1, "{text}");
+    let engine = &report.engines[0];
+    assert_eq!(engine.name, name);
+    assert!(
+        engine.available && engine.reason.is_none(),
+        "{name} did not run: {:?}",
+        engine.reason
+    );
+    println!("{stdout}");
+    report
+}
+
+fn rows<'a>(report: &'a Report, id: &str) -> Vec<&'a ResultRow> {
+    report.results.iter().filter(|r| r.id == id).collect()
+}
+
+/// Every requirement the probe checks has results, all `pass` except those in `not_applicable`,
+/// which must be `not-applicable`.
+fn assert_conforms(report: &Report, not_applicable: &[&str]) {
+    let mut problems = Vec::new();
+    for id in PROBED {
+        let rs = rows(report, id);
+        if rs.is_empty() {
+            problems.push(format!("{id}: no result"));
+        }
+        let want = if not_applicable.contains(id) {
+            Outcome::NotApplicable
+        } else {
+            Outcome::Pass
+        };
+        for r in rs.iter().filter(|r| r.outcome != want) {
+            problems.push(format!(
+                "{id} ({}): {} (want {}): {}",
+                r.check,
+                r.outcome.as_str(),
+                want.as_str(),
+                r.detail
+            ));
+        }
+    }
+    let unknown: Vec<&str> = report
+        .results
+        .iter()
+        .map(|r| r.id.as_str())
+        .filter(|id| !PROBED.contains(id))
+        .collect();
+    assert!(unknown.is_empty(), "results for unlisted IDs: {unknown:?}");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+#[verifies(
+    "environment.home",
+    "environment.hostname",
+    "environment.path-default",
+    "environment.term",
+    "filesystems.cgroup",
+    "filesystems.dev",
+    "filesystems.dev-mqueue",
+    "filesystems.dev-pts",
+    "filesystems.dev-shm",
+    "filesystems.proc",
+    "filesystems.sys",
+    "identity.group.current-group",
+    "identity.passwd.current-user",
+    "identity.user.additional-gids",
+    "isolation.namespaces.ipc",
+    "isolation.namespaces.mount",
+    "isolation.namespaces.network",
+    "isolation.namespaces.pid",
+    "isolation.namespaces.user",
+    "isolation.namespaces.uts",
+    "names.hostname.default",
+    "process.rlimits.nofile",
+    "process.terminal",
+    "security.capabilities.default",
+    "security.devices.deny-all",
+    "security.masked-paths",
+    "security.no-new-privileges",
+    "security.readonly-paths"
+)]
+fn locald_root_passes_every_probe_check() {
+    let report = conform("locald-root");
+    assert_conforms(&report, &[]);
+}
+
+#[test]
+#[verifies(
+    "environment.home",
+    "environment.hostname",
+    "environment.path-default",
+    "environment.term",
+    "filesystems.cgroup",
+    "filesystems.dev",
+    "filesystems.dev-mqueue",
+    "filesystems.dev-pts",
+    "filesystems.dev-shm",
+    "filesystems.proc",
+    "filesystems.sys",
+    "identity.group.current-group",
+    "identity.passwd.current-user",
+    "identity.user.additional-gids",
+    "isolation.namespaces.ipc",
+    "isolation.namespaces.mount",
+    "isolation.namespaces.network",
+    "isolation.namespaces.pid",
+    "isolation.namespaces.user",
+    "isolation.namespaces.uts",
+    "names.hostname.default",
+    "process.rlimits.nofile",
+    "process.terminal",
+    "security.capabilities.default",
+    "security.masked-paths",
+    "security.no-new-privileges",
+    "security.readonly-paths"
+)]
+fn locald_rootless_passes_every_probe_check() {
+    let report = conform("locald-rootless");
+    // Rootless, runc applies no device cgroup: the probe cannot observe the deny-all rule.
+    assert_conforms(&report, &["security.devices.deny-all"]);
+    let user = rows(&report, "isolation.namespaces.user");
+    assert!(
+        user.iter().all(|r| r.detail.contains("single mapping")),
+        "rootless must be in a user namespace: {user:?}"
+    );
+}
+
+/// Under bare `runc spec` defaults the probe must fail what runc demonstrably does not do:
+/// the constant hostname `runc` with no `HOSTNAME`, `TERM` without a terminal, and `/proc`
+/// without `nosuid,noexec,nodev`. Proves the probe's checks can fail.
+#[test]
+fn bare_runc_spec_fails_what_runc_does_not_do() {
+    let report = conform("runc-spec");
+    for id in [
+        "names.hostname.default",
+        "environment.hostname",
+        "environment.term",
+        "filesystems.proc",
+    ] {
+        let rs = rows(&report, id);
+        assert!(
+            !rs.is_empty() && rs.iter().all(|r| r.outcome == Outcome::Fail),
+            "{id} should fail under runc spec defaults: {rs:?}"
+        );
+    }
+    let host = rows(&report, "names.hostname.default");
+    assert!(host[0].detail.contains("\"runc\""), "{host:?}");
+    // What runc spec does provide passes: the default capabilities and no_new_privs.
+    for id in [
+        "security.capabilities.default",
+        "security.no-new-privileges",
+        "process.rlimits.nofile",
+    ] {
+        let rs = rows(&report, id);
+        assert!(
+            !rs.is_empty() && rs.iter().all(|r| r.outcome == Outcome::Pass),
+            "{id} should pass under runc spec defaults: {rs:?}"
+        );
+    }
+}

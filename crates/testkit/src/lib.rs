@@ -1,0 +1,24 @@
+//! Test support for locald-engine: real rootfs trees built from Debian's busybox-static,
+//! prerequisite checks (runc, root), and the unprivileged test user for rootless runs.
+//!
+//! Prerequisite rule: when something a test needs is missing, the helper panics with a message
+//! naming it and how to install it, in every environment. A test that returned early instead
+//! would be recorded as passed, and a passed test is evidence that its requirements hold; a
+//! test that cannot run must fail.
+//!
+//! ```no_run
+//! let rootfs = locald_testkit::Rootfs::build(locald_testkit::Users::RootOnly);
+//! assert!(rootfs.path().join("bin/sh").exists());
+//! ```
+
+#![warn(missing_docs)]
+
+mod prereq;
+mod rootfs;
+mod tree;
+mod user;
+
+pub use prereq::{missing, require_busybox, require_root, require_runc};
+pub use rootfs::{APPLETS, Rootfs, Users};
+pub use tree::{tree_digest, tree_manifest};
+pub use user::{TEST_USER, TestUser, test_user};
