@@ -65,6 +65,8 @@ pub fn run(project: &Project, args: Args) -> anyhow::Result<ExitCode> {
 /// `--workspace` unless the caller picked packages: a narrowed run is still honest evidence,
 /// since tests that did not run count against their requirements.
 fn scope(args: &[String]) -> Option<&'static str> {
-    let picked = args.iter().any(|a| a == "-p" || a.starts_with("--package") || a == "--workspace");
+    let picked = args
+        .iter()
+        .any(|a| a == "-p" || a.starts_with("--package") || a == "--workspace");
     (!picked).then_some("--workspace")
 }
