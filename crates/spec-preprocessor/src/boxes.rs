@@ -117,6 +117,22 @@ fn conformance_row(page: &Page<'_>, id: &str) -> String {
     )
 }
 
+/// Escapes source for a `<pre>` inside the box. A blank line would end the HTML block in
+/// Markdown and spill the rest of the box as text, so empty lines hold an empty element.
+fn pre_lines(source: &str) -> String {
+    source
+        .lines()
+        .map(|l| {
+            if l.trim().is_empty() {
+                "<span></span>".to_owned()
+            } else {
+                escape(l)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Renders one requirement as HTML.
 pub fn render(page: &Page<'_>, r: &RequirementReport) -> String {
     let id = escape(&r.id);
@@ -170,7 +186,7 @@ pub fn render(page: &Page<'_>, r: &RequirementReport) -> String {
              <pre><code class=\"language-rust\">{}</code></pre></details>",
             escape(&i.item),
             source_link(page, &i.file, i.line, Some(i.end_line)),
-            escape(&i.source)
+            pre_lines(&i.source)
         );
     }
     h.push_str("<div class=\"req-tests\"><strong>Tests</strong>");
@@ -200,4 +216,16 @@ pub fn render(page: &Page<'_>, r: &RequirementReport) -> String {
     }
     h.push_str("</div>\n");
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boxes_hold_no_blank_line() {
+        let html = pre_lines("fn a() {\n\n    1 < 2;\n}");
+        assert_eq!(html, "fn a() {\n<span></span>\n    1 &lt; 2;\n}");
+        assert!(!html.contains("\n\n"));
+    }
 }
