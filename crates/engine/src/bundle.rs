@@ -72,6 +72,9 @@ pub fn plan(
     id: &str,
 ) -> Result<(Plan, ImageRoot)> {
     let rootfs = fs::canonicalize(rootfs).map_err(|e| Error::io(rootfs, "resolve rootfs", e))?;
+    if let Some(init) = &opts.init {
+        crate::stopping::check_init(init)?;
+    }
     let root = ImageRoot::open(&rootfs)?;
     let identity_files = IdentityFiles::read(&root)?;
     let plan = Plan::build(&PlanInput {

@@ -157,6 +157,16 @@ pub enum Error {
         reason: String,
     },
 
+    /// The init binary given in [`crate::RunOptions::init`] is unusable (missing, not
+    /// executable, dynamically linked).
+    #[error("init {path}: {reason}")]
+    Init {
+        /// The init's host path.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// The operation needs Linux.
     #[error("{what} is only supported on Linux")]
     Unsupported {

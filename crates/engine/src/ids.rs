@@ -113,6 +113,17 @@ pub const ISOLATION_NAMESPACES_USER: &str =
 /// The hostname is the option, else the first 12 characters of the container id.
 pub const NAMES_HOSTNAME_DEFAULT: &str = locald_spec_macros::requirement!("names.hostname.default");
 
+// stopping
+/// The command runs under an init (`[init, "--", args...]`) in a private PID namespace.
+pub const STOPPING_INIT_DEFAULT: &str = locald_spec_macros::requirement!("stopping.init.default");
+/// The init is a read-only bind mount at /dev/init.
+pub const STOPPING_INIT_READONLY: &str =
+    locald_spec_macros::requirement!("stopping.init.readonly");
+/// The stop signal is the image's `StopSignal`, else SIGTERM.
+pub const STOPPING_SIGNAL: &str = locald_spec_macros::requirement!("stopping.signal");
+/// After the grace period (default 10 s) the container gets SIGKILL.
+pub const STOPPING_TIMEOUT: &str = locald_spec_macros::requirement!("stopping.timeout");
+
 /// Every ID above, in chapter order.
 pub const ALL: &[&str] = &[
     IDENTITY_USER_RESOLVE,
@@ -150,6 +161,10 @@ pub const ALL: &[&str] = &[
     ISOLATION_NAMESPACES_NETWORK,
     ISOLATION_NAMESPACES_USER,
     NAMES_HOSTNAME_DEFAULT,
+    STOPPING_INIT_DEFAULT,
+    STOPPING_INIT_READONLY,
+    STOPPING_SIGNAL,
+    STOPPING_TIMEOUT,
 ];
 
 #[cfg(test)]

@@ -45,10 +45,11 @@ pub mod rootfs;
 pub mod runtime;
 pub mod security;
 pub mod spec;
+pub mod stopping;
 
 pub use bundle::{Bundle, prepare};
 pub use error::{Error, Result};
 pub use options::{BindMount, IdMapping, NetworkMode, RunOptions};
 pub use plan::{Entry, Item, Plan, PlanInput};
 pub use rootfs::ImageRoot;
-pub use runtime::{Running, Runtime};
+pub use runtime::{Running, Runtime, Stopped, Stopper};

@@ -11,6 +11,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use locald_engine::{BindMount, NetworkMode, RunOptions, Runtime, bundle, options};
@@ -40,6 +41,9 @@ enum Command {
         /// Directory holding per-container state directories.
         #[arg(long, value_name = "DIR")]
         state_root: Option<PathBuf>,
+        /// Seconds between the stop signal (on SIGTERM or SIGINT to the engine) and SIGKILL.
+        #[arg(long, value_name = "SECS", default_value_t = 10)]
+        stop_timeout: u64,
     },
     /// Write a bundle (config.json and generated files) into a new directory and print its path.
     Prepare {
@@ -106,6 +110,13 @@ struct Common {
     /// Container id (default: generated).
     #[arg(long)]
     id: Option<String>,
+    /// The static locald-init to run the command under as PID 1 (default: $LOCALD_INIT, else
+    /// `locald-init` next to the locald-engine executable).
+    #[arg(long, value_name = "PATH", conflicts_with = "no_init")]
+    init_path: Option<PathBuf>,
+    /// Run the command itself as PID 1, without an init.
+    #[arg(long)]
+    no_init: bool,
     /// Command and arguments, replacing the image's Cmd.
     #[arg(last = true, value_name = "CMD")]
     args: Vec<String>,
@@ -176,7 +187,35 @@ impl Common {
                 .map(|b| parse_bind(b))
                 .collect::<CliResult<_>>()?,
             readonly_rootfs: self.readonly_rootfs,
+            init: self.init()?,
         })
+    }
+
+    /// The init's host path: `--init-path`, else `$LOCALD_INIT`, else `locald-init` next to
+    /// this executable; none with `--no-init`. A missing one is an error naming where it was
+    /// looked for (that it is static is checked when the bundle is prepared).
+    #[implements("stopping.init.default")]
+    fn init(&self) -> CliResult<Option<PathBuf>> {
+        if self.no_init {
+            return Ok(None);
+        }
+        let (path, source) = if let Some(p) = &self.init_path {
+            (p.clone(), "--init-path")
+        } else if let Some(p) = std::env::var_os("LOCALD_INIT").filter(|p| !p.is_empty()) {
+            (PathBuf::from(p), "LOCALD_INIT")
+        } else {
+            let exe = std::env::current_exe()
+                .map_err(|e| format!("cannot locate the locald-engine executable: {e}"))?;
+            (exe.with_file_name("locald-init"), "next to locald-engine")
+        };
+        match std::fs::canonicalize(&path) {
+            Ok(p) => Ok(Some(p)),
+            Err(e) => Err(format!(
+                "init not found: {} ({source}): {e}; build a static locald-init there, pass \
+                 --init-path PATH or set LOCALD_INIT, or run without an init (--no-init)",
+                path.display()
+            )),
+        }
     }
 
     fn id(&self) -> String {
@@ -250,7 +289,12 @@ fn require_terminal_for_tty(opts: &RunOptions) -> CliResult<()> {
     Ok(())
 }
 
-fn run(common: &Common, runtime: Option<&Path>, state_root: Option<&Path>) -> CliResult<u8> {
+fn run(
+    common: &Common,
+    runtime: Option<&Path>,
+    state_root: Option<&Path>,
+    stop_timeout: Duration,
+) -> CliResult<u8> {
     let runtime = match runtime {
         Some(p) => Runtime::with_binary(p),
         None => Runtime::find(),
@@ -264,20 +308,23 @@ fn run(common: &Common, runtime: Option<&Path>, state_root: Option<&Path>) -> Cl
     ensure_private_dir(&state_root)?;
     let bundle = locald_engine::prepare(&image, &common.rootfs, &opts, &state_root.join(&id), &id)
         .map_err(|e| e.to_string())?;
-    let result = run_forwarding_signals(&runtime, &bundle);
+    let result = run_forwarding_signals(&runtime, &bundle, stop_timeout);
     let removed = bundle.remove();
     let code = result.map_err(|e| e.to_string())?;
     removed.map_err(|e| e.to_string())?;
     Ok(u8::try_from(code).unwrap_or(255))
 }
 
-/// Run the bundle; SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to the engine are forwarded to
-/// runc (which forwards them to the container) instead of killing the engine, so the engine
-/// always lives to delete the container and its state.
+/// Run the bundle. SIGTERM and SIGINT sent to the engine stop the container: its stop signal
+/// (the image's `StopSignal`, else SIGTERM) to its PID 1, then SIGKILL after `stop_timeout`.
+/// SIGHUP and SIGQUIT are forwarded to runc, which forwards them to the container. Either way
+/// the engine lives on to delete the container and its state, and returns its exit status.
 #[cfg(target_os = "linux")]
+#[implements("stopping.signal", "stopping.timeout")]
 fn run_forwarding_signals(
     runtime: &Runtime,
     bundle: &bundle::Bundle,
+    stop_timeout: Duration,
 ) -> locald_engine::Result<i32> {
     use nix::sys::signal::{SigSet, Signal};
     let mut set = SigSet::empty();
@@ -293,11 +340,31 @@ fn run_forwarding_signals(
     // for `sigwait`; std resets the mask in the runc child.
     let _ = set.thread_block();
     let running = runtime.spawn(bundle)?;
+    let stopper = running.stopper();
     let pid = nix::unistd::Pid::from_raw(i32::try_from(running.pid()).unwrap_or(0));
     if pid.as_raw() > 0 {
         std::thread::spawn(move || {
+            let mut stopping = false;
             while let Ok(sig) = set.wait() {
-                let _ = nix::sys::signal::kill(pid, sig);
+                if sig != Signal::SIGINT && sig != Signal::SIGTERM {
+                    let _ = nix::sys::signal::kill(pid, sig);
+                    continue;
+                }
+                if stopper.send_stop_signal().is_err() {
+                    // Not created yet (or already gone): runc forwards what it receives.
+                    // SAFETY: kill(2) with a pid we own and a plain signal number.
+                    unsafe {
+                        nix::libc::kill(pid.as_raw(), stopper.stop_signal());
+                    }
+                }
+                if !stopping {
+                    stopping = true;
+                    let stopper = stopper.clone();
+                    std::thread::spawn(move || {
+                        std::thread::sleep(stop_timeout);
+                        let _ = stopper.kill();
+                    });
+                }
             }
         });
     }
@@ -308,6 +375,7 @@ fn run_forwarding_signals(
 fn run_forwarding_signals(
     runtime: &Runtime,
     bundle: &bundle::Bundle,
+    _stop_timeout: Duration,
 ) -> locald_engine::Result<i32> {
     runtime.run(bundle)
 }
@@ -319,7 +387,13 @@ fn main() -> ExitCode {
             common,
             runtime,
             state_root,
-        } => run(common, runtime.as_deref(), state_root.as_deref()),
+            stop_timeout,
+        } => run(
+            common,
+            runtime.as_deref(),
+            state_root.as_deref(),
+            Duration::from_secs(*stop_timeout),
+        ),
         Command::Prepare { common, bundle } => (|| {
             let id = common.id();
             let b = locald_engine::prepare(

@@ -76,6 +76,9 @@ pub struct RunOptions {
     pub binds: Vec<BindMount>,
     /// Mount the rootfs read-only.
     pub readonly_rootfs: bool,
+    /// The host path (absolute) of a static `locald-init` binary to run the command under as
+    /// PID 1 (see [`crate::stopping`]); `None` makes the command PID 1 itself.
+    pub init: Option<PathBuf>,
 }
 
 impl RunOptions {

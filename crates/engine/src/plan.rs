@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::identity::IdentityFiles;
 use crate::options::RunOptions;
-use crate::{environment, filesystems, identity, isolation, names, process, security};
+use crate::{environment, filesystems, identity, isolation, names, process, security, stopping};
 
 /// A mount in the plan (an OCI runtime `mounts` entry).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -197,6 +197,21 @@ pub enum Item {
         /// Path inside the container.
         path: String,
     },
+    /// The init the command runs under: the process arguments become
+    /// `[target, "--", args...]`.
+    Init {
+        /// Host path of the init binary (the source of its bind mount).
+        path: PathBuf,
+        /// Its path inside the container.
+        target: String,
+    },
+    /// The signal that stops the container (not part of the runtime spec).
+    StopSignal {
+        /// Signal number.
+        signal: i32,
+        /// Its name (`SIGTERM`, `SIGRTMIN+3`).
+        name: String,
+    },
     /// A device cgroup rule.
     DeviceRule {
         /// Allow or deny.
@@ -270,6 +285,7 @@ impl Plan {
         process::plan(&mut plan, input.image, input.options)?;
         environment::plan(&mut plan, input.image, input.options, &identity, &hostname)?;
         filesystems::plan(&mut plan, input.options, input.state_dir)?;
+        stopping::plan(&mut plan, input.image, input.options)?;
         process::plan_rlimits(&mut plan);
         security::plan(&mut plan);
         Ok(plan)
@@ -323,6 +339,17 @@ impl Plan {
             } => Some((name.as_str(), contents.as_str(), *mode)),
             _ => None,
         })
+    }
+
+    /// The signal that stops the container (its `StopSignal` entry), else SIGTERM.
+    pub fn stop_signal(&self) -> i32 {
+        self.entries
+            .iter()
+            .find_map(|e| match &e.item {
+                Item::StopSignal { signal, .. } => Some(*signal),
+                _ => None,
+            })
+            .unwrap_or(stopping::SIGTERM)
     }
 
     /// The requirement IDs the plan uses, deduplicated, in first-use order.
@@ -382,6 +409,10 @@ impl fmt::Display for Item {
             Item::NoNewPrivileges { enabled } => write!(f, "no_new_privileges {enabled}"),
             Item::MaskedPath { path } => write!(f, "masked {path}"),
             Item::ReadonlyPath { path } => write!(f, "readonly {path}"),
+            Item::Init { path, target } => {
+                write!(f, "init {} at {target} (args prefixed)", path.display())
+            }
+            Item::StopSignal { signal, name } => write!(f, "stop signal {name} ({signal})"),
             Item::DeviceRule { allow, access } => write!(
                 f,
                 "device cgroup {} all {access}",

@@ -12,9 +12,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use locald_spec_macros::implements;
 
 use crate::bundle::Bundle;
 use crate::error::{Error, Result};
+use crate::stopping;
 
 /// The root-owned runc state directory.
 pub const ROOT_STATE_DIR: &str = "/run/locald-engine/runc";
@@ -182,6 +186,7 @@ impl Runtime {
             child: Some(child),
             state_root: root,
             id: bundle.id.clone(),
+            stop_signal: bundle.plan.stop_signal(),
         })
     }
 
@@ -192,6 +197,45 @@ impl Runtime {
     /// non-zero status that cannot be told apart from the workload's.
     pub fn run(&self, bundle: &Bundle) -> Result<i32> {
         self.spawn(bundle)?.wait()
+    }
+
+    /// `runc kill ID SIGNAL`: send signal number `signal` to the container's PID 1.
+    pub fn kill(&self, state_root: &Path, id: &str, signal: i32) -> Result<()> {
+        let out = Command::new(&self.binary)
+            .arg("--root")
+            .arg(state_root)
+            .args(["kill", id, &signal.to_string()])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| Error::Runtime {
+                runtime: self.binary.clone(),
+                action: "kill",
+                reason: e.to_string(),
+            })?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(Error::Runtime {
+                runtime: self.binary.clone(),
+                action: "kill",
+                reason: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            })
+        }
+    }
+
+    /// The container's status as `runc state ID` reports it (`created`, `running`, ...), or
+    /// `None` when runc does not know it (yet).
+    pub fn status(&self, state_root: &Path, id: &str) -> Option<String> {
+        let out = Command::new(&self.binary)
+            .arg("--root")
+            .arg(state_root)
+            .args(["state", id])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        v.get("status")?.as_str().map(str::to_owned)
     }
 
     /// `runc delete --force ID`; a container that no longer exists is not an error.
@@ -228,6 +272,60 @@ pub struct Running<'a> {
     child: Option<std::process::Child>,
     state_root: PathBuf,
     id: String,
+    stop_signal: i32,
+}
+
+/// How a container stopped by [`Running::stop`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stopped {
+    /// The container's exit code (128+N when signal N ended it).
+    pub code: i32,
+    /// Whether it had to be killed with SIGKILL after the grace period.
+    pub killed: bool,
+}
+
+/// A handle that stops a running container from another thread (see [`Running::stopper`]).
+#[derive(Debug, Clone)]
+pub struct Stopper {
+    runtime: Runtime,
+    state_root: PathBuf,
+    id: String,
+    stop_signal: i32,
+    runc_pid: u32,
+}
+
+impl Stopper {
+    /// The signal that stops the container (the image's `StopSignal`, else SIGTERM).
+    pub fn stop_signal(&self) -> i32 {
+        self.stop_signal
+    }
+
+    /// Send the stop signal to the container's PID 1.
+    #[implements("stopping.signal")]
+    pub fn send_stop_signal(&self) -> Result<()> {
+        self.runtime
+            .kill(&self.state_root, &self.id, self.stop_signal)
+    }
+
+    /// Kill the container with SIGKILL; should runc fail to, kill `runc run` itself (the
+    /// container is then deleted with `runc delete --force`, which kills what is left).
+    #[implements("stopping.timeout")]
+    pub fn kill(&self) -> Result<()> {
+        let r = self
+            .runtime
+            .kill(&self.state_root, &self.id, stopping::SIGKILL);
+        #[cfg(target_os = "linux")]
+        if r.is_err()
+            && let Ok(pid) = i32::try_from(self.runc_pid)
+            && pid > 0
+        {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        r
+    }
 }
 
 impl Running<'_> {
@@ -247,6 +345,78 @@ impl Running<'_> {
             runtime: self.runtime.binary.clone(),
             action: "signal",
             reason: e.to_string(),
+        })
+    }
+
+    /// The signal that stops the container (the image's `StopSignal`, else SIGTERM).
+    pub fn stop_signal(&self) -> i32 {
+        self.stop_signal
+    }
+
+    /// A handle that stops this container from another thread while this one waits.
+    pub fn stopper(&self) -> Stopper {
+        Stopper {
+            runtime: self.runtime.clone(),
+            state_root: self.state_root.clone(),
+            id: self.id.clone(),
+            stop_signal: self.stop_signal,
+            runc_pid: self.pid(),
+        }
+    }
+
+    /// Stop the container: its stop signal to PID 1, up to `timeout` (usually
+    /// [`stopping::DEFAULT_STOP_TIMEOUT`]) for it to exit, then SIGKILL. The container is
+    /// deleted afterwards.
+    ///
+    /// ```no_run
+    /// # use locald_engine::{prepare, RunOptions, Runtime, stopping};
+    /// # let image = oci_spec::image::ImageConfiguration::default();
+    /// # let bundle = prepare(&image, "/r".as_ref(), &RunOptions::default(), "/s".as_ref(), "c")?;
+    /// let runtime = Runtime::find()?;
+    /// let running = runtime.spawn(&bundle)?;
+    /// let stopped = running.stop(stopping::DEFAULT_STOP_TIMEOUT)?;
+    /// println!("exit {} (killed: {})", stopped.code, stopped.killed);
+    /// # Ok::<(), locald_engine::Error>(())
+    /// ```
+    #[implements("stopping.signal", "stopping.timeout")]
+    pub fn stop(mut self, timeout: Duration) -> Result<Stopped> {
+        let stopper = self.stopper();
+        let mut child = self.child.take().expect("stopped once");
+        let run_err = |e: std::io::Error| Error::Runtime {
+            runtime: self.runtime.binary.clone(),
+            action: "run",
+            reason: e.to_string(),
+        };
+        // The container may not run yet right after spawn: retry until it does or runc ends.
+        let deadline = Instant::now() + timeout;
+        let mut signalled = false;
+        let mut status = None;
+        while Instant::now() < deadline {
+            if let Some(st) = child.try_wait().map_err(run_err)? {
+                status = Some(st);
+                break;
+            }
+            // Signalled before it runs, the container's first process (still runc's own
+            // init, without handlers) would ignore the signal as PID 1.
+            if !signalled
+                && self.runtime.status(&self.state_root, &self.id).as_deref() == Some("running")
+            {
+                signalled = stopper.send_stop_signal().is_ok();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let killed = status.is_none();
+        let status = match status {
+            Some(st) => st,
+            None => {
+                let _ = stopper.kill();
+                child.wait().map_err(run_err)?
+            }
+        };
+        self.runtime.delete(&self.state_root, &self.id)?;
+        Ok(Stopped {
+            code: exit_code(status),
+            killed,
         })
     }
 

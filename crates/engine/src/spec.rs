@@ -91,6 +91,7 @@ impl Plan {
         let mut namespaces = Vec::new();
         let (mut uid_maps, mut gid_maps) = (Vec::new(), Vec::new());
         let mut devices = Vec::new();
+        let mut init: Option<String> = None;
 
         for entry in self.entries() {
             match &entry.item {
@@ -158,6 +159,8 @@ impl Plan {
                 Item::NoNewPrivileges { enabled } => nnp = *enabled,
                 Item::MaskedPath { path } => masked.push(path.clone()),
                 Item::ReadonlyPath { path } => readonly.push(path.clone()),
+                Item::Init { target, .. } => init = Some(target.clone()),
+                Item::StopSignal { .. } => {}
                 Item::DeviceRule { allow, access } => devices.push(
                     LinuxDeviceCgroupBuilder::default()
                         .allow(*allow)
@@ -168,6 +171,9 @@ impl Plan {
             }
         }
 
+        if let Some(target) = init {
+            args = [target, "--".to_string()].into_iter().chain(args).collect();
+        }
         let process = ProcessBuilder::default()
             .terminal(terminal)
             .user(

@@ -170,7 +170,7 @@ pub fn render(page: &Page<'_>, r: &RequirementReport) -> String {
             "<li><span class=\"req-source source-{0}\">{0}</span> <a href=\"{1}\">{2}</a></li>",
             p.source.as_str(),
             escape(&p.url),
-            escape(&p.cite)
+            inline_markdown(&p.cite)
         );
     }
     h.push_str("</ul></div>\n");

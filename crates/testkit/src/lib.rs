@@ -1,5 +1,6 @@
 //! Test support for locald-engine: real rootfs trees built from Debian's busybox-static,
-//! prerequisite checks (runc, root), and the unprivileged test user for rootless runs.
+//! prerequisite checks (runc, root), the unprivileged test user for rootless runs, and the
+//! static `locald-init` ([`static_init`]).
 //!
 //! Prerequisite rule: when something a test needs is missing, the helper panics with a message
 //! naming it and how to install it, in every environment. A test that returned early instead
@@ -13,11 +14,13 @@
 
 #![warn(missing_docs)]
 
+mod init;
 mod prereq;
 mod rootfs;
 mod tree;
 mod user;
 
+pub use init::static_init;
 pub use prereq::{missing, require_busybox, require_root, require_runc};
 pub use rootfs::{APPLETS, Rootfs, Users};
 pub use tree::{tree_digest, tree_manifest};
