@@ -117,8 +117,7 @@ pub const NAMES_HOSTNAME_DEFAULT: &str = locald_spec_macros::requirement!("names
 /// The command runs under an init (`[init, "--", args...]`) in a private PID namespace.
 pub const STOPPING_INIT_DEFAULT: &str = locald_spec_macros::requirement!("stopping.init.default");
 /// The init is a read-only bind mount at /dev/init.
-pub const STOPPING_INIT_READONLY: &str =
-    locald_spec_macros::requirement!("stopping.init.readonly");
+pub const STOPPING_INIT_READONLY: &str = locald_spec_macros::requirement!("stopping.init.readonly");
 /// The stop signal is the image's `StopSignal`, else SIGTERM.
 pub const STOPPING_SIGNAL: &str = locald_spec_macros::requirement!("stopping.signal");
 /// After the grace period (default 10 s) the container gets SIGKILL.

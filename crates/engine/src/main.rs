@@ -8,6 +8,12 @@
 //!
 //! Run as a non-root user (or with `--rootless`), the container gets a user namespace with the
 //! single mapping: the caller's uid and gid become 0 inside.
+//!
+//! The command runs under the static `locald-init` as PID 1 (`--init-path PATH`, else
+//! `$LOCALD_INIT`, else `locald-init` next to this executable; `--no-init` turns it off).
+//! SIGTERM or SIGINT to `run` stops the container: the image's `StopSignal` (else SIGTERM),
+//! then SIGKILL after `--stop-timeout SECS` (default 10); `run` exits with the container's
+//! status (128+N when signal N ended it).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -351,11 +357,10 @@ fn run_forwarding_signals(
                     continue;
                 }
                 if stopper.send_stop_signal().is_err() {
-                    // Not created yet (or already gone): runc forwards what it receives.
-                    // SAFETY: kill(2) with a pid we own and a plain signal number.
-                    unsafe {
-                        nix::libc::kill(pid.as_raw(), stopper.stop_signal());
-                    }
+                    // Not created yet (or already gone): runc forwards what it receives
+                    // (a real-time stop signal nix cannot name falls back to SIGTERM).
+                    let sig = Signal::try_from(stopper.stop_signal()).unwrap_or(Signal::SIGTERM);
+                    let _ = nix::sys::signal::kill(pid, sig);
                 }
                 if !stopping {
                     stopping = true;

@@ -3,7 +3,9 @@
 //! `runc run` runs in the foreground with the caller's stdout and stderr, stdin from /dev/null
 //! unless the process has a terminal, and forwards signals it receives to the container. Its
 //! exit status is the container's (128+N when the container was killed by signal N). The
-//! container is always deleted afterwards (`runc delete --force`).
+//! container is always deleted afterwards (`runc delete --force`). [`Running::stop`] (or a
+//! [`Stopper`] from another thread) stops it: the stop signal through `runc kill`, then SIGKILL
+//! after a grace period (see [`crate::stopping`]).
 //!
 //! runc keeps its own state under `--root`. Root uses `/run/locald-engine/runc`. Rootless runc
 //! (it detects euid != 0 by itself) cannot write there, so it uses

@@ -103,7 +103,12 @@ fn engine_binary(mode: Mode, rootfs: &Rootfs) -> String {
 /// A command running the engine binary in `mode`, with the static init: beside the engine
 /// for the test user, else through `LOCALD_INIT`.
 fn engine_command(mode: Mode, rootfs: &Rootfs) -> Command {
-    let mut cmd = command_as(mode, &engine_binary(mode, rootfs));
+    with_init(mode, command_as(mode, &engine_binary(mode, rootfs)))
+}
+
+/// `cmd` (which runs the engine, maybe through another program) with `LOCALD_INIT` set to the
+/// static init, unless the init lies beside the engine's copy (see [`engine_binary`]).
+fn with_init(mode: Mode, mut cmd: Command) -> Command {
     if !runs_as_test_user(mode) {
         cmd.env("LOCALD_INIT", static_init());
     }
@@ -879,7 +884,7 @@ mod process {
             engine_binary(mode, &rootfs),
             rootfs.path().display()
         );
-        let out = command_as(mode, "/usr/bin/script")
+        let out = with_init(mode, command_as(mode, "/usr/bin/script"))
             .args(["-qec", &inner, "/dev/null"])
             .output()
             .unwrap();
@@ -1736,7 +1741,10 @@ mod stopping {
                       rm -f /dev/init 2>/dev/null; test -e /dev/init && echo still-there";
         let out = sh(mode, Users::RootOnly, &[], script);
         let text = out.ok();
-        assert!(!text.contains("WROTE") && !text.contains("TRUNCATED"), "{text}");
+        assert!(
+            !text.contains("WROTE") && !text.contains("TRUNCATED"),
+            "{text}"
+        );
         assert!(text.ends_with("still-there\n"), "{text}");
         let info = mountinfo(text);
         let init = mount_at(&info, "/dev/init").unwrap_or_else(|| panic!("/dev/init:\n{text}"));
@@ -1778,7 +1786,10 @@ mod stopping {
             .unwrap();
         assert_eq!(out.status.code(), Some(125), "{out:?}");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("/nonexistent/init") && err.contains("--no-init"), "{err}");
+        assert!(
+            err.contains("/nonexistent/init") && err.contains("--no-init"),
+            "{err}"
+        );
         // The engine itself is dynamically linked.
         let out = Command::new(BIN)
             .args(["run", "--init-path", BIN, "--rootfs", root, "--", "true"])

@@ -53,6 +53,9 @@ pub struct Cli {
     /// The static locald-probe binary (default: built with cargo).
     #[arg(long, value_name = "PATH")]
     pub probe: Option<PathBuf>,
+    /// The static locald-init the engine runs as PID 1 (default: built with cargo).
+    #[arg(long, value_name = "PATH")]
+    pub init: Option<PathBuf>,
     /// The results file (default: target/locald-spec/conformance.json of the workspace).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -170,17 +173,26 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| workspace_root().join("target"))
 }
 
-/// Builds the static probe with cargo into `<target>/locald-conform` (a separate target
-/// directory, so that it never waits for the lock of a `cargo test` that runs this runner) and
-/// returns its path.
+/// Builds the static probe with cargo into `<target>/static` (a separate target directory,
+/// shared with the static `locald-init` the tests build, so that it never waits for the lock of
+/// a `cargo test` that runs this runner) and returns its path.
 pub fn build_probe() -> Result<PathBuf, String> {
-    let dir = target_dir().join("locald-conform");
-    let out = dir.join(PROBE_TARGET).join("release/locald-probe");
+    build_static("locald-probe", "locald-probe")
+}
+
+/// Builds the static `locald-init` (the engine's PID 1) the same way.
+pub fn build_init() -> Result<PathBuf, String> {
+    build_static("locald-init", "locald-init")
+}
+
+fn build_static(package: &str, bin: &str) -> Result<PathBuf, String> {
+    let dir = target_dir().join("static");
+    let out = dir.join(PROBE_TARGET).join("release").join(bin);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(&cargo)
-        .args(["build", "-p", "locald-probe", "--release", "--target"])
+        .args(["build", "-p", package, "--release", "--target"])
         .arg(PROBE_TARGET)
-        .args(["--bin", "locald-probe"])
+        .args(["--bin", bin])
         .env("RUSTFLAGS", "-C target-feature=+crt-static")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env("CARGO_TARGET_DIR", &dir)
@@ -192,10 +204,10 @@ pub fn build_probe() -> Result<PathBuf, String> {
         // Without cargo (an installed runner), a probe built before still serves.
         _ if out.is_file() => Ok(out),
         Ok(s) => Err(format!(
-            "building the static probe failed ({s}); pass --probe"
+            "building the static {bin} failed ({s}); pass its path"
         )),
         Err(e) => Err(format!(
-            "cannot run {}: {e}; pass --probe",
+            "cannot run {} to build {bin}: {e}; pass its path",
             Path::new(&cargo).display()
         )),
     }
@@ -294,6 +306,7 @@ struct Env {
     rootfs: PathBuf,
     host_ns: String,
     engine_bin: PathBuf,
+    init: PathBuf,
     runc: Option<PathBuf>,
 }
 
@@ -349,6 +362,8 @@ fn run_locald_root(env: &Env) -> Run {
     Run::Ran(probe_output(
         Command::new(&env.engine_bin)
             .arg("run")
+            .arg("--init-path")
+            .arg(&env.init)
             .arg("--rootfs")
             .arg(&env.rootfs)
             .args(["--", "/locald-probe", "--json", "--host-ns", &env.host_ns]),
@@ -379,6 +394,8 @@ fn run_locald_rootless(env: &Env) -> Run {
         return Run::Ran(probe_output(
             Command::new(&env.engine_bin)
                 .arg("run")
+                .arg("--init-path")
+                .arg(&env.init)
                 .arg("--rootfs")
                 .arg(&env.rootfs)
                 .args(["--", "/locald-probe", "--json", "--host-ns", &env.host_ns])
@@ -408,6 +425,13 @@ fn run_locald_rootless(env: &Env) -> Run {
     {
         return Run::Ran(Err(format!("copy the engine for {name}: {e}")));
     }
+    let init = env.base.join("locald-init");
+    if !init.exists()
+        && fs::hard_link(&env.init, &init).is_err()
+        && let Err(e) = fs::copy(&env.init, &init)
+    {
+        return Run::Ran(Err(format!("copy the init for {name}: {e}")));
+    }
     let (uid, gid) = (user.uid.as_raw(), user.gid.as_raw());
     let mut cmd = Command::new("setpriv");
     cmd.arg(format!("--reuid={uid}"))
@@ -416,6 +440,8 @@ fn run_locald_rootless(env: &Env) -> Run {
         .arg("--")
         .arg(&engine)
         .arg("run")
+        .arg("--init-path")
+        .arg(&init)
         .arg("--rootfs")
         .arg(&env.rootfs)
         .args(["--", "/locald-probe", "--json", "--host-ns", &env.host_ns])
@@ -677,6 +703,11 @@ pub fn run(cli: &Cli) -> Result<(Report, PathBuf, bool), String> {
             probe.display()
         ));
     }
+    // The engine checks the init itself (static, executable) and names it when it is not.
+    let init = match &cli.init {
+        Some(p) => p.clone(),
+        None => build_init()?,
+    };
     let dir = tempfile::Builder::new()
         .prefix("locald-conform-")
         .tempdir()
@@ -693,6 +724,7 @@ pub fn run(cli: &Cli) -> Result<(Report, PathBuf, bool), String> {
             .engine_bin
             .clone()
             .unwrap_or_else(|| exe_dir().join("locald-engine")),
+        init,
         runc: which("runc"),
     };
     let mut engines = Vec::new();

@@ -1,0 +1,472 @@
+//! Stopping: the init the engine runs as PID 1, the stop signal and the grace period.
+//!
+//! With [`RunOptions::init`] set (the CLI sets it by default), the host's static `locald-init`
+//! is bind-mounted read-only onto [`INIT_TARGET`], inside the `/dev` tmpfs the engine mounts
+//! (never into the image), and the process arguments become `[INIT_TARGET, "--", ARGS...]`.
+//! A container is stopped with the image's `StopSignal` (default SIGTERM), then SIGKILL after
+//! [`DEFAULT_STOP_TIMEOUT`] ([`crate::Running::stop`]).
+
+use std::path::Path;
+use std::time::Duration;
+
+use locald_spec_macros::implements;
+use oci_spec::image::ImageConfiguration;
+
+use crate::error::{Error, Result};
+use crate::ids;
+use crate::options::RunOptions;
+use crate::plan::{Item, MountEntry, Namespace, Plan};
+
+/// Where the init is mounted inside the container: in the engine's own `/dev` tmpfs, so runc
+/// creates the mount point in memory and never in the image.
+pub const INIT_TARGET: &str = "/dev/init";
+
+/// The mount options of the init's bind mount.
+#[implements("stopping.init.readonly")]
+pub const INIT_MOUNT_OPTIONS: &[&str] = &["bind", "ro", "nosuid", "nodev"];
+
+/// The grace period between the stop signal and SIGKILL, as `docker stop`'s.
+#[implements("stopping.timeout")]
+pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// SIGTERM, the stop signal when the image sets none.
+pub const SIGTERM: i32 = 15;
+
+/// SIGKILL.
+pub const SIGKILL: i32 = 9;
+
+/// The first and last real-time signals as glibc's `SIGRTMIN` and `SIGRTMAX` report them on
+/// Linux (glibc reserves the kernel's 32 and 33 for itself).
+const RTMIN: i32 = 34;
+const RTMAX: i32 = 64;
+
+/// The classic Linux signals (x86 and arm numbering), by name without `SIG`.
+const NAMES: &[(&str, i32)] = &[
+    ("HUP", 1),
+    ("INT", 2),
+    ("QUIT", 3),
+    ("ILL", 4),
+    ("TRAP", 5),
+    ("ABRT", 6),
+    ("IOT", 6),
+    ("BUS", 7),
+    ("FPE", 8),
+    ("KILL", 9),
+    ("USR1", 10),
+    ("SEGV", 11),
+    ("USR2", 12),
+    ("PIPE", 13),
+    ("ALRM", 14),
+    ("TERM", 15),
+    ("STKFLT", 16),
+    ("CHLD", 17),
+    ("CONT", 18),
+    ("STOP", 19),
+    ("TSTP", 20),
+    ("TTIN", 21),
+    ("TTOU", 22),
+    ("URG", 23),
+    ("XCPU", 24),
+    ("XFSZ", 25),
+    ("VTALRM", 26),
+    ("PROF", 27),
+    ("WINCH", 28),
+    ("IO", 29),
+    ("POLL", 29),
+    ("PWR", 30),
+    ("SYS", 31),
+];
+
+/// Parse a signal as the image-spec's `StopSignal` allows: a name with or without `SIG`
+/// (`SIGTERM`, `TERM`, `SIGRTMIN+3`, `RTMAX-1`, any case) or a number (1 to 64).
+///
+/// ```
+/// use locald_engine::stopping::parse_signal;
+///
+/// assert_eq!(parse_signal("SIGTERM"), Some(15));
+/// assert_eq!(parse_signal("usr1"), Some(10));
+/// assert_eq!(parse_signal("SIGRTMIN+3"), Some(37));
+/// assert_eq!(parse_signal("9"), Some(9));
+/// assert_eq!(parse_signal("SIGNOPE"), None);
+/// ```
+#[implements("stopping.signal")]
+pub fn parse_signal(s: &str) -> Option<i32> {
+    let s = s.trim();
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse().ok().filter(|n| (1..=RTMAX).contains(n));
+    }
+    let upper = s.to_ascii_uppercase();
+    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+    if let Some(&(_, n)) = NAMES.iter().find(|(k, _)| *k == name) {
+        return Some(n);
+    }
+    let offset = |rest: &str| -> Option<i32> {
+        if rest.is_empty() {
+            return Some(0);
+        }
+        let digits = rest.strip_prefix(['+', '-'])?;
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok()
+    };
+    let n = if let Some(rest) = name.strip_prefix("RTMIN") {
+        (!rest.starts_with('-')).then_some(())?;
+        RTMIN + offset(rest)?
+    } else if let Some(rest) = name.strip_prefix("RTMAX") {
+        (!rest.starts_with('+')).then_some(())?;
+        RTMAX - offset(rest)?
+    } else {
+        return None;
+    };
+    (RTMIN..=RTMAX).contains(&n).then_some(n)
+}
+
+/// The conventional name of signal `n` (`SIGTERM`, `SIGRTMIN+3`), else its number.
+pub fn signal_name(n: i32) -> String {
+    if let Some((name, _)) = NAMES.iter().find(|(_, v)| *v == n) {
+        return format!("SIG{name}");
+    }
+    if (RTMIN..=RTMAX).contains(&n) {
+        return match n - RTMIN {
+            0 => "SIGRTMIN".into(),
+            k => format!("SIGRTMIN+{k}"),
+        };
+    }
+    n.to_string()
+}
+
+/// The signal that stops the container: the image's `StopSignal`, else SIGTERM. An unknown
+/// `StopSignal` is refused, naming the field.
+#[implements("stopping.signal")]
+pub fn stop_signal(image: &ImageConfiguration) -> Result<i32> {
+    match image
+        .config()
+        .as_ref()
+        .and_then(|c| c.stop_signal().clone())
+    {
+        None => Ok(SIGTERM),
+        Some(s) if s.trim().is_empty() => Ok(SIGTERM),
+        Some(s) => parse_signal(&s).ok_or_else(|| Error::ImageConfig {
+            field: "StopSignal",
+            reason: format!("{s:?} is not a signal name or number"),
+        }),
+    }
+}
+
+/// Whether the ELF image `elf` (64-bit little-endian) has a PT_INTERP program header, i.e. is
+/// dynamically linked; `None` when it is not such an ELF file.
+pub fn elf_has_interpreter(elf: &[u8]) -> Option<bool> {
+    const PT_INTERP: u32 = 3;
+    if elf.get(..6)? != b"\x7fELF\x02\x01" {
+        return None;
+    }
+    let u16_at = |o: usize| Some(u16::from_le_bytes(elf.get(o..o + 2)?.try_into().ok()?));
+    let u32_at = |o: usize| Some(u32::from_le_bytes(elf.get(o..o + 4)?.try_into().ok()?));
+    let u64_at = |o: usize| Some(u64::from_le_bytes(elf.get(o..o + 8)?.try_into().ok()?));
+    let phoff = usize::try_from(u64_at(0x20)?).ok()?;
+    let phentsize = usize::from(u16_at(0x36)?);
+    let phnum = usize::from(u16_at(0x38)?);
+    for i in 0..phnum {
+        if u32_at(phoff.checked_add(i.checked_mul(phentsize)?)?)? == PT_INTERP {
+            return Some(true);
+        }
+    }
+    Some(false)
+}
+
+/// Check that `path` is a usable init: an absolute path to an executable, statically linked
+/// ELF file. A dynamically linked one would fail inside an image without the host's C library.
+#[implements("stopping.init.default")]
+pub fn check_init(path: &Path) -> Result<()> {
+    let err = |reason: String| Error::Init {
+        path: path.to_owned(),
+        reason,
+    };
+    if !path.is_absolute() {
+        return Err(err("not an absolute path".into()));
+    }
+    let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(err("not a regular file".into()));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o111 == 0 {
+            return Err(err("not executable".into()));
+        }
+    }
+    let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    match elf_has_interpreter(&bytes) {
+        Some(false) => Ok(()),
+        Some(true) => Err(err(
+            "dynamically linked (it has an ELF interpreter) and would not start in an image \
+             without the host's C library; build it static: RUSTFLAGS=\"-C \
+             target-feature=+crt-static\" cargo build -p locald-init --release --target \
+             x86_64-unknown-linux-gnu"
+                .into(),
+        )),
+        None => Err(err("not a 64-bit little-endian ELF executable".into())),
+    }
+}
+
+/// Push the init (when asked for and the container has its own PID namespace) and the stop
+/// signal. Runs after the filesystems, so the init's mount comes after the `/dev` tmpfs.
+#[implements("stopping.init.default", "stopping.init.readonly", "stopping.signal")]
+pub(crate) fn plan(plan: &mut Plan, image: &ImageConfiguration, opts: &RunOptions) -> Result<()> {
+    let own_pid_ns = plan.entries().iter().any(|e| {
+        matches!(
+            e.item,
+            Item::Namespace {
+                namespace: Namespace::Pid
+            }
+        )
+    });
+    if let Some(init) = &opts.init
+        && own_pid_ns
+    {
+        let source = init.to_str().ok_or_else(|| Error::Init {
+            path: init.clone(),
+            reason: "the path is not UTF-8".into(),
+        })?;
+        plan.push(
+            ids::STOPPING_INIT_READONLY,
+            Item::Mount(MountEntry::new(
+                INIT_TARGET,
+                "bind",
+                source,
+                INIT_MOUNT_OPTIONS,
+            )),
+        );
+        plan.push(
+            ids::STOPPING_INIT_DEFAULT,
+            Item::Init {
+                path: init.clone(),
+                target: INIT_TARGET.into(),
+            },
+        );
+    }
+    let signal = stop_signal(image)?;
+    plan.push(
+        ids::STOPPING_SIGNAL,
+        Item::StopSignal {
+            signal,
+            name: signal_name(signal),
+        },
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use locald_spec_macros::verifies;
+    use oci_spec::image::{ConfigBuilder, ImageConfigurationBuilder};
+
+    fn image(stop: Option<&str>) -> ImageConfiguration {
+        let mut c = ConfigBuilder::default().cmd(vec!["sh".to_string()]);
+        if let Some(s) = stop {
+            c = c.stop_signal(s.to_string());
+        }
+        ImageConfigurationBuilder::default()
+            .config(c.build().unwrap())
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    #[verifies("stopping.signal")]
+    fn signal_names_and_numbers_parse() {
+        for (s, n) in [
+            ("SIGTERM", 15),
+            ("TERM", 15),
+            ("sigterm", 15),
+            ("SIGKILL", 9),
+            ("SIGUSR1", 10),
+            ("SIGQUIT", 3),
+            ("SIGWINCH", 28),
+            ("SIGRTMIN", 34),
+            ("SIGRTMIN+3", 37),
+            ("RTMIN+30", 64),
+            ("SIGRTMAX", 64),
+            ("SIGRTMAX-1", 63),
+            ("1", 1),
+            ("15", 15),
+            ("64", 64),
+            (" SIGINT ", 2),
+        ] {
+            assert_eq!(parse_signal(s), Some(n), "{s}");
+        }
+        for s in [
+            "",
+            "0",
+            "65",
+            "-1",
+            "SIG",
+            "SIGFOO",
+            "SIGRTMIN+31",
+            "SIGRTMIN-1",
+            "SIGRTMAX+1",
+            "SIGRTMIN+",
+            "SIGRTMIN+x",
+            "TERM1",
+            "1.5",
+        ] {
+            assert_eq!(parse_signal(s), None, "{s:?}");
+        }
+    }
+
+    #[test]
+    #[verifies("stopping.signal")]
+    fn signal_names_round_trip() {
+        for n in 1..=64 {
+            if (32..34).contains(&n) {
+                continue;
+            }
+            assert_eq!(parse_signal(&signal_name(n)), Some(n), "{n}");
+        }
+        assert_eq!(signal_name(15), "SIGTERM");
+        assert_eq!(signal_name(37), "SIGRTMIN+3");
+    }
+
+    #[test]
+    #[verifies("stopping.signal")]
+    fn stop_signal_is_the_images_else_sigterm() {
+        assert_eq!(stop_signal(&image(None)).unwrap(), SIGTERM);
+        assert_eq!(
+            stop_signal(&ImageConfiguration::default()).unwrap(),
+            SIGTERM
+        );
+        assert_eq!(stop_signal(&image(Some("SIGUSR1"))).unwrap(), 10);
+        assert_eq!(stop_signal(&image(Some("SIGRTMIN+3"))).unwrap(), 37);
+        assert_eq!(stop_signal(&image(Some("3"))).unwrap(), 3);
+        let err = stop_signal(&image(Some("SIGBOGUS"))).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::ImageConfig {
+                    field: "StopSignal",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("SIGBOGUS"), "{err}");
+    }
+
+    #[test]
+    #[verifies("stopping.init.default")]
+    fn a_dynamic_or_missing_init_is_refused_naming_it() {
+        // The test binary itself is dynamically linked.
+        let me = std::env::current_exe().unwrap();
+        let err = check_init(&me).unwrap_err();
+        assert!(err.to_string().contains("dynamically linked"), "{err}");
+        assert!(err.to_string().contains(me.to_str().unwrap()), "{err}");
+        let err = check_init(Path::new("/nonexistent/locald-init")).unwrap_err();
+        assert!(
+            err.to_string().contains("/nonexistent/locald-init"),
+            "{err}"
+        );
+        assert!(check_init(Path::new("relative/init")).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("init");
+        std::fs::write(&script, "#!/bin/sh\n").unwrap();
+        #[cfg(unix)]
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let err = check_init(&script).unwrap_err();
+        assert!(err.to_string().contains("not a 64-bit"), "{err}");
+        assert_eq!(
+            elf_has_interpreter(&std::fs::read(&me).unwrap()),
+            Some(true)
+        );
+    }
+
+    fn plan_for(image: &ImageConfiguration, init: Option<&str>) -> Plan {
+        Plan::build(&crate::plan::PlanInput {
+            image,
+            identity_files: &crate::identity::IdentityFiles::default(),
+            options: &RunOptions {
+                init: init.map(Into::into),
+                ..RunOptions::default()
+            },
+            rootfs: Path::new("/img"),
+            state_dir: Path::new("/state/c1"),
+            id: "c1",
+        })
+        .unwrap()
+    }
+
+    #[test]
+    #[verifies("stopping.init.default", "stopping.init.readonly")]
+    fn the_init_is_mounted_read_only_and_prefixes_the_args() {
+        let plan = plan_for(&image(None), Some("/usr/lib/locald/locald-init"));
+        let mounts: Vec<_> = plan.mounts().collect();
+        let dev = mounts.iter().position(|m| m.destination == "/dev").unwrap();
+        let init = mounts
+            .iter()
+            .position(|m| m.destination == INIT_TARGET)
+            .expect("init mount");
+        assert!(dev < init, "the init's mount point lives in the /dev tmpfs");
+        let m = mounts[init];
+        assert_eq!(m.typ, "bind");
+        assert_eq!(m.source, "/usr/lib/locald/locald-init");
+        assert_eq!(m.options, ["bind", "ro", "nosuid", "nodev"]);
+        let tagged = |id: &str| {
+            plan.entries()
+                .iter()
+                .filter(|e| e.requirement == id)
+                .count()
+        };
+        assert_eq!(tagged(ids::STOPPING_INIT_READONLY), 1);
+        assert_eq!(tagged(ids::STOPPING_INIT_DEFAULT), 1);
+        let spec = plan.to_spec().unwrap();
+        let args = spec.process().as_ref().unwrap().args().clone().unwrap();
+        assert_eq!(args, ["/dev/init", "--", "sh"]);
+        for e in plan.entries() {
+            assert!(ids::ALL.contains(&e.requirement), "{}", e.requirement);
+        }
+    }
+
+    #[test]
+    #[verifies("stopping.init.default")]
+    fn without_the_init_the_command_is_pid_1() {
+        let plan = plan_for(&image(None), None);
+        assert!(plan.mounts().all(|m| m.destination != INIT_TARGET));
+        assert!(
+            !plan
+                .entries()
+                .iter()
+                .any(|e| matches!(e.item, Item::Init { .. }))
+        );
+        let spec = plan.to_spec().unwrap();
+        let args = spec.process().as_ref().unwrap().args().clone().unwrap();
+        assert_eq!(args, ["sh"]);
+    }
+
+    #[test]
+    #[verifies("stopping.signal")]
+    fn the_plan_carries_the_stop_signal() {
+        let plan = plan_for(&image(Some("SIGRTMIN+3")), None);
+        let e = plan
+            .entries()
+            .iter()
+            .find(|e| e.requirement == ids::STOPPING_SIGNAL)
+            .expect("stop signal entry");
+        assert_eq!(
+            e.item,
+            Item::StopSignal {
+                signal: 37,
+                name: "SIGRTMIN+3".into()
+            }
+        );
+        assert_eq!(plan.stop_signal(), 37);
+        assert_eq!(plan_for(&image(None), None).stop_signal(), SIGTERM);
+        assert!(format!("{plan}").contains("stop signal SIGRTMIN+3 (37)"));
+        // The runtime spec holds no trace of it.
+        let json = String::from_utf8(crate::bundle::config_json(&plan.to_spec().unwrap()).unwrap())
+            .unwrap();
+        assert!(!json.contains("SIGRTMIN"), "{json}");
+    }
+}
