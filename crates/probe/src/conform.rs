@@ -786,8 +786,12 @@ pub fn run(cli: &Cli) -> Result<(Report, PathBuf, bool), String> {
 /// `locald-conform`'s main: exit 0 when every available configuration produced results, 1
 /// when one did not, 2 when the runner could not run.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(&cli) {
+    main_with(&Cli::parse())
+}
+
+/// Runs with options parsed elsewhere (`locald-spec conform`), printing the matrix.
+pub fn main_with(cli: &Cli) -> ExitCode {
+    match run(cli) {
         Ok((report, out, all_ran)) => {
             print!("{}", matrix(&report));
             println!("results: {}", out.display());

@@ -37,6 +37,9 @@ enum Command {
     Lock(lock::Args),
     /// List requirements added, removed, changed and newly unverified between two versions.
     Diff(diff::Args),
+    /// Run the conformance probe under every available engine configuration (this engine root
+    /// and rootless, bare runc, Podman) and write the results the book shows.
+    Conform(locald_probe::conform::Cli),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
             Command::Build(a) => build::run(&project, a),
             Command::Lock(a) => lock::run(&project, a),
             Command::Diff(a) => diff::run(&project, a),
+            Command::Conform(a) => Ok(locald_probe::conform::main_with(&a)),
         });
     match result {
         Ok(code) => code,
