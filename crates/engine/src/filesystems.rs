@@ -17,6 +17,8 @@
 //!   read-write (and, rootless, writable by the container's root), so it is also listed as a
 //!   read-only path ([`CGROUP_READONLY_PATH`]).
 //!
+//! With a read-only root, `/tmp` is a tmpfs ([`tmp_mount`]); otherwise the image's own.
+//!
 //! Then the state-directory files (generated /etc/passwd, /etc/group, ...) are bind-mounted
 //! read-only, and the caller's binds come last.
 
@@ -154,6 +156,15 @@ pub fn cgroup_mount() -> MountEntry {
     )
 }
 
+/// `/tmp` when the root filesystem is read-only: a tmpfs, nosuid, nodev, mode 1777 (sticky,
+/// writable by every user, as `/tmp` is in an image). With a writable root nothing is mounted:
+/// the image's own `/tmp` is used as it is, as Docker and Podman do.
+#[implements("filesystems.tmp")]
+pub fn tmp_mount(opts: &RunOptions) -> Option<MountEntry> {
+    opts.readonly_rootfs
+        .then(|| MountEntry::new("/tmp", "tmpfs", "tmpfs", &["nosuid", "nodev", "mode=1777"]))
+}
+
 /// `/sys/fs/cgroup` again, as a read-only path: runc (1.1, cgroup v1) turns the cgroup mount
 /// into a tmpfs holding read-only binds of the container's hierarchies, but leaves that tmpfs
 /// read-write, and rootless it belongs to the container's root, which can write into it
@@ -229,6 +240,9 @@ pub fn bind_mount(b: &BindMount) -> Result<MountEntry> {
 pub(crate) fn plan(plan: &mut Plan, opts: &RunOptions, state_dir: &Path) -> Result<()> {
     for (req, m) in default_mounts(opts) {
         plan.push(req, Item::Mount(m));
+    }
+    if let Some(m) = tmp_mount(opts) {
+        plan.push(ids::FILESYSTEMS_TMP, Item::Mount(m));
     }
     plan.push(
         ids::FILESYSTEMS_CGROUP,
@@ -513,5 +527,43 @@ mod tests {
             readonly: false,
         };
         assert!(bind_mount(&relative).is_err());
+    }
+
+    #[test]
+    #[verifies("filesystems.tmp")]
+    fn tmp_is_a_tmpfs_only_with_a_read_only_root() {
+        let tmp_entries = |opts: &RunOptions| {
+            let mut p = Plan::default();
+            plan(&mut p, opts, Path::new("/s")).unwrap();
+            p.entries()
+                .iter()
+                .filter(|e| matches!(&e.item, Item::Mount(m) if m.destination == "/tmp"))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        assert!(tmp_entries(&RunOptions::default()).is_empty());
+        assert!(tmp_mount(&RunOptions::default()).is_none());
+        let mut rootless_ro = rootless(NetworkMode::Host);
+        rootless_ro.readonly_rootfs = true;
+        for opts in [
+            RunOptions {
+                readonly_rootfs: true,
+                ..Default::default()
+            },
+            rootless_ro,
+        ] {
+            assert_eq!(
+                tmp_entries(&opts),
+                [crate::plan::Entry {
+                    requirement: ids::FILESYSTEMS_TMP,
+                    item: Item::Mount(MountEntry::new(
+                        "/tmp",
+                        "tmpfs",
+                        "tmpfs",
+                        &["nosuid", "nodev", "mode=1777"]
+                    ))
+                }]
+            );
+        }
     }
 }

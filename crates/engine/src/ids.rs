@@ -51,6 +51,8 @@ pub const PROCESS_CWD: &str = locald_spec_macros::requirement!("process.cwd");
 pub const PROCESS_TERMINAL: &str = locald_spec_macros::requirement!("process.terminal");
 /// RLIMIT_NOFILE is 1024/1024.
 pub const PROCESS_RLIMIT_NOFILE: &str = locald_spec_macros::requirement!("process.rlimits.nofile");
+/// The process umask is 0022.
+pub const PROCESS_UMASK: &str = locald_spec_macros::requirement!("process.umask");
 
 // security
 /// Default capabilities: AUDIT_WRITE, KILL, NET_BIND_SERVICE in bounding/effective/permitted.
@@ -88,6 +90,8 @@ pub const FILESYSTEMS_CGROUP: &str = locald_spec_macros::requirement!("filesyste
 /// Caller-requested bind mounts.
 pub const FILESYSTEMS_BIND_MOUNTS: &str =
     locald_spec_macros::requirement!("filesystems.bind-mounts");
+/// /tmp is a tmpfs (nosuid, nodev, mode=1777) when the rootfs is read-only.
+pub const FILESYSTEMS_TMP: &str = locald_spec_macros::requirement!("filesystems.tmp");
 
 // isolation
 /// A private PID namespace.
@@ -139,6 +143,7 @@ pub const ALL: &[&str] = &[
     PROCESS_CWD,
     PROCESS_TERMINAL,
     PROCESS_RLIMIT_NOFILE,
+    PROCESS_UMASK,
     SECURITY_CAPABILITIES_DEFAULT,
     SECURITY_NO_NEW_PRIVILEGES,
     SECURITY_MASKED_PATHS,
@@ -152,6 +157,7 @@ pub const ALL: &[&str] = &[
     FILESYSTEMS_DEV_MQUEUE,
     FILESYSTEMS_SYS,
     FILESYSTEMS_CGROUP,
+    FILESYSTEMS_TMP,
     FILESYSTEMS_BIND_MOUNTS,
     ISOLATION_NAMESPACES_PID,
     ISOLATION_NAMESPACES_IPC,

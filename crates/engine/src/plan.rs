@@ -177,6 +177,11 @@ pub enum Item {
         /// Hard limit.
         hard: u64,
     },
+    /// The process file-creation mask.
+    Umask {
+        /// The mask (permission bits).
+        mask: u32,
+    },
     /// A capability granted in the bounding, effective and permitted sets.
     Capability {
         /// `CAP_*` name.
@@ -287,6 +292,7 @@ impl Plan {
         filesystems::plan(&mut plan, input.options, input.state_dir)?;
         stopping::plan(&mut plan, input.image, input.options)?;
         process::plan_rlimits(&mut plan);
+        process::plan_umask(&mut plan);
         security::plan(&mut plan);
         Ok(plan)
     }
@@ -405,6 +411,7 @@ impl fmt::Display for Item {
                 soft,
                 hard,
             } => write!(f, "rlimit {resource} {soft}/{hard}"),
+            Item::Umask { mask } => write!(f, "umask {mask:04o}"),
             Item::Capability { name } => write!(f, "capability {name}"),
             Item::NoNewPrivileges { enabled } => write!(f, "no_new_privileges {enabled}"),
             Item::MaskedPath { path } => write!(f, "masked {path}"),

@@ -2,7 +2,7 @@
 //!
 //! The argv is the image's `Entrypoint` followed by its `Cmd`, where a caller's args replace
 //! `Cmd` only; the working directory is `WorkingDir`, else `/`; a terminal only when asked; and
-//! RLIMIT_NOFILE 1024/1024. The security defaults that go with the process (capabilities,
+//! RLIMIT_NOFILE 1024/1024, and the umask 0022. The security defaults that go with the process (capabilities,
 //! no_new_privileges, masked and read-only paths, device rule) are in [`crate::security`].
 
 use locald_spec_macros::implements;
@@ -17,6 +17,11 @@ use crate::plan::{Item, Plan};
 /// machines' hard limit of 20000 without CAP_SYS_RESOURCE).
 #[implements("process.rlimits.nofile")]
 pub const NOFILE_LIMIT: u64 = 1024;
+
+/// The process umask: 0022, written into the bundle (`process.user.umask`) so that it depends
+/// neither on the runtime's default nor on the mask of whoever started the engine.
+#[implements("process.umask")]
+pub const UMASK: u32 = 0o022;
 
 /// The argv: image `Entrypoint` followed by `Cmd`, where the caller's args replace `Cmd` (not the
 /// entrypoint), as `docker run IMAGE ARGS...` does.
@@ -99,6 +104,12 @@ pub(crate) fn plan_rlimits(plan: &mut Plan) {
             hard: NOFILE_LIMIT,
         },
     );
+}
+
+/// Push the umask, [`UMASK`].
+#[implements("process.umask")]
+pub(crate) fn plan_umask(plan: &mut Plan) {
+    plan.push(ids::PROCESS_UMASK, Item::Umask { mask: UMASK });
 }
 
 /// Push args, cwd and terminal.
@@ -243,5 +254,24 @@ mod tests {
             json["process"]["rlimits"],
             serde_json::json!([{ "type": "RLIMIT_NOFILE", "soft": 1024, "hard": 1024 }])
         );
+    }
+
+    #[test]
+    #[verifies("process.umask")]
+    fn umask_is_0022_in_the_bundle() {
+        let mut p = Plan::default();
+        plan_umask(&mut p);
+        assert_eq!(
+            p.entries(),
+            [crate::plan::Entry {
+                requirement: ids::PROCESS_UMASK,
+                item: Item::Umask { mask: 0o022 }
+            }]
+        );
+        let json = serde_json::to_value(p.to_spec().unwrap()).unwrap();
+        assert_eq!(json["process"]["user"]["umask"], serde_json::json!(18));
+        // Without the entry the field is absent (the runtime would keep the caller's mask).
+        let json = serde_json::to_value(Plan::default().to_spec().unwrap()).unwrap();
+        assert!(json["process"]["user"].get("umask").is_none());
     }
 }

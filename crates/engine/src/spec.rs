@@ -92,6 +92,7 @@ impl Plan {
         let (mut uid_maps, mut gid_maps) = (Vec::new(), Vec::new());
         let mut devices = Vec::new();
         let mut init: Option<String> = None;
+        let mut umask = None;
 
         for entry in self.entries() {
             match &entry.item {
@@ -150,6 +151,7 @@ impl Plan {
                         .build()
                         .map_err(spec_err)?,
                 ),
+                Item::Umask { mask } => umask = Some(*mask),
                 Item::Capability { name } => {
                     caps.insert(
                         serde_json::from_value(serde_json::Value::String(name.clone()))
@@ -174,16 +176,16 @@ impl Plan {
         if let Some(target) = init {
             args = [target, "--".to_string()].into_iter().chain(args).collect();
         }
+        let mut user = UserBuilder::default()
+            .uid(uid)
+            .gid(gid)
+            .additional_gids(gids);
+        if let Some(mask) = umask {
+            user = user.umask(mask);
+        }
         let process = ProcessBuilder::default()
             .terminal(terminal)
-            .user(
-                UserBuilder::default()
-                    .uid(uid)
-                    .gid(gid)
-                    .additional_gids(gids)
-                    .build()
-                    .map_err(spec_err)?,
-            )
+            .user(user.build().map_err(spec_err)?)
             .args(args)
             .env(env)
             .cwd(PathBuf::from(cwd))

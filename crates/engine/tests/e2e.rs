@@ -583,6 +583,62 @@ mod filesystems {
         root_is_the_image_directory_itself(Mode::Rootless);
     }
 
+    /// With a read-only root, `/tmp` is a writable tmpfs (nosuid, nodev, 1777) and `/` refuses
+    /// writes; nothing lands in the image's `/tmp`.
+    fn tmp_is_a_tmpfs_with_a_read_only_root(mode: Mode) {
+        let rootfs = Rootfs::build(Users::RootOnly);
+        let script = "echo x > /tmp/f && echo TMP-OK; echo y > /rootfile && echo ROOT-WROTE; \
+                      stat -c %a /tmp; cat /proc/self/mountinfo";
+        let out = run(mode, &rootfs, &["--readonly-rootfs"], &["sh", "-c", script]);
+        let text = out.ok();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("TMP-OK"), "{out:#?}");
+        assert_eq!(lines.next(), Some("1777"), "{out:#?}");
+        assert_eq!(fstype_at(text, "/tmp"), Some("tmpfs"), "{text}");
+        let info = mountinfo(text);
+        let tmp = mount_at(&info, "/tmp").expect("/tmp mount");
+        assert!(
+            tmp.has("nosuid") && tmp.has("nodev") && tmp.has("rw"),
+            "{text}"
+        );
+        assert!(mount_at(&info, "/").expect("/ mount").has("ro"), "{text}");
+        assert!(out.stderr.contains("rootfile"), "{out:#?}");
+        assert!(!rootfs.path().join("rootfile").exists());
+        assert!(!rootfs.path().join("tmp/f").exists());
+    }
+
+    #[test]
+    #[verifies("filesystems.tmp")]
+    fn tmp_is_a_tmpfs_with_a_read_only_root_root() {
+        tmp_is_a_tmpfs_with_a_read_only_root(Mode::Root);
+    }
+
+    #[test]
+    #[verifies("filesystems.tmp")]
+    fn tmp_is_a_tmpfs_with_a_read_only_root_rootless() {
+        tmp_is_a_tmpfs_with_a_read_only_root(Mode::Rootless);
+    }
+
+    /// Without a read-only root nothing is mounted on `/tmp`: it is the image's own directory.
+    fn tmp_is_the_images_own_without_read_only_root(mode: Mode) {
+        let text = sh(mode, Users::RootOnly, &[], "cat /proc/self/mountinfo")
+            .ok()
+            .to_owned();
+        assert_eq!(fstype_at(&text, "/tmp"), None, "{text}");
+    }
+
+    #[test]
+    #[verifies("filesystems.tmp")]
+    fn tmp_is_the_images_own_without_read_only_root_root() {
+        tmp_is_the_images_own_without_read_only_root(Mode::Root);
+    }
+
+    #[test]
+    #[verifies("filesystems.tmp")]
+    fn tmp_is_the_images_own_without_read_only_root_rootless() {
+        tmp_is_the_images_own_without_read_only_root(Mode::Rootless);
+    }
+
     fn bind_mounts_are_mounted_read_only_on_request(mode: Mode) {
         let rootfs = Rootfs::build(Users::RootOnly);
         rootfs.write_scratch("hello.txt", "hello from the host\n");
@@ -945,6 +1001,44 @@ mod process {
     #[verifies("process.rlimits.nofile")]
     fn nofile_limit_rootless() {
         nofile_limit(Mode::Rootless);
+    }
+
+    /// The engine itself runs under the restrictive umask 0077; the workload still sees 0022
+    /// (from the bundle, not inherited) and creates files accordingly.
+    fn umask_is_0022(mode: Mode) {
+        use std::os::unix::process::CommandExt;
+        require_runc();
+        let rootfs = Rootfs::build(Users::RootOnly);
+        let root = rootfs.path().to_str().unwrap().to_owned();
+        let mut cmd = engine_command(mode, &rootfs);
+        // SAFETY: umask(2) is async-signal-safe and touches only the child's own state.
+        unsafe {
+            cmd.pre_exec(|| {
+                nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
+                Ok(())
+            });
+        }
+        let script = "umask; grep '^Umask:' /proc/self/status; \
+                      rm -f /tmp/umask-probe; touch /tmp/umask-probe; stat -c %a /tmp/umask-probe";
+        let out = cmd
+            .args(["run", "--rootfs", &root, "--", "sh", "-c", script])
+            .output()
+            .expect("spawn locald-engine");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{out:#?}");
+        assert_eq!(stdout, "0022\nUmask:\t0022\n644\n", "{out:#?}");
+    }
+
+    #[test]
+    #[verifies("process.umask")]
+    fn umask_is_0022_root() {
+        umask_is_0022(Mode::Root);
+    }
+
+    #[test]
+    #[verifies("process.umask")]
+    fn umask_is_0022_rootless() {
+        umask_is_0022(Mode::Rootless);
     }
 }
 
@@ -1838,5 +1932,102 @@ mod stopping {
         bundle.remove().unwrap();
         assert_eq!((stopped.code, stopped.killed), (137, true), "{stopped:?}");
         assert_eq!(DEFAULT_STOP_TIMEOUT, Duration::from_secs(10));
+    }
+}
+
+/// A real Debian minbase rootfs (`debootstrap --variant=minbase bookworm`, built once into
+/// `target/debian-rootfs`): what the busybox tree cannot show — glibc's NSS (`getent`), bash as
+/// root's shell, coreutils' `id` — seen through the engine's generated files and mounts.
+mod debian {
+    use super::*;
+    use locald_testkit::debian_rootfs;
+
+    fn a_debian_workload_sees_a_sane_container(mode: Mode) {
+        require_runc();
+        let debian = debian_rootfs();
+        // The busybox rootfs is only the carrier of the engine and init copies the rootless
+        // test user can execute (see `engine_binary`); the container runs on the Debian tree.
+        let carrier = Rootfs::build(Users::RootOnly);
+        let script = "id -un; id -gn; getent passwd $(id -u); echo ---; env; echo ---; \
+                      cat /proc/self/mountinfo";
+        let out = engine_command(mode, &carrier)
+            .args(["run", "--rootfs", debian.to_str().unwrap(), "--"])
+            .args(["sh", "-c", script])
+            .output()
+            .expect("spawn locald-engine");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{out:#?}");
+        let mut parts = stdout.split("---\n");
+        let (who, env, mounts) = (
+            parts.next().unwrap(),
+            parts.next().expect("env"),
+            parts.next().expect("mountinfo"),
+        );
+        assert_eq!(
+            who, "root\nroot\nroot:x:0:0:root:/root:/bin/bash\n",
+            "{stdout}"
+        );
+        let env: Vec<&str> = env.lines().collect();
+        for want in [
+            format!("PATH={}", locald_engine::environment::DEFAULT_PATH),
+            "HOME=/root".to_string(),
+        ] {
+            assert!(env.contains(&want.as_str()), "{want} in {env:?}");
+        }
+        assert!(env.iter().any(|v| v.starts_with("HOSTNAME=")), "{env:?}");
+        for (point, fstype) in [
+            ("/proc", "proc"),
+            ("/dev", "tmpfs"),
+            ("/dev/pts", "devpts"),
+            ("/dev/shm", "tmpfs"),
+            ("/dev/mqueue", "mqueue"),
+            ("/sys", "sysfs"),
+        ] {
+            assert_eq!(fstype_at(mounts, point), Some(fstype), "{point}: {mounts}");
+        }
+        let info = mountinfo(mounts);
+        let passwd = mount_at(&info, "/etc/passwd").expect("/etc/passwd is bind-mounted");
+        assert!(passwd.has("ro"), "{mounts}");
+        assert!(mount_at(&info, "/sys/fs/cgroup").is_some(), "{mounts}");
+    }
+
+    #[test]
+    #[verifies(
+        "identity.user.resolve",
+        "identity.passwd.current-user",
+        "identity.group.current-group",
+        "environment.path-default",
+        "environment.home",
+        "environment.hostname",
+        "filesystems.proc",
+        "filesystems.dev",
+        "filesystems.dev-pts",
+        "filesystems.dev-shm",
+        "filesystems.dev-mqueue",
+        "filesystems.sys",
+        "filesystems.cgroup"
+    )]
+    fn a_debian_workload_sees_a_sane_container_root() {
+        a_debian_workload_sees_a_sane_container(Mode::Root);
+    }
+
+    #[test]
+    #[verifies(
+        "identity.user.resolve",
+        "identity.passwd.current-user",
+        "identity.group.current-group",
+        "environment.path-default",
+        "environment.home",
+        "environment.hostname",
+        "filesystems.proc",
+        "filesystems.dev",
+        "filesystems.dev-pts",
+        "filesystems.dev-shm",
+        "filesystems.dev-mqueue",
+        "filesystems.sys",
+        "filesystems.cgroup"
+    )]
+    fn a_debian_workload_sees_a_sane_container_rootless() {
+        a_debian_workload_sees_a_sane_container(Mode::Rootless);
     }
 }

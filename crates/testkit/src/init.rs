@@ -10,7 +10,7 @@ use crate::prereq::{elf_has_interpreter, missing};
 const TARGET: &str = "x86_64-unknown-linux-gnu";
 
 /// The workspace root (two levels above this crate).
-fn workspace() -> PathBuf {
+pub(crate) fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
         .nth(2)

@@ -14,12 +14,14 @@
 
 #![warn(missing_docs)]
 
+mod debian;
 mod init;
 mod prereq;
 mod rootfs;
 mod tree;
 mod user;
 
+pub use debian::{DEBIAN_SUITE, debian_rootfs};
 pub use init::static_init;
 pub use prereq::{missing, require_busybox, require_root, require_runc};
 pub use rootfs::{APPLETS, Rootfs, Users};

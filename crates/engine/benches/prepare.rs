@@ -1,0 +1,94 @@
+//! The cost of preparing a bundle, in-process: `Plan::build` (pure) and `prepare()` (read the
+//! image's identity files, plan, check mount targets inside the rootfs, write config.json and
+//! the generated files) on a busybox rootfs built as the tests build it. Goal: under 1 ms each.
+//!
+//! std only (no bench framework): median and 90th percentile of RUNS iterations after a warm-up.
+//!
+//! ```text
+//! cargo bench -p locald-engine --bench prepare [-- RUNS]      # default 1000
+//! ```
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use locald_engine::identity::IdentityFiles;
+use locald_engine::{Plan, PlanInput, RunOptions, prepare};
+use locald_testkit::{Rootfs, Users};
+use oci_spec::image::{ConfigBuilder, ImageConfiguration, ImageConfigurationBuilder};
+
+fn image() -> ImageConfiguration {
+    ImageConfigurationBuilder::default()
+        .config(
+            ConfigBuilder::default()
+                .cmd(vec!["/bin/true".to_string()])
+                .env(vec!["PATH=/usr/bin:/bin".to_string()])
+                .build()
+                .expect("image config"),
+        )
+        .build()
+        .expect("image configuration")
+}
+
+/// Median and 90th percentile of `runs` timings of `f` (after `runs / 10 + 1` untimed ones).
+fn measure(runs: usize, mut f: impl FnMut(usize)) -> (Duration, Duration) {
+    for i in 0..runs / 10 + 1 {
+        f(usize::MAX - i);
+    }
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|i| {
+            let start = Instant::now();
+            f(i);
+            start.elapsed()
+        })
+        .collect();
+    times.sort_unstable();
+    (times[times.len() / 2], times[times.len() * 9 / 10])
+}
+
+fn report(name: &str, runs: usize, (median, p90): (Duration, Duration)) {
+    let goal = if median < Duration::from_millis(1) {
+        "met"
+    } else {
+        "missed"
+    };
+    println!(
+        "| {name} | {runs} | {:.1} | {:.1} | under 1 ms: {goal} |",
+        median.as_secs_f64() * 1e6,
+        p90.as_secs_f64() * 1e6
+    );
+}
+
+fn main() {
+    let runs: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(1000)
+        .clamp(1, 1_000_000);
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let image = image();
+    let opts = RunOptions::default();
+    let state = tempfile::tempdir().expect("state dir");
+
+    println!("| what | runs | median (us) | p90 (us) | goal |");
+    println!("|---|---:|---:|---:|---|");
+    let identity = IdentityFiles::default();
+    let plan = measure(runs, |_| {
+        let input = PlanInput {
+            image: &image,
+            identity_files: &identity,
+            options: &opts,
+            rootfs: rootfs.path(),
+            state_dir: state.path(),
+            id: "bench",
+        };
+        black_box(Plan::build(black_box(&input)).expect("plan"));
+    });
+    report("`Plan::build` (pure)", runs, plan);
+
+    let prepared = measure(runs, |i| {
+        let dir = state.path().join(format!("c{i}"));
+        // Each iteration gets a new state directory; all are removed with `state` at the end.
+        black_box(prepare(&image, rootfs.path(), &opts, &dir, "bench").expect("prepare"));
+    });
+    report("`prepare()` (plan + checks + write)", runs, prepared);
+}

@@ -1,0 +1,111 @@
+//! A real Debian root filesystem (`debootstrap --variant=minbase bookworm`), built once per
+//! workspace into `<workspace>/target/debian-rootfs` and reused.
+
+use std::fs::{self, File};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::init::workspace;
+use crate::prereq::missing;
+
+/// The suite the rootfs is built from.
+pub const DEBIAN_SUITE: &str = "bookworm";
+
+/// The first `URIs:` of the host's `/etc/apt/sources.list.d/debian.sources` (the mirror apt
+/// uses), else deb.debian.org.
+fn mirror() -> String {
+    fs::read_to_string("/etc/apt/sources.list.d/debian.sources")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .filter_map(|l| l.strip_prefix("URIs:"))
+                .flat_map(|u| u.split_whitespace())
+                .find(|u| u.ends_with("/debian"))
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "http://deb.debian.org/debian".into())
+}
+
+fn debootstrap() -> PathBuf {
+    [
+        "/usr/sbin/debootstrap",
+        "/sbin/debootstrap",
+        "/usr/bin/debootstrap",
+    ]
+    .into_iter()
+    .map(PathBuf::from)
+    .find(|p| p.is_file())
+    .unwrap_or_else(|| missing("debootstrap (apt-get install -y debootstrap)"))
+}
+
+/// The Debian minbase rootfs, built on first use: `debootstrap --variant=minbase bookworm`
+/// from the host's Debian mirror into `<workspace>/target/debian-rootfs/rootfs`, complete once
+/// the marker `<workspace>/target/debian-rootfs/complete` exists (an interrupted build is
+/// redone). An exclusive lock on `<workspace>/target/debian-rootfs/lock` makes parallel test
+/// processes wait for one build. The directories down to the rootfs are made traversable
+/// (o+x) so the rootless test user can use it; an untraversable ancestor outside the workspace
+/// fails the test. Building needs root, debootstrap and the mirror; without them the test fails.
+#[track_caller]
+pub fn debian_rootfs() -> PathBuf {
+    let base = workspace().join("target/debian-rootfs");
+    let root = base.join("rootfs");
+    let marker = base.join("complete");
+    if !marker.exists() {
+        build(&base, &root, &marker);
+    }
+    make_traversable(&root);
+    root
+}
+
+/// debootstrap into `root` under an exclusive lock, unless another process finished meanwhile.
+#[track_caller]
+fn build(base: &Path, root: &Path, marker: &Path) {
+    crate::prereq::require_root();
+    fs::create_dir_all(base).unwrap_or_else(|e| panic!("mkdir {}: {e}", base.display()));
+    let lock = File::create(base.join("lock")).expect("debian-rootfs lock file");
+    let _lock = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
+        .unwrap_or_else(|(_, e)| panic!("lock debian-rootfs: {e}"));
+    if marker.exists() {
+        return;
+    }
+    if root.exists() {
+        fs::remove_dir_all(root).expect("remove an incomplete debian rootfs");
+    }
+    let out = Command::new(debootstrap())
+        .args(["--variant=minbase", DEBIAN_SUITE])
+        .arg(root)
+        .arg(mirror())
+        .output()
+        .expect("run debootstrap");
+    if !out.status.success() {
+        missing(&format!(
+            "a Debian {DEBIAN_SUITE} rootfs (debootstrap failed: {}{})",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    File::create(marker).expect("write the debian-rootfs marker");
+}
+
+/// o+x on `path` and its ancestors inside the workspace (those not already so); an ancestor
+/// outside it that the test user cannot traverse fails the test, naming it.
+fn make_traversable(path: &Path) {
+    let ws = workspace();
+    for dir in path.ancestors() {
+        let meta = fs::metadata(dir).unwrap_or_else(|e| panic!("stat {}: {e}", dir.display()));
+        let mode = meta.permissions().mode();
+        if mode & 0o001 != 0 {
+            continue;
+        }
+        if !dir.starts_with(&ws) {
+            missing(&format!(
+                "a Debian rootfs the rootless test user can reach ({} is not traversable: \
+                 move the workspace or chmod o+x it)",
+                dir.display()
+            ));
+        }
+        fs::set_permissions(dir, fs::Permissions::from_mode(mode | 0o001))
+            .unwrap_or_else(|e| panic!("chmod o+x {}: {e}", dir.display()));
+    }
+}
