@@ -60,25 +60,12 @@ pub fn require_busybox() -> PathBuf {
     }
 }
 
-/// Whether a 64-bit little-endian ELF image has a PT_INTERP program header (is dynamically
-/// linked); `None` when it is not such an ELF file.
+/// Whether an ELF image has a program interpreter (is dynamically linked); `None` when it is
+/// not an ELF file. Only a static binary runs in a root filesystem that holds no libc.
 pub fn elf_has_interpreter(elf: &[u8]) -> Option<bool> {
-    const PT_INTERP: u32 = 3;
-    if elf.get(..6)? != b"\x7fELF\x02\x01" {
-        return None;
-    }
-    let u16_at = |o: usize| Some(u16::from_le_bytes(elf.get(o..o + 2)?.try_into().ok()?));
-    let u32_at = |o: usize| Some(u32::from_le_bytes(elf.get(o..o + 4)?.try_into().ok()?));
-    let u64_at = |o: usize| Some(u64::from_le_bytes(elf.get(o..o + 8)?.try_into().ok()?));
-    let phoff = usize::try_from(u64_at(0x20)?).ok()?;
-    let phentsize = usize::from(u16_at(0x36)?);
-    let phnum = usize::from(u16_at(0x38)?);
-    for i in 0..phnum {
-        if u32_at(phoff + i * phentsize)? == PT_INTERP {
-            return Some(true);
-        }
-    }
-    Some(false)
+    goblin::elf::Elf::parse(elf)
+        .ok()
+        .map(|e| e.interpreter.is_some())
 }
 
 #[cfg(test)]
