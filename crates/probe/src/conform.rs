@@ -31,7 +31,13 @@ use serde::{Deserialize, Serialize};
 use crate::{CheckResult, Outcome, table};
 
 /// The configurations, in matrix order.
-pub const ENGINES: [&str; 4] = ["locald-root", "locald-rootless", "runc-spec", "podman"];
+pub const ENGINES: [&str; 5] = [
+    "locald-root",
+    "locald-rootless",
+    "runc-spec",
+    "podman",
+    "youki",
+];
 
 /// The unprivileged user the rootless configuration runs as (`LOCALD_TEST_USER` overrides).
 pub const TEST_USER: &str = "locald-test";
@@ -59,7 +65,8 @@ pub struct Cli {
     /// The results file (default: target/locald-spec/conformance.json of the workspace).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Run only this configuration (repeatable): locald-root, locald-rootless, runc-spec, podman.
+    /// Run only this configuration (repeatable): locald-root, locald-rootless, runc-spec, podman,
+    /// youki.
     #[arg(long, value_name = "NAME")]
     pub only: Vec<String>,
 }
@@ -358,6 +365,36 @@ fn run_locald_root(env: &Env) -> Run {
     ))
 }
 
+/// This engine's bundle under youki instead of runc: locald itself runs bundles with youki's
+/// `libcontainer`, so a bundle must work under both. Shown for comparison (its results are not
+/// this engine's evidence: the name does not start with `locald-`).
+fn run_locald_youki(env: &Env) -> Run {
+    if !euid_is_root() {
+        return Run::Unavailable("not running as root".into());
+    }
+    if let Some(r) = locald_prereq(env) {
+        return Run::Unavailable(r);
+    }
+    let Some(youki) = which("youki") else {
+        return Run::Unavailable(
+            "youki is not installed (cargo install youki --no-default-features --features v1,v2)"
+                .into(),
+        );
+    };
+    Run::Ran(probe_output(
+        Command::new(&env.engine_bin)
+            .arg("run")
+            .arg("--runtime")
+            .arg(&youki)
+            .arg("--init-path")
+            .arg(&env.init)
+            .arg("--rootfs")
+            .arg(&env.rootfs)
+            .args(["--", "/locald-probe", "--json", "--host-ns", &env.host_ns]),
+        "locald-engine run --runtime youki",
+    ))
+}
+
 fn locald_prereq(env: &Env) -> Option<String> {
     if !env.engine_bin.is_file() {
         return Some(format!(
@@ -582,6 +619,9 @@ fn describe(name: &str) -> &'static str {
         "runc-spec" => {
             "runc run of the bundle `runc spec` writes (root path, args and terminal: false changed)"
         }
+        "youki" => {
+            "locald-engine run as root with youki (youki's libcontainer, the runtime locald embeds) instead of runc"
+        }
         _ => {
             "podman --runtime runc --cgroup-manager cgroupfs run --rm --ulimit nofile=1024:1024 --ulimit nproc=4096:4096"
         }
@@ -595,6 +635,14 @@ fn version(name: &str, env: &Env) -> String {
             .runc
             .as_ref()
             .and_then(|r| first_line(Command::new(r).arg("--version")))
+            .unwrap_or_default(),
+        "youki" => which("youki")
+            .and_then(|p| first_line(Command::new(p).arg("--version")))
+            .map(|v| {
+                // The engine's own line, without the runc version it reports for runc runs.
+                let engine = locald_version(env);
+                format!("{}; {v}", engine.split(';').next().unwrap_or_default())
+            })
             .unwrap_or_default(),
         _ => which("podman")
             .and_then(|p| first_line(Command::new(p).arg("--version")))
@@ -722,6 +770,7 @@ pub fn run(cli: &Cli) -> Result<(Report, PathBuf, bool), String> {
             "locald-root" => run_locald_root(&env),
             "locald-rootless" => run_locald_rootless(&env),
             "runc-spec" => run_runc_spec(&env),
+            "youki" => run_locald_youki(&env),
             _ => run_podman(&env),
         };
         let mut info = EngineInfo {
