@@ -11,6 +11,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use locald_engine::host_files::HostFiles;
 use locald_engine::identity::IdentityFiles;
 use locald_engine::{Plan, PlanInput, RunOptions, prepare};
 use locald_testkit::{Rootfs, Users};
@@ -76,6 +77,7 @@ fn main() {
         let input = PlanInput {
             image: &image,
             identity_files: &identity,
+            host_files: &HostFiles::default(),
             options: &opts,
             rootfs: rootfs.path(),
             state_dir: state.path(),

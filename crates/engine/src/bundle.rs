@@ -14,6 +14,7 @@ use oci_spec::image::ImageConfiguration;
 use oci_spec::runtime::Spec;
 
 use crate::error::{Error, Result};
+use crate::host_files::HostFiles;
 use crate::identity::IdentityFiles;
 use crate::options::RunOptions;
 use crate::plan::{Plan, PlanInput};
@@ -77,9 +78,11 @@ pub fn plan(
     }
     let root = ImageRoot::open(&rootfs)?;
     let identity_files = IdentityFiles::read(&root)?;
+    let host_files = HostFiles::read()?;
     let plan = Plan::build(&PlanInput {
         image,
         identity_files: &identity_files,
+        host_files: &host_files,
         options: opts,
         rootfs: &rootfs,
         state_dir,

@@ -54,6 +54,16 @@ pub enum Error {
         reason: String,
     },
 
+    /// A host file the engine derives a container file from (the host's `/etc/hosts`,
+    /// `/etc/resolv.conf`) could not be read safely (not a regular file, too large, not UTF-8).
+    #[error("host file {path}: {reason}")]
+    HostFile {
+        /// The host path.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+
     /// A field of the OCI image configuration is unusable.
     #[error("image config field {field}: {reason}")]
     ImageConfig {

@@ -156,7 +156,9 @@ pub struct IdentityFiles {
 }
 
 impl IdentityFiles {
-    /// Read both files through the confined reader (symlinks stay inside the root).
+    /// Read both files through the confined reader (symlinks stay inside the root; only
+    /// regular files, at most [`ImageRoot::read_limit`] bytes).
+    #[implements("identity.image-files.confined")]
     pub fn read(root: &ImageRoot) -> Result<Self> {
         Ok(IdentityFiles {
             passwd: root.read_to_string(PASSWD_PATH)?,

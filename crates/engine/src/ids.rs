@@ -116,6 +116,21 @@ pub const ISOLATION_NAMESPACES_USER: &str =
 // names
 /// The hostname is the option, else the first 12 characters of the container id.
 pub const NAMES_HOSTNAME_DEFAULT: &str = locald_spec_macros::requirement!("names.hostname.default");
+/// /etc/hostname holds the hostname (a state file bind-mounted read-only).
+pub const NAMES_HOSTNAME_FILE: &str = locald_spec_macros::requirement!("names.hostname.file");
+/// /etc/hosts is generated: localhost, the hostname, extra hosts, the host's file with host
+/// networking (a state file bind-mounted read-only).
+pub const NAMES_HOSTS_LOCALHOST: &str = locald_spec_macros::requirement!("names.hosts.localhost");
+
+// dns
+/// /etc/resolv.conf is derived from the host's per network mode (a state file bind-mounted
+/// read-only).
+pub const DNS_RESOLV_CONF_HOST_NETWORK: &str =
+    locald_spec_macros::requirement!("dns.resolv-conf.host-network");
+/// With a private network namespace: the systemd-resolved upstream list, no loopback servers,
+/// the fallback servers.
+pub const DNS_RESOLV_CONF_PRIVATE_NETWORK: &str =
+    locald_spec_macros::requirement!("dns.resolv-conf.private-network");
 
 // stopping
 /// The command runs under an init (`[init, "--", args...]`) in a private PID namespace.
@@ -166,6 +181,10 @@ pub const ALL: &[&str] = &[
     ISOLATION_NAMESPACES_NETWORK,
     ISOLATION_NAMESPACES_USER,
     NAMES_HOSTNAME_DEFAULT,
+    NAMES_HOSTNAME_FILE,
+    NAMES_HOSTS_LOCALHOST,
+    DNS_RESOLV_CONF_HOST_NETWORK,
+    DNS_RESOLV_CONF_PRIVATE_NETWORK,
     STOPPING_INIT_DEFAULT,
     STOPPING_INIT_READONLY,
     STOPPING_SIGNAL,

@@ -23,16 +23,18 @@
 //!
 //! The modules that decide what a container gets mirror the specification's chapters, one
 //! module per chapter: [`identity`], [`environment`], [`filesystems`], [`process`],
-//! [`security`], [`isolation`] and [`names`]. Each requirement's implementing items carry
+//! [`security`], [`isolation`], [`names`] and [`dns`]. Each requirement's implementing items carry
 //! `#[implements("id")]` and its tests `#[verifies("id")]`; [`ids`] lists the requirement IDs
 //! the engine tags its plan entries with.
 
 #![warn(missing_docs)]
 
 pub mod bundle;
+pub mod dns;
 pub mod environment;
 pub mod error;
 pub mod filesystems;
+pub mod host_files;
 pub mod identity;
 pub mod ids;
 pub mod isolation;
@@ -49,7 +51,7 @@ pub mod stopping;
 
 pub use bundle::{Bundle, prepare};
 pub use error::{Error, Result};
-pub use options::{BindMount, IdMapping, NetworkMode, RunOptions};
+pub use options::{BindMount, DnsOptions, ExtraHost, IdMapping, NetworkMode, RunOptions};
 pub use plan::{Entry, Item, Plan, PlanInput};
 pub use rootfs::ImageRoot;
 pub use runtime::{Running, Runtime, Stopped, Stopper};

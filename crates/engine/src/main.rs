@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use locald_engine::{BindMount, NetworkMode, RunOptions, Runtime, bundle, options};
+use locald_engine::{BindMount, DnsOptions, NetworkMode, RunOptions, Runtime, bundle, options};
 use locald_spec_macros::implements;
 use oci_spec::image::ImageConfiguration;
 
@@ -98,6 +98,18 @@ struct Common {
     /// Container hostname (default: the first 12 characters of the id).
     #[arg(long, value_name = "NAME")]
     hostname: Option<String>,
+    /// Add a line to the container's /etc/hosts: NAME:IP (repeatable).
+    #[arg(long = "add-host", value_name = "NAME:IP")]
+    add_hosts: Vec<String>,
+    /// A nameserver for /etc/resolv.conf, replacing the host's (repeatable).
+    #[arg(long = "dns", value_name = "IP")]
+    dns: Vec<std::net::IpAddr>,
+    /// A search domain for /etc/resolv.conf, replacing the host's (repeatable; `.` for none).
+    #[arg(long = "dns-search", value_name = "DOMAIN")]
+    dns_search: Vec<String>,
+    /// A resolver option for /etc/resolv.conf, replacing the host's (repeatable).
+    #[arg(long = "dns-option", value_name = "OPTION")]
+    dns_options: Vec<String>,
     /// Set an environment variable (repeatable), replacing the image's value.
     #[arg(long = "env", short = 'e', value_name = "KEY=VALUE")]
     env: Vec<String>,
@@ -180,6 +192,16 @@ impl Common {
             network: match self.network {
                 Network::Host => NetworkMode::Host,
                 Network::None => NetworkMode::Private,
+            },
+            extra_hosts: self
+                .add_hosts
+                .iter()
+                .map(|h| h.parse().map_err(|e| format!("--add-host: {e}")))
+                .collect::<CliResult<_>>()?,
+            dns: DnsOptions {
+                servers: self.dns.clone(),
+                search: self.dns_search.clone(),
+                options: self.dns_options.clone(),
             },
             tty: self.tty,
             id_mapping: if self.rootless || !euid_is_root() {

@@ -1,16 +1,30 @@
-//! Names: the container's hostname, and what a valid container id and hostname are.
+//! Names: the container's hostname, `/etc/hostname` and `/etc/hosts`, and what a valid
+//! container id and hostname are.
 //!
 //! The hostname is the caller's option, else the first 12 characters of the container id
 //! (Docker's rule), made a valid hostname. It is set in the container's private UTS namespace
-//! (see [`crate::isolation`]) and, unless the image sets one, exported as `HOSTNAME` (see
-//! [`crate::environment`]).
+//! (see [`crate::isolation`]), written to `/etc/hostname`, mapped to loopback in `/etc/hosts`
+//! (see [`hosts_file`]) and, unless the image sets one, exported as `HOSTNAME` (see
+//! [`crate::environment`]). Both files are generated in the state directory and bind-mounted
+//! read-only; the image's own are never read.
+
+mod hosts;
+
+pub use hosts::{LOCALHOST_LINES, hosts_file};
 
 use locald_spec_macros::implements;
 
 use crate::error::{Error, Result};
+use crate::host_files::{HOSTS_PATH, HostFiles};
 use crate::ids;
 use crate::options::RunOptions;
 use crate::plan::{Item, Plan};
+
+/// Where the hostname file is mounted.
+pub const HOSTNAME_PATH: &str = "/etc/hostname";
+
+/// Mode of the generated `hostname` and `hosts` files.
+pub const NAME_FILE_MODE: u32 = 0o644;
 
 /// Linux's HOST_NAME_MAX.
 const HOST_NAME_MAX: usize = 64;
@@ -88,6 +102,50 @@ pub fn hostname_for(opts: &RunOptions, id: &str) -> Result<String> {
     Ok(name)
 }
 
+/// The contents of `/etc/hostname`: the name and a newline (hostname(5)).
+///
+/// ```
+/// assert_eq!(locald_engine::names::hostname_file("web"), "web\n");
+/// ```
+#[implements("names.hostname.file")]
+pub fn hostname_file(hostname: &str) -> String {
+    format!("{hostname}\n")
+}
+
+/// Push the `hostname` and `hosts` state files, bind-mounted over the image's.
+pub(crate) fn plan_files(
+    plan: &mut Plan,
+    opts: &RunOptions,
+    hostname: &str,
+    host: &HostFiles,
+) -> Result<()> {
+    plan.push(
+        ids::NAMES_HOSTNAME_FILE,
+        Item::File {
+            name: "hostname".into(),
+            contents: hostname_file(hostname),
+            mode: NAME_FILE_MODE,
+            mount_at: Some(HOSTNAME_PATH.into()),
+        },
+    );
+    let hosts = hosts_file(
+        hostname,
+        &opts.extra_hosts,
+        opts.network,
+        host.hosts.as_deref(),
+    )?;
+    plan.push(
+        ids::NAMES_HOSTS_LOCALHOST,
+        Item::File {
+            name: "hosts".into(),
+            contents: hosts,
+            mode: NAME_FILE_MODE,
+            mount_at: Some(HOSTS_PATH.into()),
+        },
+    );
+    Ok(())
+}
+
 /// Choose the hostname, push its entry, and return it.
 pub(crate) fn plan(plan: &mut Plan, opts: &RunOptions, id: &str) -> Result<String> {
     let hostname = hostname_for(opts, id)?;
@@ -157,6 +215,58 @@ mod tests {
             hostname_for(&RunOptions::default(), "e2e_test+x").unwrap(),
             "e2e-test-x"
         );
+    }
+
+    #[test]
+    #[verifies("names.hostname.file", "names.hosts.localhost")]
+    fn hostname_and_hosts_files_are_planned_read_only_over_etc() {
+        let mut p = Plan::default();
+        let opts = RunOptions {
+            hostname: Some("web".into()),
+            ..Default::default()
+        };
+        plan_files(&mut p, &opts, "web", &HostFiles::default()).unwrap();
+        let files: Vec<_> = p
+            .entries()
+            .iter()
+            .filter_map(|e| match &e.item {
+                Item::File {
+                    name,
+                    contents,
+                    mode,
+                    mount_at,
+                } => Some((
+                    e.requirement,
+                    name.as_str(),
+                    contents.as_str(),
+                    *mode,
+                    mount_at.as_deref(),
+                )),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(files.len(), 2);
+        assert_eq!(
+            files[0],
+            (
+                ids::NAMES_HOSTNAME_FILE,
+                "hostname",
+                "web\n",
+                0o644,
+                Some("/etc/hostname")
+            )
+        );
+        let (req, name, contents, mode, at) = files[1];
+        assert_eq!(
+            (req, name, mode, at),
+            (
+                ids::NAMES_HOSTS_LOCALHOST,
+                "hosts",
+                0o644,
+                Some("/etc/hosts")
+            )
+        );
+        assert!(contents.contains("127.0.0.1\tweb\n"), "{contents}");
     }
 
     #[test]

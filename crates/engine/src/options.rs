@@ -1,6 +1,8 @@
 //! What the caller (locald, the CLI) decides per run, on top of the image configuration.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
+use std::str::FromStr;
 
 /// How the container reaches the network.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -41,6 +43,80 @@ pub struct BindMount {
     pub readonly: bool,
 }
 
+/// An extra line of the container's `/etc/hosts` (`docker run --add-host NAME:IP`).
+///
+/// ```
+/// use locald_engine::ExtraHost;
+///
+/// let h: ExtraHost = "db:192.0.2.7".parse()?;
+/// assert_eq!((h.name.as_str(), h.ip.to_string().as_str()), ("db", "192.0.2.7"));
+/// // The address may be IPv6: the name ends at the first `:`.
+/// let h: ExtraHost = "db6:2001:db8::7".parse()?;
+/// assert!(h.ip.is_ipv6());
+/// # Ok::<(), locald_engine::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ExtraHost {
+    /// The name (validated as a hostname when the plan is built).
+    pub name: String,
+    /// Its address.
+    pub ip: IpAddr,
+}
+
+impl FromStr for ExtraHost {
+    type Err = crate::Error;
+
+    /// Parse `NAME:IP`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = |reason: String| crate::Error::InvalidOption {
+            field: "extra_hosts",
+            reason,
+        };
+        let (name, ip) = s
+            .split_once(':')
+            .ok_or_else(|| bad(format!("{s:?}: expected NAME:IP")))?;
+        let ip = ip
+            .parse()
+            .map_err(|_| bad(format!("{s:?}: {ip:?} is not an IP address")))?;
+        Ok(ExtraHost {
+            name: name.to_owned(),
+            ip,
+        })
+    }
+}
+
+/// DNS settings that replace the corresponding parts of the host's `/etc/resolv.conf` (see
+/// [`crate::dns`]); an empty list replaces nothing.
+///
+/// ```
+/// use locald_engine::DnsOptions;
+///
+/// let dns = DnsOptions {
+///     servers: vec!["192.0.2.53".parse()?],
+///     search: vec!["corp.example".into()],
+///     options: vec!["ndots:2".into()],
+/// };
+/// assert!(!dns.is_empty());
+/// assert!(DnsOptions::default().is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DnsOptions {
+    /// Nameservers, in order (`--dns`).
+    pub servers: Vec<IpAddr>,
+    /// Search domains, in order (`--dns-search`); `["."]` means none.
+    pub search: Vec<String>,
+    /// Resolver options such as `ndots:2` (`--dns-option`).
+    pub options: Vec<String>,
+}
+
+impl DnsOptions {
+    /// Whether nothing is overridden.
+    pub fn is_empty(&self) -> bool {
+        self.servers.is_empty() && self.search.is_empty() && self.options.is_empty()
+    }
+}
+
 /// Per-run choices layered over the image configuration.
 ///
 /// Every field has a default that matches locald's use: host network, no tty, image user,
@@ -68,6 +144,10 @@ pub struct RunOptions {
     pub hostname: Option<String>,
     /// Host or private network.
     pub network: NetworkMode,
+    /// Extra `/etc/hosts` lines, in order (see [`crate::names`]).
+    pub extra_hosts: Vec<ExtraHost>,
+    /// DNS overrides for `/etc/resolv.conf` (see [`crate::dns`]).
+    pub dns: DnsOptions,
     /// Give the process a terminal (and `TERM=xterm`).
     pub tty: bool,
     /// Run in a user namespace with the rootless single mapping.

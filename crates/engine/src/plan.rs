@@ -12,9 +12,12 @@ use oci_spec::image::ImageConfiguration;
 use serde::Serialize;
 
 use crate::error::Result;
+use crate::host_files::HostFiles;
 use crate::identity::IdentityFiles;
 use crate::options::RunOptions;
-use crate::{environment, filesystems, identity, isolation, names, process, security, stopping};
+use crate::{
+    dns, environment, filesystems, identity, isolation, names, process, security, stopping,
+};
 
 /// A mount in the plan (an OCI runtime `mounts` entry).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -243,6 +246,8 @@ pub struct PlanInput<'a> {
     pub image: &'a ImageConfiguration,
     /// The image's /etc/passwd and /etc/group.
     pub identity_files: &'a IdentityFiles,
+    /// The host's /etc/hosts and resolver files.
+    pub host_files: &'a HostFiles,
     /// The caller's choices.
     pub options: &'a RunOptions,
     /// Absolute path of the image rootfs on the host.
@@ -256,7 +261,7 @@ pub struct PlanInput<'a> {
 /// The ordered list of entries for one container.
 ///
 /// ```
-/// use locald_engine::{ids, identity::IdentityFiles, Plan, PlanInput, RunOptions};
+/// use locald_engine::{host_files::HostFiles, ids, identity::IdentityFiles, Plan, PlanInput, RunOptions};
 /// use oci_spec::image::{ConfigBuilder, ImageConfigurationBuilder};
 ///
 /// let image = ImageConfigurationBuilder::default()
@@ -265,6 +270,7 @@ pub struct PlanInput<'a> {
 /// let plan = Plan::build(&PlanInput {
 ///     image: &image,
 ///     identity_files: &IdentityFiles::default(),
+///     host_files: &HostFiles::default(),
 ///     options: &RunOptions::default(),
 ///     rootfs: "/images/busybox".as_ref(),
 ///     state_dir: "/run/locald-engine/bundles/c1".as_ref(),
@@ -287,6 +293,8 @@ impl Plan {
         isolation::plan(&mut plan, input.options);
         let hostname = names::plan(&mut plan, input.options, input.id)?;
         let identity = identity::entries::plan(&mut plan, input)?;
+        names::plan_files(&mut plan, input.options, &hostname, input.host_files)?;
+        dns::plan(&mut plan, input.options, input.host_files)?;
         process::plan(&mut plan, input.image, input.options)?;
         environment::plan(&mut plan, input.image, input.options, &identity, &hostname)?;
         filesystems::plan(&mut plan, input.options, input.state_dir)?;

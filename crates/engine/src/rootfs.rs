@@ -175,6 +175,7 @@ mod linux {
         ///
         /// `Ok(None)` when the file does not exist; an error naming the file when it is not a
         /// regular file (FIFO, device, socket, directory), is too large, or cannot be read.
+        #[locald_spec_macros::implements("identity.image-files.confined")]
         pub fn read(&self, path: &str) -> Result<Option<Vec<u8>>> {
             let Some(handle) = self.resolve(path, true)? else {
                 return Ok(None);
@@ -268,6 +269,7 @@ mod tests {
     }
 
     #[test]
+    #[locald_spec_macros::verifies("identity.image-files.confined")]
     fn absolute_symlink_resolves_inside_the_root() {
         let host = tempfile::tempdir().unwrap();
         let shadow = host.path().join("shadow");
@@ -285,6 +287,7 @@ mod tests {
     }
 
     #[test]
+    #[locald_spec_macros::verifies("identity.image-files.confined")]
     fn dotdot_symlink_cannot_escape() {
         let dir = tree();
         symlink(
@@ -298,6 +301,7 @@ mod tests {
     }
 
     #[test]
+    #[locald_spec_macros::verifies("identity.image-files.confined")]
     fn fifo_is_refused_without_hanging() {
         let dir = tree();
         let fifo = dir.path().join("etc/group");
@@ -314,6 +318,7 @@ mod tests {
     }
 
     #[test]
+    #[locald_spec_macros::verifies("identity.image-files.confined")]
     fn directory_is_refused() {
         let dir = tree();
         fs::create_dir(dir.path().join("etc/passwd")).unwrap();
@@ -323,6 +328,7 @@ mod tests {
     }
 
     #[test]
+    #[locald_spec_macros::verifies("identity.image-files.confined")]
     fn oversize_file_is_refused_naming_it() {
         let dir = tree();
         fs::write(dir.path().join("etc/passwd"), vec![b'a'; 2048]).unwrap();
@@ -334,6 +340,7 @@ mod tests {
     }
 
     #[test]
+    #[locald_spec_macros::verifies("identity.image-files.confined")]
     fn default_limit_is_4_mib() {
         let dir = tree();
         fs::write(
@@ -346,6 +353,7 @@ mod tests {
     }
 
     #[test]
+    #[locald_spec_macros::verifies("identity.image-files.confined")]
     fn invalid_utf8_is_an_error() {
         let dir = tree();
         fs::write(dir.path().join("etc/passwd"), [0xff, 0xfe]).unwrap();

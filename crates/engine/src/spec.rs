@@ -72,7 +72,7 @@ impl Plan {
     /// # let image = ImageConfigurationBuilder::default()
     /// #     .config(ConfigBuilder::default().cmd(vec!["sh".to_string()]).build()?).build()?;
     /// # let plan = Plan::build(&PlanInput { image: &image, identity_files: &IdentityFiles::default(),
-    /// #     options: &RunOptions::default(), rootfs: "/r".as_ref(), state_dir: "/s".as_ref(), id: "c1" })?;
+    /// #     host_files: &Default::default(), options: &RunOptions::default(), rootfs: "/r".as_ref(), state_dir: "/s".as_ref(), id: "c1" })?;
     /// let spec = plan.to_spec()?;
     /// assert_eq!(spec.process().as_ref().unwrap().args().as_ref().unwrap(), &["sh"]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -374,6 +374,7 @@ mod tests {
         Plan::build(&crate::plan::PlanInput {
             image,
             identity_files: &crate::identity::IdentityFiles::default(),
+            host_files: &crate::host_files::HostFiles::default(),
             options: &RunOptions {
                 init: init.map(Into::into),
                 ..RunOptions::default()

@@ -17,6 +17,9 @@ fn rootfs() -> tempfile::TempDir {
     )
     .unwrap();
     fs::write(dir.path().join("etc/group"), "root:x:0:\n").unwrap();
+    for f in ["hostname", "hosts", "resolv.conf"] {
+        fs::write(dir.path().join("etc").join(f), "").unwrap();
+    }
     dir
 }
 
@@ -58,10 +61,22 @@ fn prepare_writes_config_and_generated_files() {
         "c1",
     )
     .unwrap();
-    assert_eq!(entries(&state), ["config.json", "group", "passwd"]);
+    assert_eq!(
+        entries(&state),
+        [
+            "config.json",
+            "group",
+            "hostname",
+            "hosts",
+            "passwd",
+            "resolv.conf"
+        ]
+    );
     assert_eq!(mode(&state), 0o755);
-    assert_eq!(mode(&state.join("passwd")), 0o644);
-    assert_eq!(mode(&state.join("group")), 0o644);
+    for f in ["passwd", "group", "hostname", "hosts", "resolv.conf"] {
+        assert_eq!(mode(&state.join(f)), 0o644, "{f}");
+    }
+    assert_eq!(fs::read_to_string(state.join("hostname")).unwrap(), "c1\n");
     let passwd = fs::read_to_string(state.join("passwd")).unwrap();
     assert_eq!(
         passwd,

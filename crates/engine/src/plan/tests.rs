@@ -28,6 +28,7 @@ fn build(opts: &RunOptions) -> Plan {
     Plan::build(&PlanInput {
         image: &image(),
         identity_files: &files(),
+        host_files: &HostFiles::default(),
         options: opts,
         rootfs: Path::new("/img"),
         state_dir: Path::new("/state/c1"),
@@ -87,7 +88,26 @@ fn root_mode_plan_contents() {
     assert!(!req.contains(&ids::ENVIRONMENT_TERM));
     assert_eq!(p.env()[0], "FOO=");
     let files: Vec<_> = p.files().map(|(n, _, m)| (n, m)).collect();
-    assert_eq!(files, [("passwd", 0o644), ("group", 0o644)]);
+    assert_eq!(
+        files,
+        [
+            ("passwd", 0o644),
+            ("group", 0o644),
+            ("hostname", 0o644),
+            ("hosts", 0o644),
+            ("resolv.conf", 0o644)
+        ]
+    );
+    // Each generated file is bind-mounted read-only at its /etc path.
+    for (name, at) in [
+        ("hostname", "/etc/hostname"),
+        ("hosts", "/etc/hosts"),
+        ("resolv.conf", "/etc/resolv.conf"),
+    ] {
+        let m = p.mounts().find(|m| m.destination == at).expect(at);
+        assert_eq!(m.source, format!("/state/c1/{name}"));
+        assert!(m.options.iter().any(|o| o == "ro"), "{m:?}");
+    }
 }
 
 #[test]
