@@ -5,13 +5,14 @@
 //! listed in [`CHECKS`] with the same IDs (a unit test compares the two).
 
 use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use locald_spec_macros::verifies;
 use nix::unistd::{AccessFlags, Gid, Uid};
 
-use crate::parse::{self, GroupEntry, IdMapping, Mount, PasswdEntry};
+use crate::parse::{self, GroupEntry, HostsEntry, IdMapping, Mount, PasswdEntry, ResolvConf};
 use crate::{CheckResult, Verdict};
 
 /// What the checks observe, read once.
@@ -35,6 +36,8 @@ pub struct Ctx {
     pub host_ns: BTreeMap<String, String>,
     /// The host uid and gid that started the engine, given by the runner.
     pub caller: Option<(u32, u32)>,
+    /// The host's `/etc/resolv.conf` (empty when it has none), given by the runner.
+    pub host_resolv_conf: Option<String>,
 }
 
 fn read(path: &str) -> Result<String, String> {
@@ -42,8 +45,13 @@ fn read(path: &str) -> Result<String, String> {
 }
 
 impl Ctx {
-    /// Read everything from the running process and its container.
-    pub fn gather(host_ns: BTreeMap<String, String>, caller: Option<(u32, u32)>) -> Ctx {
+    /// Read everything from the running process and its container; the arguments are what the
+    /// runner knows of the host.
+    pub fn gather(
+        host_ns: BTreeMap<String, String>,
+        caller: Option<(u32, u32)>,
+        host_resolv_conf: Option<String>,
+    ) -> Ctx {
         Ctx {
             mounts: parse::parse_mountinfo(&read("/proc/self/mountinfo").unwrap_or_default()),
             status: parse::parse_status(&read("/proc/self/status").unwrap_or_default()),
@@ -61,6 +69,7 @@ impl Ctx {
             gid: Gid::current().as_raw(),
             host_ns,
             caller,
+            host_resolv_conf,
         }
     }
 
@@ -132,6 +141,11 @@ checks! {
     mount_namespace: ["isolation.namespaces.mount"],
     network_namespace: ["isolation.namespaces.network"],
     hostname_default: ["names.hostname.default"],
+    hostname_file: ["names.hostname.file"],
+    hosts_localhost: ["names.hosts.localhost"],
+    hosts_hostname: ["names.hosts.hostname"],
+    resolv_conf_host_network: ["dns.resolv-conf.host-network"],
+    resolv_conf_private_network: ["dns.resolv-conf.private-network"],
 }
 
 /// Run every check and return one result per (check, requirement).
@@ -1023,9 +1037,389 @@ fn hostname_default(_ctx: &Ctx) -> Verdict {
     }
 }
 
+/// Quotes a file's text for a detail, cut after 80 characters.
+fn excerpt(text: &str) -> String {
+    let cut: String = text.chars().take(80).collect();
+    if cut.len() < text.len() {
+        format!("{cut:?}...")
+    } else {
+        format!("{text:?}")
+    }
+}
+
+/// Lists addresses for a detail.
+fn show_ips(ips: &[IpAddr]) -> String {
+    if ips.is_empty() {
+        "nothing".into()
+    } else {
+        ips.iter()
+            .map(IpAddr::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+#[verifies("names.hostname.file")]
+fn hostname_file(ctx: &Ctx) -> Verdict {
+    match hostname() {
+        Err(e) => Verdict::fail(e),
+        Ok(name) => hostname_file_verdict(&name, read("/etc/hostname"), ctx.mount("/etc/hostname")),
+    }
+}
+
+/// names.hostname.file: the file is the UTS name and a newline, on a read-only mount.
+fn hostname_file_verdict(
+    name: &str,
+    text: Result<String, String>,
+    mount: Option<&Mount>,
+) -> Verdict {
+    let text = match text {
+        Ok(t) => t,
+        Err(e) => return Verdict::fail(e),
+    };
+    let mut problems = Vec::new();
+    if text == name {
+        problems.push(format!(
+            "/etc/hostname is {name:?} without the newline that ends it (hostname(5))"
+        ));
+    } else if text != format!("{name}\n") {
+        problems.push(format!(
+            "/etc/hostname is {}, but the hostname is {name:?}",
+            excerpt(&text)
+        ));
+    }
+    match mount {
+        Some(m) if m.read_only() => {}
+        Some(m) => problems.push(format!(
+            "/etc/hostname is a read-write mount ({})",
+            m.summary()
+        )),
+        None => {
+            problems.push("nothing is mounted over /etc/hostname (the image's own file)".to_owned())
+        }
+    }
+    if problems.is_empty() {
+        Verdict::pass(format!(
+            "/etc/hostname is {name:?} and a newline, on a read-only mount"
+        ))
+    } else {
+        Verdict::fail(problems.join("; "))
+    }
+}
+
+/// The names of names.hosts.localhost and the addresses each must map to.
+pub const LOCALHOST_NAMES: [(&str, &[&str]); 7] = [
+    ("localhost", &["127.0.0.1", "::1"]),
+    ("ip6-localhost", &["::1"]),
+    ("ip6-loopback", &["::1"]),
+    ("ip6-localnet", &["fe00::"]),
+    ("ip6-mcastprefix", &["ff00::"]),
+    ("ip6-allnodes", &["ff02::1"]),
+    ("ip6-allrouters", &["ff02::2"]),
+];
+
+/// The loopback addresses the hostname maps to (names.hosts.hostname).
+pub const LOOPBACK: [IpAddr; 2] = [
+    IpAddr::V4(Ipv4Addr::LOCALHOST),
+    IpAddr::V6(Ipv6Addr::LOCALHOST),
+];
+
+fn hosts() -> Result<Vec<HostsEntry>, String> {
+    read("/etc/hosts").map(|t| parse::parse_hosts(&t))
+}
+
+#[verifies("names.hosts.localhost")]
+fn hosts_localhost(_ctx: &Ctx) -> Verdict {
+    match hosts() {
+        Err(e) => Verdict::fail(e),
+        Ok(entries) => hosts_localhost_verdict(&entries),
+    }
+}
+
+/// names.hosts.localhost: every name of [`LOCALHOST_NAMES`] maps to its addresses, and
+/// `localhost` to loopback only (RFC 6761 § 6.3).
+fn hosts_localhost_verdict(entries: &[HostsEntry]) -> Verdict {
+    let mut problems = Vec::new();
+    for (name, want) in LOCALHOST_NAMES {
+        let found = parse::hosts_lookup(entries, name);
+        let missing: Vec<&str> = want
+            .iter()
+            .copied()
+            .filter(|w| !found.contains(&w.parse().expect("a literal address")))
+            .collect();
+        if !missing.is_empty() {
+            problems.push(format!(
+                "{name} -> {} (missing {})",
+                show_ips(&found),
+                missing.join(", ")
+            ));
+        }
+    }
+    let stray: Vec<IpAddr> = parse::hosts_lookup(entries, "localhost")
+        .into_iter()
+        .filter(|ip| !parse::is_loopback(ip))
+        .collect();
+    if !stray.is_empty() {
+        problems.push(format!(
+            "localhost also maps to {}, not loopback",
+            show_ips(&stray)
+        ));
+    }
+    if problems.is_empty() {
+        Verdict::pass(
+            "/etc/hosts: localhost -> 127.0.0.1, ::1; ip6-localhost, ip6-loopback -> ::1; \
+             ip6-localnet, ip6-mcastprefix, ip6-allnodes, ip6-allrouters -> fe00::, ff00::, \
+             ff02::1, ff02::2",
+        )
+    } else {
+        Verdict::fail(format!("/etc/hosts: {}", problems.join("; ")))
+    }
+}
+
+#[verifies("names.hosts.hostname")]
+fn hosts_hostname(_ctx: &Ctx) -> Verdict {
+    match (hostname(), hosts()) {
+        (Err(e), _) | (_, Err(e)) => Verdict::fail(e),
+        (Ok(name), Ok(entries)) => hosts_hostname_verdict(&name, &entries),
+    }
+}
+
+/// names.hosts.hostname: the hostname (and its first label, when it has dots) maps to
+/// 127.0.0.1 and ::1 and nothing else, on lines without `localhost`, and the first 127.0.0.1
+/// line still names `localhost` first (the reverse lookup).
+fn hosts_hostname_verdict(name: &str, entries: &[HostsEntry]) -> Verdict {
+    let mut names = vec![name];
+    if let Some((label, _)) = name.split_once('.')
+        && !label.is_empty()
+    {
+        names.push(label);
+    }
+    let mut problems = Vec::new();
+    for n in &names {
+        let found = parse::hosts_lookup(entries, n);
+        let ok = LOOPBACK.iter().all(|l| found.contains(l)) && found.iter().all(parse::is_loopback);
+        if !ok {
+            problems.push(format!(
+                "{n} -> {} (want 127.0.0.1 and ::1, loopback only)",
+                show_ips(&found)
+            ));
+        }
+    }
+    let named = |e: &HostsEntry, n: &str| e.names.iter().any(|x| x.eq_ignore_ascii_case(n));
+    if entries
+        .iter()
+        .any(|e| named(e, name) && named(e, "localhost"))
+    {
+        problems.push(format!(
+            "{name} shares a line with localhost (want lines of its own)"
+        ));
+    }
+    if let Some(first) = entries.iter().find(|e| e.address == LOOPBACK[0])
+        && !first.names[0].eq_ignore_ascii_case("localhost")
+    {
+        problems.push(format!(
+            "the first 127.0.0.1 line names {} first, so a reverse lookup answers it, not \
+             localhost",
+            first.names[0]
+        ));
+    }
+    if problems.is_empty() {
+        Verdict::pass(format!(
+            "/etc/hosts: {} -> 127.0.0.1, ::1 on lines of their own; 127.0.0.1 reverses to \
+             localhost",
+            names.join(", ")
+        ))
+    } else {
+        Verdict::fail(format!(
+            "/etc/hosts, hostname {name:?}: {}",
+            problems.join("; ")
+        ))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// dns
+
+/// The servers of dns.resolv-conf.private-network when no other is left.
+pub const FALLBACK_NAMESERVERS: [IpAddr; 2] = [
+    IpAddr::V4(Ipv4Addr::new(8, 8, 8, 8)),
+    IpAddr::V4(Ipv4Addr::new(8, 8, 4, 4)),
+];
+
+/// The systemd-resolved stub listener.
+pub const RESOLVED_STUB: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 53));
+
+/// Whether the container shares the host's network namespace (`Ok(true)`), has one of its own
+/// (`Ok(false)`), or the runner did not say (a not-applicable verdict).
+fn host_network(ctx: &Ctx) -> Result<bool, Verdict> {
+    match ns_vs_host(ctx, "net") {
+        Err(e) => Err(Verdict::fail(e)),
+        Ok((_, Some(private))) => Ok(!private),
+        Ok((own, None)) => Err(Verdict::not_applicable(format!(
+            "{own}; the host's net namespace was not given (--host-ns): host or private \
+             network unknown"
+        ))),
+    }
+}
+
+/// Summarises a resolver configuration for a detail.
+fn show_rc(rc: &ResolvConf) -> String {
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "none".to_owned()
+        } else {
+            v.join(" ")
+        }
+    };
+    format!(
+        "nameservers {}; search {}; options {}",
+        if rc.nameservers.is_empty() {
+            "none".to_owned()
+        } else {
+            show_ips(&rc.nameservers)
+        },
+        list(rc.search.as_deref().unwrap_or_default()),
+        list(&rc.options)
+    )
+}
+
+/// The container's `/etc/resolv.conf` and the host's one the runner passed.
+fn resolv_confs(ctx: &Ctx) -> Result<(ResolvConf, Option<ResolvConf>), String> {
+    let own = read("/etc/resolv.conf").map(|t| parse::parse_resolv_conf(&t))?;
+    let host = ctx
+        .host_resolv_conf
+        .as_deref()
+        .map(parse::parse_resolv_conf);
+    Ok((own, host))
+}
+
+#[verifies("dns.resolv-conf.host-network")]
+fn resolv_conf_host_network(ctx: &Ctx) -> Verdict {
+    match host_network(ctx) {
+        Err(v) => v,
+        Ok(false) => Verdict::not_applicable(
+            "a private network namespace (see dns.resolv-conf.private-network)",
+        ),
+        Ok(true) => match resolv_confs(ctx) {
+            Err(e) => Verdict::fail(e),
+            Ok((own, host)) => resolv_host_verdict(&own, host.as_ref()),
+        },
+    }
+}
+
+/// dns.resolv-conf.host-network: the host's nameservers (loopback ones included), search
+/// domains and options, unchanged.
+fn resolv_host_verdict(own: &ResolvConf, host: Option<&ResolvConf>) -> Verdict {
+    let Some(host) = host else {
+        return Verdict::not_applicable(format!(
+            "{}; the host's /etc/resolv.conf was not given (--host-resolv-conf)",
+            show_rc(own)
+        ));
+    };
+    if own == host {
+        let kept = own.nameservers.iter().any(parse::is_loopback);
+        Verdict::pass(format!(
+            "the host's: {}{}",
+            show_rc(own),
+            if kept { " (loopback kept)" } else { "" }
+        ))
+    } else {
+        Verdict::fail(format!(
+            "/etc/resolv.conf has {}, the host's has {}",
+            show_rc(own),
+            show_rc(host)
+        ))
+    }
+}
+
+#[verifies("dns.resolv-conf.private-network")]
+fn resolv_conf_private_network(ctx: &Ctx) -> Verdict {
+    match host_network(ctx) {
+        Err(v) => v,
+        Ok(true) => Verdict::not_applicable(
+            "the host's network namespace (see dns.resolv-conf.host-network)",
+        ),
+        Ok(false) => match resolv_confs(ctx) {
+            Err(e) => Verdict::fail(e),
+            Ok((own, host)) => resolv_private_verdict(&own, host.as_ref()),
+        },
+    }
+}
+
+/// dns.resolv-conf.private-network: at least one nameserver and no loopback one; when the
+/// host's file is known and is not the systemd-resolved stub alone (whose upstream list the
+/// probe cannot see), exactly the host's servers without loopback ones (or the fallback) and
+/// the host's search domains and options.
+fn resolv_private_verdict(own: &ResolvConf, host: Option<&ResolvConf>) -> Verdict {
+    if own.nameservers.is_empty() {
+        return Verdict::fail(format!(
+            "/etc/resolv.conf has {}: resolvers would ask the container's own loopback",
+            show_rc(own)
+        ));
+    }
+    let lo: Vec<IpAddr> = own
+        .nameservers
+        .iter()
+        .copied()
+        .filter(parse::is_loopback)
+        .collect();
+    if !lo.is_empty() {
+        return Verdict::fail(format!(
+            "loopback nameservers {} in a private network namespace, where nothing answers \
+             ({})",
+            show_ips(&lo),
+            show_rc(own)
+        ));
+    }
+    let host = match host {
+        None => {
+            return Verdict::pass(format!(
+                "{}: none loopback (the host's file was not given: not compared)",
+                show_rc(own)
+            ));
+        }
+        Some(h) if h.nameservers == [RESOLVED_STUB] => {
+            return Verdict::pass(format!(
+                "{}: none loopback (the host's only server is the systemd-resolved stub, whose \
+                 upstream list is not visible here: not compared)",
+                show_rc(own)
+            ));
+        }
+        Some(h) => h,
+    };
+    let mut want = ResolvConf {
+        nameservers: host
+            .nameservers
+            .iter()
+            .copied()
+            .filter(|ip| !parse::is_loopback(ip))
+            .collect(),
+        ..host.clone()
+    };
+    let fallback = want.nameservers.is_empty();
+    if fallback {
+        want.nameservers = FALLBACK_NAMESERVERS.to_vec();
+    }
+    let how = if fallback {
+        "the host's has no other than loopback: the fallback"
+    } else {
+        "the host's without loopback servers"
+    };
+    if *own == want {
+        Verdict::pass(format!("{}: {how}", show_rc(own)))
+    } else {
+        Verdict::fail(format!(
+            "/etc/resolv.conf has {}, want {} ({how})",
+            show_rc(own),
+            show_rc(&want)
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Outcome;
 
     /// Every `#[verifies]` function of this file is in [`CHECKS`] with the same IDs.
     #[test]
@@ -1077,5 +1471,248 @@ mod tests {
     #[test]
     fn default_caps_mask() {
         assert_eq!(parse::caps_to_mask(&DEFAULT_CAPS), 0x2000_0420);
+    }
+    fn mount(line: &str) -> Mount {
+        parse::parse_mountinfo(line).remove(0)
+    }
+
+    #[test]
+    fn hostname_file_is_the_name_and_a_newline_on_a_read_only_mount() {
+        let ro = mount("620 612 8:1 /state/hostname /etc/hostname ro,relatime - ext4 /dev/sda1 rw");
+        let rw = mount("620 612 8:1 /state/hostname /etc/hostname rw,relatime - ext4 /dev/sda1 rw");
+        let v = hostname_file_verdict("web", Ok("web\n".into()), Some(&ro));
+        assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
+        for (text, mount, says) in [
+            ("web\n", Some(&rw), "read-write"),
+            ("web\n", None, "nothing is mounted"),
+            (
+                "runc\n",
+                Some(&ro),
+                "\"runc\\n\", but the hostname is \"web\"",
+            ),
+            ("web", Some(&ro), "without the newline"),
+            ("web\nother\n", Some(&ro), "\"web\\nother\\n\", but"),
+            // Both problems are named.
+            (
+                "web",
+                Some(&rw),
+                "without the newline that ends it (hostname(5)); /etc/hostname is a read-write",
+            ),
+            ("", Some(&ro), "is \"\""),
+        ] {
+            let v = hostname_file_verdict("web", Ok(text.into()), mount);
+            assert_eq!(v.outcome, Outcome::Fail, "{text:?}: {v:?}");
+            assert!(v.detail.contains(says), "{text:?}: {}", v.detail);
+        }
+        let v = hostname_file_verdict("web", Err("/etc/hostname: No such file".into()), None);
+        assert_eq!(v.outcome, Outcome::Fail);
+    }
+
+    /// What locald-engine generates for the hostname `web.local` with an extra host.
+    const LOCALD_HOSTS: &str = "\
+# Generated by locald-engine for this container; edits are not kept.
+127.0.0.1\tlocalhost
+::1\tlocalhost ip6-localhost ip6-loopback
+fe00::\tip6-localnet
+ff00::\tip6-mcastprefix
+ff02::1\tip6-allnodes
+ff02::2\tip6-allrouters
+127.0.0.1\tweb.local web
+::1\tweb.local web
+192.0.2.7\tdb
+";
+
+    /// Docker's file on a bridge network: the hostname on the container's own address.
+    const DOCKER_HOSTS: &str = "\
+127.0.0.1\tlocalhost
+::1\tlocalhost ip6-localhost ip6-loopback
+fe00::0\tip6-localnet
+ff00::0\tip6-mcastprefix
+ff02::1\tip6-allnodes
+ff02::2\tip6-allrouters
+172.17.0.2\t0123456789ab
+";
+
+    /// A file in the style of Podman's and Fedora's: no ip6-* names.
+    const PODMAN_HOSTS: &str = "\
+127.0.0.1   localhost localhost.localdomain localhost4 localhost4.localdomain4
+::1         localhost localhost.localdomain localhost6 localhost6.localdomain6
+10.88.0.5\t0123456789ab
+";
+
+    fn hosts_of(text: &str) -> Vec<HostsEntry> {
+        parse::parse_hosts(text)
+    }
+
+    #[test]
+    fn localhost_maps_to_both_loopback_addresses_and_the_ip6_names() {
+        for ok in [LOCALD_HOSTS, DOCKER_HOSTS] {
+            let v = hosts_localhost_verdict(&hosts_of(ok));
+            assert_eq!(v.outcome, Outcome::Pass, "{ok}: {v:?}");
+        }
+        let v = hosts_localhost_verdict(&hosts_of(PODMAN_HOSTS));
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert!(
+            v.detail
+                .contains("ip6-allnodes -> nothing (missing ff02::1)")
+                && !v.detail.contains(" localhost ->"),
+            "{}",
+            v.detail
+        );
+        let v = hosts_localhost_verdict(&hosts_of(""));
+        assert!(
+            v.detail
+                .contains("localhost -> nothing (missing 127.0.0.1, ::1)"),
+            "{}",
+            v.detail
+        );
+        // The address of the machine that built the image.
+        let stray = format!("{LOCALD_HOSTS}192.168.1.20 localhost\n");
+        let v = hosts_localhost_verdict(&hosts_of(&stray));
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert!(
+            v.detail.contains("also maps to 192.168.1.20"),
+            "{}",
+            v.detail
+        );
+    }
+
+    #[test]
+    fn the_hostname_maps_to_loopback_on_lines_of_its_own() {
+        let v = hosts_hostname_verdict("web.local", &hosts_of(LOCALD_HOSTS));
+        assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
+        assert!(
+            v.detail.contains("web.local, web -> 127.0.0.1, ::1"),
+            "{}",
+            v.detail
+        );
+        let v = hosts_hostname_verdict("0123456789ab", &hosts_of(DOCKER_HOSTS));
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert!(
+            v.detail
+                .contains("0123456789ab -> 172.17.0.2 (want 127.0.0.1 and ::1"),
+            "{}",
+            v.detail
+        );
+        for (text, says) in [
+            // Debian's installer style: loopback, but neither 127.0.0.1 nor ::1.
+            ("127.0.0.1 localhost\n127.0.1.1 web\n", "web -> 127.0.1.1"),
+            (
+                "127.0.0.1 localhost web\n::1 localhost web\n",
+                "shares a line",
+            ),
+            (
+                "127.0.0.1 web localhost\n::1 web\n",
+                "reverse lookup answers it",
+            ),
+            // Loopback and the container's address: the first match may be either.
+            (
+                "127.0.0.1 localhost\n10.88.0.5 web\n127.0.0.1 web\n::1 web\n",
+                "web -> 10.88.0.5, 127.0.0.1, ::1",
+            ),
+        ] {
+            let v = hosts_hostname_verdict("web", &hosts_of(text));
+            assert_eq!(v.outcome, Outcome::Fail, "{text}");
+            assert!(v.detail.contains(says), "{text}: {}", v.detail);
+        }
+        // A dotted name's first label must resolve too.
+        let v = hosts_hostname_verdict(
+            "web.local",
+            &hosts_of("127.0.0.1 localhost\n127.0.0.1 web.local\n::1 web.local\n"),
+        );
+        assert!(v.detail.contains("web -> nothing"), "{}", v.detail);
+    }
+
+    fn rc(text: &str) -> ResolvConf {
+        parse::parse_resolv_conf(text)
+    }
+
+    #[test]
+    fn host_network_resolv_conf_is_the_hosts() {
+        let host = rc("nameserver 127.0.0.53\nsearch corp.example\noptions edns0 trust-ad\n");
+        let own = rc(
+            "# Generated by locald-engine\nnameserver 127.0.0.53\nsearch corp.example\noptions edns0 trust-ad\n",
+        );
+        let v = resolv_host_verdict(&own, Some(&host));
+        assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
+        assert!(v.detail.contains("loopback kept"), "{}", v.detail);
+        // Empty on the host, empty in the container.
+        assert_eq!(
+            resolv_host_verdict(&rc(""), Some(&rc(""))).outcome,
+            Outcome::Pass
+        );
+        // A private-network rewrite is wrong on the host's network.
+        let rewritten = rc(
+            "nameserver 8.8.8.8\nnameserver 8.8.4.4\nsearch corp.example\noptions edns0 trust-ad\n",
+        );
+        let v = resolv_host_verdict(&rewritten, Some(&host));
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert!(
+            v.detail
+                .contains("has nameservers 8.8.8.8, 8.8.4.4; search corp.example")
+                && v.detail.contains("the host's has nameservers 127.0.0.53"),
+            "{}",
+            v.detail
+        );
+        let lost = rc("nameserver 127.0.0.53\n");
+        assert_eq!(
+            resolv_host_verdict(&lost, Some(&host)).outcome,
+            Outcome::Fail
+        );
+        assert_eq!(
+            resolv_host_verdict(&own, None).outcome,
+            Outcome::NotApplicable
+        );
+    }
+
+    #[test]
+    fn private_network_resolv_conf_has_no_loopback_server() {
+        let host = rc("nameserver 127.0.0.1\nnameserver 10.255.255.53\nsearch corp.example\n");
+        let ok = rc("nameserver 10.255.255.53\nsearch corp.example\n");
+        let v = resolv_private_verdict(&ok, Some(&host));
+        assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
+        assert!(
+            v.detail.contains("the host's without loopback"),
+            "{}",
+            v.detail
+        );
+        // Only loopback on the host: the fallback.
+        let lo_host = rc("nameserver 127.0.0.1\nnameserver ::1\noptions ndots:2\n");
+        let fallback = rc("nameserver 8.8.8.8\nnameserver 8.8.4.4\noptions ndots:2\n");
+        let v = resolv_private_verdict(&fallback, Some(&lo_host));
+        assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
+        // The stub alone: its upstream list is not visible, so any non-loopback list passes.
+        let stub = rc("nameserver 127.0.0.53\n");
+        let upstream = rc("nameserver 192.0.2.53\n");
+        assert_eq!(
+            resolv_private_verdict(&upstream, Some(&stub)).outcome,
+            Outcome::Pass
+        );
+        assert_eq!(
+            resolv_private_verdict(&upstream, None).outcome,
+            Outcome::Pass
+        );
+        for (own, says) in [
+            ("", "resolvers would ask the container's own loopback"),
+            (
+                "nameserver 127.0.0.1\nnameserver 10.255.255.53\n",
+                "loopback nameservers 127.0.0.1",
+            ),
+            ("nameserver ::1\n", "loopback nameservers ::1"),
+            // Search domains dropped.
+            (
+                "nameserver 10.255.255.53\n",
+                "want nameservers 10.255.255.53; search corp.example",
+            ),
+            // Servers the host does not have.
+            (
+                "nameserver 8.8.8.8\nsearch corp.example\n",
+                "want nameservers 10.255.255.53",
+            ),
+        ] {
+            let v = resolv_private_verdict(&rc(own), Some(&host));
+            assert_eq!(v.outcome, Outcome::Fail, "{own}");
+            assert!(v.detail.contains(says), "{own}: {}", v.detail);
+        }
     }
 }

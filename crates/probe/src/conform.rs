@@ -5,8 +5,10 @@
 //! |---|---|
 //! | `locald-root` | `locald-engine run --rootfs R -- /locald-probe --json`, as root |
 //! | `locald-rootless` | the same as the unprivileged user `locald-test` (`setpriv`) |
+//! | `locald-private` | `locald-engine run --network none ...`, as root: a private network namespace |
 //! | `runc-spec` | `runc run` of the bundle `runc spec` writes, with only root path, args and `terminal: false` changed |
 //! | `podman` | `podman --runtime runc --cgroup-manager cgroupfs run --rm` of the rootfs imported as an image |
+//! | `youki` | `locald-engine run --runtime youki ...`, as root, when youki is installed |
 //!
 //! A configuration whose tool (or privilege) is missing is recorded as unavailable with the
 //! reason. The results file ([`Report`]) has this shape:
@@ -31,9 +33,10 @@ use serde::{Deserialize, Serialize};
 use crate::{CheckResult, Outcome, table};
 
 /// The configurations, in matrix order.
-pub const ENGINES: [&str; 5] = [
+pub const ENGINES: [&str; 6] = [
     "locald-root",
     "locald-rootless",
+    "locald-private",
     "runc-spec",
     "podman",
     "youki",
@@ -65,8 +68,8 @@ pub struct Cli {
     /// The results file (default: target/locald-spec/conformance.json of the workspace).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Run only this configuration (repeatable): locald-root, locald-rootless, runc-spec, podman,
-    /// youki.
+    /// Run only this configuration (repeatable): locald-root, locald-rootless, locald-private,
+    /// runc-spec, podman, youki.
     #[arg(long, value_name = "NAME")]
     pub only: Vec<String>,
 }
@@ -269,6 +272,21 @@ pub fn host_namespaces() -> String {
         .join(",")
 }
 
+/// The largest host `/etc/resolv.conf` passed to the probe: one argument must stay below the
+/// kernel's MAX_ARG_STRLEN (128 KiB); a real file is a few hundred bytes.
+const MAX_RESOLV_CONF_ARG: usize = 64 * 1024;
+
+/// The runner's `/etc/resolv.conf`, for `--host-resolv-conf`: empty when there is none (as the
+/// engines read it), `None` when it is unreadable or too large to pass.
+pub fn host_resolv_conf() -> Option<String> {
+    match fs::read_to_string("/etc/resolv.conf") {
+        Ok(t) if t.len() <= MAX_RESOLV_CONF_ARG => Some(t),
+        Ok(_) => None,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(String::new()),
+        Err(_) => None,
+    }
+}
+
 /// Finds `name` on PATH or in the sbin directories.
 pub fn which(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -299,9 +317,26 @@ struct Env {
     base: PathBuf,
     rootfs: PathBuf,
     host_ns: String,
+    host_resolv_conf: Option<String>,
     engine_bin: PathBuf,
     init: PathBuf,
     runc: Option<PathBuf>,
+}
+
+impl Env {
+    /// The probe's command line: `/locald-probe --json` and what the runner knows of the host.
+    fn probe_args(&self) -> Vec<String> {
+        let mut args = vec![
+            "/locald-probe".to_owned(),
+            "--json".to_owned(),
+            "--host-ns".to_owned(),
+            self.host_ns.clone(),
+        ];
+        if let Some(text) = &self.host_resolv_conf {
+            args.extend(["--host-resolv-conf".to_owned(), text.clone()]);
+        }
+        args
+    }
 }
 
 /// What one configuration produced.
@@ -346,7 +381,8 @@ fn locald_version(env: &Env) -> String {
     format!("{engine}; {runc}")
 }
 
-fn run_locald_root(env: &Env) -> Run {
+/// This engine as root, in `network` mode (`host`, locald's, or `none`, a private namespace).
+fn run_locald_root(env: &Env, network: &str) -> Run {
     if !euid_is_root() {
         return Run::Unavailable("not running as root".into());
     }
@@ -356,12 +392,15 @@ fn run_locald_root(env: &Env) -> Run {
     Run::Ran(probe_output(
         Command::new(&env.engine_bin)
             .arg("run")
+            .arg("--network")
+            .arg(network)
             .arg("--init-path")
             .arg(&env.init)
             .arg("--rootfs")
             .arg(&env.rootfs)
-            .args(["--", "/locald-probe", "--json", "--host-ns", &env.host_ns]),
-        "locald-engine run",
+            .arg("--")
+            .args(env.probe_args()),
+        &format!("locald-engine run --network {network}"),
     ))
 }
 
@@ -390,7 +429,8 @@ fn run_locald_youki(env: &Env) -> Run {
             .arg(&env.init)
             .arg("--rootfs")
             .arg(&env.rootfs)
-            .args(["--", "/locald-probe", "--json", "--host-ns", &env.host_ns]),
+            .arg("--")
+            .args(env.probe_args()),
         "locald-engine run --runtime youki",
     ))
 }
@@ -422,7 +462,8 @@ fn run_locald_rootless(env: &Env) -> Run {
                 .arg(&env.init)
                 .arg("--rootfs")
                 .arg(&env.rootfs)
-                .args(["--", "/locald-probe", "--json", "--host-ns", &env.host_ns])
+                .arg("--")
+                .args(env.probe_args())
                 .arg("--caller")
                 .arg(format!("{uid}:{gid}")),
             "locald-engine run (rootless)",
@@ -468,7 +509,8 @@ fn run_locald_rootless(env: &Env) -> Run {
         .arg(&init)
         .arg("--rootfs")
         .arg(&env.rootfs)
-        .args(["--", "/locald-probe", "--json", "--host-ns", &env.host_ns])
+        .arg("--")
+        .args(env.probe_args())
         .arg("--caller")
         .arg(format!("{uid}:{gid}"))
         .env_clear()
@@ -515,8 +557,7 @@ fn runc_spec(env: &Env, runc: &Path) -> Result<Vec<CheckResult>, String> {
     // Only what it takes to run the probe: the root, the arguments, and no terminal (the
     // output is captured; runc refuses a terminal without one).
     config["root"]["path"] = env.rootfs.display().to_string().into();
-    config["process"]["args"] =
-        serde_json::json!(["/locald-probe", "--json", "--host-ns", env.host_ns]);
+    config["process"]["args"] = serde_json::json!(env.probe_args());
     config["process"]["terminal"] = false.into();
     fs::write(&path, config.to_string()).map_err(|e| format!("{}: {e}", path.display()))?;
     let state = env.base.join("runc-state");
@@ -584,23 +625,21 @@ fn podman_run(env: &Env, podman: &Path) -> Result<Vec<CheckResult>, String> {
         "podman import",
     )?;
     let result = probe_output(
-        Command::new(podman).args([
-            "--runtime",
-            "runc",
-            "--cgroup-manager",
-            "cgroupfs",
-            "run",
-            "--rm",
-            "--ulimit",
-            "nofile=1024:1024",
-            "--ulimit",
-            "nproc=4096:4096",
-            &image,
-            "/locald-probe",
-            "--json",
-            "--host-ns",
-            &env.host_ns,
-        ]),
+        Command::new(podman)
+            .args([
+                "--runtime",
+                "runc",
+                "--cgroup-manager",
+                "cgroupfs",
+                "run",
+                "--rm",
+                "--ulimit",
+                "nofile=1024:1024",
+                "--ulimit",
+                "nproc=4096:4096",
+                &image,
+            ])
+            .args(env.probe_args()),
         "podman run",
     );
     let _ = ok(
@@ -613,6 +652,9 @@ fn podman_run(env: &Env, podman: &Path) -> Result<Vec<CheckResult>, String> {
 fn describe(name: &str) -> &'static str {
     match name {
         "locald-root" => "locald-engine run under runc, as root",
+        "locald-private" => {
+            "locald-engine run --network none under runc, as root (a private network namespace)"
+        }
         "locald-rootless" => {
             "locald-engine run under runc as the unprivileged user locald-test (single uid/gid mapping)"
         }
@@ -630,7 +672,7 @@ fn describe(name: &str) -> &'static str {
 
 fn version(name: &str, env: &Env) -> String {
     match name {
-        "locald-root" | "locald-rootless" => locald_version(env),
+        "locald-root" | "locald-rootless" | "locald-private" => locald_version(env),
         "runc-spec" => env
             .runc
             .as_ref()
@@ -755,6 +797,7 @@ pub fn run(cli: &Cli) -> Result<(Report, PathBuf, bool), String> {
         base: dir.path().to_path_buf(),
         rootfs,
         host_ns: host_namespaces(),
+        host_resolv_conf: host_resolv_conf(),
         engine_bin: cli
             .engine_bin
             .clone()
@@ -767,7 +810,8 @@ pub fn run(cli: &Cli) -> Result<(Report, PathBuf, bool), String> {
     let mut all_ran = true;
     for name in selected {
         let run = match name {
-            "locald-root" => run_locald_root(&env),
+            "locald-root" => run_locald_root(&env, "host"),
+            "locald-private" => run_locald_root(&env, "none"),
             "locald-rootless" => run_locald_rootless(&env),
             "runc-spec" => run_runc_spec(&env),
             "youki" => run_locald_youki(&env),

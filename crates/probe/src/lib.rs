@@ -2,9 +2,11 @@
 //!
 //! - [`checks`]: every requirement of the specification that is observable from inside a
 //!   container, one function per check, each annotated with the requirement IDs it verifies.
-//! - [`parse`]: the parsers for the files the checks read (mountinfo, status, passwd, ...).
+//! - [`parse`]: the parsers for the files the checks read (mountinfo, status, passwd, hosts,
+//!   resolv.conf, ...).
 //! - [`conform`]: the runner that builds a rootfs around the static `locald-probe` binary and
-//!   runs it under several engines (this engine rootful and rootless, bare `runc spec`, Podman).
+//!   runs it under several engines (this engine rootful, rootless and with a private network,
+//!   bare `runc spec`, Podman, youki).
 //!
 //! The probe binary prints one [`CheckResult`] per requirement a check covers:
 //!

@@ -26,6 +26,8 @@ const RUNNER: &str = env!("CARGO_BIN_EXE_locald-conform");
 
 /// Every requirement the probe checks.
 const PROBED: &[&str] = &[
+    "dns.resolv-conf.host-network",
+    "dns.resolv-conf.private-network",
     "environment.home",
     "environment.hostname",
     "environment.path-default",
@@ -47,6 +49,9 @@ const PROBED: &[&str] = &[
     "isolation.namespaces.user",
     "isolation.namespaces.uts",
     "names.hostname.default",
+    "names.hostname.file",
+    "names.hosts.hostname",
+    "names.hosts.localhost",
     "process.rlimits.nofile",
     "process.terminal",
     "security.capabilities.default",
@@ -159,6 +164,7 @@ fn assert_conforms(report: &Report, not_applicable: &[&str]) {
 
 #[test]
 #[verifies(
+    "dns.resolv-conf.host-network",
     "environment.home",
     "environment.hostname",
     "environment.path-default",
@@ -180,6 +186,9 @@ fn assert_conforms(report: &Report, not_applicable: &[&str]) {
     "isolation.namespaces.user",
     "isolation.namespaces.uts",
     "names.hostname.default",
+    "names.hostname.file",
+    "names.hosts.hostname",
+    "names.hosts.localhost",
     "process.rlimits.nofile",
     "process.terminal",
     "security.capabilities.default",
@@ -190,11 +199,13 @@ fn assert_conforms(report: &Report, not_applicable: &[&str]) {
 )]
 fn locald_root_passes_every_probe_check() {
     let report = conform("locald-root");
-    assert_conforms(&report, &[]);
+    // locald's mode is the host's network: the private-network DNS rule does not apply.
+    assert_conforms(&report, &["dns.resolv-conf.private-network"]);
 }
 
 #[test]
 #[verifies(
+    "dns.resolv-conf.host-network",
     "environment.home",
     "environment.hostname",
     "environment.path-default",
@@ -216,6 +227,9 @@ fn locald_root_passes_every_probe_check() {
     "isolation.namespaces.user",
     "isolation.namespaces.uts",
     "names.hostname.default",
+    "names.hostname.file",
+    "names.hosts.hostname",
+    "names.hosts.localhost",
     "process.rlimits.nofile",
     "process.terminal",
     "security.capabilities.default",
@@ -226,7 +240,13 @@ fn locald_root_passes_every_probe_check() {
 fn locald_rootless_passes_every_probe_check() {
     let report = conform("locald-rootless");
     // Rootless, runc applies no device cgroup: the probe cannot observe the deny-all rule.
-    assert_conforms(&report, &["security.devices.deny-all"]);
+    assert_conforms(
+        &report,
+        &[
+            "security.devices.deny-all",
+            "dns.resolv-conf.private-network",
+        ],
+    );
     let user = rows(&report, "isolation.namespaces.user");
     assert!(
         user.iter().all(|r| r.detail.contains("single mapping")),
@@ -234,9 +254,56 @@ fn locald_rootless_passes_every_probe_check() {
     );
 }
 
+#[test]
+#[verifies(
+    "dns.resolv-conf.private-network",
+    "environment.home",
+    "environment.hostname",
+    "environment.path-default",
+    "environment.term",
+    "filesystems.cgroup",
+    "filesystems.dev",
+    "filesystems.dev-mqueue",
+    "filesystems.dev-pts",
+    "filesystems.dev-shm",
+    "filesystems.proc",
+    "filesystems.sys",
+    "identity.group.current-group",
+    "identity.passwd.current-user",
+    "identity.user.additional-gids",
+    "isolation.namespaces.ipc",
+    "isolation.namespaces.mount",
+    "isolation.namespaces.network",
+    "isolation.namespaces.pid",
+    "isolation.namespaces.user",
+    "isolation.namespaces.uts",
+    "names.hostname.default",
+    "names.hostname.file",
+    "names.hosts.hostname",
+    "names.hosts.localhost",
+    "process.rlimits.nofile",
+    "process.terminal",
+    "security.capabilities.default",
+    "security.devices.deny-all",
+    "security.masked-paths",
+    "security.no-new-privileges",
+    "security.readonly-paths"
+)]
+fn locald_private_network_passes_every_probe_check() {
+    let report = conform("locald-private");
+    assert_conforms(&report, &["dns.resolv-conf.host-network"]);
+    let net = rows(&report, "isolation.namespaces.network");
+    assert!(
+        net.iter().all(|r| r.detail.starts_with("private mode")),
+        "--network none must give a private network namespace: {net:?}"
+    );
+}
+
 /// Under bare `runc spec` defaults the probe must fail what runc demonstrably does not do:
-/// the constant hostname `runc` with no `HOSTNAME`, `TERM` without a terminal, and `/proc`
-/// without `nosuid,noexec,nodev`. Proves the probe's checks can fail.
+/// the constant hostname `runc` with no `HOSTNAME`, `TERM` without a terminal, `/proc`
+/// without `nosuid,noexec,nodev`, and the image's own (here empty) `/etc/hostname`, `/etc/hosts`
+/// and `/etc/resolv.conf` left in place in a private network namespace. Proves the probe's
+/// checks can fail.
 #[test]
 fn bare_runc_spec_fails_what_runc_does_not_do() {
     let report = conform("runc-spec");
@@ -245,6 +312,10 @@ fn bare_runc_spec_fails_what_runc_does_not_do() {
         "environment.hostname",
         "environment.term",
         "filesystems.proc",
+        "names.hostname.file",
+        "names.hosts.localhost",
+        "names.hosts.hostname",
+        "dns.resolv-conf.private-network",
     ] {
         let rs = rows(&report, id);
         assert!(

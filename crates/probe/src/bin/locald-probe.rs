@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! locald-probe [--json] [--host-ns pid:[N],net:[N],...] [--caller UID:GID]
+//!              [--host-resolv-conf TEXT]
 //! ```
 //!
 //! Prints a table (or, with `--json`, `[{"id", "check", "outcome", "detail"}]`) and exits 0
@@ -34,6 +35,10 @@ struct Cli {
     /// The host uid and gid that started the engine, for the rootless mapping check.
     #[arg(long, value_name = "UID:GID")]
     caller: Option<String>,
+    /// The host's /etc/resolv.conf, its text (empty when the host has none), to compare a
+    /// container's with.
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+    host_resolv_conf: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -58,7 +63,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let results = run_all(&Ctx::gather(host_ns, caller));
+    let results = run_all(&Ctx::gather(host_ns, caller, cli.host_resolv_conf));
     if cli.json {
         println!(
             "{}",
