@@ -2,6 +2,7 @@
 //! evidence; `test` runs the test suite and records that evidence; `build` builds the site.
 
 mod build;
+mod changelog;
 mod check;
 mod diff;
 mod lock;
@@ -37,6 +38,8 @@ enum Command {
     Lock(lock::Args),
     /// List requirements added, removed, changed and newly unverified between two versions.
     Diff(diff::Args),
+    /// What each release (git tags `v*`) added, removed and changed, and what is unreleased.
+    Changelog(changelog::Args),
     /// Run the conformance probe under every available engine configuration (this engine root
     /// and rootless, bare runc, Podman) and write the results the book shows.
     Conform(locald_probe::conform::Cli),
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
             Command::Build(a) => build::run(&project, a),
             Command::Lock(a) => lock::run(&project, a),
             Command::Diff(a) => diff::run(&project, a),
+            Command::Changelog(a) => changelog::run(&project, a),
             Command::Conform(a) => Ok(locald_probe::conform::main_with(&a)),
         });
     match result {

@@ -146,7 +146,9 @@ fn build_renders_boxes_and_matrix_and_strict_build_fails() {
     );
     let matrix = std::fs::read_to_string(dir.path().join("site/matrix.html")).unwrap();
     assert!(
-        matrix.contains("<td>identity</td><td>2</td><td>0</td>"),
+        matrix.contains(
+            "<tr data-chapter=\"identity\"><td><a href=\"identity.html\">identity</a></td><td>2</td><td>0</td>"
+        ),
         "matrix row"
     );
     assert!(
@@ -196,4 +198,145 @@ fn lock_then_edit_makes_links_suspect_and_diff_lists_the_change() {
         serde_json::json!(["SHOULD", "MAY"])
     );
     assert_eq!(d["added"], serde_json::json!([]));
+}
+
+/// Runs git in `dir` with a fixed identity, no signing.
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
+        .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"])
+        .args(args)
+        .output()
+        .expect("git must be installed for these tests");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn confirming_an_edit_with_lock_clears_the_suspect() {
+    let dir = fixture();
+    assert!(spec(dir.path(), &["lock"]).status.success());
+    let chapter = dir.path().join("book/src/identity.md");
+    let text = std::fs::read_to_string(&chapter).unwrap();
+    std::fs::write(
+        &chapter,
+        text.replace("writes an entry", "writes one entry"),
+    )
+    .unwrap();
+    let suspect = |dir: &Path| {
+        let out = spec(dir, &["check", "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["kind"] == "suspect")
+            .map(|p| p["id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(suspect(dir.path()), ["identity.passwd.current-user"]);
+    assert!(!spec(dir.path(), &["lock", "--check"]).status.success());
+    // After review: confirmed, no longer suspect.
+    assert!(spec(dir.path(), &["lock"]).status.success());
+    assert!(spec(dir.path(), &["lock", "--check"]).status.success());
+    assert!(suspect(dir.path()).is_empty());
+}
+
+#[test]
+fn diff_and_changelog_work_across_git_revisions() {
+    let dir = fixture();
+    let d = dir.path();
+    git(d, &["init", "-q", "-b", "main"]);
+    git(d, &["add", "book.toml", "book/src"]);
+    git(d, &["commit", "-q", "-m", "first"]);
+    git(d, &["tag", "v0.1.0"]);
+    let chapter = d.join("book/src/identity.md");
+    let text = std::fs::read_to_string(&chapter).unwrap();
+    std::fs::write(
+        &chapter,
+        format!(
+            "{}\n```requirement\nid: identity.home\nlevel: MAY\naction: The engine sets HOME.\nprovenance:\n  - source: posix\n    cite: XBD 8.3\n    url: https://pubs.opengroup.org/onlinepubs/9799919799/basedefs/V1_chap08.html\n```\n",
+            text.replace("level: SHOULD", "level: MUST")
+        ),
+    )
+    .unwrap();
+    git(d, &["commit", "-q", "-am", "second"]);
+
+    let out = spec(d, &["diff", "v0.1.0", "HEAD", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["added"], serde_json::json!(["identity.home"]));
+    assert_eq!(v["changed"][0]["id"], "identity.group.current-group");
+    assert_eq!(
+        v["changed"][0]["level"],
+        serde_json::json!(["SHOULD", "MUST"])
+    );
+    let md = String::from_utf8(spec(d, &["diff", "HEAD~1", "HEAD"]).stdout).unwrap();
+    assert!(md.contains("### Added\n\n- `identity.home`"), "{md}");
+    let bad = spec(d, &["diff", "v9.9.9", "HEAD"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("neither a report file nor a git revision")
+    );
+
+    // The changelog: unreleased since v0.1.0, and v0.1.0 as the initial version.
+    let out = spec(d, &["changelog", "--json"]);
+    let log: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(log["releases"][0]["name"], "Unreleased");
+    assert_eq!(log["releases"][0]["since"], "v0.1.0");
+    assert_eq!(
+        log["releases"][0]["diff"]["added"],
+        serde_json::json!(["identity.home"])
+    );
+    assert_eq!(log["releases"][1]["name"], "v0.1.0");
+    assert_eq!(log["releases"][1]["since"], serde_json::Value::Null);
+    assert_eq!(
+        log["releases"][1]["diff"]["added"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // The site's changelog page and the box of what changed since the release.
+    std::fs::write(
+        d.join("book/src/SUMMARY.md"),
+        "# Summary\n\n- [Identity](identity.md)\n- [Changelog](changelog.md)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("book/src/changelog.md"),
+        "# Changelog\n\n{{#locald-spec changelog}}\n",
+    )
+    .unwrap();
+    let out = spec(d, &["build"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(d.join("site/changelog.html")).unwrap();
+    assert!(page.contains("id=\"release-v0.1.0\""), "{page}");
+    assert!(
+        page.contains("Changes since v0.1.0, not yet released."),
+        "{page}"
+    );
+    let identity = std::fs::read_to_string(d.join("site/identity.html")).unwrap();
+    assert!(
+        identity.contains(">new since v0.1.0</a>"),
+        "new requirement marked"
+    );
+    assert!(
+        identity.contains(">changed since v0.1.0</a>"),
+        "changed requirement marked"
+    );
 }

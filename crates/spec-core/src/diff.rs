@@ -167,29 +167,47 @@ pub fn from_registry(registry: &Registry) -> Vec<Snapshot> {
         .collect()
 }
 
+/// Runs `git -C root ARGS` and returns its standard output, or a message naming the command.
+pub(crate) fn git(root: &Path, args: &[&str]) -> Result<String, String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "git {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    String::from_utf8(out.stdout).map_err(|e| e.to_string())
+}
+
 /// Reads the book as it was at git revision `rev` of the repository at `root`; `book_src` is
 /// the book's source directory relative to `root`.
 pub fn registry_at_revision(root: &Path, book_src: &str, rev: &str) -> Result<Registry, String> {
-    let git = |args: &[&str]| -> Result<String, String> {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(root)
-            .args(args)
-            .output()
-            .map_err(|e| format!("cannot run git: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "git {}: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        String::from_utf8(out.stdout).map_err(|e| e.to_string())
-    };
-    let files = git(&["ls-tree", "-r", "--name-only", rev, "--", book_src])?;
+    // `^{commit}` makes a tag or branch name resolve to its commit, and anything else an error
+    // (ls-tree would take a tree or blob name too).
+    let commit = git(
+        root,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{rev}^{{commit}}"),
+        ],
+    )
+    .map_err(|e| format!("`{rev}` is not a commit ({e})"))?;
+    let commit = commit.trim();
+    let files = git(
+        root,
+        &["ls-tree", "-r", "--name-only", commit, "--", book_src],
+    )?;
     let mut chapters = Vec::new();
     for f in files.lines().filter(|f| f.ends_with(".md")) {
-        let text = git(&["show", &format!("{rev}:{f}")])?;
+        let text = git(root, &["show", &format!("{commit}:{f}")])?;
         let chapter = f
             .strip_prefix(book_src)
             .unwrap_or(f)

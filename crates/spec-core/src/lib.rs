@@ -7,13 +7,15 @@
 //! - [`links`]: `#[implements]` / `#[verifies]` attributes in the code → [`Links`];
 //! - [`evidence`]: the test runner's real report → [`Evidence`];
 //! - [`check`]: registry × links × evidence → a [`Report`] with a [`Status`] per requirement
-//!   and every [`Problem`].
+//!   and every [`Problem`];
+//! - [`diff`] and [`history`]: what changed between two versions, and from release to release.
 #![warn(missing_docs)]
 
 pub mod check;
 pub mod conformance;
 pub mod diff;
 pub mod evidence;
+pub mod history;
 pub mod links;
 pub mod lock;
 pub mod model;
