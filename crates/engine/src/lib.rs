@@ -23,13 +23,14 @@
 //!
 //! The modules that decide what a container gets mirror the specification's chapters, one
 //! module per chapter: [`identity`], [`environment`], [`filesystems`], [`process`],
-//! [`security`], [`isolation`] and [`names`]. Each requirement's implementing items carry
-//! `#[implements("id")]` and its tests `#[verifies("id")]`; [`ids`] lists the requirement IDs
-//! the engine tags its plan entries with.
+//! [`security`], [`isolation`] and [`names`]; [`cnb`] holds the Cloud Native Buildpacks
+//! profile. Each requirement's implementing items carry `#[implements("id")]` and its tests
+//! `#[verifies("id")]`; [`ids`] lists the requirement IDs the engine tags its plan entries with.
 
 #![warn(missing_docs)]
 
 pub mod bundle;
+pub mod cnb;
 pub mod environment;
 pub mod error;
 pub mod filesystems;
