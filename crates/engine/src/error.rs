@@ -84,7 +84,7 @@ pub enum Error {
 
     /// The process would run as a uid or gid that the container's user namespace does not map.
     #[error(
-        "{kind} {id} (from {field}) is not mapped in the container's user namespace; only 0 is"
+        "{kind} {id} (from {field}) is not mapped in the container's user namespace; only the mapping's container id is (0 unless the caller maps the host user onto another id)"
     )]
     UnmappedId {
         /// `uid` or `gid`.

@@ -112,6 +112,10 @@ pub const ISOLATION_NAMESPACES_NETWORK: &str =
 /// A user namespace with the single mapping host uid/gid -> 0 when rootless.
 pub const ISOLATION_NAMESPACES_USER: &str =
     locald_spec_macros::requirement!("isolation.namespaces.user");
+/// A non-zero workload uid/gid under the rootless mapping: a nested user namespace the init
+/// creates, mapping them onto the container's 0.
+pub const ISOLATION_NAMESPACES_USER_NESTED: &str =
+    locald_spec_macros::requirement!("isolation.namespaces.user-nested");
 
 // names
 /// The hostname is the option, else the first 12 characters of the container id.
@@ -180,6 +184,7 @@ pub const ALL: &[&str] = &[
     ISOLATION_NAMESPACES_MOUNT,
     ISOLATION_NAMESPACES_NETWORK,
     ISOLATION_NAMESPACES_USER,
+    ISOLATION_NAMESPACES_USER_NESTED,
     NAMES_HOSTNAME_DEFAULT,
     NAMES_HOSTNAME_FILE,
     NAMES_HOSTS_LOCALHOST,

@@ -5,7 +5,9 @@
 //! host network, so apps listen on host ports ([`private_network`]). A user namespace with the
 //! single mapping (host uid/gid -> 0, size 1) is added when the caller asks for
 //! [`IdMapping`](crate::IdMapping), which is how an unprivileged user runs containers
-//! (`plan_user_namespace`).
+//! (`plan_user_namespace`). When the caller wants the host user to appear to the workload as a
+//! non-zero uid and gid, the init runs the workload in a nested user namespace that maps them
+//! onto the container's 0 ([`nested_user_namespace`]).
 //!
 //! The container's hostname, which the private UTS namespace makes possible, is chosen in
 //! [`crate::names`].
@@ -71,6 +73,58 @@ pub(crate) fn plan_user_namespace(plan: &mut Plan, opts: &RunOptions) {
     }
 }
 
+/// The capability the init needs to create the nested user namespace: the kernel requires
+/// `CAP_SETFCAP` of the creator of a namespace whose mapping names the parent's uid 0
+/// (user_namespaces(7), since Linux 5.12). Only the init uses it: the workload runs in the
+/// nested namespace as a non-zero uid and holds no capability.
+#[implements("isolation.namespaces.user-nested")]
+pub const NESTED_USERNS_CAPABILITY: &str = "CAP_SETFCAP";
+
+/// The uid and gid the workload runs as in a nested user namespace, when the caller's mapping
+/// asks the host user to appear as a non-zero container uid or gid ([`IdMapping::nested`]).
+///
+/// runc needs the container's 0 mapped (it becomes root in the namespace before anything
+/// else), so the container keeps the single mapping to 0, and the init maps these ids onto it
+/// one namespace further down.
+///
+/// ```
+/// use locald_engine::{isolation::nested_user_namespace, IdMapping, RunOptions};
+///
+/// let rootless = RunOptions { id_mapping: Some(IdMapping::new(1000, 1000)), ..Default::default() };
+/// assert_eq!(nested_user_namespace(&rootless), None);
+/// let keep_id = RunOptions {
+///     id_mapping: Some(IdMapping::new(1000, 1000).as_ids(1001, 1000)),
+///     ..Default::default()
+/// };
+/// assert_eq!(nested_user_namespace(&keep_id), Some((1001, 1000)));
+/// ```
+///
+/// [`IdMapping::nested`]: crate::IdMapping::nested
+#[implements("isolation.namespaces.user-nested")]
+pub fn nested_user_namespace(opts: &RunOptions) -> Option<(u32, u32)> {
+    opts.id_mapping
+        .filter(|m| m.nested())
+        .map(|m| (m.container_uid, m.container_gid))
+}
+
+/// Push the nested user namespace and the init's extra capability, when asked for.
+#[implements("isolation.namespaces.user-nested")]
+fn plan_nested_user_namespace(plan: &mut Plan, opts: &RunOptions) {
+    let Some((uid, gid)) = nested_user_namespace(opts) else {
+        return;
+    };
+    plan.push(
+        ids::ISOLATION_NAMESPACES_USER_NESTED,
+        Item::NestedUserNamespace { uid, gid },
+    );
+    plan.push(
+        ids::ISOLATION_NAMESPACES_USER_NESTED,
+        Item::Capability {
+            name: NESTED_USERNS_CAPABILITY.into(),
+        },
+    );
+}
+
 /// Push the namespace and id-mapping entries.
 pub(crate) fn plan(plan: &mut Plan, opts: &RunOptions) {
     for (namespace, requirement) in PRIVATE_NAMESPACES {
@@ -85,6 +139,7 @@ pub(crate) fn plan(plan: &mut Plan, opts: &RunOptions) {
         );
     }
     plan_user_namespace(plan, opts);
+    plan_nested_user_namespace(plan, opts);
 }
 
 #[cfg(test)]
@@ -139,10 +194,7 @@ mod tests {
     fn private_network_and_rootless_mapping() {
         let opts = RunOptions {
             network: NetworkMode::Private,
-            id_mapping: Some(IdMapping {
-                host_uid: 1000,
-                host_gid: 1001,
-            }),
+            id_mapping: Some(IdMapping::new(1000, 1001)),
             ..Default::default()
         };
         let mut p = Plan::default();
@@ -178,15 +230,109 @@ mod tests {
     #[verifies("isolation.namespaces.user")]
     fn rootless_host_network_keeps_the_host_network() {
         let opts = RunOptions {
-            id_mapping: Some(IdMapping {
-                host_uid: 1000,
-                host_gid: 1000,
-            }),
+            id_mapping: Some(IdMapping::new(1000, 1000)),
             ..Default::default()
         };
         let mut p = Plan::default();
         plan(&mut p, &opts);
         use Namespace::*;
         assert_eq!(namespaces(&p), [Pid, Ipc, Uts, Mount, User]);
+    }
+
+    fn nested_plan(init: Option<&str>, user: &str) -> crate::Result<Plan> {
+        use oci_spec::image::{ConfigBuilder, ImageConfigurationBuilder};
+        let image = ImageConfigurationBuilder::default()
+            .config(
+                ConfigBuilder::default()
+                    .cmd(vec!["sh".to_string()])
+                    .user(user)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        Plan::build(&crate::PlanInput {
+            image: &image,
+            identity_files: &crate::identity::IdentityFiles {
+                passwd: Some("cnb:x:1000:1000::/home/cnb:/bin/sh\n".into()),
+                group: Some("cnb:x:1000:\n".into()),
+            },
+            host_files: &crate::host_files::HostFiles::default(),
+            options: &RunOptions {
+                id_mapping: Some(IdMapping::new(4242, 4343).as_ids(1000, 1000)),
+                init: init.map(Into::into),
+                ..Default::default()
+            },
+            rootfs: std::path::Path::new("/img"),
+            state_dir: std::path::Path::new("/state/c1"),
+            id: "c1",
+        })
+    }
+
+    #[test]
+    #[verifies("isolation.namespaces.user-nested", "isolation.namespaces.user")]
+    fn nested_mapping_keeps_runc_root_and_the_init_maps_the_workload() {
+        let plan = nested_plan(Some("/usr/lib/locald/locald-init"), "cnb").unwrap();
+        let spec = plan.to_spec().unwrap();
+        let linux = spec.linux().as_ref().unwrap();
+        // runc's own mapping is still host -> container 0.
+        let uid_map = &linux.uid_mappings().as_ref().unwrap()[..];
+        assert_eq!(uid_map.len(), 1);
+        assert_eq!((uid_map[0].container_id(), uid_map[0].host_id()), (0, 4242));
+        let gid_map = &linux.gid_mappings().as_ref().unwrap()[..];
+        assert_eq!((gid_map[0].container_id(), gid_map[0].host_id()), (0, 4343));
+        let process = spec.process().as_ref().unwrap();
+        // The init starts as the container's root and maps the workload's ids onto it.
+        assert_eq!((process.user().uid(), process.user().gid()), (0, 0));
+        assert_eq!(
+            process.args().as_ref().unwrap(),
+            &["/dev/init", "--userns", "1000:1000", "--", "sh"]
+        );
+        let caps = process.capabilities().as_ref().unwrap();
+        for set in [caps.bounding(), caps.effective(), caps.permitted()] {
+            assert!(
+                set.as_ref()
+                    .unwrap()
+                    .contains(&oci_spec::runtime::Capability::Setfcap)
+            );
+        }
+        assert!(caps.ambient().is_none() && caps.inheritable().is_none());
+        assert!(plan.entries().iter().any(|e| e.requirement
+            == ids::ISOLATION_NAMESPACES_USER_NESTED
+            && e.item
+                == Item::NestedUserNamespace {
+                    uid: 1000,
+                    gid: 1000
+                }));
+        // The plan still says who the workload is.
+        assert!(plan.entries().iter().any(|e| e.item
+            == Item::User {
+                uid: 1000,
+                gid: 1000
+            }));
+    }
+
+    #[test]
+    #[verifies("isolation.namespaces.user-nested")]
+    fn nested_mapping_needs_the_init_and_the_mapped_user() {
+        let err = nested_plan(None, "cnb").unwrap_err();
+        assert!(
+            matches!(err, crate::Error::InvalidOption { field: "init", .. }),
+            "{err}"
+        );
+        let err = nested_plan(Some("/init"), "0").unwrap_err();
+        assert!(
+            matches!(err, crate::Error::UnmappedId { id: 0, .. }),
+            "{err}"
+        );
+        // Without a nested mapping nothing changes: no extra capability, no init option.
+        let mut p = Plan::default();
+        plan(&mut p, &RunOptions::rootless_for_current_user());
+        assert!(
+            !p.entries()
+                .iter()
+                .any(|e| matches!(&e.item, Item::NestedUserNamespace { .. })
+                    || matches!(&e.item, Item::Capability { .. }))
+        );
     }
 }

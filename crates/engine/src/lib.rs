@@ -23,13 +23,15 @@
 //!
 //! The modules that decide what a container gets mirror the specification's chapters, one
 //! module per chapter: [`identity`], [`environment`], [`filesystems`], [`process`],
-//! [`security`], [`isolation`], [`names`] and [`dns`]. Each requirement's implementing items carry
-//! `#[implements("id")]` and its tests `#[verifies("id")]`; [`ids`] lists the requirement IDs
-//! the engine tags its plan entries with.
+//! [`security`], [`isolation`], [`names`] and [`dns`]; [`cnb`] holds the Cloud Native
+//! Buildpacks profile. Each requirement's implementing items carry `#[implements("id")]` and its
+//! tests `#[verifies("id")]`; [`ids`] lists the requirement IDs the engine tags its plan entries
+//! with.
 
 #![warn(missing_docs)]
 
 pub mod bundle;
+pub mod cnb;
 pub mod dns;
 pub mod environment;
 pub mod error;

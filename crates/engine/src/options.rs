@@ -15,14 +15,18 @@ pub enum NetworkMode {
     Private,
 }
 
-/// The rootless single mapping locald uses: one host uid and gid seen as 0 inside the container.
+/// The rootless single mapping locald uses: one host uid and gid, seen as 0 inside the container
+/// — or, for the workload, as the uid and gid it runs as (see [`IdMapping::as_ids`]).
 ///
 /// ```
 /// use locald_engine::IdMapping;
 ///
 /// // The unprivileged user 1000 becomes root inside the container; nothing else is mapped.
-/// let m = IdMapping { host_uid: 1000, host_gid: 1000 };
-/// assert_eq!(m.host_uid, 1000);
+/// let m = IdMapping::new(1000, 1000);
+/// assert_eq!((m.host_uid, m.container_uid), (1000, 0));
+/// // The same user, seen by the workload as the image's user 1001:1000.
+/// let keep = m.as_ids(1001, 1000);
+/// assert_eq!((keep.container_uid, keep.container_gid), (1001, 1000));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct IdMapping {
@@ -30,6 +34,39 @@ pub struct IdMapping {
     pub host_uid: u32,
     /// The host gid mapped to container gid 0 (size 1).
     pub host_gid: u32,
+    /// The uid the workload sees the host uid as: 0, or a non-zero uid, which the init maps
+    /// onto the container's 0 in a nested user namespace
+    /// ([`crate::isolation::nested_user_namespace`]); runc itself needs container 0 mapped.
+    pub container_uid: u32,
+    /// The gid the workload sees the host gid as (0, or nested like `container_uid`).
+    pub container_gid: u32,
+}
+
+impl IdMapping {
+    /// The single mapping of `host_uid` and `host_gid` to the container's 0.
+    pub fn new(host_uid: u32, host_gid: u32) -> Self {
+        IdMapping {
+            host_uid,
+            host_gid,
+            container_uid: 0,
+            container_gid: 0,
+        }
+    }
+
+    /// The same host ids, seen by the workload as `uid` and `gid` (what `podman
+    /// --userns=keep-id` gives, built without subordinate ids).
+    pub fn as_ids(self, uid: u32, gid: u32) -> Self {
+        IdMapping {
+            container_uid: uid,
+            container_gid: gid,
+            ..self
+        }
+    }
+
+    /// Whether the workload runs in a nested user namespace (a non-zero container uid or gid).
+    pub fn nested(&self) -> bool {
+        self.container_uid != 0 || self.container_gid != 0
+    }
 }
 
 /// A host path bind-mounted into the container.
@@ -176,10 +213,10 @@ impl RunOptions {
 /// The single mapping for the calling user (effective uid and gid).
 #[cfg(target_os = "linux")]
 pub fn current_user_mapping() -> Option<IdMapping> {
-    Some(IdMapping {
-        host_uid: nix::unistd::geteuid().as_raw(),
-        host_gid: nix::unistd::getegid().as_raw(),
-    })
+    Some(IdMapping::new(
+        nix::unistd::geteuid().as_raw(),
+        nix::unistd::getegid().as_raw(),
+    ))
 }
 
 /// The single mapping for the calling user (not available off Linux).

@@ -227,6 +227,15 @@ pub enum Item {
         /// Access (`rwm`).
         access: String,
     },
+    /// The workload runs in a user namespace nested in the container's, which the init creates
+    /// and in which the container's uid and gid 0 (the host user) are `uid` and `gid`; runc
+    /// starts the init as the container's 0.
+    NestedUserNamespace {
+        /// The workload's uid (the container's 0 seen from the nested namespace).
+        uid: u32,
+        /// The workload's gid.
+        gid: u32,
+    },
 }
 
 /// A plan entry: a decision and the requirement that asks for it.
@@ -432,6 +441,10 @@ impl fmt::Display for Item {
                 f,
                 "device cgroup {} all {access}",
                 if *allow { "allow" } else { "deny" }
+            ),
+            Item::NestedUserNamespace { uid, gid } => write!(
+                f,
+                "nested user namespace: workload uid={uid} gid={gid} mapped onto container 0 (by the init)"
             ),
         }
     }

@@ -20,6 +20,10 @@ use crate::plan::{IdKind, Item, Namespace, Plan};
 /// The runtime-spec version written into `config.json` (what runc 1.1 implements).
 pub const OCI_VERSION: &str = "1.0.2";
 
+/// The init's option that runs the workload in a nested user namespace as `UID:GID`.
+#[implements("isolation.namespaces.user-nested")]
+pub const INIT_USERNS_OPTION: &str = "--userns";
+
 fn spec_err(e: impl std::fmt::Display) -> Error {
     Error::Spec {
         reason: e.to_string(),
@@ -92,6 +96,7 @@ impl Plan {
         let (mut uid_maps, mut gid_maps) = (Vec::new(), Vec::new());
         let mut devices = Vec::new();
         let mut init: Option<String> = None;
+        let mut nested: Option<(u32, u32)> = None;
         let mut umask = None;
 
         for entry in self.entries() {
@@ -163,6 +168,7 @@ impl Plan {
                 Item::ReadonlyPath { path } => readonly.push(path.clone()),
                 Item::Init { target, .. } => init = Some(target.clone()),
                 Item::StopSignal { .. } => {}
+                Item::NestedUserNamespace { uid: u, gid: g } => nested = Some((*u, *g)),
                 Item::DeviceRule { allow, access } => devices.push(
                     LinuxDeviceCgroupBuilder::default()
                         .allow(*allow)
@@ -173,8 +179,24 @@ impl Plan {
             }
         }
 
+        let mut init_options = Vec::new();
+        if let Some((u, g)) = nested {
+            // runc can only start the init as a mapped id, the container's 0; the init maps the
+            // workload's ids onto it (isolation.namespaces.user-nested).
+            if init.is_none() {
+                return Err(spec_err(
+                    "a nested user namespace needs the init, which creates it",
+                ));
+            }
+            init_options = vec![INIT_USERNS_OPTION.to_string(), format!("{u}:{g}")];
+            (uid, gid) = (0, 0);
+        }
         if let Some(target) = init {
-            args = [target, "--".to_string()].into_iter().chain(args).collect();
+            args = std::iter::once(target)
+                .chain(init_options)
+                .chain(["--".to_string()])
+                .chain(args)
+                .collect();
         }
         let mut user = UserBuilder::default()
             .uid(uid)

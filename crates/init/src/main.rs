@@ -1,7 +1,7 @@
 //! `locald-init`: the init the engine runs as PID 1 of a container.
 //!
 //! ```text
-//! locald-init [-g] [--] CMD [ARG...]
+//! locald-init [-g] [--userns UID:GID] [--] CMD [ARG...]
 //! ```
 //!
 //! It runs `CMD` as its only child, the workload, forwards to it the signals it receives, reaps
@@ -24,7 +24,7 @@ use std::ffi::CString;
 use std::io::Write;
 use std::os::unix::ffi::OsStringExt;
 
-const USAGE: &str = "usage: locald-init [-g] [--] CMD [ARG...]";
+const USAGE: &str = "usage: locald-init [-g] [--userns UID:GID] [--] CMD [ARG...]";
 
 const HELP: &str = "
 Runs CMD as its child, forwards the signals it receives to CMD, reaps every child
@@ -32,6 +32,9 @@ and exits with CMD's exit status (128+N when signal N killed it, 127 when CMD is
 not found, 126 when it cannot be executed).
 
   -g             forward signals to CMD's process group instead of CMD alone
+  --userns UID:GID
+                 run CMD in a new user namespace in which the init's own uid and
+                 gid are UID and GID
   -h, --help     print this help
   -V, --version  print the version";
 
@@ -53,13 +56,17 @@ fn main() {
     if let Err(e) = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&blocked), None) {
         die(&format!("cannot block signals: {e}"));
     }
-    let (group, argv) = parse_args();
+    let Options {
+        group,
+        userns,
+        argv,
+    } = parse_args();
     close_inherited_fds();
     let signals = SignalFd::with_flags(&blocked, SfdFlags::SFD_CLOEXEC)
         .unwrap_or_else(|e| die(&format!("cannot create a signalfd: {e}")));
     default_dispositions();
     become_subreaper();
-    let workload = spawn(&argv, should_take_terminal());
+    let workload = spawn(&argv, should_take_terminal(), userns);
     std::process::exit(supervise(&signals, workload, group));
 }
 
@@ -73,17 +80,38 @@ fn blocked_signals() -> SigSet {
     set
 }
 
-/// Reads the options; returns whether `-g` was given, and `CMD` with its arguments.
-fn parse_args() -> (bool, Vec<CString>) {
+/// The command line.
+struct Options {
+    /// `-g`: signal the workload's process group.
+    group: bool,
+    /// `--userns UID:GID`: the workload's ids in a nested user namespace.
+    userns: Option<(u32, u32)>,
+    /// `CMD` and its arguments.
+    argv: Vec<CString>,
+}
+
+/// Reads the options and `CMD` with its arguments.
+fn parse_args() -> Options {
     let args: Vec<Vec<u8>> = std::env::args_os()
         .skip(1)
         .map(OsStringExt::into_vec)
         .collect();
     let mut group = false;
+    let mut userns = None;
     let mut i = 0;
     while let Some(arg) = args.get(i) {
         match arg.as_slice() {
             b"-g" => group = true,
+            b"--userns" => {
+                i += 1;
+                let value = args.get(i).map(|v| String::from_utf8_lossy(v));
+                userns = Some(
+                    value
+                        .as_deref()
+                        .and_then(parse_ids)
+                        .unwrap_or_else(|| usage_error("--userns needs UID:GID")),
+                );
+            }
             b"--" => {
                 i += 1;
                 break;
@@ -115,7 +143,23 @@ fn parse_args() -> (bool, Vec<CString>) {
         // Arguments come from a C argv: they cannot contain a NUL byte.
         .filter_map(|a| CString::new(a.as_slice()).ok())
         .collect();
-    (group, argv)
+    Options {
+        group,
+        userns,
+        argv,
+    }
+}
+
+/// `UID:GID`, both decimal.
+fn parse_ids(s: &str) -> Option<(u32, u32)> {
+    let (u, g) = s.split_once(':')?;
+    let id = |x: &str| {
+        x.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| x.parse().ok())
+            .flatten()
+    };
+    Some((id(u)?, id(g)?))
 }
 
 /// Closes every descriptor above 2 the init inherited; all it opens later is close-on-exec.
@@ -176,7 +220,7 @@ fn should_take_terminal() -> bool {
 
 /// Forks the workload and returns its PID.
 #[implements("signals.init.tty")]
-fn spawn(argv: &[CString], take_terminal: bool) -> Pid {
+fn spawn(argv: &[CString], take_terminal: bool, userns: Option<(u32, u32)>) -> Pid {
     // SAFETY: the init is single-threaded, so the child may do whatever the parent could.
     match unsafe { fork() } {
         Ok(ForkResult::Parent { child }) => {
@@ -184,9 +228,40 @@ fn spawn(argv: &[CString], take_terminal: bool) -> Pid {
             let _ = setpgid(child, child);
             child
         }
-        Ok(ForkResult::Child) => exec_workload(argv, take_terminal),
+        Ok(ForkResult::Child) => {
+            if let Some((uid, gid)) = userns
+                && let Err(e) = enter_user_namespace(uid, gid)
+            {
+                warn(&format!(
+                    "cannot run the command as {uid}:{gid} in a nested user namespace: {e}"
+                ));
+                // SAFETY: leaves at once, as a failed exec does.
+                unsafe { libc::_exit(126) }
+            }
+            exec_workload(argv, take_terminal)
+        }
         Err(e) => die(&format!("cannot fork: {e}")),
     }
+}
+
+/// In the forked child, before the exec: a new user namespace whose only uid (gid) mapping is
+/// `uid` (`gid`) to the caller's own effective uid (gid), with setgroups(2) denied, as
+/// `unshare --user --map-user=UID --map-group=GID` does. The process then is `uid`:`gid`, and
+/// every file of its former ids belongs to `uid`:`gid`. The kernel allows these one-line
+/// mappings of the caller's own ids without privilege, except that mapping the parent's uid 0
+/// needs `CAP_SETFCAP` at the unshare (user_namespaces(7)); the engine grants it to the init.
+#[implements("isolation.namespaces.user-nested")]
+fn enter_user_namespace(uid: u32, gid: u32) -> Result<(), String> {
+    let (outer_uid, outer_gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER)
+        .map_err(|e| format!("unshare(CLONE_NEWUSER): {e}"))?;
+    let write = |file: &str, text: String| {
+        std::fs::write(file, &text).map_err(|e| format!("write {text:?} to {file}: {e}"))
+    };
+    // Unprivileged, gid_map can only be written once setgroups is denied.
+    write("/proc/self/setgroups", "deny".into())?;
+    write("/proc/self/uid_map", format!("{uid} {outer_uid} 1\n"))?;
+    write("/proc/self/gid_map", format!("{gid} {outer_gid} 1\n"))
 }
 
 /// In the forked child: a process group of its own, the terminal if `take_terminal`, a clean

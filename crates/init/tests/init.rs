@@ -718,3 +718,60 @@ fn background_init_does_not_take_the_terminal() {
     assert_eq!(shell.wait().code(), Some(0));
     drop(pty.master);
 }
+
+#[test]
+#[verifies("isolation.namespaces.user-nested")]
+fn userns_runs_the_workload_as_the_given_ids_over_the_callers_own() {
+    let dir = tempfile_dir("userns");
+    let script = "id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; \
+                  cat /proc/self/setgroups; echo x > \"$1/written\"; stat -c %u:%g \"$1/written\"";
+    let out = Command::new(INIT)
+        .args(["--userns", "1000:1001", "--", "sh", "-c", script, "sh"])
+        .arg(&dir)
+        .output()
+        .expect("run locald-init");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let (euid, egid) = (nix::unistd::geteuid(), nix::unistd::getegid());
+    let fields: Vec<Vec<&str>> = stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let (uid_map, gid_map) = (euid.to_string(), egid.to_string());
+    assert_eq!(
+        fields,
+        [
+            vec!["1000"],
+            vec!["1001"],
+            vec!["1000", uid_map.as_str(), "1"],
+            vec!["1001", gid_map.as_str(), "1"],
+            vec!["deny"],
+            // The caller's own ids, seen from inside.
+            vec!["1000:1001"],
+        ],
+        "{stdout}"
+    );
+    // On the host the file belongs to the caller.
+    let meta = std::fs::metadata(dir.join("written")).expect("the workload wrote the file");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!((meta.uid(), meta.gid()), (euid.as_raw(), egid.as_raw()));
+    std::fs::remove_dir_all(&dir).expect("remove test dir");
+}
+
+#[test]
+#[verifies("isolation.namespaces.user-nested")]
+fn userns_needs_uid_and_gid() {
+    for bad in [&["--userns", "1000", "--", "true"][..], &["--userns"][..]] {
+        let (status, stderr) = run(bad);
+        assert_eq!(status.code(), Some(2), "{bad:?}");
+        assert!(stderr.contains("--userns needs UID:GID"), "{stderr}");
+    }
+}
+
+/// A fresh directory under the temp dir, owned by the caller.
+fn tempfile_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("locald-init-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).expect("create test dir");
+    dir
+}

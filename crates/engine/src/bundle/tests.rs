@@ -251,10 +251,7 @@ fn rootless_mapping_requires_uid_0() {
     let parent = tempfile::tempdir().unwrap();
     let opts = RunOptions {
         user: Some("1000".into()),
-        id_mapping: Some(crate::IdMapping {
-            host_uid: 1000,
-            host_gid: 1000,
-        }),
+        id_mapping: Some(crate::IdMapping::new(1000, 1000)),
         ..Default::default()
     };
     let err = prepare(

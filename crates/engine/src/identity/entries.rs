@@ -7,6 +7,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::ids;
+use crate::options::IdMapping;
 use crate::plan::{Item, Plan, PlanInput};
 
 /// Mode of the generated files: world-readable, so any container uid can resolve names.
@@ -23,13 +24,16 @@ fn user_spec<'a>(option: Option<&'a str>, image_user: Option<&'a str>) -> (&'a s
     }
 }
 
-/// With the rootless single mapping only uid and gid 0 exist in the container: refuse any other
-/// id before the runtime starts (runc would fail at setuid/setgid time with a far less helpful
-/// message).
-#[implements("identity.user.resolve")]
-fn refuse_unmapped(id: &Identity, source: UserSource) -> Result<()> {
-    for (kind, value) in [("uid", id.uid), ("gid", id.gid)] {
-        if value != 0 {
+/// With the rootless single mapping only one uid and one gid exist for the workload: 0, or the
+/// ids the mapping names for a nested user namespace. Refuse any other id before the runtime
+/// starts (runc would fail at setuid/setgid time with a far less helpful message).
+#[implements("identity.user.resolve", "isolation.namespaces.user-nested")]
+fn refuse_unmapped(id: &Identity, mapping: &IdMapping, source: UserSource) -> Result<()> {
+    for (kind, value, mapped) in [
+        ("uid", id.uid, mapping.container_uid),
+        ("gid", id.gid, mapping.container_gid),
+    ] {
+        if value != mapped {
             return Err(Error::UnmappedId {
                 kind,
                 id: value,
@@ -46,8 +50,18 @@ pub(crate) fn plan(plan: &mut Plan, input: &PlanInput<'_>) -> Result<Identity> {
     let image_user = input.image.config().as_ref().and_then(|c| c.user().clone());
     let (spec, source) = user_spec(input.options.user.as_deref(), image_user.as_deref());
     let mut id = resolve_user(spec, &passwd, &groups, source)?;
-    if input.options.id_mapping.is_some() {
-        refuse_unmapped(&id, source)?;
+    if let Some(mapping) = &input.options.id_mapping {
+        refuse_unmapped(&id, mapping, source)?;
+        if mapping.nested() && input.options.init.is_none() {
+            return Err(Error::InvalidOption {
+                field: "init",
+                reason: format!(
+                    "running as uid {} gid {} rootless needs the init, which creates the nested \
+                     user namespace mapping them onto the container's root",
+                    mapping.container_uid, mapping.container_gid
+                ),
+            });
+        }
         // Supplementary groups other than 0 are unmapped, and setgroups(2) is denied in an
         // unprivileged user namespace anyway.
         id.additional_gids.clear();

@@ -39,10 +39,7 @@ fn build(opts: &RunOptions) -> Plan {
 
 fn rootless(network: NetworkMode) -> RunOptions {
     RunOptions {
-        id_mapping: Some(IdMapping {
-            host_uid: 1000,
-            host_gid: 1000,
-        }),
+        id_mapping: Some(IdMapping::new(1000, 1000)),
         network,
         ..Default::default()
     }

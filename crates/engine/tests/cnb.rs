@@ -1,0 +1,661 @@
+//! End-to-end tests of the Cloud Native Buildpacks profile (`book/src/cnb.md`): CNB-shaped
+//! images built from the testkit's busybox rootfs, prepared with `cnb::build_options` and
+//! `cnb::app_options`, run under real runc as root and rootless (as the unprivileged user
+//! `locald-test`, whose ids the engine maps onto the image's user).
+//!
+//! The build image's user is `cnb` (1000:1000), and its `/cnb/lifecycle/creator` is a shell
+//! stand-in that checks what the real lifecycle relies on (its ids, `CNB_*`, the mounted
+//! directories) and writes where the real one writes. The app image's user is 1002:1000 (a
+//! different uid, as platform.md asks of run images), its entrypoint `/cnb/process/web` links
+//! to a stand-in launcher that checks `CNB_PLATFORM_API` and the buildpack API, finds the
+//! process type in `$0`, and execs the app with the launcher's exit codes (11, 12, 82) when it
+//! cannot. Assertions are on what the workload printed and on the files it left on the host.
+//!
+//! The engine's `prepare` runs in the test process; the container is started by runc as the
+//! user of the mode, with the same arguments `Runtime::spawn` uses, so that its output can be
+//! captured.
+
+#![cfg(target_os = "linux")]
+
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use locald_engine::{Bundle, IdMapping, RunOptions, cnb, prepare};
+use locald_spec_macros::verifies;
+use locald_testkit::{Rootfs, Users, require_root, require_runc, static_init, test_user};
+use oci_spec::image::ImageConfiguration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// As root: no user namespace; the image's uids are the host's.
+    Root,
+    /// As an unprivileged user: the single mapping, and the workload in a nested namespace.
+    Rootless,
+}
+
+/// The host uid and gid that run runc in `mode` (rootless: the test user, or the caller when
+/// it is not root).
+fn runner_ids(mode: Mode) -> (u32, u32) {
+    match mode {
+        Mode::Root => {
+            require_root();
+            (0, 0)
+        }
+        Mode::Rootless if nix::unistd::geteuid().is_root() => {
+            let u = test_user();
+            (u.uid, u.gid)
+        }
+        Mode::Rootless => (
+            nix::unistd::geteuid().as_raw(),
+            nix::unistd::getegid().as_raw(),
+        ),
+    }
+}
+
+/// A command running `program` as the runner of `mode`.
+fn command_as(mode: Mode, program: &Path) -> Command {
+    if mode == Mode::Rootless && nix::unistd::geteuid().is_root() {
+        test_user().command(program)
+    } else {
+        Command::new(program)
+    }
+}
+
+/// `chown -R` (symlinks themselves, not their targets), when running as root.
+fn chown_tree(path: &Path, (uid, gid): (u32, u32)) {
+    if !nix::unistd::geteuid().is_root() {
+        return;
+    }
+    for entry in walk(path) {
+        std::os::unix::fs::lchown(&entry, Some(uid), Some(gid))
+            .unwrap_or_else(|e| panic!("chown {}: {e}", entry.display()));
+    }
+}
+
+fn walk(path: &Path) -> Vec<PathBuf> {
+    let mut out = vec![path.to_owned()];
+    if fs::symlink_metadata(path).unwrap().is_dir() {
+        for e in fs::read_dir(path).unwrap() {
+            out.extend(walk(&e.unwrap().path()));
+        }
+    }
+    out
+}
+
+fn write(path: &Path, contents: &str, mode: u32) {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).unwrap();
+    }
+    fs::write(path, contents).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn mkdirs(root: &Path, dirs: &[&str]) {
+    for d in dirs {
+        let p = root.join(d);
+        fs::create_dir_all(&p).unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+/// The static init as the runner of `mode` can execute it: beside the rootfs for the test
+/// user, who may not be able to traverse the build directory.
+fn init_for(mode: Mode, rootfs: &Rootfs) -> PathBuf {
+    let init = static_init();
+    if !(mode == Mode::Rootless && nix::unistd::geteuid().is_root()) {
+        return init;
+    }
+    let dest = rootfs.base().join("locald-init");
+    if !dest.exists() && fs::hard_link(&init, &dest).is_err() {
+        fs::copy(&init, &dest).expect("copy the init");
+    }
+    dest
+}
+
+/// locald's options for `mode`: the init, and rootless the single mapping of the runner.
+fn base_options(mode: Mode, rootfs: &Rootfs) -> RunOptions {
+    let (uid, gid) = runner_ids(mode);
+    RunOptions {
+        init: Some(init_for(mode, rootfs)),
+        id_mapping: (mode == Mode::Rootless).then(|| IdMapping::new(uid, gid)),
+        ..RunOptions::default()
+    }
+}
+
+fn image_config(config: serde_json::Value) -> ImageConfiguration {
+    serde_json::from_value(serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "rootfs": { "type": "layers", "diff_ids": [] },
+        "config": config,
+    }))
+    .expect("image config")
+}
+
+#[derive(Debug)]
+struct Output {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Run a prepared bundle under runc as the runner of `mode` (`runc --root R run --bundle S
+/// ID`, as `Runtime::spawn` does), delete it, and return what the container printed.
+fn run(mode: Mode, rootfs: &Rootfs, bundle: &Bundle) -> Output {
+    let runc = require_runc();
+    let state_root = rootfs.base().join("runc");
+    fs::create_dir_all(&state_root).unwrap();
+    chown_tree(&state_root, runner_ids(mode));
+    let out = command_as(mode, &runc)
+        .arg("--root")
+        .arg(&state_root)
+        .arg("run")
+        .arg("--bundle")
+        .arg(&bundle.state_dir)
+        .arg(&bundle.id)
+        .stdin(Stdio::null())
+        .output()
+        .expect("spawn runc");
+    let _ = command_as(mode, &runc)
+        .arg("--root")
+        .arg(&state_root)
+        .args(["delete", "--force", &bundle.id])
+        .output();
+    bundle.remove().expect("remove the bundle");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Prepare `image` with `opts` in a fresh state directory beside the rootfs.
+fn prepare_in(rootfs: &Rootfs, image: &ImageConfiguration, opts: &RunOptions, id: &str) -> Bundle {
+    prepare(
+        image,
+        rootfs.path(),
+        opts,
+        &rootfs.base().join(format!("state-{id}")),
+        id,
+    )
+    .unwrap_or_else(|e| panic!("prepare {id}: {e}"))
+}
+
+mod build {
+    use super::*;
+
+    /// Stand-in for `/cnb/lifecycle/creator`: what the real one needs, checked from inside
+    /// (each failure with its own status), then a write into every directory it writes to.
+    const CREATOR: &str = r#"#!/bin/sh
+fail() { echo "creator: $2" >&2; exit "$1"; }
+[ -n "$CNB_PLATFORM_API" ] || fail 11 "CNB_PLATFORM_API is not set"
+[ "$(id -u)" != 0 ] || fail 3 "refusing to run as root"
+[ "$(id -u):$(id -g)" = "$CNB_USER_ID:$CNB_GROUP_ID" ] ||
+  fail 4 "running as $(id -u):$(id -g), CNB_USER_ID:CNB_GROUP_ID is $CNB_USER_ID:$CNB_GROUP_ID"
+echo "user $(id -un):$(id -gn) $(id -u):$(id -g) home=$HOME"
+env | grep '^CNB_' | sort
+echo "args $*"
+echo "platform env $(cat "$CNB_PLATFORM_DIR/env/GREETING")"
+touch "$CNB_PLATFORM_DIR/written" 2>/dev/null && fail 5 "the platform directory is writable"
+touch "$HOME/.written" || fail 6 "HOME is not writable"
+grep -q source "$CNB_APP_DIR/source.txt" || fail 7 "cannot read the application"
+echo built > "$CNB_APP_DIR/built" || fail 7 "cannot write the application directory"
+mkdir -p "$CNB_LAYERS_DIR/config" || fail 8 "cannot write the layers directory"
+echo 'web = "/workspace/app.sh"' > "$CNB_LAYERS_DIR/config/metadata.toml" || fail 8 "layers"
+echo cached > "$CNB_CACHE_DIR/cached" || fail 9 "cannot write the cache"
+out="$CNB_LAYOUT_DIR/example.test/app/latest"
+mkdir -p "$out" && echo '{}' > "$out/index.json" || fail 10 "cannot write the layout directory"
+stat -c '%n %u:%g' "$CNB_APP_DIR/built" "$CNB_LAYERS_DIR/config/metadata.toml" \
+  "$CNB_CACHE_DIR/cached" "$out/index.json"
+"#;
+
+    /// The platform's host directories.
+    struct HostDirs {
+        workspace: PathBuf,
+        layers: PathBuf,
+        platform: PathBuf,
+        cache: PathBuf,
+        layout: PathBuf,
+    }
+
+    /// A builder-shaped image: user cnb (1000:1000) with a home, the mount targets of the
+    /// profile, the stand-in creator; and the platform's directories beside it. Ownership as
+    /// locald would leave it: rootful, the image's home and the read-write directories are
+    /// the build user's (pack's EnsureVolumeAccess); rootless, everything belongs to the host
+    /// user, which extracted the image and created the directories.
+    fn builder(mode: Mode) -> (Rootfs, ImageConfiguration, HostDirs) {
+        let rootfs = Rootfs::build(Users::RootOnly);
+        let root = rootfs.path();
+        write(
+            &root.join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\ncnb:x:1000:1000:CNB:/home/cnb:/bin/sh\n",
+            0o644,
+        );
+        write(&root.join("etc/group"), "root:x:0:\ncnb:x:1000:\n", 0o644);
+        mkdirs(
+            root,
+            &[
+                "workspace",
+                "layers",
+                "platform",
+                "cache",
+                "layout-repo",
+                "cnb/buildpacks",
+                "home/cnb",
+            ],
+        );
+        write(&root.join("cnb/lifecycle/creator"), CREATOR, 0o755);
+        let host = rootfs.base().join("host");
+        let dirs = HostDirs {
+            workspace: host.join("workspace"),
+            layers: host.join("layers"),
+            platform: host.join("platform"),
+            cache: host.join("cache"),
+            layout: host.join("layout"),
+        };
+        mkdirs(
+            &host,
+            &["workspace", "layers", "cache", "layout", "platform"],
+        );
+        write(&dirs.workspace.join("source.txt"), "source\n", 0o644);
+        write(
+            &dirs.platform.join("env/GREETING"),
+            "hello from the platform",
+            0o644,
+        );
+        match mode {
+            Mode::Root => {
+                chown_tree(&root.join("home/cnb"), (1000, 1000));
+                for d in [&dirs.workspace, &dirs.layers, &dirs.cache, &dirs.layout] {
+                    chown_tree(d, (1000, 1000));
+                }
+            }
+            Mode::Rootless => {
+                let ids = runner_ids(mode);
+                chown_tree(root, ids);
+                chown_tree(&host, ids);
+            }
+        }
+        let image = image_config(serde_json::json!({
+            "User": "cnb",
+            "Env": ["PATH=/usr/bin:/bin", "CNB_USER_ID=1000", "CNB_GROUP_ID=1000"],
+        }));
+        (rootfs, image, dirs)
+    }
+
+    fn creator(dirs: &HostDirs) -> cnb::Build {
+        cnb::Build::new(
+            "0.15",
+            cnb::Phase::Creator,
+            &dirs.workspace,
+            &dirs.layers,
+            &dirs.platform,
+        )
+        .with_cache(&dirs.cache)
+        .with_layout(&dirs.layout)
+        .with_args(["-layout", "example.test/app"])
+    }
+
+    fn lifecycle_runs_as_the_build_user(mode: Mode) {
+        let (rootfs, image, dirs) = builder(mode);
+        let opts = cnb::build_options(
+            &image,
+            rootfs.path(),
+            &creator(&dirs),
+            base_options(mode, &rootfs),
+        )
+        .unwrap();
+        let out = run(mode, &rootfs, &prepare_in(&rootfs, &image, &opts, "build"));
+        assert_eq!(out.code, 0, "{out:#?}");
+        assert_eq!(
+            out.stdout,
+            "user cnb:cnb 1000:1000 home=/home/cnb\n\
+             CNB_APP_DIR=/workspace\n\
+             CNB_CACHE_DIR=/cache\n\
+             CNB_EXPERIMENTAL_MODE=warn\n\
+             CNB_GROUP_ID=1000\n\
+             CNB_LAYERS_DIR=/layers\n\
+             CNB_LAYOUT_DIR=/layout-repo\n\
+             CNB_PLATFORM_API=0.15\n\
+             CNB_PLATFORM_DIR=/platform\n\
+             CNB_USER_ID=1000\n\
+             CNB_USE_LAYOUT=true\n\
+             args -layout example.test/app\n\
+             platform env hello from the platform\n\
+             /workspace/built 1000:1000\n\
+             /layers/config/metadata.toml 1000:1000\n\
+             /cache/cached 1000:1000\n\
+             /layout-repo/example.test/app/latest/index.json 1000:1000\n",
+            "{out:#?}"
+        );
+        // On the host, the files belong to the build user (rootful) or to the host user that
+        // the build user is (rootless).
+        let owner = match mode {
+            Mode::Root => (1000, 1000),
+            Mode::Rootless => runner_ids(mode),
+        };
+        for file in [
+            dirs.workspace.join("built"),
+            dirs.layers.join("config/metadata.toml"),
+            dirs.cache.join("cached"),
+            dirs.layout.join("example.test/app/latest/index.json"),
+        ] {
+            let meta = fs::metadata(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            assert_eq!((meta.uid(), meta.gid()), owner, "{}", file.display());
+        }
+        assert!(!dirs.platform.join("written").exists());
+    }
+
+    #[test]
+    #[verifies(
+        "cnb.build.user",
+        "cnb.build.user-ids",
+        "cnb.build.directories",
+        "cnb.build.platform-env",
+        "cnb.build.phase",
+        "identity.passwd.current-user",
+        "identity.group.current-group"
+    )]
+    fn lifecycle_runs_as_the_build_user_root() {
+        lifecycle_runs_as_the_build_user(Mode::Root);
+    }
+
+    #[test]
+    #[verifies(
+        "cnb.build.user",
+        "cnb.build.user-ids",
+        "cnb.build.directories",
+        "cnb.build.platform-env",
+        "cnb.build.phase",
+        "isolation.namespaces.user-nested",
+        "identity.passwd.current-user",
+        "identity.group.current-group"
+    )]
+    fn lifecycle_runs_as_the_build_user_rootless() {
+        lifecycle_runs_as_the_build_user(Mode::Rootless);
+    }
+
+    fn lifecycle_exit_status_passes_through(mode: Mode) {
+        let (rootfs, image, dirs) = builder(mode);
+        // A failure inside the lifecycle: the cache turns read-only after the profile checked
+        // it (as one filled by another user would), and the stand-in exits 9, in the range of
+        // the generic lifecycle errors.
+        let opts = cnb::build_options(
+            &image,
+            rootfs.path(),
+            &creator(&dirs),
+            base_options(mode, &rootfs),
+        )
+        .unwrap();
+        fs::set_permissions(&dirs.cache, fs::Permissions::from_mode(0o555)).unwrap();
+        let out = run(mode, &rootfs, &prepare_in(&rootfs, &image, &opts, "cache"));
+        assert_eq!(out.code, 9, "{out:#?}");
+        assert!(out.stderr.contains("cannot write the cache"), "{out:#?}");
+        assert_eq!(
+            cnb::lifecycle_exit_meaning(out.code),
+            Some("generic lifecycle error")
+        );
+    }
+
+    #[test]
+    #[verifies("cnb.build.exit-codes")]
+    fn lifecycle_exit_status_passes_through_root() {
+        lifecycle_exit_status_passes_through(Mode::Root);
+    }
+
+    #[test]
+    #[verifies("cnb.build.exit-codes")]
+    fn lifecycle_exit_status_passes_through_rootless() {
+        lifecycle_exit_status_passes_through(Mode::Rootless);
+    }
+
+    #[test]
+    #[verifies("cnb.build.directories", "filesystems.root")]
+    fn a_build_image_without_the_mount_targets_is_refused() {
+        let (rootfs, image, dirs) = builder(Mode::Rootless);
+        fs::remove_dir(rootfs.path().join("layout-repo")).unwrap();
+        let opts = cnb::build_options(
+            &image,
+            rootfs.path(),
+            &creator(&dirs),
+            base_options(Mode::Rootless, &rootfs),
+        )
+        .unwrap();
+        let err = prepare(&image, rootfs.path(), &opts, &rootfs.base().join("s"), "s")
+            .expect_err("a missing /layout-repo");
+        assert!(err.to_string().contains("/layout-repo"), "{err}");
+    }
+}
+
+mod app {
+    use super::*;
+
+    /// Stand-in for `/cnb/lifecycle/launcher` (lifecycle `cmd/launcher`): exits 11 for a
+    /// Platform API it does not support, 12 for a buildpack API it does not support, 82 when
+    /// `$0` names no process type of the layers metadata; otherwise drops its own variables,
+    /// changes to the app directory and execs the process.
+    const LAUNCHER: &str = r#"#!/bin/sh
+echo "launcher pid=$$ $(id -u):$(id -g) $(id -un) cwd=$(pwd)"
+env | grep '^CNB_' | sort | sed 's/^/launcher /'
+case "$CNB_PLATFORM_API" in
+  0.1[0-5]|0.[3-9]) ;;
+  *) echo "ERROR: platform API version '$CNB_PLATFORM_API' is incompatible" >&2; exit 11 ;;
+esac
+md="${CNB_LAYERS_DIR:-/layers}/config/metadata.toml"
+grep -Eq '^api = "0\.(9|1[0-9])"$' "$md" || { echo "ERROR: buildpack API" >&2; exit 12; }
+type=${0##*/}
+cmd=$(sed -n "s|^$type = \"\(.*\)\"\$|\1|p" "$md")
+[ -n "$cmd" ] || { echo "ERROR: failed to launch: no process type $type" >&2; exit 82; }
+cd "${CNB_APP_DIR:-/workspace}" || exit 82
+unset CNB_APP_DIR CNB_LAYERS_DIR CNB_PROCESS_TYPE
+exec "$cmd" "$@"
+"#;
+
+    const APP: &str = r#"#!/bin/sh
+echo "app pid=$$ $(id -u):$(id -g) $(id -un) cwd=$(pwd) home=$HOME"
+echo "app pid1 $(tr '\0' ' ' < /proc/1/cmdline)"
+echo "app workspace owner $(stat -c %u:%g /workspace)"
+env | grep -E '^(CNB_|PORT=)' | sort | sed 's/^/app /'
+echo "app args $*"
+exit "${EXIT_CODE:-0}"
+"#;
+
+    /// An app-image-shaped rootfs: the run image's user 1002:1000, the launcher and its
+    /// process-type links, the layers metadata (and an old one with an unsupported buildpack
+    /// API at /layers-old), and the app. Rootless, the host user owns it all, as after locald
+    /// extracted it.
+    fn app_rootfs(mode: Mode) -> Rootfs {
+        let rootfs = Rootfs::build(Users::RootOnly);
+        let root = rootfs.path();
+        write(
+            &root.join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\ncnb:x:1002:1000:CNB run:/home/cnb:/bin/sh\n",
+            0o644,
+        );
+        write(&root.join("etc/group"), "root:x:0:\ncnb:x:1000:\n", 0o644);
+        mkdirs(root, &["workspace", "home/cnb", "cnb/process"]);
+        write(&root.join("cnb/lifecycle/launcher"), LAUNCHER, 0o755);
+        for t in ["web", "worker"] {
+            symlink("../lifecycle/launcher", root.join("cnb/process").join(t)).unwrap();
+        }
+        let md = "web = \"/workspace/app.sh\"\n";
+        write(
+            &root.join("layers/config/metadata.toml"),
+            &format!("api = \"0.10\"\n{md}"),
+            0o644,
+        );
+        write(
+            &root.join("layers-old/config/metadata.toml"),
+            &format!("api = \"0.1\"\n{md}"),
+            0o644,
+        );
+        write(&root.join("workspace/app.sh"), APP, 0o755);
+        if mode == Mode::Rootless {
+            chown_tree(root, runner_ids(mode));
+        }
+        rootfs
+    }
+
+    /// The exporter's shape of an app image config, with `env` replacing entries by key.
+    fn app_image(entrypoint: &str, env: &[(&str, &str)]) -> ImageConfiguration {
+        let mut vars = [
+            ("PATH", "/cnb/process:/cnb/lifecycle:/usr/bin:/bin"),
+            ("CNB_LAYERS_DIR", "/layers"),
+            ("CNB_APP_DIR", "/workspace"),
+            ("CNB_PLATFORM_API", "0.15"),
+            ("CNB_DEPRECATION_MODE", "quiet"),
+        ];
+        for (k, v) in env {
+            vars.iter_mut().find(|(key, _)| key == k).unwrap().1 = v;
+        }
+        let env: Vec<String> = vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        image_config(serde_json::json!({
+            "Entrypoint": [entrypoint],
+            "WorkingDir": "/workspace",
+            "User": "1002:1000",
+            "Env": env,
+        }))
+    }
+
+    fn run_app(
+        mode: Mode,
+        rootfs: &Rootfs,
+        image: &ImageConfiguration,
+        base: RunOptions,
+    ) -> Output {
+        let opts = cnb::app_options(image, rootfs.path(), base).unwrap();
+        // `run` deletes the container and its state directory, so the id can be reused.
+        run(mode, rootfs, &prepare_in(rootfs, image, &opts, "app"))
+    }
+
+    fn launcher_execs_the_app(mode: Mode) {
+        let rootfs = app_rootfs(mode);
+        let base = RunOptions {
+            env: vec![("PORT".into(), "8080".into())],
+            args: Some(vec!["--port".into(), "8080".into()]),
+            ..base_options(mode, &rootfs)
+        };
+        let out = run_app(mode, &rootfs, &app_image("/cnb/process/web", &[]), base);
+        assert_eq!(out.code, 0, "{out:#?}");
+        let lines: Vec<&str> = out.stdout.lines().collect();
+        let pid = |line: &str, prefix: &str| -> u32 {
+            line.strip_prefix(prefix)
+                .and_then(|r| r.split(' ').next())
+                .and_then(|p| p.parse().ok())
+                .unwrap_or_else(|| panic!("no pid in {line:?}: {out:#?}"))
+        };
+        let (launcher, app) = (pid(lines[0], "launcher pid="), pid(lines[5], "app pid="));
+        assert_eq!(launcher, app, "the launcher execs the app: {out:#?}");
+        assert_ne!(app, 1, "an init is PID 1: {out:#?}");
+        let pid1 = match mode {
+            Mode::Root => "app pid1 /dev/init -- /cnb/process/web --port 8080 ",
+            Mode::Rootless => {
+                "app pid1 /dev/init --userns 1002:1000 -- /cnb/process/web --port 8080 "
+            }
+        };
+        let workspace_owner = match mode {
+            Mode::Root => "0:0",
+            Mode::Rootless => "1002:1000",
+        };
+        let expected = [
+            format!("launcher pid={launcher} 1002:1000 cnb cwd=/workspace"),
+            "launcher CNB_APP_DIR=/workspace".into(),
+            "launcher CNB_DEPRECATION_MODE=quiet".into(),
+            "launcher CNB_LAYERS_DIR=/layers".into(),
+            "launcher CNB_PLATFORM_API=0.15".into(),
+            format!("app pid={app} 1002:1000 cnb cwd=/workspace home=/home/cnb"),
+            pid1.into(),
+            format!("app workspace owner {workspace_owner}"),
+            "app CNB_DEPRECATION_MODE=quiet".into(),
+            "app CNB_PLATFORM_API=0.15".into(),
+            "app PORT=8080".into(),
+            "app args --port 8080".into(),
+        ];
+        assert_eq!(lines, expected, "{out:#?}");
+    }
+
+    #[test]
+    #[verifies(
+        "cnb.app.entrypoint",
+        "cnb.app.working-dir",
+        "cnb.app.user",
+        "cnb.app.env",
+        "cnb.app.init",
+        "identity.passwd.current-user"
+    )]
+    fn launcher_execs_the_app_root() {
+        launcher_execs_the_app(Mode::Root);
+    }
+
+    #[test]
+    #[verifies(
+        "cnb.app.entrypoint",
+        "cnb.app.working-dir",
+        "cnb.app.user",
+        "cnb.app.env",
+        "cnb.app.init",
+        "isolation.namespaces.user-nested",
+        "identity.passwd.current-user"
+    )]
+    fn launcher_execs_the_app_rootless() {
+        launcher_execs_the_app(Mode::Rootless);
+    }
+
+    fn exit_codes_pass_through(mode: Mode) {
+        let rootfs = app_rootfs(mode);
+        let base = base_options(mode, &rootfs);
+        let app_exits_7 = RunOptions {
+            env: vec![("EXIT_CODE".into(), "7".into())],
+            ..base.clone()
+        };
+        let web = app_image("/cnb/process/web", &[]);
+        let cases = [
+            (web.clone(), app_exits_7, 7, "app args"),
+            (
+                app_image("/cnb/process/web", &[("CNB_PLATFORM_API", "0.99")]),
+                base.clone(),
+                11,
+                "'0.99' is incompatible",
+            ),
+            (
+                app_image("/cnb/process/web", &[("CNB_LAYERS_DIR", "/layers-old")]),
+                base.clone(),
+                12,
+                "buildpack API",
+            ),
+            (
+                app_image("/cnb/process/worker", &[]),
+                base.clone(),
+                82,
+                "no process type worker",
+            ),
+        ];
+        for (image, opts, code, needle) in cases {
+            let out = run_app(mode, &rootfs, &image, opts);
+            assert_eq!(out.code, code, "{out:#?}");
+            assert!(
+                out.stdout.contains(needle) || out.stderr.contains(needle),
+                "{needle:?}: {out:#?}"
+            );
+            assert_eq!(
+                cnb::launcher_exit_meaning(code).is_some(),
+                code != 7,
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    #[verifies("cnb.app.exit-codes", "signals.init.exit-status")]
+    fn exit_codes_pass_through_root() {
+        exit_codes_pass_through(Mode::Root);
+    }
+
+    #[test]
+    #[verifies("cnb.app.exit-codes", "signals.init.exit-status")]
+    fn exit_codes_pass_through_rootless() {
+        exit_codes_pass_through(Mode::Rootless);
+    }
+}
