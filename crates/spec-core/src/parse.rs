@@ -387,10 +387,26 @@ fn kind_of(v: &Value) -> &'static str {
     }
 }
 
+/// The chapter files `book_src/SUMMARY.md` links to, in reading order (none without one).
+fn summary_links(book_src: &Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(book_src.join("SUMMARY.md")) else {
+        return Vec::new();
+    };
+    Parser::new(&text)
+        .filter_map(|ev| match ev {
+            Event::Start(Tag::Link { dest_url, .. }) => {
+                Some(dest_url.trim_start_matches("./").to_owned())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// Every requirement of a book, and every defect found reading it.
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
-    /// The requirements, in book order (chapter files sorted by path, blocks in order).
+    /// The requirements, in book order (chapters as `SUMMARY.md` lists them, then any other
+    /// Markdown file by path; blocks in order).
     pub requirements: Vec<Requirement>,
     /// Defects: malformed blocks and duplicate IDs.
     pub problems: Vec<Problem>,
@@ -413,6 +429,15 @@ impl Registry {
             .map(|e| e.into_path())
             .collect();
         files.sort();
+        let summary_order = summary_links(book_src);
+        // Stable: files SUMMARY.md does not list keep their path order, after the listed ones.
+        files.sort_by_key(|p| {
+            let rel = p.strip_prefix(book_src).unwrap_or(p);
+            summary_order
+                .iter()
+                .position(|l| Path::new(l) == rel)
+                .unwrap_or(usize::MAX)
+        });
         let mut chapters = Vec::new();
         for path in files {
             let text = std::fs::read_to_string(&path)?;

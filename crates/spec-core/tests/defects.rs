@@ -421,3 +421,33 @@ fn an_edited_requirement_is_suspect_until_confirmed() {
     .unwrap();
     assert_eq!(f.problems(), vec![]);
 }
+
+#[test]
+fn requirements_follow_the_summary_order_then_unlisted_files_by_path() {
+    let req = |id: &str| block(&GOOD.replace("identity.passwd.current-user", id));
+    let f = Fixture::new(&[
+        (
+            "book/src/SUMMARY.md",
+            "# Summary\n\n- [Zeta](zeta.md)\n- [Nested](part/alpha.md)\n- [Mid](./mid.md)\n",
+        ),
+        ("book/src/alpha.md", &req("alpha.unlisted")),
+        ("book/src/mid.md", &req("mid.listed-third")),
+        ("book/src/part/alpha.md", &req("part.listed-second")),
+        ("book/src/zeta.md", &req("zeta.listed-first")),
+    ]);
+    let registry = locald_spec_core::Registry::load(f.root(), &f.root().join("book/src")).unwrap();
+    let ids: Vec<&str> = registry
+        .requirements
+        .iter()
+        .map(|r| r.id.as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "zeta.listed-first",
+            "part.listed-second",
+            "mid.listed-third",
+            "alpha.unlisted"
+        ]
+    );
+}
