@@ -1,7 +1,8 @@
 //! Prepare a bundle: plan, check, and write the per-container state directory atomically.
 //!
 //! The state directory holds `config.json` and the generated files; `root.path` in the spec is
-//! the image directory itself (absolute). Everything is written into a fresh temporary
+//! the image directory itself (absolute), or, when the image lacks mount targets, the skeleton
+//! root `rootfs` in the state directory ([`crate::skeleton`]). Everything is written into a fresh temporary
 //! directory beside the state directory and renamed into place in one step, so the state
 //! directory either does not exist or is complete; on any error nothing is left behind. The
 //! engine never writes inside the rootfs.
@@ -17,8 +18,8 @@ use crate::error::{Error, Result};
 use crate::identity::IdentityFiles;
 use crate::options::RunOptions;
 use crate::plan::{Plan, PlanInput};
-use crate::preflight;
 use crate::rootfs::ImageRoot;
+use crate::{preflight, skeleton};
 
 /// The name of the runtime config inside the state directory.
 pub const CONFIG_FILE: &str = "config.json";
@@ -36,7 +37,8 @@ pub struct Bundle {
     pub state_dir: PathBuf,
     /// `state_dir/config.json`.
     pub config_path: PathBuf,
-    /// The image rootfs, absolute and canonical.
+    /// The image rootfs, absolute and canonical (the spec's `root.path` is this, or the
+    /// skeleton root inside the state directory).
     pub rootfs: PathBuf,
     /// The runtime spec written to `config.json`.
     pub spec: Spec,
@@ -61,7 +63,9 @@ fn absolute(path: &Path) -> Result<PathBuf> {
     std::path::absolute(path).map_err(|e| Error::io(path, "make absolute", e))
 }
 
-/// Build the plan for a container without writing anything.
+/// Build the plan for a container without writing anything: read the image's identity files,
+/// plan, check every mount target and the working directory inside the image
+/// ([`crate::preflight`]), and provide the targets it lacks ([`crate::skeleton`]).
 ///
 /// `state_dir` is where the generated files will live (their bind-mount sources).
 pub fn plan(
@@ -77,7 +81,7 @@ pub fn plan(
     }
     let root = ImageRoot::open(&rootfs)?;
     let identity_files = IdentityFiles::read(&root)?;
-    let plan = Plan::build(&PlanInput {
+    let mut plan = Plan::build(&PlanInput {
         image,
         identity_files: &identity_files,
         options: opts,
@@ -85,14 +89,17 @@ pub fn plan(
         state_dir,
         id,
     })?;
+    let missing = preflight::check(&plan, &root, state_dir)?;
+    skeleton::plan(&mut plan, &root, state_dir, &missing)?;
     Ok((plan, root))
 }
 
 /// Prepare a bundle for container `id` in the new directory `state_dir`.
 ///
-/// Fails, writing nothing, when the image or options are unusable, when a mount target or the
-/// working directory is missing from the rootfs (see [`crate::preflight`]), or when `state_dir`
-/// already exists or lies inside the rootfs.
+/// Fails, writing nothing, when the image or options are unusable, when the working directory is
+/// missing from the rootfs or a mount target the image lacks cannot be provided (see
+/// [`crate::preflight`], [`crate::skeleton`]), or when `state_dir` already exists or lies
+/// inside the rootfs.
 ///
 /// ```no_run
 /// use locald_engine::{prepare, RunOptions};
@@ -135,7 +142,6 @@ pub fn prepare(
             ),
         });
     }
-    preflight::check(&plan, &root, &state_dir)?;
     let spec = plan.to_spec()?;
     write_state(&plan, &spec, &state_dir)?;
     Ok(Bundle {
@@ -150,7 +156,13 @@ pub fn prepare(
 
 fn write_file(dir: &Path, name: &str, contents: &[u8], mode: u32) -> Result<()> {
     // Names come from the plan; refuse anything that is not a plain file name.
-    if name.is_empty() || name.contains('/') || name == "." || name == ".." || name == CONFIG_FILE {
+    if name.is_empty()
+        || name.contains('/')
+        || name == "."
+        || name == ".."
+        || name == CONFIG_FILE
+        || name == skeleton::ROOTFS_DIR
+    {
         return Err(Error::Spec {
             reason: format!("state file name {name:?} is not a plain file name"),
         });
@@ -199,6 +211,7 @@ pub(crate) fn write_state(plan: &Plan, spec: &Spec, state_dir: &Path) -> Result<
     for (file, contents, mode) in plan.files() {
         write_file(tmp.path(), file, contents.as_bytes(), mode)?;
     }
+    skeleton::write(plan, tmp.path())?;
     let json = config_json(spec)?;
     write_file_config(tmp.path(), &json)?;
     set_mode(tmp.path(), STATE_DIR_MODE)?;

@@ -23,7 +23,8 @@
 //!
 //! The modules that decide what a container gets mirror the specification's chapters, one
 //! module per chapter: [`identity`], [`environment`], [`filesystems`], [`process`],
-//! [`security`], [`isolation`] and [`names`]. Each requirement's implementing items carry
+//! [`security`], [`isolation`] and [`names`] ([`skeleton`] provides mount targets the image
+//! lacks, for [`filesystems`]). Each requirement's implementing items carry
 //! `#[implements("id")]` and its tests `#[verifies("id")]`; [`ids`] lists the requirement IDs
 //! the engine tags its plan entries with.
 
@@ -44,6 +45,7 @@ pub mod process;
 pub mod rootfs;
 pub mod runtime;
 pub mod security;
+pub mod skeleton;
 pub mod spec;
 pub mod stopping;
 

@@ -224,6 +224,8 @@ pub enum Item {
         /// Access (`rwm`).
         access: String,
     },
+    /// A node of the skeleton root, for targets the image lacks (see [`crate::skeleton`]).
+    Skeleton(crate::skeleton::Node),
 }
 
 /// A plan entry: a decision and the requirement that asks for it.
@@ -305,6 +307,11 @@ impl Plan {
     /// All entries, in order.
     pub fn entries(&self) -> &[Entry] {
         &self.entries
+    }
+
+    /// All entries, to edit in place (the skeleton root rewrites the root and inserts its own).
+    pub(crate) fn entries_mut(&mut self) -> &mut Vec<Entry> {
+        &mut self.entries
     }
 
     /// The mounts, in order.
@@ -425,6 +432,7 @@ impl fmt::Display for Item {
                 "device cgroup {} all {access}",
                 if *allow { "allow" } else { "deny" }
             ),
+            Item::Skeleton(node) => write!(f, "{node}"),
         }
     }
 }

@@ -162,7 +162,7 @@ impl Plan {
                 Item::MaskedPath { path } => masked.push(path.clone()),
                 Item::ReadonlyPath { path } => readonly.push(path.clone()),
                 Item::Init { target, .. } => init = Some(target.clone()),
-                Item::StopSignal { .. } => {}
+                Item::StopSignal { .. } | Item::Skeleton(_) => {}
                 Item::DeviceRule { allow, access } => devices.push(
                     LinuxDeviceCgroupBuilder::default()
                         .allow(*allow)

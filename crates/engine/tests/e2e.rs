@@ -677,31 +677,46 @@ mod filesystems {
     }
 
     #[test]
-    #[verifies("filesystems.bind-mounts", "filesystems.root")]
-    fn bind_to_a_missing_destination_is_refused_root() {
+    #[verifies(
+        "filesystems.bind-mounts",
+        "filesystems.root",
+        "filesystems.missing-targets"
+    )]
+    fn bind_to_a_missing_destination_is_provided_outside_the_rootfs_root() {
         let rootfs = Rootfs::build(Users::RootOnly);
+        rootfs.write_scratch("hello.txt", "hello\n");
         let bind = format!("{}:/data", rootfs.scratch().display());
-        run(Mode::Root, &rootfs, &["--bind", &bind], &["true"]).refused("/data does not exist");
+        let out = run(
+            Mode::Root,
+            &rootfs,
+            &["--bind", &bind],
+            &["cat", "/data/hello.txt"],
+        );
+        assert_eq!(out.ok(), "hello\n");
         assert!(!rootfs.path().join("data").exists());
     }
 
-    fn missing_mount_target_is_refused_without_touching_the_rootfs(mode: Mode) {
+    fn missing_mount_target_is_provided_without_touching_the_rootfs(mode: Mode) {
         let rootfs = Rootfs::build(Users::RootOnly);
         std::fs::remove_dir(rootfs.path().join("proc")).unwrap();
-        run(mode, &rootfs, &[], &["true"]).refused("/proc does not exist");
+        let script = "test -e /proc/self/status && echo proc";
+        assert_eq!(
+            run(mode, &rootfs, &[], &["sh", "-c", script]).ok(),
+            "proc\n"
+        );
         assert!(!rootfs.path().join("proc").exists());
     }
 
     #[test]
-    #[verifies("filesystems.root")]
-    fn missing_mount_target_is_refused_without_touching_the_rootfs_root() {
-        missing_mount_target_is_refused_without_touching_the_rootfs(Mode::Root);
+    #[verifies("filesystems.root", "filesystems.missing-targets")]
+    fn missing_mount_target_is_provided_without_touching_the_rootfs_root() {
+        missing_mount_target_is_provided_without_touching_the_rootfs(Mode::Root);
     }
 
     #[test]
-    #[verifies("filesystems.root")]
-    fn missing_mount_target_is_refused_without_touching_the_rootfs_rootless() {
-        missing_mount_target_is_refused_without_touching_the_rootfs(Mode::Rootless);
+    #[verifies("filesystems.root", "filesystems.missing-targets")]
+    fn missing_mount_target_is_provided_without_touching_the_rootfs_rootless() {
+        missing_mount_target_is_provided_without_touching_the_rootfs(Mode::Rootless);
     }
 }
 
@@ -2029,5 +2044,92 @@ mod debian {
     )]
     fn a_debian_workload_sees_a_sane_container_rootless() {
         a_debian_workload_sees_a_sane_container(Mode::Rootless);
+    }
+}
+
+mod missing_targets {
+    use super::*;
+    use locald_testkit::tree_manifest;
+
+    /// A `FROM scratch`-like rootfs: a static busybox at /bin/busybox and /bin/sh linked to
+    /// it, nothing else (no /proc, /dev, /sys, /tmp, /etc).
+    fn scratch_rootfs() -> Rootfs {
+        let rootfs = Rootfs::build(Users::RootOnly);
+        for e in std::fs::read_dir(rootfs.path()).unwrap() {
+            let e = e.unwrap();
+            if e.file_name() != "bin" {
+                std::fs::remove_dir_all(e.path()).unwrap();
+            }
+        }
+        for e in std::fs::read_dir(rootfs.path().join("bin")).unwrap() {
+            let e = e.unwrap();
+            if e.file_name() != "busybox" && e.file_name() != "sh" {
+                std::fs::remove_file(e.path()).unwrap();
+            }
+        }
+        let mut top: Vec<_> = std::fs::read_dir(rootfs.path().join("bin"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        top.sort();
+        assert_eq!(top, ["busybox", "sh"]);
+        rootfs
+    }
+
+    fn a_scratch_image_runs_and_stays_untouched(mode: Mode) {
+        let rootfs = scratch_rootfs();
+        let before = tree_manifest(rootfs.path());
+        // Only busybox and sh exist: every other command is a busybox applet by name.
+        let script = "b=/bin/busybox; $b id -u; $b head -n1 /etc/passwd; \
+                      echo x >/dev/null && echo devnull; \
+                      $b test -e /proc/self/status && echo proc; \
+                      $b test -d /sys/fs && echo sys; \
+                      $b touch /new-at-top && echo wrote-top";
+        let out = run(mode, &rootfs, &[], &["/bin/sh", "-c", script]);
+        let lines: Vec<&str> = out.ok().lines().collect();
+        assert_eq!(lines.len(), 6, "{out:#?}");
+        assert_eq!(lines[0], "0");
+        assert!(lines[1].starts_with("root:x:0:0:"), "generated: {out:#?}");
+        assert_eq!(lines[2..], ["devnull", "proc", "sys", "wrote-top"]);
+        // A read-only root: the image's /bin through a read-only bind, /tmp a tmpfs.
+        let script = "/bin/busybox touch /tmp/t && echo tmp; \
+                      /bin/busybox touch /bin/new 2>/dev/null || echo bin-ro; \
+                      /bin/busybox touch /new 2>/dev/null || echo root-ro";
+        let out = run(
+            mode,
+            &rootfs,
+            &["--readonly-rootfs"],
+            &["/bin/sh", "-c", script],
+        );
+        assert_eq!(out.ok(), "tmp\nbin-ro\nroot-ro\n");
+        assert_eq!(
+            tree_manifest(rootfs.path()),
+            before,
+            "the runs changed the image"
+        );
+    }
+
+    #[test]
+    #[verifies(
+        "filesystems.missing-targets",
+        "filesystems.root",
+        "filesystems.proc",
+        "filesystems.dev",
+        "identity.passwd.current-user"
+    )]
+    fn a_scratch_image_runs_and_stays_untouched_root() {
+        a_scratch_image_runs_and_stays_untouched(Mode::Root);
+    }
+
+    #[test]
+    #[verifies(
+        "filesystems.missing-targets",
+        "filesystems.root",
+        "filesystems.proc",
+        "filesystems.dev",
+        "identity.passwd.current-user"
+    )]
+    fn a_scratch_image_runs_and_stays_untouched_rootless() {
+        a_scratch_image_runs_and_stays_untouched(Mode::Rootless);
     }
 }
