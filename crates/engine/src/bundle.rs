@@ -175,11 +175,19 @@ fn write_file(dir: &Path, name: &str, contents: &[u8], mode: u32) -> Result<()> 
     #[cfg(not(unix))]
     let _ = mode;
     let mut f = o.open(&path).map_err(|e| Error::io(&path, "create", e))?;
+    // No fsync: the state directory is runtime state (it lives under /run for root), useless
+    // after a reboot, and the rename makes it visible whole; an fsync per file cost more than
+    // the rest of `prepare` together.
     f.write_all(contents)
-        .and_then(|()| f.sync_all())
         .map_err(|e| Error::io(&path, "write", e))?;
-    // The umask may have cleared bits; set the exact mode.
-    set_mode(&path, mode)
+    // The umask may have cleared bits; set the exact mode (on the open file: no path lookup).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(fs::Permissions::from_mode(mode))
+            .map_err(|e| Error::io(&path, "chmod", e))?;
+    }
+    Ok(())
 }
 
 fn set_mode(path: &Path, mode: u32) -> Result<()> {

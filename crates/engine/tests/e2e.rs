@@ -2133,3 +2133,25 @@ mod missing_targets {
         a_scratch_image_runs_and_stays_untouched(Mode::Rootless);
     }
 }
+
+mod runc_state {
+    use super::*;
+
+    /// `runc run` deletes the container itself when it ends, so the engine starts no second
+    /// runc (`delete`) for an ordinary run; nothing may be left behind in runc's state.
+    #[test]
+    fn no_runc_state_is_left_after_a_run_root() {
+        let rootfs = Rootfs::build(Users::RootOnly);
+        let id = format!("runc-state-{}", std::process::id());
+        let runc_root = Path::new(locald_engine::runtime::ROOT_STATE_DIR);
+        run(Mode::Root, &rootfs, &["--id", &id], &["true"]).ok();
+        assert!(!runc_root.join(&id).exists());
+        let out = Command::new(require_runc())
+            .arg("--root")
+            .arg(runc_root)
+            .args(["state", &id])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{out:?}");
+    }
+}
