@@ -309,6 +309,9 @@ pub struct Stopper {
     state_root: PathBuf,
     id: String,
     stop_signal: i32,
+    /// The `runc run` process, killed directly should `runc kill` fail (Linux only: that needs
+    /// nix's `kill`).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     runc_pid: u32,
 }
 
