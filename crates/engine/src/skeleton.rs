@@ -256,23 +256,30 @@ impl Emitter<'_> {
     }
 
     /// A recursive bind of the image's entry at `path`, unless a mount of the plan covers it.
-    fn bind(&mut self, path: &str) {
+    fn bind(&mut self, path: &str) -> Result<()> {
         if self.covered.contains(path) {
-            return;
+            return Ok(());
         }
+        let source = format!("{}{path}", self.image);
         let mut options = vec!["rbind".to_string()];
         if self.readonly {
             options.push("ro".into());
+            options.extend(
+                kept_flags(Path::new(&source))?
+                    .iter()
+                    .map(|f| f.to_string()),
+            );
         }
         self.out.push(Entry {
             requirement: ids::FILESYSTEMS_MISSING_TARGETS,
             item: Item::Mount(MountEntry {
                 destination: path.to_owned(),
                 typ: "bind".into(),
-                source: format!("{}{path}", self.image),
+                source,
                 options,
             }),
         });
+        Ok(())
     }
 
     /// A skeleton directory at `dir` mirroring the image's.
@@ -297,11 +304,11 @@ impl Emitter<'_> {
                         path: path.clone(),
                         mode: e.mode,
                     });
-                    self.bind(&path);
+                    self.bind(&path)?;
                 }
                 FileKind::Regular | FileKind::Special => {
                     self.node(Node::File { path: path.clone() });
-                    self.bind(&path);
+                    self.bind(&path)?;
                 }
             }
         }
@@ -330,6 +337,45 @@ impl Emitter<'_> {
             }
         }
     }
+}
+
+/// The mount flags of the filesystem holding `source` that a read-only bind of it must repeat:
+/// runc makes a bind read-only by remounting it with exactly the options listed, and in a user
+/// namespace the kernel refuses (EPERM) a remount that would drop `nosuid`, `nodev`, `noexec` or
+/// change the atime mode of a mount the namespace does not own (mount_namespaces(7), "locked"
+/// flags). A bind inherits them anyway, so repeating them changes nothing else.
+#[cfg(target_os = "linux")]
+fn kept_flags(source: &Path) -> Result<Vec<&'static str>> {
+    use nix::sys::statvfs::{FsFlags, statvfs};
+    let flags = statvfs(source)
+        .map_err(|e| Error::io(source, "statvfs", e.into()))?
+        .flags();
+    let mut out = Vec::new();
+    for (flag, option) in [
+        (FsFlags::ST_NOSUID, "nosuid"),
+        (FsFlags::ST_NODEV, "nodev"),
+        (FsFlags::ST_NOEXEC, "noexec"),
+        (FsFlags::ST_NODIRATIME, "nodiratime"),
+    ] {
+        if flags.contains(flag) {
+            out.push(option);
+        }
+    }
+    // ST_RELATIME (<sys/statvfs.h>); nix leaves the name out on musl.
+    let relatime = FsFlags::from_bits_retain(0x1000);
+    out.push(if flags.contains(FsFlags::ST_NOATIME) {
+        "noatime"
+    } else if flags.contains(relatime) {
+        "relatime"
+    } else {
+        "strictatime"
+    });
+    Ok(out)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn kept_flags(_source: &Path) -> Result<Vec<&'static str>> {
+    Ok(Vec::new())
 }
 
 /// Provide the `missing` targets outside the image: point `root.path` at the skeleton in

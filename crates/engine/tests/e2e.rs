@@ -2132,6 +2132,49 @@ mod missing_targets {
     fn a_scratch_image_runs_and_stays_untouched_rootless() {
         a_scratch_image_runs_and_stays_untouched(Mode::Rootless);
     }
+
+    /// A scratch image on a filesystem mounted `nosuid,nodev,noatime`, run rootless with a
+    /// read-only root: a user namespace may not drop those flags when runc remounts the
+    /// skeleton's binds read-only (measured: EPERM), so the binds must repeat them. The tmpfs
+    /// lives in a private mount namespace of `unshare`, gone when it exits.
+    #[test]
+    #[verifies("filesystems.missing-targets")]
+    fn read_only_binds_keep_the_flags_of_the_images_mount_rootless() {
+        require_root();
+        require_runc();
+        let rootfs = scratch_rootfs();
+        let engine = engine_binary(Mode::Rootless, &rootfs);
+        let (uid, gid) = rootless_host_ids();
+        let mnt = rootfs.base().join("locked");
+        std::fs::create_dir(&mnt).unwrap();
+        let (mnt, src) = (mnt.display(), rootfs.path().display());
+        let script = format!(
+            "mount -t tmpfs -o nosuid,nodev,noatime,mode=755 tmpfs {mnt} && cp -a {src}/. {mnt}/ \
+             && exec setpriv --reuid={uid} --regid={gid} --clear-groups -- {engine} run \
+             --rootfs {mnt} --readonly-rootfs -- /bin/busybox echo ok"
+        );
+        let out = Command::new("unshare")
+            .args([
+                "--mount",
+                "--propagation",
+                "private",
+                "--",
+                "sh",
+                "-c",
+                &script,
+            ])
+            .env_clear()
+            .env(
+                "PATH",
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            )
+            .env("HOME", "/")
+            .output()
+            .expect("spawn unshare");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(stdout, "ok\n", "{out:?}");
+    }
 }
 
 mod runc_state {

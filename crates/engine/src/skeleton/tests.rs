@@ -146,12 +146,22 @@ fn with_a_read_only_root_every_bind_is_read_only() {
         .iter()
         .filter(|e| e.requirement == ids::FILESYSTEMS_MISSING_TARGETS)
         .filter_map(|e| match &e.item {
-            Item::Mount(m) => Some(m.options.clone()),
+            Item::Mount(m) => Some(m.clone()),
             _ => None,
         })
         .collect();
     assert_eq!(binds.len(), 2);
-    assert!(binds.iter().all(|o| o == &["rbind", "ro"]));
+    for m in binds {
+        // Read-only, repeating the flags of the mount the image lives on.
+        let kept = kept_flags(Path::new(&m.source)).unwrap();
+        assert!(kept.iter().any(|f| f.ends_with("atime")), "{kept:?}");
+        let want: Vec<String> = ["rbind", "ro"]
+            .into_iter()
+            .chain(kept)
+            .map(String::from)
+            .collect();
+        assert_eq!(m.options, want);
+    }
     // /tmp, a tmpfs with a read-only root, is provided too.
     assert!(
         skeleton_entries(&p)
