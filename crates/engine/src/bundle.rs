@@ -49,6 +49,7 @@ pub struct Bundle {
 impl Bundle {
     /// Remove the state directory and everything in it.
     pub fn remove(&self) -> Result<()> {
+        skeleton::make_removable(&self.state_dir)?;
         match fs::remove_dir_all(&self.state_dir) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 Err(Error::io(&self.state_dir, "remove", e))

@@ -469,6 +469,40 @@ pub(crate) fn write(plan: &Plan, dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Make the skeleton under `state_dir` removable by its owner: a mirrored directory keeps the
+/// image's mode, and one without owner write permission (an image root of 0555) would stop an
+/// unprivileged `remove_dir_all` (root is not stopped). Directories only, symlinks never
+/// followed; nothing to do without a skeleton.
+pub(crate) fn make_removable(state_dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fn walk(dir: &Path) -> Result<()> {
+            let meta = match std::fs::symlink_metadata(dir) {
+                Ok(m) if m.is_dir() => m,
+                _ => return Ok(()),
+            };
+            let mode = meta.permissions().mode() & 0o7777;
+            if mode & 0o700 != 0o700 {
+                set_mode(dir, mode | 0o700)?;
+            }
+            for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, "read", e))? {
+                let e = e.map_err(|e| Error::io(dir, "read", e))?;
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    walk(&e.path())?;
+                }
+            }
+            Ok(())
+        }
+        walk(&state_dir.join(ROOTFS_DIR))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = state_dir;
+        Ok(())
+    }
+}
+
 #[cfg(unix)]
 fn create(node: &Node, host: &Path) -> Result<()> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};

@@ -2133,6 +2133,35 @@ mod missing_targets {
         a_scratch_image_runs_and_stays_untouched(Mode::Rootless);
     }
 
+    /// An image whose root directory is 0555: the skeleton mirrors the mode, and the engine,
+    /// unprivileged, must still remove the state directory after the run.
+    #[test]
+    #[verifies("filesystems.missing-targets")]
+    fn a_read_only_image_root_is_mirrored_and_cleaned_up_rootless() {
+        use std::os::unix::fs::PermissionsExt;
+        let rootfs = scratch_rootfs();
+        std::fs::set_permissions(rootfs.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
+        let state_root = rootfs.base().join("state");
+        std::fs::create_dir(&state_root).unwrap();
+        let (uid, gid) = rootless_host_ids();
+        std::os::unix::fs::chown(&state_root, Some(uid), Some(gid)).unwrap();
+        let sr = state_root.to_str().unwrap();
+        let script = "/bin/busybox stat -c %a /";
+        let out = run(
+            Mode::Rootless,
+            &rootfs,
+            &["--state-root", sr],
+            &["/bin/sh", "-c", script],
+        );
+        assert_eq!(out.ok(), "555\n");
+        assert_eq!(
+            std::fs::read_dir(&state_root).unwrap().count(),
+            0,
+            "state left behind"
+        );
+        std::fs::set_permissions(rootfs.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
     /// A scratch image on a filesystem mounted `nosuid,nodev,noatime`, run rootless with a
     /// read-only root: a user namespace may not drop those flags when runc remounts the
     /// skeleton's binds read-only (measured: EPERM), so the binds must repeat them. The tmpfs

@@ -349,3 +349,27 @@ fn write_never_creates_through_a_symlink() {
     assert!(err.to_string().contains("/etc/x"), "{err}");
     assert!(!out.path().join("rootfs/etc/x").exists());
 }
+
+#[test]
+#[verifies("filesystems.missing-targets")]
+fn a_skeleton_without_owner_write_permission_is_made_removable() {
+    let state = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    fs::set_permissions(outside.path(), fs::Permissions::from_mode(0o500)).unwrap();
+    let r = state.path().join(ROOTFS_DIR);
+    fs::create_dir_all(r.join("etc/ssl")).unwrap();
+    symlink(outside.path(), r.join("etc/out")).unwrap();
+    for (d, m) in [("etc/ssl", 0o500), ("etc", 0o555), ("", 0o555)] {
+        fs::set_permissions(r.join(d), fs::Permissions::from_mode(m)).unwrap();
+    }
+    make_removable(state.path()).unwrap();
+    let mode = |p: &Path| fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode(&r), 0o755);
+    assert_eq!(mode(&r.join("etc")), 0o755);
+    assert_eq!(mode(&r.join("etc/ssl")), 0o700);
+    // Through no symlink.
+    assert_eq!(mode(outside.path()), 0o500);
+    fs::set_permissions(outside.path(), fs::Permissions::from_mode(0o700)).unwrap();
+    // Nothing to do without a skeleton.
+    make_removable(outside.path()).unwrap();
+}
