@@ -1,7 +1,8 @@
 //! Prepare a bundle: plan, check, and write the per-container state directory atomically.
 //!
 //! The state directory holds `config.json` and the generated files; `root.path` in the spec is
-//! the image directory itself (absolute). Everything is written into a fresh temporary
+//! the image directory itself (absolute), or, when the image lacks mount targets, the skeleton
+//! root `rootfs` in the state directory ([`crate::skeleton`]). Everything is written into a fresh temporary
 //! directory beside the state directory and renamed into place in one step, so the state
 //! directory either does not exist or is complete; on any error nothing is left behind. The
 //! engine never writes inside the rootfs.
@@ -18,8 +19,8 @@ use crate::host_files::HostFiles;
 use crate::identity::IdentityFiles;
 use crate::options::RunOptions;
 use crate::plan::{Plan, PlanInput};
-use crate::preflight;
 use crate::rootfs::ImageRoot;
+use crate::{preflight, skeleton};
 
 /// The name of the runtime config inside the state directory.
 pub const CONFIG_FILE: &str = "config.json";
@@ -37,7 +38,8 @@ pub struct Bundle {
     pub state_dir: PathBuf,
     /// `state_dir/config.json`.
     pub config_path: PathBuf,
-    /// The image rootfs, absolute and canonical.
+    /// The image rootfs, absolute and canonical (the spec's `root.path` is this, or the
+    /// skeleton root inside the state directory).
     pub rootfs: PathBuf,
     /// The runtime spec written to `config.json`.
     pub spec: Spec,
@@ -48,6 +50,7 @@ pub struct Bundle {
 impl Bundle {
     /// Remove the state directory and everything in it.
     pub fn remove(&self) -> Result<()> {
+        skeleton::make_removable(&self.state_dir)?;
         match fs::remove_dir_all(&self.state_dir) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 Err(Error::io(&self.state_dir, "remove", e))
@@ -62,7 +65,9 @@ fn absolute(path: &Path) -> Result<PathBuf> {
     std::path::absolute(path).map_err(|e| Error::io(path, "make absolute", e))
 }
 
-/// Build the plan for a container without writing anything.
+/// Build the plan for a container without writing anything: read the image's identity files,
+/// plan, check every mount target and the working directory inside the image
+/// ([`crate::preflight`]), and provide the targets it lacks ([`crate::skeleton`]).
 ///
 /// `state_dir` is where the generated files will live (their bind-mount sources).
 pub fn plan(
@@ -79,7 +84,7 @@ pub fn plan(
     let root = ImageRoot::open(&rootfs)?;
     let identity_files = IdentityFiles::read(&root)?;
     let host_files = HostFiles::read()?;
-    let plan = Plan::build(&PlanInput {
+    let mut plan = Plan::build(&PlanInput {
         image,
         identity_files: &identity_files,
         host_files: &host_files,
@@ -88,14 +93,17 @@ pub fn plan(
         state_dir,
         id,
     })?;
+    let missing = preflight::check(&plan, &root, state_dir)?;
+    skeleton::plan(&mut plan, &root, state_dir, &missing)?;
     Ok((plan, root))
 }
 
 /// Prepare a bundle for container `id` in the new directory `state_dir`.
 ///
-/// Fails, writing nothing, when the image or options are unusable, when a mount target or the
-/// working directory is missing from the rootfs (see [`crate::preflight`]), or when `state_dir`
-/// already exists or lies inside the rootfs.
+/// Fails, writing nothing, when the image or options are unusable, when the working directory is
+/// missing from the rootfs or a mount target the image lacks cannot be provided (see
+/// [`crate::preflight`], [`crate::skeleton`]), or when `state_dir` already exists or lies
+/// inside the rootfs.
 ///
 /// ```no_run
 /// use locald_engine::{prepare, RunOptions};
@@ -138,7 +146,6 @@ pub fn prepare(
             ),
         });
     }
-    preflight::check(&plan, &root, &state_dir)?;
     let spec = plan.to_spec()?;
     write_state(&plan, &spec, &state_dir)?;
     Ok(Bundle {
@@ -153,7 +160,13 @@ pub fn prepare(
 
 fn write_file(dir: &Path, name: &str, contents: &[u8], mode: u32) -> Result<()> {
     // Names come from the plan; refuse anything that is not a plain file name.
-    if name.is_empty() || name.contains('/') || name == "." || name == ".." || name == CONFIG_FILE {
+    if name.is_empty()
+        || name.contains('/')
+        || name == "."
+        || name == ".."
+        || name == CONFIG_FILE
+        || name == skeleton::ROOTFS_DIR
+    {
         return Err(Error::Spec {
             reason: format!("state file name {name:?} is not a plain file name"),
         });
@@ -166,11 +179,19 @@ fn write_file(dir: &Path, name: &str, contents: &[u8], mode: u32) -> Result<()> 
     #[cfg(not(unix))]
     let _ = mode;
     let mut f = o.open(&path).map_err(|e| Error::io(&path, "create", e))?;
+    // No fsync: the state directory is runtime state (it lives under /run for root), useless
+    // after a reboot, and the rename makes it visible whole; an fsync per file cost more than
+    // the rest of `prepare` together.
     f.write_all(contents)
-        .and_then(|()| f.sync_all())
         .map_err(|e| Error::io(&path, "write", e))?;
-    // The umask may have cleared bits; set the exact mode.
-    set_mode(&path, mode)
+    // The umask may have cleared bits; set the exact mode (on the open file: no path lookup).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(fs::Permissions::from_mode(mode))
+            .map_err(|e| Error::io(&path, "chmod", e))?;
+    }
+    Ok(())
 }
 
 fn set_mode(path: &Path, mode: u32) -> Result<()> {
@@ -202,6 +223,7 @@ pub(crate) fn write_state(plan: &Plan, spec: &Spec, state_dir: &Path) -> Result<
     for (file, contents, mode) in plan.files() {
         write_file(tmp.path(), file, contents.as_bytes(), mode)?;
     }
+    skeleton::write(plan, tmp.path())?;
     let json = config_json(spec)?;
     write_file_config(tmp.path(), &json)?;
     set_mode(tmp.path(), STATE_DIR_MODE)?;

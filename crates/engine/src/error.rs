@@ -123,6 +123,18 @@ pub enum Error {
         rootfs: PathBuf,
     },
 
+    /// A mount target the image lacks cannot be provided: its path crosses a non-directory or
+    /// a symlink loop inside the image.
+    #[error("mount target {destination} cannot be provided in the rootfs {rootfs}: {reason}")]
+    TargetUnreachable {
+        /// The path inside the container.
+        destination: String,
+        /// What blocks it (`/etc is a regular file, not a directory`, ...).
+        reason: String,
+        /// The rootfs on the host.
+        rootfs: PathBuf,
+    },
+
     /// The state directory already exists; `prepare` never overwrites one.
     #[error("state directory {path} already exists")]
     StateDirExists {

@@ -92,6 +92,9 @@ pub const FILESYSTEMS_BIND_MOUNTS: &str =
     locald_spec_macros::requirement!("filesystems.bind-mounts");
 /// /tmp is a tmpfs (nosuid, nodev, mode=1777) when the rootfs is read-only.
 pub const FILESYSTEMS_TMP: &str = locald_spec_macros::requirement!("filesystems.tmp");
+/// Mount targets the image lacks are provided by a skeleton root, never created in the image.
+pub const FILESYSTEMS_MISSING_TARGETS: &str =
+    locald_spec_macros::requirement!("filesystems.missing-targets");
 
 // isolation
 /// A private PID namespace.
@@ -178,6 +181,7 @@ pub const ALL: &[&str] = &[
     FILESYSTEMS_CGROUP,
     FILESYSTEMS_TMP,
     FILESYSTEMS_BIND_MOUNTS,
+    FILESYSTEMS_MISSING_TARGETS,
     ISOLATION_NAMESPACES_PID,
     ISOLATION_NAMESPACES_IPC,
     ISOLATION_NAMESPACES_UTS,

@@ -23,10 +23,10 @@
 //!
 //! The modules that decide what a container gets mirror the specification's chapters, one
 //! module per chapter: [`identity`], [`environment`], [`filesystems`], [`process`],
-//! [`security`], [`isolation`], [`names`] and [`dns`]; [`cnb`] holds the Cloud Native
-//! Buildpacks profile. Each requirement's implementing items carry `#[implements("id")]` and its
-//! tests `#[verifies("id")]`; [`ids`] lists the requirement IDs the engine tags its plan entries
-//! with.
+//! [`security`], [`isolation`], [`names`] and [`dns`] ([`skeleton`] provides mount targets the
+//! image lacks, for [`filesystems`]); [`cnb`] holds the Cloud Native Buildpacks profile. Each
+//! requirement's implementing items carry `#[implements("id")]` and its tests
+//! `#[verifies("id")]`; [`ids`] lists the requirement IDs the engine tags its plan entries with.
 
 #![warn(missing_docs)]
 
@@ -48,6 +48,7 @@ pub mod process;
 pub mod rootfs;
 pub mod runtime;
 pub mod security;
+pub mod skeleton;
 pub mod spec;
 pub mod stopping;
 

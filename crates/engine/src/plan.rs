@@ -236,6 +236,8 @@ pub enum Item {
         /// The workload's gid.
         gid: u32,
     },
+    /// A node of the skeleton root, for targets the image lacks (see [`crate::skeleton`]).
+    Skeleton(crate::skeleton::Node),
 }
 
 /// A plan entry: a decision and the requirement that asks for it.
@@ -322,6 +324,11 @@ impl Plan {
     /// All entries, in order.
     pub fn entries(&self) -> &[Entry] {
         &self.entries
+    }
+
+    /// All entries, to edit in place (the skeleton root rewrites the root and inserts its own).
+    pub(crate) fn entries_mut(&mut self) -> &mut Vec<Entry> {
+        &mut self.entries
     }
 
     /// The mounts, in order.
@@ -446,6 +453,7 @@ impl fmt::Display for Item {
                 f,
                 "nested user namespace: workload uid={uid} gid={gid} mapped onto container 0 (by the init)"
             ),
+            Item::Skeleton(node) => write!(f, "{node}"),
         }
     }
 }

@@ -1,13 +1,14 @@
 //! Checks, before anything is written, that running the plan will not modify the image.
 //!
-//! runc creates missing mount targets (and a missing working directory) inside the rootfs. The
-//! rootfs here is the image directory itself, so that would silently change the image. Until the
-//! engine gains a way to provide targets without touching the image (an overlay or a scratch
-//! layer: a planned change), `prepare` refuses instead, naming the missing target.
+//! runc creates missing mount targets (and a missing working directory) inside the rootfs, which
+//! here is the image directory itself. So every mount target is looked up inside the image
+//! first: one that exists must have the right type; one that is missing is returned, for
+//! [`crate::skeleton`] to provide outside the image. A missing working directory is refused.
 //!
 //! A target nested in an earlier pseudo-filesystem mount (`/dev/pts` in the `/dev` tmpfs) is
 //! created by runc in that in-memory filesystem, not in the image, so it is not checked. A
-//! target nested in an earlier bind mount is checked inside the bind's source.
+//! target nested in an earlier bind mount is checked inside the bind's source, a host directory
+//! the engine does not provide targets in: missing there, it is refused.
 
 use std::path::Path;
 
@@ -50,14 +51,24 @@ fn expected_kind(m: &MountEntry, plan: &Plan, state_dir: &Path) -> Result<FileKi
     })
 }
 
-/// Check that `dest` exists with the right kind, in the rootfs or in the covering bind.
+/// A mount target the image lacks, for the skeleton root to provide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    /// The mount destination (absolute, normalized).
+    pub destination: String,
+    /// What it must be: a directory, or a regular file for the bind mount of a file.
+    pub kind: FileKind,
+}
+
+/// Check that `dest` exists with the right kind, in the rootfs or in the covering bind;
+/// `Ok(false)` when it is missing from the rootfs itself (not covered by an earlier mount).
 fn check_target(
     root: &ImageRoot,
     earlier: &[&MountEntry],
     dest: &str,
     expected: FileKind,
     what: &'static str,
-) -> Result<()> {
+) -> Result<bool> {
     if !clean_absolute(dest) {
         return Err(Error::InvalidOption {
             field: "mounts",
@@ -69,21 +80,24 @@ fn check_target(
         .filter(|p| p.destination != dest && is_under(dest, &p.destination))
         .max_by_key(|p| p.destination.len());
     let found = match cover {
-        Some(p) if !p.is_bind() => return Ok(()),
+        Some(p) if !p.is_bind() => return Ok(true),
         Some(p) => {
             let rel = &dest[p.destination.len()..];
-            ImageRoot::open(Path::new(&p.source))?.kind(rel)?
+            let found = ImageRoot::open(Path::new(&p.source))?.kind(rel)?;
+            if found.is_none() {
+                return Err(Error::MissingTarget {
+                    destination: dest.to_owned(),
+                    what,
+                    rootfs: p.source.clone().into(),
+                });
+            }
+            found
         }
         None => root.kind(dest)?,
     };
-    let missing = || Error::MissingTarget {
-        destination: dest.to_owned(),
-        what,
-        rootfs: root.path().to_owned(),
-    };
     match found {
-        None => Err(missing()),
-        Some(k) if k == expected => Ok(()),
+        None => Ok(false),
+        Some(k) if k == expected => Ok(true),
         Some(k) => Err(Error::WrongTargetType {
             destination: dest.to_owned(),
             found: k.describe(),
@@ -93,16 +107,27 @@ fn check_target(
     }
 }
 
-/// Check that every mount target of `plan` exists in the image (or in the bind covering it)
-/// with the right kind, so that runc never creates one inside the image.
-#[implements("filesystems.root", "filesystems.bind-mounts")]
-fn check_mount_targets(plan: &Plan, root: &ImageRoot, state_dir: &Path) -> Result<()> {
+/// Check every mount target of `plan` in the image (or in the bind covering it): one that
+/// exists must have the right kind; the ones the image lacks are returned, so that the engine
+/// provides them and runc never creates one inside the image.
+#[implements(
+    "filesystems.root",
+    "filesystems.bind-mounts",
+    "filesystems.missing-targets"
+)]
+fn check_mount_targets(plan: &Plan, root: &ImageRoot, state_dir: &Path) -> Result<Vec<Missing>> {
     let mounts: Vec<&MountEntry> = plan.mounts().collect();
+    let mut missing = Vec::new();
     for (i, m) in mounts.iter().enumerate() {
         let expected = expected_kind(m, plan, state_dir)?;
-        check_target(root, &mounts[..i], &m.destination, expected, "mount target")?;
+        if !check_target(root, &mounts[..i], &m.destination, expected, "mount target")? {
+            missing.push(Missing {
+                destination: m.destination.clone(),
+                kind: expected,
+            });
+        }
     }
-    Ok(())
+    Ok(missing)
 }
 
 /// Check that the working directory resolves, inside the root and without leaving it, to an
@@ -114,22 +139,31 @@ fn check_working_dir(plan: &Plan, root: &ImageRoot) -> Result<()> {
         if let Item::Cwd { path } = &e.item
             && path != "/"
         {
-            check_target(
+            let dest = path.trim_end_matches('/');
+            if !check_target(
                 root,
                 &mounts,
-                path.trim_end_matches('/'),
+                dest,
                 FileKind::Directory,
                 "working directory",
-            )?;
+            )? {
+                return Err(Error::MissingTarget {
+                    destination: dest.to_owned(),
+                    what: "working directory",
+                    rootfs: root.path().to_owned(),
+                });
+            }
         }
     }
     Ok(())
 }
 
-/// Check every mount target and the working directory of `plan` against the image at `root`.
-pub fn check(plan: &Plan, root: &ImageRoot, state_dir: &Path) -> Result<()> {
-    check_mount_targets(plan, root, state_dir)?;
-    check_working_dir(plan, root)
+/// Check every mount target and the working directory of `plan` against the image at `root`;
+/// return the mount targets the image lacks (in mount order), for [`crate::skeleton`].
+pub fn check(plan: &Plan, root: &ImageRoot, state_dir: &Path) -> Result<Vec<Missing>> {
+    let missing = check_mount_targets(plan, root, state_dir)?;
+    check_working_dir(plan, root)?;
+    Ok(missing)
 }
 
 #[cfg(all(test, target_os = "linux"))]
@@ -161,14 +195,48 @@ mod tests {
     }
 
     #[test]
-    #[verifies("filesystems.root")]
-    fn missing_mount_target_is_named() {
+    #[verifies("filesystems.root", "filesystems.missing-targets")]
+    fn missing_mount_target_is_returned_with_its_kind() {
         let dir = tempfile::tempdir().unwrap();
         let root = ImageRoot::open(dir.path()).unwrap();
-        let err = check(&plan_with(&[proc_mount()], "/"), &root, Path::new("/s")).unwrap_err();
+        let mut plan = plan_with(&[proc_mount()], "/");
+        plan.push(
+            ids::IDENTITY_PASSWD_CURRENT_USER,
+            Item::File {
+                name: "passwd".into(),
+                contents: String::new(),
+                mode: 0o644,
+                mount_at: Some("/etc/passwd".into()),
+            },
+        );
+        plan.push(
+            ids::IDENTITY_PASSWD_CURRENT_USER,
+            Item::Mount(MountEntry::new(
+                "/etc/passwd",
+                "bind",
+                "/s/passwd",
+                &["bind"],
+            )),
+        );
+        let missing = check(&plan, &root, Path::new("/s")).unwrap();
+        assert_eq!(
+            missing,
+            [
+                Missing {
+                    destination: "/proc".into(),
+                    kind: FileKind::Directory
+                },
+                Missing {
+                    destination: "/etc/passwd".into(),
+                    kind: FileKind::Regular
+                }
+            ]
+        );
+        fs::create_dir(dir.path().join("proc")).unwrap();
         assert!(
-            matches!(&err, Error::MissingTarget { destination, .. } if destination == "/proc"),
-            "{err}"
+            check(&plan_with(&[proc_mount()], "/"), &root, Path::new("/s"))
+                .unwrap()
+                .is_empty()
         );
     }
 
@@ -221,8 +289,8 @@ mod tests {
         // /proc -> /etc on the host would exist; inside the root /etc does not.
         std::os::unix::fs::symlink("/etc", dir.path().join("proc")).unwrap();
         let root = ImageRoot::open(dir.path()).unwrap();
-        let err = check(&plan_with(&[proc_mount()], "/"), &root, Path::new("/s")).unwrap_err();
-        assert!(matches!(err, Error::MissingTarget { .. }), "{err}");
+        let missing = check(&plan_with(&[proc_mount()], "/"), &root, Path::new("/s")).unwrap();
+        assert_eq!(missing.len(), 1, "{missing:?}");
     }
 
     #[test]
@@ -261,11 +329,20 @@ mod tests {
             MountEntry::new("/data", "bind", s, &["rbind"]),
             MountEntry::new("/data/sub", "tmpfs", "tmpfs", &[]),
         ];
-        check(&plan_with(&mounts, "/"), &root, Path::new("/s")).unwrap();
+        assert!(
+            check(&plan_with(&mounts, "/"), &root, Path::new("/s"))
+                .unwrap()
+                .is_empty()
+        );
+        // Missing in the bind's source, a host directory: refused, not provided.
         let mounts = [
             MountEntry::new("/data", "bind", s, &["rbind"]),
             MountEntry::new("/data/none", "tmpfs", "tmpfs", &[]),
         ];
-        assert!(check(&plan_with(&mounts, "/"), &root, Path::new("/s")).is_err());
+        let err = check(&plan_with(&mounts, "/"), &root, Path::new("/s")).unwrap_err();
+        assert!(
+            matches!(&err, Error::MissingTarget { destination, .. } if destination == "/data/none"),
+            "{err}"
+        );
     }
 }

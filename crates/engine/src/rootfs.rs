@@ -39,6 +39,19 @@ impl FileKind {
     }
 }
 
+/// One entry found inside the image, symlinks not followed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageEntry {
+    /// Its name (one path component; `/` for the root).
+    pub name: String,
+    /// Its type.
+    pub kind: FileKind,
+    /// Its permission bits (`st_mode & 0o7777`).
+    pub mode: u32,
+    /// A symlink's target, as stored in the link.
+    pub link: Option<String>,
+}
+
 /// An image root filesystem opened for confined reads.
 ///
 /// ```no_run
@@ -99,14 +112,22 @@ impl ImageRoot {
 #[cfg(target_os = "linux")]
 mod linux {
     use std::io::Read;
-    use std::os::fd::AsFd;
+    use std::os::fd::{AsFd, AsRawFd};
     use std::path::Path;
 
-    use nix::sys::stat::{FileStat, SFlag, fstat};
+    use nix::fcntl::{AtFlags, readlinkat};
+    use nix::sys::stat::{FileStat, SFlag, fstat, fstatat};
     use pathrs::flags::OpenFlags;
 
-    use super::{DEFAULT_READ_LIMIT, FileKind, ImageRoot};
+    use super::{DEFAULT_READ_LIMIT, FileKind, ImageEntry, ImageRoot};
     use crate::error::{Error, Result};
+
+    fn utf8(path: &str, name: std::ffi::OsString) -> Result<String> {
+        name.into_string().map_err(|n| Error::ImageFile {
+            path: path.to_owned(),
+            reason: format!("{} is not valid UTF-8", n.to_string_lossy()),
+        })
+    }
 
     fn kind_of(st: &FileStat) -> FileKind {
         match SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT {
@@ -171,6 +192,83 @@ mod linux {
             }
         }
 
+        fn entry(&self, path: &str, name: &str, st: &FileStat) -> Result<ImageEntry> {
+            let kind = kind_of(st);
+            let link = match kind {
+                FileKind::Symlink => Some(self.readlink(path)?),
+                _ => None,
+            };
+            Ok(ImageEntry {
+                name: name.to_owned(),
+                kind,
+                mode: st.st_mode & 0o7777,
+                link,
+            })
+        }
+
+        fn readlink(&self, path: &str) -> Result<String> {
+            let target = self.root.readlink(path).map_err(|e| Error::ImageFile {
+                path: path.to_owned(),
+                reason: format!("readlink: {e}"),
+            })?;
+            utf8(path, target.into_os_string())
+        }
+
+        /// The entry at `path` inside the root, its last component not followed (a symlink is
+        /// reported as one, with its target); `Ok(None)` when it does not exist.
+        pub fn lookup(&self, path: &str) -> Result<Option<ImageEntry>> {
+            let Some(h) = self.resolve(path, false)? else {
+                return Ok(None);
+            };
+            let st = Self::stat(path, &h)?;
+            let name = path.rsplit('/').find(|c| !c.is_empty()).unwrap_or("/");
+            self.entry(path, name, &st).map(Some)
+        }
+
+        /// The entries of the directory at `path` inside the root (symlinks inside the root
+        /// followed to reach it), sorted by name, without `.` and `..`; each entry's own type,
+        /// a symlink not followed. Names and link targets must be UTF-8: they become mount
+        /// paths.
+        pub fn list_dir(&self, path: &str) -> Result<Vec<ImageEntry>> {
+            let bad = |reason: String| Error::ImageFile {
+                path: path.to_owned(),
+                reason,
+            };
+            let handle = self
+                .resolve(path, true)?
+                .ok_or_else(|| bad("does not exist".into()))?;
+            let dir = handle
+                .reopen(OpenFlags::O_RDONLY | OpenFlags::O_DIRECTORY)
+                .map_err(|e| bad(format!("open directory: {e}")))?;
+            // Listed through the open descriptor, and every entry examined relative to it
+            // without following it, so nothing outside this directory is looked at.
+            let fd_path = format!("/proc/self/fd/{}", dir.as_raw_fd());
+            let mut out = Vec::new();
+            for e in std::fs::read_dir(&fd_path).map_err(|e| bad(format!("read: {e}")))? {
+                let e = e.map_err(|e| bad(format!("read: {e}")))?;
+                let name = utf8(path, e.file_name())?;
+                let st = fstatat(&dir, name.as_str(), AtFlags::AT_SYMLINK_NOFOLLOW)
+                    .map_err(|e| bad(format!("stat {name}: {e}")))?;
+                let kind = kind_of(&st);
+                let link = match kind {
+                    FileKind::Symlink => Some(utf8(
+                        path,
+                        readlinkat(&dir, name.as_str())
+                            .map_err(|e| bad(format!("readlink {name}: {e}")))?,
+                    )?),
+                    _ => None,
+                };
+                out.push(ImageEntry {
+                    mode: st.st_mode & 0o7777,
+                    name,
+                    kind,
+                    link,
+                });
+            }
+            out.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(out)
+        }
+
         /// Read a whole regular file, at most [`ImageRoot::read_limit`] bytes.
         ///
         /// `Ok(None)` when the file does not exist; an error naming the file when it is not a
@@ -233,6 +331,20 @@ impl ImageRoot {
 
     /// Read a whole regular file (Linux only).
     pub fn read(&self, _path: &str) -> Result<Option<Vec<u8>>> {
+        Err(Error::Unsupported {
+            what: "reading an image rootfs",
+        })
+    }
+
+    /// The entry at `path`, not followed (Linux only).
+    pub fn lookup(&self, _path: &str) -> Result<Option<ImageEntry>> {
+        Err(Error::Unsupported {
+            what: "reading an image rootfs",
+        })
+    }
+
+    /// The entries of a directory (Linux only).
+    pub fn list_dir(&self, _path: &str) -> Result<Vec<ImageEntry>> {
         Err(Error::Unsupported {
             what: "reading an image rootfs",
         })
@@ -360,6 +472,43 @@ mod tests {
         let root = ImageRoot::open(dir.path()).unwrap();
         let err = root.read_to_string("/etc/passwd").unwrap_err().to_string();
         assert!(err.contains("UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn lookup_does_not_follow_and_list_dir_reports_entries() {
+        let dir = tree();
+        fs::write(dir.path().join("etc/hosts"), "").unwrap();
+        fs::set_permissions(
+            dir.path().join("etc/hosts"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o640),
+        )
+        .unwrap();
+        symlink("/etc", dir.path().join("link")).unwrap();
+        let root = ImageRoot::open(dir.path()).unwrap();
+        let link = root.lookup("/link").unwrap().unwrap();
+        assert_eq!(link.kind, FileKind::Symlink);
+        assert_eq!(link.link.as_deref(), Some("/etc"));
+        assert_eq!(link.name, "link");
+        assert_eq!(root.lookup("/").unwrap().unwrap().kind, FileKind::Directory);
+        assert_eq!(root.lookup("/nope").unwrap(), None);
+        let names: Vec<_> = root
+            .list_dir("/")
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.name, e.kind))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("etc".to_string(), FileKind::Directory),
+                ("link".to_string(), FileKind::Symlink)
+            ]
+        );
+        // Through the link, inside the root.
+        let etc = root.list_dir("/link").unwrap();
+        assert_eq!(etc.len(), 1);
+        assert_eq!((etc[0].name.as_str(), etc[0].mode), ("hosts", 0o640));
+        assert!(root.list_dir("/nope").is_err());
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //!
 //! `runc run` runs in the foreground with the caller's stdout and stderr, stdin from /dev/null
 //! unless the process has a terminal, and forwards signals it receives to the container. Its
-//! exit status is the container's (128+N when the container was killed by signal N). The
-//! container is always deleted afterwards (`runc delete --force`). [`Running::stop`] (or a
+//! exit status is the container's (128+N when the container was killed by signal N). `runc run`
+//! deletes the container itself when it ends; only when runc did not (it was killed, or failed
+//! to) is `runc delete --force` run, which spares every ordinary run a second start of runc.
+//! [`Running::stop`] (or a
 //! [`Stopper`] from another thread) stops it: the stop signal through `runc kill`, then SIGKILL
 //! after a grace period (see [`crate::stopping`]).
 //!
@@ -240,6 +242,20 @@ impl Runtime {
         v.get("status")?.as_str().map(str::to_owned)
     }
 
+    /// Delete the container after `runc run` ended: `runc delete --force ID` when runc left
+    /// its state behind (`STATE_ROOT/ID`, removed by runc itself when `run` ends normally);
+    /// nothing otherwise.
+    pub fn cleanup(&self, state_root: &Path, id: &str) -> Result<()> {
+        // runc refuses ids with a `/`; never look outside the state root for one.
+        if !id.contains('/')
+            && id != ".."
+            && std::fs::symlink_metadata(state_root.join(id)).is_err()
+        {
+            return Ok(());
+        }
+        self.delete(state_root, id)
+    }
+
     /// `runc delete --force ID`; a container that no longer exists is not an error.
     pub fn delete(&self, state_root: &Path, id: &str) -> Result<()> {
         let out = Command::new(&self.binary)
@@ -293,6 +309,9 @@ pub struct Stopper {
     state_root: PathBuf,
     id: String,
     stop_signal: i32,
+    /// The `runc run` process, killed directly should `runc kill` fail (Linux only: that needs
+    /// nix's `kill`).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     runc_pid: u32,
 }
 
@@ -415,7 +434,7 @@ impl Running<'_> {
                 child.wait().map_err(run_err)?
             }
         };
-        self.runtime.delete(&self.state_root, &self.id)?;
+        self.runtime.cleanup(&self.state_root, &self.id)?;
         Ok(Stopped {
             code: exit_code(status),
             killed,
@@ -430,7 +449,7 @@ impl Running<'_> {
             action: "run",
             reason: e.to_string(),
         });
-        let deleted = self.runtime.delete(&self.state_root, &self.id);
+        let deleted = self.runtime.cleanup(&self.state_root, &self.id);
         let code = exit_code(status?);
         deleted?;
         Ok(code)
@@ -458,6 +477,35 @@ mod tests {
         assert!(err.to_string().contains("/nonexistent/runc"));
         let err = Runtime::with_binary(Path::new("no-such-runtime-xyz")).unwrap_err();
         assert!(err.to_string().contains("no-such-runtime-xyz"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn cleanup_runs_delete_only_when_runc_left_its_state() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let fake = dir.path().join("runc");
+        std::fs::write(
+            &fake,
+            format!("#!/bin/sh\necho \"$@\" >> {}\n", log.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let rt = Runtime::with_binary(&fake).unwrap();
+        let root = dir.path().join("state");
+        std::fs::create_dir(&root).unwrap();
+        // `runc run` ended normally: it removed ROOT/ID itself; no second runc.
+        rt.cleanup(&root, "c1").unwrap();
+        assert!(!log.exists());
+        // runc was killed: its state is left; `delete --force` removes the container.
+        std::fs::create_dir(root.join("c1")).unwrap();
+        rt.cleanup(&root, "c1").unwrap();
+        let logged = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(
+            logged,
+            format!("--root {} delete --force c1\n", root.display())
+        );
     }
 
     #[cfg(unix)]

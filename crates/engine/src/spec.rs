@@ -167,7 +167,7 @@ impl Plan {
                 Item::MaskedPath { path } => masked.push(path.clone()),
                 Item::ReadonlyPath { path } => readonly.push(path.clone()),
                 Item::Init { target, .. } => init = Some(target.clone()),
-                Item::StopSignal { .. } => {}
+                Item::StopSignal { .. } | Item::Skeleton(_) => {}
                 Item::NestedUserNamespace { uid: u, gid: g } => nested = Some((*u, *g)),
                 Item::DeviceRule { allow, access } => devices.push(
                     LinuxDeviceCgroupBuilder::default()

@@ -154,12 +154,42 @@ pub fn stop_signal(image: &ImageConfiguration) -> Result<i32> {
     }
 }
 
-/// Whether an ELF image has a program interpreter (is dynamically linked); `None` when it is
-/// not an ELF file. Only a static binary runs in a root filesystem that holds no libc.
+/// Whether an ELF image has a program interpreter (a `PT_INTERP` program header: it is
+/// dynamically linked); `None` when it is not an ELF file. Only a static binary runs in a root
+/// filesystem that holds no libc. Only the ELF header and the program headers are read, so
+/// `elf` may be just the start of the file ([`elf_headers`]).
 pub fn elf_has_interpreter(elf: &[u8]) -> Option<bool> {
-    goblin::elf::Elf::parse(elf)
-        .ok()
-        .map(|e| e.interpreter.is_some())
+    use goblin::elf::{Elf, ProgramHeader, program_header::PT_INTERP};
+    let header = Elf::parse_header(elf).ok()?;
+    let ctx = goblin::container::Ctx::new(header.container().ok()?, header.endianness().ok()?);
+    let phdrs =
+        ProgramHeader::parse(elf, header.e_phoff as usize, header.e_phnum as usize, ctx).ok()?;
+    Some(
+        phdrs
+            .iter()
+            .any(|p| p.p_type == PT_INTERP && p.p_filesz != 0),
+    )
+}
+
+/// The start of the file at `path` holding its ELF header and program headers (what
+/// [`elf_has_interpreter`] reads), not the whole file: an init is a megabyte or more, read on
+/// every `prepare`.
+pub fn elf_headers(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    // Program headers of ordinary executables sit right after the 64-byte ELF header.
+    const FIRST: u64 = 4096;
+    const MAX: usize = 1 << 20;
+    let mut f = std::fs::File::open(path)?;
+    let mut buf = Vec::with_capacity(FIRST as usize);
+    (&mut f).take(FIRST).read_to_end(&mut buf)?;
+    if let Ok(h) = goblin::elf::Elf::parse_header(&buf) {
+        let end = (h.e_phoff as usize)
+            .saturating_add(usize::from(h.e_phnum) * usize::from(h.e_phentsize));
+        if end > buf.len() && end <= MAX {
+            f.take((end - buf.len()) as u64).read_to_end(&mut buf)?;
+        }
+    }
+    Ok(buf)
 }
 
 /// Check that `path` is a usable init: an absolute path to an executable, statically linked
@@ -184,7 +214,7 @@ pub fn check_init(path: &Path) -> Result<()> {
             return Err(err("not executable".into()));
         }
     }
-    let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    let bytes = elf_headers(path).map_err(|e| err(e.to_string()))?;
     match elf_has_interpreter(&bytes) {
         Some(false) => Ok(()),
         Some(true) => Err(err(
@@ -368,6 +398,26 @@ mod tests {
             elf_has_interpreter(&std::fs::read(&me).unwrap()),
             Some(true)
         );
+    }
+
+    #[test]
+    #[verifies("stopping.init.default")]
+    fn the_headers_alone_tell_static_from_dynamic() {
+        let me = std::env::current_exe().unwrap();
+        let head = elf_headers(&me).unwrap();
+        assert!(head.len() < std::fs::metadata(&me).unwrap().len() as usize);
+        assert_eq!(elf_has_interpreter(&head), Some(true));
+        let init = locald_testkit::static_init();
+        let head = elf_headers(&init).unwrap();
+        assert_eq!(
+            elf_has_interpreter(&head),
+            Some(false),
+            "{}",
+            init.display()
+        );
+        check_init(&init).unwrap();
+        // Truncated before its program headers: not an ELF executable this can judge.
+        assert_eq!(elf_has_interpreter(&head[..70]), None);
     }
 
     fn plan_for(image: &ImageConfiguration, init: Option<&str>) -> Plan {

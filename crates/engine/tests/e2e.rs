@@ -677,31 +677,46 @@ mod filesystems {
     }
 
     #[test]
-    #[verifies("filesystems.bind-mounts", "filesystems.root")]
-    fn bind_to_a_missing_destination_is_refused_root() {
+    #[verifies(
+        "filesystems.bind-mounts",
+        "filesystems.root",
+        "filesystems.missing-targets"
+    )]
+    fn bind_to_a_missing_destination_is_provided_outside_the_rootfs_root() {
         let rootfs = Rootfs::build(Users::RootOnly);
+        rootfs.write_scratch("hello.txt", "hello\n");
         let bind = format!("{}:/data", rootfs.scratch().display());
-        run(Mode::Root, &rootfs, &["--bind", &bind], &["true"]).refused("/data does not exist");
+        let out = run(
+            Mode::Root,
+            &rootfs,
+            &["--bind", &bind],
+            &["cat", "/data/hello.txt"],
+        );
+        assert_eq!(out.ok(), "hello\n");
         assert!(!rootfs.path().join("data").exists());
     }
 
-    fn missing_mount_target_is_refused_without_touching_the_rootfs(mode: Mode) {
+    fn missing_mount_target_is_provided_without_touching_the_rootfs(mode: Mode) {
         let rootfs = Rootfs::build(Users::RootOnly);
         std::fs::remove_dir(rootfs.path().join("proc")).unwrap();
-        run(mode, &rootfs, &[], &["true"]).refused("/proc does not exist");
+        let script = "test -e /proc/self/status && echo proc";
+        assert_eq!(
+            run(mode, &rootfs, &[], &["sh", "-c", script]).ok(),
+            "proc\n"
+        );
         assert!(!rootfs.path().join("proc").exists());
     }
 
     #[test]
-    #[verifies("filesystems.root")]
-    fn missing_mount_target_is_refused_without_touching_the_rootfs_root() {
-        missing_mount_target_is_refused_without_touching_the_rootfs(Mode::Root);
+    #[verifies("filesystems.root", "filesystems.missing-targets")]
+    fn missing_mount_target_is_provided_without_touching_the_rootfs_root() {
+        missing_mount_target_is_provided_without_touching_the_rootfs(Mode::Root);
     }
 
     #[test]
-    #[verifies("filesystems.root")]
-    fn missing_mount_target_is_refused_without_touching_the_rootfs_rootless() {
-        missing_mount_target_is_refused_without_touching_the_rootfs(Mode::Rootless);
+    #[verifies("filesystems.root", "filesystems.missing-targets")]
+    fn missing_mount_target_is_provided_without_touching_the_rootfs_rootless() {
+        missing_mount_target_is_provided_without_touching_the_rootfs(Mode::Rootless);
     }
 }
 
@@ -2250,5 +2265,186 @@ mod name_files {
             "cat /etc/hosts",
         );
         assert!(!private.ok().contains("The host's"), "{}", private.stdout);
+    }
+}
+
+mod missing_targets {
+    use super::*;
+    use locald_testkit::tree_manifest;
+
+    /// A `FROM scratch`-like rootfs: a static busybox at /bin/busybox and /bin/sh linked to
+    /// it, nothing else (no /proc, /dev, /sys, /tmp, /etc).
+    fn scratch_rootfs() -> Rootfs {
+        let rootfs = Rootfs::build(Users::RootOnly);
+        for e in std::fs::read_dir(rootfs.path()).unwrap() {
+            let e = e.unwrap();
+            if e.file_name() != "bin" {
+                std::fs::remove_dir_all(e.path()).unwrap();
+            }
+        }
+        for e in std::fs::read_dir(rootfs.path().join("bin")).unwrap() {
+            let e = e.unwrap();
+            if e.file_name() != "busybox" && e.file_name() != "sh" {
+                std::fs::remove_file(e.path()).unwrap();
+            }
+        }
+        let mut top: Vec<_> = std::fs::read_dir(rootfs.path().join("bin"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        top.sort();
+        assert_eq!(top, ["busybox", "sh"]);
+        rootfs
+    }
+
+    fn a_scratch_image_runs_and_stays_untouched(mode: Mode) {
+        let rootfs = scratch_rootfs();
+        let before = tree_manifest(rootfs.path());
+        // Only busybox and sh exist: every other command is a busybox applet by name.
+        let script = "b=/bin/busybox; $b id -u; $b head -n1 /etc/passwd; \
+                      echo x >/dev/null && echo devnull; \
+                      $b test -e /proc/self/status && echo proc; \
+                      $b test -d /sys/fs && echo sys; \
+                      $b touch /new-at-top && echo wrote-top";
+        let out = run(mode, &rootfs, &[], &["/bin/sh", "-c", script]);
+        let lines: Vec<&str> = out.ok().lines().collect();
+        assert_eq!(lines.len(), 6, "{out:#?}");
+        assert_eq!(lines[0], "0");
+        assert!(lines[1].starts_with("root:x:0:0:"), "generated: {out:#?}");
+        assert_eq!(lines[2..], ["devnull", "proc", "sys", "wrote-top"]);
+        // A read-only root: the image's /bin through a read-only bind, /tmp a tmpfs.
+        let script = "/bin/busybox touch /tmp/t && echo tmp; \
+                      /bin/busybox touch /bin/new 2>/dev/null || echo bin-ro; \
+                      /bin/busybox touch /new 2>/dev/null || echo root-ro";
+        let out = run(
+            mode,
+            &rootfs,
+            &["--readonly-rootfs"],
+            &["/bin/sh", "-c", script],
+        );
+        assert_eq!(out.ok(), "tmp\nbin-ro\nroot-ro\n");
+        assert_eq!(
+            tree_manifest(rootfs.path()),
+            before,
+            "the runs changed the image"
+        );
+    }
+
+    #[test]
+    #[verifies(
+        "filesystems.missing-targets",
+        "filesystems.root",
+        "filesystems.proc",
+        "filesystems.dev",
+        "identity.passwd.current-user"
+    )]
+    fn a_scratch_image_runs_and_stays_untouched_root() {
+        a_scratch_image_runs_and_stays_untouched(Mode::Root);
+    }
+
+    #[test]
+    #[verifies(
+        "filesystems.missing-targets",
+        "filesystems.root",
+        "filesystems.proc",
+        "filesystems.dev",
+        "identity.passwd.current-user"
+    )]
+    fn a_scratch_image_runs_and_stays_untouched_rootless() {
+        a_scratch_image_runs_and_stays_untouched(Mode::Rootless);
+    }
+
+    /// An image whose root directory is 0555: the skeleton mirrors the mode, and the engine,
+    /// unprivileged, must still remove the state directory after the run.
+    #[test]
+    #[verifies("filesystems.missing-targets")]
+    fn a_read_only_image_root_is_mirrored_and_cleaned_up_rootless() {
+        use std::os::unix::fs::PermissionsExt;
+        let rootfs = scratch_rootfs();
+        std::fs::set_permissions(rootfs.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
+        let state_root = rootfs.base().join("state");
+        std::fs::create_dir(&state_root).unwrap();
+        let (uid, gid) = rootless_host_ids();
+        std::os::unix::fs::chown(&state_root, Some(uid), Some(gid)).unwrap();
+        let sr = state_root.to_str().unwrap();
+        let script = "/bin/busybox stat -c %a /";
+        let out = run(
+            Mode::Rootless,
+            &rootfs,
+            &["--state-root", sr],
+            &["/bin/sh", "-c", script],
+        );
+        assert_eq!(out.ok(), "555\n");
+        assert_eq!(
+            std::fs::read_dir(&state_root).unwrap().count(),
+            0,
+            "state left behind"
+        );
+        std::fs::set_permissions(rootfs.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// A scratch image on a filesystem mounted `nosuid,nodev,noatime`, run rootless with a
+    /// read-only root: a user namespace may not drop those flags when runc remounts the
+    /// skeleton's binds read-only (measured: EPERM), so the binds must repeat them. The tmpfs
+    /// lives in a private mount namespace of `unshare`, gone when it exits.
+    #[test]
+    #[verifies("filesystems.missing-targets")]
+    fn read_only_binds_keep_the_flags_of_the_images_mount_rootless() {
+        require_root();
+        require_runc();
+        let rootfs = scratch_rootfs();
+        let engine = engine_binary(Mode::Rootless, &rootfs);
+        let (uid, gid) = rootless_host_ids();
+        let mnt = rootfs.base().join("locked");
+        std::fs::create_dir(&mnt).unwrap();
+        let (mnt, src) = (mnt.display(), rootfs.path().display());
+        let script = format!(
+            "mount -t tmpfs -o nosuid,nodev,noatime,mode=755 tmpfs {mnt} && cp -a {src}/. {mnt}/ \
+             && exec setpriv --reuid={uid} --regid={gid} --clear-groups -- {engine} run \
+             --rootfs {mnt} --readonly-rootfs -- /bin/busybox echo ok"
+        );
+        let out = Command::new("unshare")
+            .args([
+                "--mount",
+                "--propagation",
+                "private",
+                "--",
+                "sh",
+                "-c",
+                &script,
+            ])
+            .env_clear()
+            .env(
+                "PATH",
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            )
+            .env("HOME", "/")
+            .output()
+            .expect("spawn unshare");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(stdout, "ok\n", "{out:?}");
+    }
+}
+
+mod runc_state {
+    use super::*;
+
+    /// `runc run` deletes the container itself when it ends, so the engine starts no second
+    /// runc (`delete`) for an ordinary run; nothing may be left behind in runc's state.
+    #[test]
+    fn no_runc_state_is_left_after_a_run_root() {
+        let rootfs = Rootfs::build(Users::RootOnly);
+        let id = format!("runc-state-{}", std::process::id());
+        let runc_root = Path::new(locald_engine::runtime::ROOT_STATE_DIR);
+        run(Mode::Root, &rootfs, &["--id", &id], &["true"]).ok();
+        assert!(!runc_root.join(&id).exists());
+        let out = Command::new(require_runc())
+            .arg("--root")
+            .arg(runc_root)
+            .args(["state", &id])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{out:?}");
     }
 }

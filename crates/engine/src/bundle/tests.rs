@@ -100,33 +100,73 @@ fn prepare_writes_config_and_generated_files() {
 }
 
 #[test]
-#[verifies("filesystems.root")]
-fn missing_mount_target_fails_and_leaves_nothing() {
+#[verifies("filesystems.root", "filesystems.missing-targets")]
+fn missing_mount_target_is_provided_without_touching_the_image() {
     let root = rootfs();
     fs::remove_dir(root.path().join("proc")).unwrap();
+    let before = locald_testkit::tree_manifest(root.path());
     let parent = tempfile::tempdir().unwrap();
     let state = parent.path().join("c1");
-    let err = prepare(
+    let b = prepare(
         &image(None),
         root.path(),
         &RunOptions::default(),
         &state,
         "c1",
     )
-    .unwrap_err();
-    assert!(
-        matches!(&err, Error::MissingTarget { destination, .. } if destination == "/proc"),
-        "{err}"
+    .unwrap();
+    assert_eq!(
+        entries(&state),
+        ["config.json", "group", "passwd", "rootfs"]
     );
+    assert_eq!(
+        entries(&state.join("rootfs")),
+        ["dev", "etc", "proc", "sys", "tmp"]
+    );
+    let spec = Spec::load(&b.config_path).unwrap();
+    assert_eq!(spec.root().as_ref().unwrap().path(), &state.join("rootfs"));
+    assert_eq!(b.rootfs, fs::canonicalize(root.path()).unwrap());
+    assert_eq!(locald_testkit::tree_manifest(root.path()), before);
+    b.remove().unwrap();
     assert!(entries(parent.path()).is_empty());
-    assert!(!root.path().join("proc").exists(), "must not create it");
 }
 
 #[test]
-#[verifies("filesystems.root", "identity.passwd.current-user")]
-fn missing_passwd_target_fails() {
+#[verifies(
+    "filesystems.root",
+    "filesystems.missing-targets",
+    "identity.passwd.current-user"
+)]
+fn missing_passwd_target_is_provided() {
     let root = rootfs();
     fs::remove_file(root.path().join("etc/passwd")).unwrap();
+    let parent = tempfile::tempdir().unwrap();
+    let state = parent.path().join("c1");
+    prepare(
+        &image(None),
+        root.path(),
+        &RunOptions::default(),
+        &state,
+        "c1",
+    )
+    .unwrap();
+    assert_eq!(entries(&state.join("rootfs/etc")), ["group", "passwd"]);
+    assert_eq!(
+        fs::metadata(state.join("rootfs/etc/passwd")).unwrap().len(),
+        0
+    );
+    assert!(
+        !root.path().join("etc/passwd").exists(),
+        "must not create it"
+    );
+}
+
+#[test]
+#[verifies("filesystems.missing-targets")]
+fn target_that_cannot_be_provided_fails_and_leaves_nothing() {
+    let root = rootfs();
+    fs::remove_dir_all(root.path().join("etc")).unwrap();
+    fs::write(root.path().join("etc"), "").unwrap();
     let parent = tempfile::tempdir().unwrap();
     let err = prepare(
         &image(None),
@@ -137,9 +177,10 @@ fn missing_passwd_target_fails() {
     )
     .unwrap_err();
     assert!(
-        matches!(&err, Error::MissingTarget { destination, .. } if destination == "/etc/passwd"),
+        matches!(&err, Error::TargetUnreachable { destination, .. } if destination == "/etc/passwd"),
         "{err}"
     );
+    assert!(entries(parent.path()).is_empty());
 }
 
 #[test]
