@@ -411,21 +411,50 @@ stat -c '%n %u:%g' "$CNB_APP_DIR/built" "$CNB_LAYERS_DIR/config/metadata.toml" \
         lifecycle_exit_status_passes_through(Mode::Rootless);
     }
 
-    #[test]
-    #[verifies("cnb.build.directories", "filesystems.root")]
-    fn a_build_image_without_the_mount_targets_is_refused() {
-        let (rootfs, image, dirs) = builder(Mode::Rootless);
-        fs::remove_dir(rootfs.path().join("layout-repo")).unwrap();
+    /// Builders made by `pack builder create` have no `/cache` nor `/layout-repo`: the engine
+    /// provides the two mount targets without writing into the image.
+    fn a_pack_builder_without_cache_and_layout_targets_runs(mode: Mode) {
+        let (rootfs, image, dirs) = builder(mode);
+        for d in ["cache", "layout-repo"] {
+            fs::remove_dir(rootfs.path().join(d)).unwrap();
+        }
         let opts = cnb::build_options(
             &image,
             rootfs.path(),
             &creator(&dirs),
-            base_options(Mode::Rootless, &rootfs),
+            base_options(mode, &rootfs),
         )
         .unwrap();
-        let err = prepare(&image, rootfs.path(), &opts, &rootfs.base().join("s"), "s")
-            .expect_err("a missing /layout-repo");
-        assert!(err.to_string().contains("/layout-repo"), "{err}");
+        let out = run(mode, &rootfs, &prepare_in(&rootfs, &image, &opts, "build"));
+        assert_eq!(out.code, 0, "{out:#?}");
+        for want in [
+            "/cache/cached 1000:1000",
+            "/layout-repo/example.test/app/latest/index.json 1000:1000",
+        ] {
+            assert!(out.stdout.lines().any(|l| l == want), "{want}: {out:#?}");
+        }
+        assert!(
+            dirs.layout
+                .join("example.test/app/latest/index.json")
+                .exists()
+        );
+        // The targets were provided in the state directory, not created in the image (whose
+        // rootfs is writable here: the stand-in lifecycle writes into $HOME, as a real one may).
+        for d in ["cache", "layout-repo"] {
+            assert!(!rootfs.path().join(d).exists(), "/{d} created in the image");
+        }
+    }
+
+    #[test]
+    #[verifies("cnb.build.directories", "filesystems.missing-targets")]
+    fn a_pack_builder_without_cache_and_layout_targets_runs_root() {
+        a_pack_builder_without_cache_and_layout_targets_runs(Mode::Root);
+    }
+
+    #[test]
+    #[verifies("cnb.build.directories", "filesystems.missing-targets")]
+    fn a_pack_builder_without_cache_and_layout_targets_runs_rootless() {
+        a_pack_builder_without_cache_and_layout_targets_runs(Mode::Rootless);
     }
 }
 

@@ -117,7 +117,15 @@ fn missing_mount_target_is_provided_without_touching_the_image() {
     .unwrap();
     assert_eq!(
         entries(&state),
-        ["config.json", "group", "passwd", "rootfs"]
+        [
+            "config.json",
+            "group",
+            "hostname",
+            "hosts",
+            "passwd",
+            "resolv.conf",
+            "rootfs"
+        ]
     );
     assert_eq!(
         entries(&state.join("rootfs")),
@@ -150,7 +158,10 @@ fn missing_passwd_target_is_provided() {
         "c1",
     )
     .unwrap();
-    assert_eq!(entries(&state.join("rootfs/etc")), ["group", "passwd"]);
+    assert_eq!(
+        entries(&state.join("rootfs/etc")),
+        ["group", "hostname", "hosts", "passwd", "resolv.conf"]
+    );
     assert_eq!(
         fs::metadata(state.join("rootfs/etc/passwd")).unwrap().len(),
         0

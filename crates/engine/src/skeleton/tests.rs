@@ -32,13 +32,16 @@ fn scratch() -> tempfile::TempDir {
     dir
 }
 
-/// Every directory the default plan mounts on, plus /etc with the identity files.
+/// Every directory the default plan mounts on, plus /etc with the identity and name files.
 fn complete(dir: &Path) {
     for d in ["proc", "dev", "sys", "etc"] {
         fs::create_dir_all(dir.join(d)).unwrap();
     }
     fs::write(dir.join("etc/passwd"), "root:x:0:0::/:/bin/sh\n").unwrap();
     fs::write(dir.join("etc/group"), "root:x:0:\n").unwrap();
+    for f in ["hostname", "hosts", "resolv.conf"] {
+        fs::write(dir.join("etc").join(f), "").unwrap();
+    }
 }
 
 fn plan_for(rootfs: &Path, opts: &RunOptions) -> Result<Plan> {
@@ -101,7 +104,10 @@ fn a_scratch_image_gets_a_skeleton_mirroring_its_top_level() {
             "skeleton dir /dev (mode 755)".into(),
             "skeleton dir /etc (mode 755)".into(),
             "skeleton file /etc/group".into(),
+            "skeleton file /etc/hostname".into(),
+            "skeleton file /etc/hosts".into(),
             "skeleton file /etc/passwd".into(),
+            "skeleton file /etc/resolv.conf".into(),
             "skeleton dir /proc (mode 755)".into(),
             "skeleton dir /sys (mode 755)".into(),
         ]
@@ -175,6 +181,8 @@ fn with_a_read_only_root_every_bind_is_read_only() {
 fn a_missing_file_inside_an_existing_directory_mirrors_that_directory_too() {
     let dir = scratch();
     complete(dir.path());
+    // A distroless-like /etc: no hosts file.
+    fs::remove_file(dir.path().join("etc/hosts")).unwrap();
     fs::write(dir.path().join("etc/os-release"), "ID=test\n").unwrap();
     fs::create_dir(dir.path().join("etc/ssl")).unwrap();
     fs::set_permissions(dir.path().join("etc"), fs::Permissions::from_mode(0o751)).unwrap();
@@ -202,9 +210,11 @@ fn a_missing_file_inside_an_existing_directory_mirrors_that_directory_too() {
             "skeleton dir /etc (mode 751)".into(),
             // Covered by the generated files' binds.
             "skeleton file /etc/group".into(),
+            "skeleton file /etc/hostname".into(),
             "skeleton file /etc/os-release".into(),
             format!("mount {img}/etc/os-release on /etc/os-release type bind (rbind)"),
             "skeleton file /etc/passwd".into(),
+            "skeleton file /etc/resolv.conf".into(),
             "skeleton dir /etc/ssl (mode 755)".into(),
             format!("mount {img}/etc/ssl on /etc/ssl type bind (rbind)"),
             "skeleton file /etc/hosts".into(),
@@ -221,6 +231,7 @@ fn a_target_is_resolved_through_symlinks_as_runc_resolves_it() {
     let dir = scratch();
     complete(dir.path());
     fs::create_dir(dir.path().join("run")).unwrap();
+    fs::remove_file(dir.path().join("etc/resolv.conf")).unwrap();
     symlink(
         "../run/systemd/resolve/stub-resolv.conf",
         dir.path().join("etc/resolv.conf"),
