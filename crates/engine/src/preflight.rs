@@ -194,12 +194,8 @@ mod tests {
         assert!(is_under("/x", "/"));
     }
 
-    #[test]
-    #[verifies("filesystems.root", "filesystems.missing-targets")]
-    fn missing_mount_target_is_returned_with_its_kind() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = ImageRoot::open(dir.path()).unwrap();
-        let mut plan = plan_with(&[proc_mount()], "/");
+    /// A generated /etc/passwd state file and its bind, as identity plans them.
+    fn push_generated_passwd(plan: &mut Plan) {
         plan.push(
             ids::IDENTITY_PASSWD_CURRENT_USER,
             Item::File {
@@ -218,6 +214,15 @@ mod tests {
                 &["bind"],
             )),
         );
+    }
+
+    #[test]
+    #[verifies("filesystems.root", "filesystems.missing-targets")]
+    fn missing_mount_target_is_returned_with_its_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = ImageRoot::open(dir.path()).unwrap();
+        let mut plan = plan_with(&[proc_mount()], "/");
+        push_generated_passwd(&mut plan);
         let missing = check(&plan, &root, Path::new("/s")).unwrap();
         assert_eq!(
             missing,
@@ -260,24 +265,7 @@ mod tests {
         fs::create_dir_all(dir.path().join("etc/passwd")).unwrap();
         let root = ImageRoot::open(dir.path()).unwrap();
         let mut plan = plan_with(&[], "/");
-        plan.push(
-            ids::IDENTITY_PASSWD_CURRENT_USER,
-            Item::File {
-                name: "passwd".into(),
-                contents: String::new(),
-                mode: 0o644,
-                mount_at: Some("/etc/passwd".into()),
-            },
-        );
-        plan.push(
-            ids::IDENTITY_PASSWD_CURRENT_USER,
-            Item::Mount(MountEntry::new(
-                "/etc/passwd",
-                "bind",
-                "/s/passwd",
-                &["bind"],
-            )),
-        );
+        push_generated_passwd(&mut plan);
         let err = check(&plan, &root, Path::new("/s")).unwrap_err();
         assert!(matches!(err, Error::WrongTargetType { .. }), "{err}");
     }
