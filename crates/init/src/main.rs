@@ -250,9 +250,19 @@ fn spawn(argv: &[CString], take_terminal: bool, userns: Option<(u32, u32)>) -> P
 /// every file of its former ids belongs to `uid`:`gid`. The kernel allows these one-line
 /// mappings of the caller's own ids without privilege, except that mapping the parent's uid 0
 /// needs `CAP_SETFCAP` at the unshare (user_namespaces(7)); the engine grants it to the init.
+///
+/// A new user namespace gives its creator every capability in it, and its bounding set is full:
+/// a workload that is uid 0 there, or that executes a file with capabilities, would get them.
+/// So the child then confines itself to the capabilities the init was given, without
+/// `CAP_SETFCAP` (granted only for the unshare): the bounding, permitted and effective sets
+/// become that set, and the inheritable and ambient sets are cleared, as runc leaves them.
 #[implements("isolation.namespaces.user-nested")]
 fn enter_user_namespace(uid: u32, gid: u32) -> Result<(), String> {
+    use caps::{CapSet, Capability};
     let (outer_uid, outer_gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
+    let mut keep = caps::read(None, CapSet::Permitted)
+        .map_err(|e| format!("read the init's capabilities: {e}"))?;
+    keep.remove(&Capability::CAP_SETFCAP);
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER)
         .map_err(|e| format!("unshare(CLONE_NEWUSER): {e}"))?;
     let write = |file: &str, text: String| {
@@ -261,7 +271,18 @@ fn enter_user_namespace(uid: u32, gid: u32) -> Result<(), String> {
     // Unprivileged, gid_map can only be written once setgroups is denied.
     write("/proc/self/setgroups", "deny".into())?;
     write("/proc/self/uid_map", format!("{uid} {outer_uid} 1\n"))?;
-    write("/proc/self/gid_map", format!("{gid} {outer_gid} 1\n"))
+    write("/proc/self/gid_map", format!("{gid} {outer_gid} 1\n"))?;
+    let confine = |what: &str, e: caps::errors::CapsError| format!("{what}: {e}");
+    for cap in caps::runtime::thread_all_supported() {
+        if !keep.contains(&cap) {
+            caps::drop(None, CapSet::Bounding, cap)
+                .map_err(|e| confine("drop from the bounding set", e))?;
+        }
+    }
+    caps::clear(None, CapSet::Ambient).map_err(|e| confine("clear the ambient set", e))?;
+    caps::clear(None, CapSet::Inheritable).map_err(|e| confine("clear inheritable", e))?;
+    caps::set(None, CapSet::Effective, &keep).map_err(|e| confine("set effective", e))?;
+    caps::set(None, CapSet::Permitted, &keep).map_err(|e| confine("set permitted", e))
 }
 
 /// In the forked child: a process group of its own, the terminal if `take_terminal`, a clean

@@ -758,6 +758,54 @@ fn userns_runs_the_workload_as_the_given_ids_over_the_callers_own() {
     std::fs::remove_dir_all(&dir).expect("remove test dir");
 }
 
+/// The `CapEff`, `CapBnd` and `CapAmb` masks a `--userns` workload reports (its `CapInh`
+/// must be empty).
+fn nested_caps(ids: &str) -> (u64, u64, u64) {
+    let out = Command::new(INIT)
+        .args([
+            "--userns",
+            ids,
+            "--",
+            "grep",
+            "-E",
+            "^Cap(Inh|Eff|Bnd|Amb):",
+            "/proc/self/status",
+        ])
+        .output()
+        .expect("run locald-init");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mask = |name: &str| {
+        let line = stdout.lines().find(|l| l.starts_with(name)).expect(name);
+        u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+    };
+    assert_eq!(mask("CapInh:"), 0, "{stdout}");
+    (mask("CapEff:"), mask("CapBnd:"), mask("CapAmb:"))
+}
+
+/// This process's own permitted capability mask.
+fn own_permitted() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("CapPrm:")).unwrap();
+    u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+}
+
+#[test]
+#[verifies("isolation.namespaces.user-nested")]
+fn userns_workload_gets_no_capability_beyond_the_inits_and_never_setfcap() {
+    const CAP_SETFCAP: u64 = 1 << 31;
+    let allowed = own_permitted() & !CAP_SETFCAP;
+    // A non-zero uid in the nested namespace: nothing effective after exec, and a bounding set
+    // that a file with capabilities cannot exceed.
+    let (eff, bnd, amb) = nested_caps("1000:1001");
+    assert_eq!((eff, amb), (0, 0));
+    assert_eq!(bnd, allowed, "bounding {bnd:x}, allowed {allowed:x}");
+    // uid 0 there (only the gid differs): what the init holds, never the whole new namespace's.
+    let (eff, bnd, _) = nested_caps("0:1001");
+    assert_eq!(bnd & CAP_SETFCAP, 0, "bounding {bnd:x}");
+    assert_eq!(eff, allowed, "effective {eff:x}, allowed {allowed:x}");
+}
+
 #[test]
 #[verifies("isolation.namespaces.user-nested")]
 fn userns_needs_uid_and_gid() {
