@@ -220,17 +220,32 @@ pub(crate) fn write_state(plan: &Plan, spec: &Spec, state_dir: &Path) -> Result<
         .suffix(".tmp")
         .tempdir_in(parent)
         .map_err(|e| Error::io(parent, "create temp dir", e))?;
-    for (file, contents, mode) in plan.files() {
-        write_file(tmp.path(), file, contents.as_bytes(), mode)?;
+    let filled = fill_state(plan, spec, tmp.path()).and_then(|()| {
+        set_mode(tmp.path(), STATE_DIR_MODE)?;
+        rename_noreplace(tmp.path(), state_dir)
+    });
+    match filled {
+        // Renamed: nothing left to clean up at the old path.
+        Ok(()) => {
+            let _ = tmp.keep();
+            Ok(())
+        }
+        Err(e) => {
+            // The skeleton copies the image's modes (a 0555 root, say), which an unprivileged
+            // engine cannot delete through; open them up so that dropping `tmp` removes all.
+            let _ = skeleton::make_removable(tmp.path());
+            Err(e)
+        }
     }
-    skeleton::write(plan, tmp.path())?;
-    let json = config_json(spec)?;
-    write_file_config(tmp.path(), &json)?;
-    set_mode(tmp.path(), STATE_DIR_MODE)?;
-    rename_noreplace(tmp.path(), state_dir)?;
-    // Renamed: nothing left to clean up at the old path.
-    let _ = tmp.keep();
-    Ok(())
+}
+
+/// The generated files, the skeleton root and `config.json`, in `dir`.
+fn fill_state(plan: &Plan, spec: &Spec, dir: &Path) -> Result<()> {
+    for (file, contents, mode) in plan.files() {
+        write_file(dir, file, contents.as_bytes(), mode)?;
+    }
+    skeleton::write(plan, dir)?;
+    write_file_config(dir, &config_json(spec)?)
 }
 
 /// `config.json` bytes, deterministic: oci-spec keeps capability sets in hash sets, whose

@@ -249,7 +249,8 @@ impl Runtime {
         // runc refuses ids with a `/`; never look outside the state root for one.
         if !id.contains('/')
             && id != ".."
-            && std::fs::symlink_metadata(state_root.join(id)).is_err()
+            && std::fs::symlink_metadata(state_root.join(id))
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
         {
             return Ok(());
         }

@@ -29,7 +29,7 @@ fn parsed(network: NetworkMode, dns: &DnsOptions, host: &HostFiles) -> ResolvCon
     ResolvConf::parse(&resolv_conf(network, dns, host).unwrap())
 }
 
-fn ips(list: &[&str]) -> Vec<IpAddr> {
+fn ips(list: &[&str]) -> Vec<Nameserver> {
     list.iter().map(|s| s.parse().unwrap()).collect()
 }
 
@@ -50,17 +50,13 @@ fn host_network_keeps_the_stub_and_every_setting() {
 #[verifies("dns.resolv-conf.host-network")]
 fn host_network_keeps_loopback_servers_and_unknown_lines() {
     let host = host_with(
-        "nameserver 127.0.0.1\nnameserver ::1\nsortlist 130.155.160.0/255.255.240.0\nnameserver fe80::1%eth0\n",
+        "nameserver 127.0.0.1\nnameserver fe80::1%eth0\nnameserver ::1\n\
+         sortlist 130.155.160.0/255.255.240.0\nnameserver not-an-address\n",
     );
     let rc = parsed(NetworkMode::Host, &DnsOptions::default(), &host);
-    assert_eq!(rc.nameservers, ips(&["127.0.0.1", "::1"]));
-    assert_eq!(
-        rc.other,
-        [
-            "sortlist 130.155.160.0/255.255.240.0",
-            "nameserver fe80::1%eth0"
-        ]
-    );
+    // In order, the zone kept; the unparseable line dropped (resolvers skip it too).
+    assert_eq!(rc.nameservers, ips(&["127.0.0.1", "fe80::1%eth0", "::1"]));
+    assert_eq!(rc.other, ["sortlist 130.155.160.0/255.255.240.0"]);
 }
 
 #[test]
@@ -96,7 +92,7 @@ fn private_network_swaps_the_resolved_stub_for_its_upstream_servers() {
 fn private_network_drops_loopback_servers_and_keeps_search_and_options() {
     let host = host_with(
         "nameserver 127.0.0.1\nnameserver 192.0.2.9\nnameserver ::1\nnameserver ::ffff:127.0.0.2\n\
-         search corp.example ; a comment\noptions ndots:3 timeout:1\n",
+         nameserver fe80::1%eth0\nsearch corp.example ; a comment\noptions ndots:3 timeout:1\n",
     );
     let rc = parsed(NetworkMode::Private, &DnsOptions::default(), &host);
     assert_eq!(rc.nameservers, ips(&["192.0.2.9"]));
@@ -122,14 +118,18 @@ fn private_network_falls_back_when_nothing_usable_remains() {
 #[verifies("dns.resolv-conf.overrides")]
 fn overrides_replace_each_part_in_every_mode() {
     let dns = DnsOptions {
-        servers: ips(&["127.0.0.1", "192.0.2.53"]),
+        servers: ["127.0.0.1", "192.0.2.53"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect(),
         search: vec!["a.example".into(), "b.example".into()],
         options: vec!["ndots:2".into(), "use-vc".into()],
     };
     for network in [NetworkMode::Host, NetworkMode::Private] {
         let rc = parsed(network, &dns, &systemd_resolved());
         // Caller servers are not filtered, even loopback ones in a private namespace.
-        assert_eq!(rc.nameservers, dns.servers, "{network:?}");
+        let want: Vec<Nameserver> = dns.servers.iter().copied().map(Nameserver::from).collect();
+        assert_eq!(rc.nameservers, want, "{network:?}");
         assert_eq!(rc.search.as_deref(), Some(&dns.search[..]));
         assert_eq!(rc.options, dns.options);
     }
@@ -177,7 +177,7 @@ fn overrides_that_would_inject_lines_are_refused() {
 #[test]
 fn parse_render_round_trips() {
     let rc = ResolvConf {
-        nameservers: ips(&["192.0.2.1", "2001:db8::1"]),
+        nameservers: ips(&["192.0.2.1", "2001:db8::1", "fe80::53%eth1"]),
         search: Some(vec!["a.example".into()]),
         options: vec!["ndots:2".into()],
         other: vec!["sortlist 10.0.0.0".into()],
