@@ -48,6 +48,8 @@ pub struct ImageEntry {
     pub kind: FileKind,
     /// Its permission bits (`st_mode & 0o7777`).
     pub mode: u32,
+    /// Its owner: (uid, gid) as stored on the host.
+    pub owner: (u32, u32),
     /// A symlink's target, as stored in the link.
     pub link: Option<String>,
 }
@@ -202,6 +204,7 @@ mod linux {
                 name: name.to_owned(),
                 kind,
                 mode: st.st_mode & 0o7777,
+                owner: (st.st_uid, st.st_gid),
                 link,
             })
         }
@@ -260,6 +263,7 @@ mod linux {
                 };
                 out.push(ImageEntry {
                     mode: st.st_mode & 0o7777,
+                    owner: (st.st_uid, st.st_gid),
                     name,
                     kind,
                     link,

@@ -59,6 +59,10 @@ pub enum Node {
         path: String,
         /// Its permission bits (the image's for a mirrored one).
         mode: u32,
+        /// The image directory's owner for a mirrored one, given to the skeleton directory when
+        /// the engine runs as root; `None` for a new one (the engine's user owns it).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        owner: Option<(u32, u32)>,
     },
     /// An empty regular file: the mount point of a bind of a file.
     File {
@@ -86,7 +90,9 @@ impl Node {
 impl fmt::Display for Node {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Node::Directory { path, mode } => write!(f, "skeleton dir {path} (mode {mode:o})"),
+            Node::Directory { path, mode, .. } => {
+                write!(f, "skeleton dir {path} (mode {mode:o})")
+            }
             Node::File { path } => write!(f, "skeleton file {path}"),
             Node::Symlink { path, target } => write!(f, "skeleton symlink {path} -> {target}"),
         }
@@ -283,15 +289,16 @@ impl Emitter<'_> {
     }
 
     /// A skeleton directory at `dir` mirroring the image's.
-    fn mirror(&mut self, dir: &str, mode: u32) -> Result<()> {
+    fn mirror(&mut self, dir: &str, mode: u32, owner: (u32, u32)) -> Result<()> {
         self.node(Node::Directory {
             path: dir.to_owned(),
             mode,
+            owner: Some(owner),
         });
         for e in self.root.list_dir(dir)? {
             let path = join(dir, &e.name);
             if self.shape.mirrored.contains(&path) && e.kind == FileKind::Directory {
-                self.mirror(&path, e.mode)?;
+                self.mirror(&path, e.mode, e.owner)?;
                 continue;
             }
             match e.kind {
@@ -303,6 +310,7 @@ impl Emitter<'_> {
                     self.node(Node::Directory {
                         path: path.clone(),
                         mode: e.mode,
+                        owner: Some(e.owner),
                     });
                     self.bind(&path)?;
                 }
@@ -330,6 +338,7 @@ impl Emitter<'_> {
                 self.node(Node::Directory {
                     path: path.clone(),
                     mode: NEW_DIR_MODE,
+                    owner: None,
                 });
                 self.create_below(&path);
             } else {
@@ -403,7 +412,9 @@ pub(crate) fn plan(
         .entries()
         .iter()
         .any(|e| matches!(e.item, Item::Root { readonly: true, .. }));
-    let root_mode = root.lookup("/")?.map_or(NEW_DIR_MODE, |e| e.mode);
+    let (root_mode, root_owner) = root
+        .lookup("/")?
+        .map_or((NEW_DIR_MODE, (0, 0)), |e| (e.mode, e.owner));
     let mut emitter = Emitter {
         root,
         shape: &shape,
@@ -412,7 +423,7 @@ pub(crate) fn plan(
         covered: plan.mounts().map(|m| m.destination.as_str()).collect(),
         out: Vec::new(),
     };
-    emitter.mirror("/", root_mode)?;
+    emitter.mirror("/", root_mode, root_owner)?;
     let out = emitter.out;
     let entries = plan.entries_mut();
     let at = entries
@@ -457,7 +468,8 @@ pub(crate) fn write(plan: &Plan, dir: &Path) -> Result<()> {
             base.join(&path[1..])
         };
         create(node, &host)?;
-        if let Node::Directory { mode, .. } = node {
+        if let Node::Directory { mode, owner, .. } = node {
+            chown_as_image(&host, *owner)?;
             dirs.insert(path);
             modes.push((host, *mode));
         }
@@ -501,6 +513,25 @@ pub(crate) fn make_removable(state_dir: &Path) -> Result<()> {
         let _ = state_dir;
         Ok(())
     }
+}
+
+/// Give a mirrored directory its image directory's owner, when the engine runs as root: a
+/// non-root user's own directory (`/home/app`) stays theirs. Unprivileged, the engine's user is
+/// container 0 and owns what it creates, as it owns an image it extracted.
+#[cfg(target_os = "linux")]
+fn chown_as_image(host: &Path, owner: Option<(u32, u32)>) -> Result<()> {
+    match owner {
+        Some((uid, gid)) if nix::unistd::geteuid().is_root() => {
+            std::os::unix::fs::lchown(host, Some(uid), Some(gid))
+                .map_err(|e| Error::io(host, "chown", e))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn chown_as_image(_host: &Path, _owner: Option<(u32, u32)>) -> Result<()> {
+    Ok(())
 }
 
 #[cfg(unix)]

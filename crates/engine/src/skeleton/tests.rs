@@ -338,12 +338,54 @@ fn write_creates_the_nodes_with_their_modes() {
 
 #[test]
 #[verifies("filesystems.missing-targets")]
+fn mirrored_directories_keep_the_image_owner_and_new_ones_the_engines() {
+    // Rootful only: unprivileged, the engine's user is container 0 and owns what it creates.
+    locald_testkit::require_root();
+    use std::os::unix::fs::MetadataExt;
+    let dir = scratch();
+    complete(dir.path());
+    // A missing bind target under a non-root user's own directory mirrors that directory.
+    fs::create_dir(dir.path().join("home")).unwrap();
+    fs::create_dir(dir.path().join("home/app")).unwrap();
+    fs::write(dir.path().join("home/app/.profile"), "").unwrap();
+    std::os::unix::fs::chown(dir.path().join("home/app"), Some(1000), Some(1001)).unwrap();
+    fs::set_permissions(
+        dir.path().join("home/app"),
+        fs::Permissions::from_mode(0o700),
+    )
+    .unwrap();
+    let src = tempfile::tempdir().unwrap();
+    let opts = RunOptions {
+        binds: vec![BindMount {
+            source: src.path().to_owned(),
+            destination: "/home/app/data".into(),
+            readonly: false,
+        }],
+        ..Default::default()
+    };
+    let p = plan_for(dir.path(), &opts).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    write(&p, out.path()).unwrap();
+    let r = out.path().join(ROOTFS_DIR);
+    let owner = |p: &str| {
+        let m = fs::symlink_metadata(r.join(p)).unwrap();
+        (m.uid(), m.gid(), m.mode() & 0o7777)
+    };
+    assert_eq!(owner("home/app"), (1000, 1001, 0o700));
+    assert_eq!(owner("home"), (0, 0, 0o755));
+    // The missing target itself is new: the engine's.
+    assert_eq!(owner("home/app/data"), (0, 0, NEW_DIR_MODE));
+}
+
+#[test]
+#[verifies("filesystems.missing-targets")]
 fn write_never_creates_through_a_symlink() {
     let mut p = Plan::default();
     for n in [
         Node::Directory {
             path: "/".into(),
             mode: 0o755,
+            owner: None,
         },
         Node::Symlink {
             path: "/etc".into(),
