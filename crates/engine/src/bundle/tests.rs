@@ -347,3 +347,49 @@ fn config_json_is_deterministic() {
     }
     assert_eq!(config_json(&b.spec).unwrap(), text.as_bytes());
 }
+
+#[test]
+#[verifies("filesystems.missing-targets")]
+fn a_late_failure_removes_a_read_only_skeleton_even_unprivileged() {
+    use crate::skeleton::Node;
+    // Root may delete through any mode, so the write runs in a child that drops to nobody,
+    // which cannot: a 0555 skeleton left as it is would stay behind as `.c1.XXXX.tmp`.
+    locald_testkit::require_root();
+    let parent = tempfile::tempdir().unwrap();
+    fs::set_permissions(parent.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    let state = parent.path().join("c1");
+    // Created "concurrently": the rename into place fails after the skeleton is complete.
+    fs::create_dir(&state).unwrap();
+    let mut plan = Plan::default();
+    for (path, mode) in [("/", 0o555), ("/etc", 0o555), ("/etc/ssl", 0o500)] {
+        plan.push(
+            ids::FILESYSTEMS_MISSING_TARGETS,
+            Item::Skeleton(Node::Directory {
+                path: path.into(),
+                mode,
+                owner: None,
+            }),
+        );
+    }
+    // SAFETY: the child only drops privileges, writes and exits; nextest runs this test alone
+    // in its process.
+    match unsafe { nix::unistd::fork() }.unwrap() {
+        nix::unistd::ForkResult::Child => {
+            let nobody = nix::unistd::Uid::from_raw(65534);
+            let ok = nix::unistd::setgroups(&[]).is_ok()
+                && nix::unistd::setgid(nix::unistd::Gid::from_raw(65534)).is_ok()
+                && nix::unistd::setuid(nobody).is_ok()
+                && matches!(
+                    write_state(&plan, &Spec::default(), &state),
+                    Err(Error::StateDirExists { .. })
+                );
+            // SAFETY: leave without running the parent's destructors or test harness.
+            unsafe { nix::libc::_exit(if ok { 0 } else { 1 }) }
+        }
+        nix::unistd::ForkResult::Parent { child } => {
+            let status = nix::sys::wait::waitpid(child, None).unwrap();
+            assert_eq!(status, nix::sys::wait::WaitStatus::Exited(child, 0));
+        }
+    }
+    assert_eq!(entries(parent.path()), ["c1"], "nothing left beside it");
+}
