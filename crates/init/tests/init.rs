@@ -816,6 +816,23 @@ fn userns_needs_uid_and_gid() {
     }
 }
 
+#[test]
+#[verifies(
+    "isolation.namespaces.user-nested",
+    "signals.init.forward",
+    "signals.init.exit-status"
+)]
+fn userns_workload_gets_forwarded_signals_and_its_status_passes_through() {
+    // Stopping a nested workload works as for any other: SIGTERM is forwarded across the
+    // nested user namespace, and death by signal or an exit code comes back unchanged.
+    let mut init = Running::start(&mut init(&["--userns", "1000:1001", "--", "sleep", "1000"]));
+    wait_for_workload(&init, "sleep");
+    init.signal(libc::SIGTERM);
+    assert_eq!(init.wait().code(), Some(143));
+    let (status, _) = run(&["--userns", "1000:1001", "--", "sh", "-c", "exit 82"]);
+    assert_eq!(status.code(), Some(82));
+}
+
 /// A fresh directory under the temp dir, owned by the caller.
 fn tempfile_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("locald-init-{name}-{}", std::process::id()));
