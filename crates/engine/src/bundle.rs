@@ -60,6 +60,31 @@ impl Bundle {
     }
 }
 
+/// Remove a state directory that [`prepare`] wrote, given only its path (after `locald-engine
+/// prepare` and a run by hand). A skeleton root copies the image's directory modes (a 0555
+/// root), which a plain `rm -rf` by an unprivileged user cannot get through; this opens them
+/// up first. Refuses, changing nothing, a directory without a `config.json` file: it is not a
+/// bundle, and removing it could destroy something else.
+///
+/// ```no_run
+/// locald_engine::bundle::remove_state_dir("/run/user/1000/bundles/app".as_ref())?;
+/// # Ok::<(), locald_engine::Error>(())
+/// ```
+pub fn remove_state_dir(state_dir: &Path) -> Result<()> {
+    let config = state_dir.join(CONFIG_FILE);
+    if !fs::symlink_metadata(&config).is_ok_and(|m| m.is_file()) {
+        return Err(Error::InvalidOption {
+            field: "state_dir",
+            reason: format!(
+                "{} has no {CONFIG_FILE}: not a bundle, not removed",
+                state_dir.display()
+            ),
+        });
+    }
+    skeleton::make_removable(state_dir)?;
+    fs::remove_dir_all(state_dir).map_err(|e| Error::io(state_dir, "remove", e))
+}
+
 /// Make `path` absolute against the current directory (without resolving symlinks).
 fn absolute(path: &Path) -> Result<PathBuf> {
     std::path::absolute(path).map_err(|e| Error::io(path, "make absolute", e))

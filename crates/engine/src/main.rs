@@ -4,6 +4,7 @@
 //! locald-engine run     --rootfs DIR [options] [-- CMD [ARG...]]
 //! locald-engine prepare --rootfs DIR --bundle DIR [options] [-- CMD [ARG...]]
 //! locald-engine explain --rootfs DIR [--json] [options] [-- CMD [ARG...]]
+//! locald-engine remove  --bundle DIR
 //! ```
 //!
 //! Run as a non-root user (or with `--rootless`), the container gets a user namespace with the
@@ -56,6 +57,12 @@ enum Command {
         #[command(flatten)]
         common: Common,
         /// The bundle (state) directory to create; it must not exist.
+        #[arg(long, value_name = "DIR")]
+        bundle: PathBuf,
+    },
+    /// Remove a bundle directory that `prepare` wrote (after the container is gone).
+    Remove {
+        /// The bundle (state) directory; it must hold a config.json.
         #[arg(long, value_name = "DIR")]
         bundle: PathBuf,
     },
@@ -434,6 +441,9 @@ fn main() -> ExitCode {
             println!("{}", b.state_dir.display());
             Ok(0)
         })(),
+        Command::Remove { bundle } => bundle::remove_state_dir(bundle)
+            .map(|()| 0)
+            .map_err(|e| e.to_string()),
         Command::Explain {
             common,
             json,

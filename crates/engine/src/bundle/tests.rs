@@ -393,3 +393,36 @@ fn a_late_failure_removes_a_read_only_skeleton_even_unprivileged() {
     }
     assert_eq!(entries(parent.path()), ["c1"], "nothing left beside it");
 }
+
+#[test]
+#[verifies("filesystems.missing-targets")]
+fn a_prepared_bundle_with_a_read_only_skeleton_is_removable_by_path_and_nothing_else_is() {
+    let root = rootfs();
+    fs::remove_dir(root.path().join("proc")).unwrap();
+    fs::set_permissions(root.path(), fs::Permissions::from_mode(0o555)).unwrap();
+    let parent = tempfile::tempdir().unwrap();
+    let state = parent.path().join("c1");
+    prepare(
+        &image(None),
+        root.path(),
+        &RunOptions::default(),
+        &state,
+        "c1",
+    )
+    .unwrap();
+    assert_eq!(
+        mode(&state.join("rootfs")),
+        0o555,
+        "the skeleton copies the image's mode"
+    );
+    // Not a bundle: refused, untouched.
+    let other = parent.path().join("other");
+    fs::create_dir(&other).unwrap();
+    fs::write(other.join("keep"), "x").unwrap();
+    let err = remove_state_dir(&other).unwrap_err().to_string();
+    assert!(err.contains("not a bundle"), "{err}");
+    assert!(other.join("keep").exists());
+    remove_state_dir(&state).unwrap();
+    assert_eq!(entries(parent.path()), ["other"]);
+    fs::set_permissions(root.path(), fs::Permissions::from_mode(0o755)).unwrap();
+}
