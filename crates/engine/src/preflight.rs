@@ -3,7 +3,7 @@
 //! runc creates missing mount targets (and a missing working directory) inside the rootfs, which
 //! here is the image directory itself. So every mount target is looked up inside the image
 //! first: one that exists must have the right type; one that is missing is returned, for
-//! [`crate::skeleton`] to provide outside the image. A missing working directory is refused.
+//! [`crate::skeleton`] to provide outside the image, and so is a missing working directory.
 //!
 //! A target nested in an earlier pseudo-filesystem mount (`/dev/pts` in the `/dev` tmpfs) is
 //! created by runc in that in-memory filesystem, not in the image, so it is not checked. A
@@ -130,16 +130,28 @@ fn check_mount_targets(plan: &Plan, root: &ImageRoot, state_dir: &Path) -> Resul
     Ok(missing)
 }
 
-/// Check that the working directory resolves, inside the root and without leaving it, to an
-/// existing directory, so that runc never creates it inside the image.
+/// Kernel filesystems the plan mounts: a working directory inside one is refused, as a
+/// `/proc/self/fd/N` one reached a runtime's leaked host descriptor (CVE-2024-21626).
+const KERNEL_FS_DIRS: [&str; 3] = ["/proc", "/sys", "/dev"];
+
+/// Check the working directory: an absolute path outside the kernel filesystems that resolves,
+/// inside the root and without leaving it, to a directory. One the image lacks is returned, for
+/// [`crate::skeleton`] to provide as an empty directory outside the image (Docker creates it in
+/// the container's layer); runc would create it inside the image.
 #[implements("process.cwd", "filesystems.root")]
-fn check_working_dir(plan: &Plan, root: &ImageRoot) -> Result<()> {
+fn check_working_dir(plan: &Plan, root: &ImageRoot) -> Result<Option<Missing>> {
     let mounts: Vec<&MountEntry> = plan.mounts().collect();
     for e in plan.entries() {
         if let Item::Cwd { path } = &e.item
             && path != "/"
         {
             let dest = path.trim_end_matches('/');
+            if KERNEL_FS_DIRS.iter().any(|k| is_under(dest, k)) {
+                return Err(Error::InvalidOption {
+                    field: "working directory",
+                    reason: format!("{dest} is inside a kernel filesystem (/proc, /sys, /dev)"),
+                });
+            }
             if !check_target(
                 root,
                 &mounts,
@@ -147,22 +159,22 @@ fn check_working_dir(plan: &Plan, root: &ImageRoot) -> Result<()> {
                 FileKind::Directory,
                 "working directory",
             )? {
-                return Err(Error::MissingTarget {
+                return Ok(Some(Missing {
                     destination: dest.to_owned(),
-                    what: "working directory",
-                    rootfs: root.path().to_owned(),
-                });
+                    kind: FileKind::Directory,
+                }));
             }
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Check every mount target and the working directory of `plan` against the image at `root`;
-/// return the mount targets the image lacks (in mount order), for [`crate::skeleton`].
+/// return the targets the image lacks (mount targets in mount order, then the working
+/// directory), for [`crate::skeleton`].
 pub fn check(plan: &Plan, root: &ImageRoot, state_dir: &Path) -> Result<Vec<Missing>> {
-    let missing = check_mount_targets(plan, root, state_dir)?;
-    check_working_dir(plan, root)?;
+    let mut missing = check_mount_targets(plan, root, state_dir)?;
+    missing.extend(check_working_dir(plan, root)?);
     Ok(missing)
 }
 
@@ -282,26 +294,43 @@ mod tests {
     }
 
     #[test]
-    #[verifies("process.cwd", "filesystems.root")]
-    fn working_directory_must_exist() {
+    #[verifies("process.cwd", "filesystems.root", "filesystems.missing-targets")]
+    fn a_missing_working_directory_is_returned_and_a_kernel_fs_one_refused() {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir(dir.path().join("app")).unwrap();
+        fs::write(dir.path().join("file"), "").unwrap();
         let root = ImageRoot::open(dir.path()).unwrap();
-        check(&plan_with(&[], "/app/"), &root, Path::new("/s")).unwrap();
-        let err = check(&plan_with(&[], "/srv"), &root, Path::new("/s")).unwrap_err();
         assert!(
-            matches!(
-                &err,
-                Error::MissingTarget {
-                    what: "working directory",
-                    ..
-                }
-            ),
-            "{err}"
+            check(&plan_with(&[], "/app/"), &root, Path::new("/s"))
+                .unwrap()
+                .is_empty()
         );
-        // CVE-2024-21626 shape: a cwd through /proc/self/fd is not in the image.
-        let err = check(&plan_with(&[], "/proc/self/fd/7"), &root, Path::new("/s")).unwrap_err();
-        assert!(matches!(err, Error::MissingTarget { .. }), "{err}");
+        let missing = check(&plan_with(&[], "/srv/app"), &root, Path::new("/s")).unwrap();
+        assert_eq!(
+            missing,
+            [Missing {
+                destination: "/srv/app".into(),
+                kind: FileKind::Directory
+            }]
+        );
+        // An existing non-directory cannot be a working directory.
+        let err = check(&plan_with(&[], "/file"), &root, Path::new("/s")).unwrap_err();
+        assert!(matches!(err, Error::WrongTargetType { .. }), "{err}");
+        // CVE-2024-21626 shape: a cwd through /proc/self/fd, with /proc mounted as in every
+        // plan; likewise anything under /sys and /dev.
+        for cwd in ["/proc/self/fd/7", "/sys/fs/cgroup", "/dev/shm"] {
+            let err = check(&plan_with(&[proc_mount()], cwd), &root, Path::new("/s")).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::InvalidOption {
+                        field: "working directory",
+                        ..
+                    }
+                ),
+                "{cwd}: {err}"
+            );
+        }
     }
 
     #[test]

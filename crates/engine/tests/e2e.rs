@@ -929,17 +929,35 @@ mod process {
         cwd_is_working_dir(Mode::Rootless);
     }
 
-    #[test]
-    #[verifies("process.cwd", "filesystems.root")]
-    fn missing_working_dir_is_refused_without_creating_it_root() {
+    fn missing_working_dir_is_provided_outside_the_image(mode: Mode) {
         let rootfs = Rootfs::build(Users::RootOnly);
-        // Measured: runc 1.1 as root creates a missing cwd inside the rootfs.
+        // Measured: runc 1.1 as root creates a missing cwd inside the rootfs; Docker creates it
+        // in the container's layer. The engine provides it in the skeleton root.
         let cfg = image_config(
             &rootfs,
-            serde_json::json!({ "WorkingDir": "/srv/app", "Cmd": ["pwd"] }),
+            serde_json::json!({ "WorkingDir": "/srv/app", "Cmd": ["sh", "-c", "pwd; ls -A"] }),
         );
-        run(Mode::Root, &rootfs, &["--image-config", &cfg], &[]).refused("/srv/app does not exist");
-        assert!(!rootfs.path().join("srv").exists());
+        let out = run(mode, &rootfs, &["--image-config", &cfg], &[]);
+        assert_eq!(out.ok(), "/srv/app\n", "an empty directory");
+        assert!(!rootfs.path().join("srv").exists(), "created in the image");
+        // Inside a kernel filesystem it is refused (CVE-2024-21626's /proc/self/fd/N).
+        let cfg = image_config(
+            &rootfs,
+            serde_json::json!({ "WorkingDir": "/proc/self/fd/7", "Cmd": ["pwd"] }),
+        );
+        run(mode, &rootfs, &["--image-config", &cfg], &[]).refused("kernel filesystem");
+    }
+
+    #[test]
+    #[verifies("process.cwd", "filesystems.root", "filesystems.missing-targets")]
+    fn missing_working_dir_is_provided_outside_the_image_root() {
+        missing_working_dir_is_provided_outside_the_image(Mode::Root);
+    }
+
+    #[test]
+    #[verifies("process.cwd", "filesystems.root", "filesystems.missing-targets")]
+    fn missing_working_dir_is_provided_outside_the_image_rootless() {
+        missing_working_dir_is_provided_outside_the_image(Mode::Rootless);
     }
 
     fn tty_gets_a_terminal_and_term(mode: Mode) {
