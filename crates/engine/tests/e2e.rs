@@ -2063,6 +2063,40 @@ mod debian {
     fn a_debian_workload_sees_a_sane_container_rootless() {
         a_debian_workload_sees_a_sane_container(Mode::Rootless);
     }
+
+    #[test]
+    #[verifies(
+        "identity.user.resolve",
+        "identity.passwd.current-user",
+        "identity.group.current-group",
+        "environment.home"
+    )]
+    fn debian_names_resolve_for_a_named_user_and_a_numeric_uid_it_lacks_root() {
+        require_runc();
+        let debian = debian_rootfs();
+        let carrier = Rootfs::build(Users::RootOnly);
+        let script = "echo $(id -un) $(id -gn) $HOME; getent passwd $(id -u) | cut -d: -f1,6";
+        let who = |user: &str| {
+            let out = engine_command(Mode::Root, &carrier)
+                .args([
+                    "run",
+                    "--rootfs",
+                    debian.to_str().unwrap(),
+                    "--user",
+                    user,
+                    "--",
+                ])
+                .args(["sh", "-c", script])
+                .output()
+                .expect("spawn locald-engine");
+            assert!(out.status.success(), "{user}: {out:#?}");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        // The image's own entry: Debian's `man` user, uid 6, primary group `man` (12).
+        assert_eq!(who("man"), "man man /var/cache/man\nman:/var/cache/man\n");
+        // A uid and gid the image lacks: the engine's entries, resolved by glibc.
+        assert_eq!(who("1234:1234"), "user1234 group1234 /\nuser1234:/\n");
+    }
 }
 
 /// `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf` as the workload reads them.
