@@ -22,6 +22,7 @@
 //!               "detail": "soft 1024, hard 1024 (want 1024/1024)"}]}
 //! ```
 
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
@@ -324,6 +325,22 @@ struct Env {
 }
 
 impl Env {
+    /// `locald-engine`'s arguments to run the probe: `run OPTIONS... --init-path INIT --rootfs
+    /// ROOTFS -- PROBE ARGS...` (`init` is where the user running the engine can reach it).
+    fn engine_run_args(&self, init: &Path, options: &[&OsStr]) -> Vec<OsString> {
+        let mut args: Vec<OsString> = vec!["run".into()];
+        args.extend(options.iter().map(|o| o.to_os_string()));
+        args.extend([
+            "--init-path".into(),
+            init.into(),
+            "--rootfs".into(),
+            self.rootfs.clone().into(),
+            "--".into(),
+        ]);
+        args.extend(self.probe_args().into_iter().map(OsString::from));
+        args
+    }
+
     /// The probe's command line: `/locald-probe --json` and what the runner knows of the host.
     fn probe_args(&self) -> Vec<String> {
         let mut args = vec![
@@ -391,15 +408,7 @@ fn run_locald_root(env: &Env, network: &str) -> Run {
     }
     Run::Ran(probe_output(
         Command::new(&env.engine_bin)
-            .arg("run")
-            .arg("--network")
-            .arg(network)
-            .arg("--init-path")
-            .arg(&env.init)
-            .arg("--rootfs")
-            .arg(&env.rootfs)
-            .arg("--")
-            .args(env.probe_args()),
+            .args(env.engine_run_args(&env.init, &["--network".as_ref(), network.as_ref()])),
         &format!("locald-engine run --network {network}"),
     ))
 }
@@ -422,15 +431,7 @@ fn run_locald_youki(env: &Env) -> Run {
     };
     Run::Ran(probe_output(
         Command::new(&env.engine_bin)
-            .arg("run")
-            .arg("--runtime")
-            .arg(&youki)
-            .arg("--init-path")
-            .arg(&env.init)
-            .arg("--rootfs")
-            .arg(&env.rootfs)
-            .arg("--")
-            .args(env.probe_args()),
+            .args(env.engine_run_args(&env.init, &["--runtime".as_ref(), youki.as_os_str()])),
         "locald-engine run --runtime youki",
     ))
 }
@@ -457,13 +458,7 @@ fn run_locald_rootless(env: &Env) -> Run {
         let (uid, gid) = (nix::unistd::getuid(), nix::unistd::getgid());
         return Run::Ran(probe_output(
             Command::new(&env.engine_bin)
-                .arg("run")
-                .arg("--init-path")
-                .arg(&env.init)
-                .arg("--rootfs")
-                .arg(&env.rootfs)
-                .arg("--")
-                .args(env.probe_args())
+                .args(env.engine_run_args(&env.init, &[]))
                 .arg("--caller")
                 .arg(format!("{uid}:{gid}")),
             "locald-engine run (rootless)",
@@ -504,13 +499,7 @@ fn run_locald_rootless(env: &Env) -> Run {
         .arg("--clear-groups")
         .arg("--")
         .arg(&engine)
-        .arg("run")
-        .arg("--init-path")
-        .arg(&init)
-        .arg("--rootfs")
-        .arg(&env.rootfs)
-        .arg("--")
-        .args(env.probe_args())
+        .args(env.engine_run_args(&init, &[]))
         .arg("--caller")
         .arg(format!("{uid}:{gid}"))
         .env_clear()
