@@ -50,14 +50,19 @@ pub struct Bundle {
 impl Bundle {
     /// Remove the state directory and everything in it.
     pub fn remove(&self) -> Result<()> {
-        skeleton::make_removable(&self.state_dir)?;
-        match fs::remove_dir_all(&self.state_dir) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(Error::io(&self.state_dir, "remove", e))
+        match remove_tree(&self.state_dir) {
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                Ok(())
             }
-            _ => Ok(()),
+            other => other,
         }
     }
+}
+
+/// Remove a state directory, opening up the skeleton's copied read-only modes first.
+fn remove_tree(state_dir: &Path) -> Result<()> {
+    skeleton::make_removable(state_dir)?;
+    fs::remove_dir_all(state_dir).map_err(|e| Error::io(state_dir, "remove", e))
 }
 
 /// Remove a state directory that [`prepare`] wrote, given only its path (after `locald-engine
@@ -81,8 +86,7 @@ pub fn remove_state_dir(state_dir: &Path) -> Result<()> {
             ),
         });
     }
-    skeleton::make_removable(state_dir)?;
-    fs::remove_dir_all(state_dir).map_err(|e| Error::io(state_dir, "remove", e))
+    remove_tree(state_dir)
 }
 
 /// Make `path` absolute against the current directory (without resolving symlinks).
