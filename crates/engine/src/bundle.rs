@@ -129,8 +129,8 @@ pub fn plan(
 
 /// Prepare a bundle for container `id` in the new directory `state_dir`.
 ///
-/// Fails, writing nothing, when the image or options are unusable, when the working directory is
-/// missing from the rootfs or a mount target the image lacks cannot be provided (see
+/// Fails, writing nothing, when the image or options are unusable, when a mount target or the
+/// working directory is unusable or, missing from the image, cannot be provided (see
 /// [`crate::preflight`], [`crate::skeleton`]), or when `state_dir` already exists or lies
 /// inside the rootfs.
 ///

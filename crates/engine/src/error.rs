@@ -95,9 +95,9 @@ pub enum Error {
         field: &'static str,
     },
 
-    /// A mount destination (or the working directory) does not exist inside the rootfs.
-    ///
-    /// runc would create it inside the image; the engine refuses to let the image be mutated.
+    /// A mount destination (or the working directory) is missing inside a host directory the
+    /// caller bind-mounts: the engine provides missing targets only for the image (see
+    /// [`crate::skeleton`]) and never creates anything in a caller's host directory.
     #[error(
         "{destination} does not exist in the rootfs {rootfs} ({what}); the engine never creates it"
     )]
