@@ -3,13 +3,13 @@
 //!
 //! They are read once per bundle, before planning, so that [`Plan::build`](crate::Plan::build)
 //! stays pure and tests can hand it fixture contents. The host is trusted, but its files are
-//! still read defensively: regular files only (a FIFO would hang the engine), at most
-//! [`HOST_FILE_LIMIT`] bytes, UTF-8.
+//! still read defensively, through the same reader as the image's ([`ImageRoot`]): regular
+//! files only (a FIFO would hang the engine), at most [`HOST_FILE_LIMIT`] bytes, UTF-8.
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::rootfs::ImageRoot;
 
 /// The host's hosts file.
 pub const HOSTS_PATH: &str = "/etc/hosts";
@@ -64,41 +64,25 @@ impl HostFiles {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn read_under(root: &Path) -> Result<Self> {
-        let at = |p: &str| root.join(p.trim_start_matches('/'));
+        // The image reader's checks suit the host's files too: regular files only (checked
+        // before opening, so a FIFO cannot hang the engine), bounded, UTF-8. Confined to `root`,
+        // which for the host is `/`.
+        let host = ImageRoot::open(root)?.with_read_limit(HOST_FILE_LIMIT);
+        let read = |path: &str| {
+            host.read_to_string(path).map_err(|e| match e {
+                Error::ImageFile { reason, .. } => Error::HostFile {
+                    path: root.join(path.trim_start_matches('/')),
+                    reason,
+                },
+                other => other,
+            })
+        };
         Ok(HostFiles {
-            hosts: read_bounded(&at(HOSTS_PATH))?,
-            resolv_conf: read_bounded(&at(RESOLV_CONF_PATH))?,
-            resolved_upstream: read_bounded(&at(RESOLVED_UPSTREAM_PATH))?,
+            hosts: read(HOSTS_PATH)?,
+            resolv_conf: read(RESOLV_CONF_PATH)?,
+            resolved_upstream: read(RESOLVED_UPSTREAM_PATH)?,
         })
     }
-}
-
-/// Read `path` (following symlinks: systemd makes `/etc/resolv.conf` one) if it exists.
-fn read_bounded(path: &Path) -> Result<Option<String>> {
-    let bad = |reason: String| Error::HostFile {
-        path: PathBuf::from(path),
-        reason,
-    };
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(bad(e.to_string())),
-    };
-    // Checked before opening: opening a FIFO for reading blocks until a writer appears.
-    if !meta.is_file() {
-        return Err(bad("not a regular file".into()));
-    }
-    let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
-    let mut bytes = Vec::new();
-    file.take(HOST_FILE_LIMIT + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| bad(e.to_string()))?;
-    if bytes.len() as u64 > HOST_FILE_LIMIT {
-        return Err(bad(format!("larger than {HOST_FILE_LIMIT} bytes")));
-    }
-    String::from_utf8(bytes)
-        .map(Some)
-        .map_err(|_| bad("not valid UTF-8".into()))
 }
 
 #[cfg(test)]
