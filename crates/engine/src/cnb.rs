@@ -32,6 +32,7 @@ use std::path::{Path, PathBuf};
 use locald_spec_macros::implements;
 use oci_spec::image::ImageConfiguration;
 
+use crate::environment::image_env;
 use crate::error::{Error, Result};
 use crate::identity::{Identity, IdentityFiles, UserSource, resolve_user};
 use crate::options::{BindMount, IdMapping, RunOptions};
@@ -155,17 +156,6 @@ impl Build {
         self.layout = Some(dir.into());
         self
     }
-}
-
-/// The image's `Env` as pairs (entries without `=` are left to the environment module, which
-/// refuses them with the entry named).
-fn image_env(image: &ImageConfiguration) -> Vec<(String, String)> {
-    let env = image.config().as_ref().and_then(|c| c.env().clone());
-    env.unwrap_or_default()
-        .iter()
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
 }
 
 fn env_value<'a>(env: &'a [(String, String)], key: &str) -> Option<&'a str> {
@@ -404,7 +394,7 @@ pub fn build_options(
             ),
         });
     }
-    let image_vars = image_env(image);
+    let image_vars = image_env(image)?;
     let mut env = platform_env(build)?;
     env.extend(user_id_vars(&image_vars, &id)?);
     let mut ours: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
@@ -555,7 +545,7 @@ pub fn app_options(
             ),
         });
     }
-    let env = image_env(image);
+    let env = image_env(image)?;
     app_working_dir(image, &env)?;
     check_app_env(&env, &base)?;
     require_init(&base)?;

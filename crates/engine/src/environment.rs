@@ -66,6 +66,15 @@ fn image_vars(image: &ImageConfiguration) -> Result<Vec<Var>> {
         .collect()
 }
 
+/// The image's `Env` as `(key, value)` pairs, checked as [`image_vars`] checks it (for profiles
+/// such as [`crate::cnb`] that read the image's variables before planning).
+pub(crate) fn image_env(image: &ImageConfiguration) -> Result<Vec<(String, String)>> {
+    Ok(image_vars(image)?
+        .into_iter()
+        .map(|v| (v.key, v.value))
+        .collect())
+}
+
 /// The defaults, each with its requirement: PATH, HOSTNAME (the container's hostname), HOME
 /// (`identity.home`: the passwd entry's home, or `/`), and TERM only with a terminal.
 #[implements(
