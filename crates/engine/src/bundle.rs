@@ -1,57 +1,157 @@
-//! Prepare a bundle: plan, check, and write the per-container state directory atomically.
+//! Prepare a bundle: plan, check, and write the container's bundle directory atomically; and
+//! remove one.
 //!
-//! The state directory holds `config.json` and the generated files; `root.path` in the spec is
-//! the image directory itself (absolute), or, when the image lacks mount targets, the skeleton
-//! root `rootfs` in the state directory ([`crate::skeleton`]). Everything is written into a fresh temporary
-//! directory beside the state directory and renamed into place in one step, so the state
-//! directory either does not exist or is complete; on any error nothing is left behind. The
-//! engine never writes inside the rootfs.
+//! ```text
+//! BUNDLE/config.json          the OCI runtime configuration
+//! BUNDLE/locald-bundle.json   what the engine needs later: the image, the layer, the user
+//!                             namespace it creates (BundleInfo); its presence marks the
+//!                             directory as the engine's, so `remove` deletes nothing else
+//! BUNDLE/rootfs/              the layer's mount point (root.path)
+//! BUNDLE/layer/upper/         the container's writable layer
+//! BUNDLE/layer/work/          overlayfs' work directory
+//! BUNDLE/hosts, hostname, resolv.conf   generated files, bind-mounted into the container
+//! ```
+//!
+//! The runtime keeps its own state elsewhere (`runc --root`, see [`crate::state`]), never in
+//! the bundle. Everything is written into a fresh temporary directory beside the bundle and
+//! renamed into place in one step, so the bundle either does not exist or is complete; on any
+//! error nothing is left behind. Preparing needs no privilege and mounts nothing: the layer is
+//! mounted when the container starts ([`crate::layer::mount`]). The image directory is only
+//! ever read.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use locald_spec_macros::implements;
 use oci_spec::image::ImageConfiguration;
 use oci_spec::runtime::Spec;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::host_files::HostFiles;
 use crate::identity::IdentityFiles;
-use crate::options::RunOptions;
+use crate::layer;
+use crate::options::{IdMapping, RunOptions, UsernsCreator};
 use crate::plan::{Plan, PlanInput};
 use crate::rootfs::ImageRoot;
-use crate::{preflight, skeleton};
 
-/// The name of the runtime config inside the state directory.
+/// The name of the runtime config inside the bundle.
 pub const CONFIG_FILE: &str = "config.json";
 
-/// Mode of the state directory: traversable, so that a runtime acting as a mapped uid can reach
-/// the bind-mount sources.
-pub const STATE_DIR_MODE: u32 = 0o755;
+/// The engine's own record inside the bundle (see [`BundleInfo`]).
+pub const INFO_FILE: &str = "locald-bundle.json";
 
-/// A prepared bundle: a state directory holding `config.json` and the generated files.
+/// Mode of the bundle directory: the engine's user only.
+pub const BUNDLE_DIR_MODE: u32 = 0o700;
+
+/// The version of [`BundleInfo`]'s format.
+pub const INFO_FORMAT: u32 = 1;
+
+/// What the engine records in a bundle for the steps after `prepare` (mounting the layer,
+/// creating the user namespace, removing): `locald-bundle.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleInfo {
+    /// [`INFO_FORMAT`].
+    pub format: u32,
+    /// The container id.
+    pub id: String,
+    /// The image directory: the layer's read-only lower layer (absolute, canonical).
+    pub image: PathBuf,
+    /// The layer is mounted read-only.
+    pub readonly: bool,
+    /// The user namespace the engine creates around the runtime, if any (its mapping).
+    pub engine_userns: Option<IdMapping>,
+    /// The signal that stops the container (the image's `StopSignal`, else SIGTERM).
+    pub stop_signal: i32,
+}
+
+impl BundleInfo {
+    /// Read and check `BUNDLE/locald-bundle.json`; a directory without a valid one is
+    /// [`Error::NotABundle`].
+    pub fn read(bundle_dir: &Path) -> Result<BundleInfo> {
+        let path = bundle_dir.join(INFO_FILE);
+        let not = |reason: String| Error::NotABundle {
+            path: bundle_dir.to_owned(),
+            reason,
+        };
+        let meta = fs::symlink_metadata(&path).map_err(|e| not(format!("{INFO_FILE}: {e}")))?;
+        if !meta.is_file() || meta.len() > 64 * 1024 {
+            return Err(not(format!("{INFO_FILE} is not a small regular file")));
+        }
+        let text = fs::read(&path).map_err(|e| not(format!("{INFO_FILE}: {e}")))?;
+        let info: BundleInfo =
+            serde_json::from_slice(&text).map_err(|e| not(format!("{INFO_FILE}: {e}")))?;
+        if info.format != INFO_FORMAT {
+            return Err(not(format!(
+                "{INFO_FILE} has format {}, this engine reads {INFO_FORMAT}",
+                info.format
+            )));
+        }
+        if !info.image.is_absolute() {
+            return Err(not(format!("{INFO_FILE}: image is not an absolute path")));
+        }
+        Ok(info)
+    }
+}
+
+/// A prepared bundle.
 #[derive(Debug, Clone)]
 pub struct Bundle {
     /// The container id.
     pub id: String,
-    /// The state directory (the OCI bundle directory).
+    /// The bundle directory.
     pub state_dir: PathBuf,
     /// `state_dir/config.json`.
     pub config_path: PathBuf,
-    /// The image rootfs, absolute and canonical (the spec's `root.path` is this, or the
-    /// skeleton root inside the state directory).
-    pub rootfs: PathBuf,
+    /// The image directory, absolute and canonical: the layer's read-only lower layer.
+    pub image: PathBuf,
     /// The runtime spec written to `config.json`.
     pub spec: Spec,
     /// The plan the spec was built from.
     pub plan: Plan,
+    /// What `locald-bundle.json` records.
+    pub info: BundleInfo,
 }
 
 impl Bundle {
-    /// Remove the state directory and everything in it.
+    /// A bundle [`prepare`] wrote earlier, read back from its directory (`config.json` and
+    /// `locald-bundle.json`; the plan is not kept, so [`Bundle::plan`] is empty).
+    pub fn open(bundle_dir: &Path) -> Result<Bundle> {
+        let state_dir = crate::state::absolute(bundle_dir)?;
+        let info = BundleInfo::read(&state_dir)?;
+        let config_path = state_dir.join(CONFIG_FILE);
+        let spec = Spec::load(&config_path).map_err(|e| Error::NotABundle {
+            path: state_dir.clone(),
+            reason: format!("{CONFIG_FILE}: {e}"),
+        })?;
+        Ok(Bundle {
+            id: info.id.clone(),
+            image: info.image.clone(),
+            config_path,
+            state_dir,
+            spec,
+            plan: Plan::default(),
+            info,
+        })
+    }
+
+    /// The layer's mount point, `state_dir/rootfs`.
+    pub fn rootfs(&self) -> PathBuf {
+        self.state_dir.join(layer::ROOTFS_DIR)
+    }
+
+    /// The user namespace the engine creates around the runtime, if any.
+    pub fn engine_userns(&self) -> Option<IdMapping> {
+        self.info.engine_userns
+    }
+
+    /// Remove the bundle directory and everything in it (see [`remove`]); a bundle already
+    /// gone is not an error.
     pub fn remove(&self) -> Result<()> {
-        match remove_tree(&self.state_dir) {
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+        match remove(&self.state_dir) {
+            Err(Error::NotABundle { .. }) if fs::symlink_metadata(&self.state_dir).is_err() => {
                 Ok(())
             }
             other => other,
@@ -59,46 +159,42 @@ impl Bundle {
     }
 }
 
-/// Remove a state directory, opening up the skeleton's copied read-only modes first.
-fn remove_tree(state_dir: &Path) -> Result<()> {
-    skeleton::make_removable(state_dir)?;
-    fs::remove_dir_all(state_dir).map_err(|e| Error::io(state_dir, "remove", e))
-}
-
-/// Remove a state directory that [`prepare`] wrote, given only its path (after `locald-engine
-/// prepare` and a run by hand). A skeleton root copies the image's directory modes (a 0555
-/// root), which a plain `rm -rf` by an unprivileged user cannot get through; this opens them
-/// up first. Refuses, changing nothing, a directory without a `config.json` file: it is not a
-/// bundle, and removing it could destroy something else.
+/// Remove a bundle that [`prepare`] wrote, given its path: unmount its layer if it is mounted
+/// in this mount namespace, then delete the directory without ever crossing into another
+/// filesystem (a still-mounted root, a host directory). Refuses, changing nothing, a directory
+/// without the engine's `locald-bundle.json` ([`Error::NotABundle`]): it is not a bundle, and
+/// removing it could destroy someone's data. Whether the container still runs is the
+/// runtime's to say; [`crate::Runtime::remove`] checks that first.
 ///
 /// ```no_run
-/// locald_engine::bundle::remove_state_dir("/run/user/1000/bundles/app".as_ref())?;
+/// locald_engine::bundle::remove("/var/lib/locald-engine/bundles/app".as_ref())?;
 /// # Ok::<(), locald_engine::Error>(())
 /// ```
-pub fn remove_state_dir(state_dir: &Path) -> Result<()> {
-    let config = state_dir.join(CONFIG_FILE);
-    if !fs::symlink_metadata(&config).is_ok_and(|m| m.is_file()) {
-        return Err(Error::InvalidOption {
-            field: "state_dir",
-            reason: format!(
-                "{} has no {CONFIG_FILE}: not a bundle, not removed",
-                state_dir.display()
-            ),
-        });
-    }
-    remove_tree(state_dir)
+#[implements("lifecycle.remove")]
+pub fn remove(bundle_dir: &Path) -> Result<()> {
+    BundleInfo::read(bundle_dir)?;
+    #[cfg(target_os = "linux")]
+    layer::unmount(bundle_dir)?;
+    remove_tree(bundle_dir)
 }
 
-/// Make `path` absolute against the current directory (without resolving symlinks).
-fn absolute(path: &Path) -> Result<PathBuf> {
-    std::path::absolute(path).map_err(|e| Error::io(path, "make absolute", e))
+/// Delete `dir` recursively, staying on its filesystem; directories the engine's user owns but
+/// cannot enter (mode 0 in the layer's `work`) are opened up first.
+#[cfg(target_os = "linux")]
+fn remove_tree(dir: &Path) -> Result<()> {
+    crate::tree::remove_one_filesystem(dir)
 }
 
-/// Build the plan for a container without writing anything: read the image's identity files,
-/// plan, check every mount target and the working directory inside the image
-/// ([`crate::preflight`]), and provide the targets it lacks ([`crate::skeleton`]).
+#[cfg(not(target_os = "linux"))]
+fn remove_tree(dir: &Path) -> Result<()> {
+    fs::remove_dir_all(dir).map_err(|e| Error::io(dir, "remove", e))
+}
+
+/// Build the plan for a container without writing anything: read the image's identity files
+/// and the host's name files, plan, complete the layer against the image ([`layer::plan`]),
+/// and check the limits ([`crate::limits`]).
 ///
-/// `state_dir` is where the generated files will live (their bind-mount sources).
+/// `state_dir` is where the bundle will live (the generated files' bind-mount sources).
 pub fn plan(
     image: &ImageConfiguration,
     rootfs: &Path,
@@ -106,7 +202,8 @@ pub fn plan(
     state_dir: &Path,
     id: &str,
 ) -> Result<(Plan, ImageRoot)> {
-    let rootfs = fs::canonicalize(rootfs).map_err(|e| Error::io(rootfs, "resolve rootfs", e))?;
+    crate::names::check_container_id(id)?;
+    let rootfs = canonical_image(rootfs)?;
     if let Some(init) = &opts.init {
         crate::stopping::check_init(init)?;
     }
@@ -122,17 +219,40 @@ pub fn plan(
         state_dir,
         id,
     })?;
-    let missing = preflight::check(&plan, &root, state_dir)?;
-    skeleton::plan(&mut plan, &root, state_dir, &missing)?;
+    crate::limits::check(&plan)?;
+    let state_files: Vec<String> = plan
+        .files()
+        .map(|(name, _, _)| state_dir.join(name).display().to_string())
+        .collect();
+    layer::plan(&mut plan, &root, &state_files)?;
     Ok((plan, root))
+}
+
+/// The image directory, absolute and canonical; it must be a directory.
+fn canonical_image(rootfs: &Path) -> Result<PathBuf> {
+    let p = fs::canonicalize(rootfs).map_err(|e| Error::io(rootfs, "resolve rootfs", e))?;
+    if !p.is_dir() {
+        return Err(Error::InvalidOption {
+            field: "rootfs",
+            reason: format!("{} is not a directory", rootfs.display()),
+        });
+    }
+    Ok(p)
+}
+
+/// The user namespace the engine creates, if the options ask for one.
+fn engine_userns(opts: &RunOptions) -> Option<IdMapping> {
+    opts.id_mapping
+        .filter(|m| m.created_by == UsernsCreator::Engine)
 }
 
 /// Prepare a bundle for container `id` in the new directory `state_dir`.
 ///
 /// Fails, writing nothing, when the image or options are unusable, when a mount target or the
-/// working directory is unusable or, missing from the image, cannot be provided (see
-/// [`crate::preflight`], [`crate::skeleton`]), or when `state_dir` already exists or lies
-/// inside the rootfs.
+/// working directory is unusable (see [`layer::plan`]), when an input exceeds a limit
+/// ([`crate::limits`]), when an unprivileged writable layer could not hold the image's files
+/// ([`layer::check_mapped_owners`]), or when `state_dir` already exists, lies inside the
+/// image, or has a parent another user could change ([`crate::state::ensure_private_dir`]).
 ///
 /// ```no_run
 /// use locald_engine::{prepare, RunOptions};
@@ -140,7 +260,7 @@ pub fn plan(
 ///
 /// let image = ImageConfiguration::from_file("image-config.json")?;
 /// let bundle = prepare(&image, "/images/app/rootfs".as_ref(), &RunOptions::default(),
-///                      "/run/locald-engine/bundles/app".as_ref(), "app")?;
+///                      "/var/lib/locald-engine/bundles/app".as_ref(), "app")?;
 /// println!("{}", bundle.config_path.display());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -151,7 +271,7 @@ pub fn prepare(
     state_dir: &Path,
     id: &str,
 ) -> Result<Bundle> {
-    let state_dir = absolute(state_dir)?;
+    let state_dir = crate::state::absolute(state_dir)?;
     let parent = state_dir
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -163,27 +283,40 @@ pub fn prepare(
         return Err(Error::StateDirExists { path: state_dir });
     }
     let (plan, root) = plan(image, rootfs, opts, &state_dir, id)?;
-    let rootfs = root.path().to_owned();
-    let real_parent = fs::canonicalize(parent).map_err(|e| Error::io(parent, "resolve", e))?;
-    if real_parent.starts_with(&rootfs) {
+    let image_dir = root.path().to_owned();
+    if state_dir.starts_with(&image_dir) {
         return Err(Error::InvalidOption {
             field: "state_dir",
             reason: format!(
-                "{} is inside the rootfs {}; the engine never writes there",
+                "{} is inside the image {}; the engine never writes there",
                 state_dir.display(),
-                rootfs.display()
+                image_dir.display()
             ),
         });
     }
+    let userns = engine_userns(opts);
+    if userns.is_some() && !opts.readonly_rootfs {
+        layer::check_mapped_owners(&root, userns.as_ref().expect("checked"))?;
+    }
+    crate::state::ensure_private_dir(parent)?;
+    let info = BundleInfo {
+        format: INFO_FORMAT,
+        id: id.to_owned(),
+        image: image_dir.clone(),
+        readonly: opts.readonly_rootfs,
+        engine_userns: userns,
+        stop_signal: plan.stop_signal(),
+    };
     let spec = plan.to_spec()?;
-    write_state(&plan, &spec, &state_dir)?;
+    write_bundle(&plan, &spec, &info, &state_dir)?;
     Ok(Bundle {
         id: id.to_owned(),
         config_path: state_dir.join(CONFIG_FILE),
         state_dir,
-        rootfs,
+        image: image_dir,
         spec,
         plan,
+        info,
     })
 }
 
@@ -194,7 +327,9 @@ fn write_file(dir: &Path, name: &str, contents: &[u8], mode: u32) -> Result<()> 
         || name == "."
         || name == ".."
         || name == CONFIG_FILE
-        || name == skeleton::ROOTFS_DIR
+        || name == INFO_FILE
+        || name == layer::ROOTFS_DIR
+        || name == "layer"
     {
         return Err(Error::Spec {
             reason: format!("state file name {name:?} is not a plain file name"),
@@ -208,9 +343,8 @@ fn write_file(dir: &Path, name: &str, contents: &[u8], mode: u32) -> Result<()> 
     #[cfg(not(unix))]
     let _ = mode;
     let mut f = o.open(&path).map_err(|e| Error::io(&path, "create", e))?;
-    // No fsync: the state directory is runtime state (it lives under /run for root), useless
-    // after a reboot, and the rename makes it visible whole; an fsync per file cost more than
-    // the rest of `prepare` together.
+    // No fsync: the bundle is runtime state, useless after a reboot, and the rename makes it
+    // visible whole; an fsync per file cost more than the rest of `prepare` together.
     f.write_all(contents)
         .map_err(|e| Error::io(&path, "write", e))?;
     // The umask may have cleared bits; set the exact mode (on the open file: no path lookup).
@@ -221,6 +355,15 @@ fn write_file(dir: &Path, name: &str, contents: &[u8], mode: u32) -> Result<()> 
             .map_err(|e| Error::io(&path, "chmod", e))?;
     }
     Ok(())
+}
+
+fn mkdir(path: &Path, mode: u32) -> Result<()> {
+    let mut b = fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, mode);
+    #[cfg(not(unix))]
+    let _ = mode;
+    b.create(path).map_err(|e| Error::io(path, "create", e))
 }
 
 fn set_mode(path: &Path, mode: u32) -> Result<()> {
@@ -235,9 +378,14 @@ fn set_mode(path: &Path, mode: u32) -> Result<()> {
     Ok(())
 }
 
-/// Write the plan's files and `config.json` into a temp dir beside `state_dir`, then rename it
-/// into place without replacing anything.
-pub(crate) fn write_state(plan: &Plan, spec: &Spec, state_dir: &Path) -> Result<()> {
+/// Write the bundle into a temp dir beside `state_dir`, then rename it into place without
+/// replacing anything.
+pub(crate) fn write_bundle(
+    plan: &Plan,
+    spec: &Spec,
+    info: &BundleInfo,
+    state_dir: &Path,
+) -> Result<()> {
     let parent = state_dir.parent().unwrap_or(Path::new("/"));
     let name = state_dir
         .file_name()
@@ -249,8 +397,8 @@ pub(crate) fn write_state(plan: &Plan, spec: &Spec, state_dir: &Path) -> Result<
         .suffix(".tmp")
         .tempdir_in(parent)
         .map_err(|e| Error::io(parent, "create temp dir", e))?;
-    let filled = fill_state(plan, spec, tmp.path()).and_then(|()| {
-        set_mode(tmp.path(), STATE_DIR_MODE)?;
+    let filled = fill_bundle(plan, spec, info, tmp.path()).and_then(|()| {
+        set_mode(tmp.path(), BUNDLE_DIR_MODE)?;
         rename_noreplace(tmp.path(), state_dir)
     });
     match filled {
@@ -260,21 +408,32 @@ pub(crate) fn write_state(plan: &Plan, spec: &Spec, state_dir: &Path) -> Result<
             Ok(())
         }
         Err(e) => {
-            // The skeleton copies the image's modes (a 0555 root, say), which an unprivileged
-            // engine cannot delete through; open them up so that dropping `tmp` removes all.
-            let _ = skeleton::make_removable(tmp.path());
+            // The layer may hold directories the engine cannot enter as they are (an image
+            // root of 0555 mirrored): remove it the careful way before `tmp` is dropped.
+            #[cfg(target_os = "linux")]
+            let _ = crate::tree::remove_one_filesystem(tmp.path());
             Err(e)
         }
     }
 }
 
-/// The generated files, the skeleton root and `config.json`, in `dir`.
-fn fill_state(plan: &Plan, spec: &Spec, dir: &Path) -> Result<()> {
+/// The generated files, the layer, `locald-bundle.json` and `config.json`, in `dir`.
+#[implements("filesystems.layer.private")]
+fn fill_bundle(plan: &Plan, spec: &Spec, info: &BundleInfo, dir: &Path) -> Result<()> {
     for (file, contents, mode) in plan.files() {
         write_file(dir, file, contents.as_bytes(), mode)?;
     }
-    skeleton::write(plan, dir)?;
-    write_file_config(dir, &config_json(spec)?)
+    mkdir(&dir.join(layer::ROOTFS_DIR), 0o755)?;
+    mkdir(&dir.join("layer"), 0o700)?;
+    let upper = dir.join(layer::UPPER_DIR);
+    mkdir(&upper, 0o755)?;
+    mkdir(&dir.join(layer::WORK_DIR), 0o700)?;
+    layer::write(plan, &upper)?;
+    let info_json = serde_json::to_vec_pretty(info).map_err(|e| Error::Spec {
+        reason: e.to_string(),
+    })?;
+    write_file_named(dir, INFO_FILE, &info_json)?;
+    write_file_named(dir, CONFIG_FILE, &config_json(spec)?)
 }
 
 /// `config.json` bytes, deterministic: oci-spec keeps capability sets in hash sets, whose
@@ -297,9 +456,9 @@ pub fn config_json(spec: &Spec) -> Result<Vec<u8>> {
     serde_json::to_vec_pretty(&v).map_err(err)
 }
 
-fn write_file_config(dir: &Path, json: &[u8]) -> Result<()> {
-    let path = dir.join(CONFIG_FILE);
-    fs::write(&path, json).map_err(|e| Error::io(&path, "write", e))?;
+fn write_file_named(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    let path = dir.join(name);
+    fs::write(&path, bytes).map_err(|e| Error::io(&path, "write", e))?;
     set_mode(&path, 0o644)
 }
 

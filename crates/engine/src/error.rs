@@ -64,6 +64,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// The image configuration file cannot be read or parsed.
+    #[error("image configuration {path}: {reason}")]
+    ImageConfigFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (with the line and column of a syntax error).
+        reason: String,
+    },
+
     /// A field of the OCI image configuration is unusable.
     #[error("image config field {field}: {reason}")]
     ImageConfig {
@@ -133,6 +142,74 @@ pub enum Error {
         reason: String,
         /// The rootfs on the host.
         rootfs: PathBuf,
+    },
+
+    /// A directory on the way to the state root (or a bundle's parent) could be changed by
+    /// another user, or belongs to one.
+    #[error("state directory {path} {reason}; refusing to keep container state there")]
+    UnsafeStateDir {
+        /// The directory at fault.
+        path: PathBuf,
+        /// Why it is unsafe.
+        reason: String,
+    },
+
+    /// An input is larger than a limit of `limits` (see [`crate::limits`]).
+    #[error("{field}: {reason}")]
+    Limit {
+        /// The field or option (`Env`, `args`, `User`).
+        field: &'static str,
+        /// What exceeds which limit.
+        reason: String,
+    },
+
+    /// An unprivileged writable layer cannot hold a copy of an image file whose owner the user
+    /// namespace does not map (overlayfs copy-up fails with EOVERFLOW).
+    #[error(
+        "{path} in the image {rootfs} belongs to uid {uid} gid {gid}, which the container's user namespace does not map ({mapped}); a container could not write it. Give the image to yourself (as root: chown -R to your uid and gid), add subordinate ids (usermod --add-subuids/--add-subgids), or run it with --readonly-rootfs"
+    )]
+    UnmappedOwner {
+        /// The entry, inside the image.
+        path: String,
+        /// Its owner uid.
+        uid: u32,
+        /// Its owner gid.
+        gid: u32,
+        /// The image on the host.
+        rootfs: PathBuf,
+        /// What the mapping maps, for the message.
+        mapped: String,
+    },
+
+    /// The container's layer could not be mounted or used.
+    #[error("layer of {bundle}: {reason}")]
+    Layer {
+        /// The bundle directory.
+        bundle: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+
+    /// A directory is not a bundle this engine prepared (it has no valid
+    /// `locald-bundle.json`), so it is left alone.
+    #[error("{path} is not a bundle prepared by locald-engine ({reason}); nothing removed")]
+    NotABundle {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+
+    /// The container of a bundle still exists in the runtime; removing its bundle would leave
+    /// it running without its files.
+    #[error(
+        "container {id} is {status}; stop it first, or remove it with --force (which kills it)"
+    )]
+    ContainerExists {
+        /// The container id.
+        id: String,
+        /// Its runtime status (`running`, `created`, `paused`).
+        status: String,
     },
 
     /// The state directory already exists; `prepare` never overwrites one.

@@ -1,7 +1,8 @@
 //! The root filesystem and the mount list.
 //!
-//! The root is the image directory itself, by absolute path: the engine neither copies nor
-//! writes into it.
+//! The root is the container's own overlay of the image directory (see [`crate::layer`]): the
+//! image is the read-only lower layer, never copied and never written; what the container
+//! writes lands in its own layer.
 //!
 //! The pseudo filesystems are the defaults of runc, Docker and containerd (runtime-spec
 //! `config-linux.md` §Default Filesystems), adapted to the user-namespace case:
@@ -19,8 +20,10 @@
 //!
 //! With a read-only root, `/tmp` is a tmpfs ([`tmp_mount`]); otherwise the image's own.
 //!
-//! Then the state-directory files (generated /etc/passwd, /etc/group, ...) are bind-mounted
-//! read-only, and the caller's binds come last.
+//! Then the bundle's generated files (`/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf`) are
+//! bind-mounted, writable unless the root is read-only (as Docker does), and the caller's binds
+//! come last. `/etc/passwd` and `/etc/group` are written into the container's layer instead
+//! (see [`crate::layer`]).
 
 use std::path::Path;
 
@@ -31,8 +34,8 @@ use crate::ids;
 use crate::options::{BindMount, NetworkMode, RunOptions};
 use crate::plan::{Item, MountEntry, Plan};
 
-/// Options of the read-only binds of generated state files.
-pub const STATE_FILE_BIND_OPTIONS: &[&str] = &["bind", "ro", "nosuid", "nodev", "noexec"];
+/// Options of the binds of generated state files (`ro` is added with a read-only root).
+pub const STATE_FILE_BIND_OPTIONS: &[&str] = &["bind", "nosuid", "nodev", "noexec"];
 
 /// Whether the container's gid 5 (tty, used by devpts) is mapped.
 #[implements("filesystems.dev-pts")]
@@ -48,8 +51,9 @@ fn can_mount_sysfs(opts: &RunOptions) -> bool {
     opts.id_mapping.is_none() || opts.network == NetworkMode::Private
 }
 
-/// The root filesystem: the image directory itself, by absolute path (never a copy, and never
-/// written to by the engine); read-only when the caller asks.
+/// The root filesystem: the container's own overlay of the image directory (by absolute path,
+/// never a copy, never written), mounted at the bundle's `rootfs`; read-only when the caller
+/// asks.
 #[implements("filesystems.root")]
 pub(crate) fn plan_root(plan: &mut Plan, rootfs: &Path, readonly: bool) -> Result<()> {
     if !rootfs.is_absolute() {
@@ -61,7 +65,7 @@ pub(crate) fn plan_root(plan: &mut Plan, rootfs: &Path, readonly: bool) -> Resul
     plan.push(
         ids::FILESYSTEMS_ROOT,
         Item::Root {
-            path: rootfs.to_owned(),
+            image: rootfs.to_owned(),
             readonly,
         },
     );
@@ -236,6 +240,17 @@ pub fn bind_mount(b: &BindMount) -> Result<MountEntry> {
     })
 }
 
+/// The options of a generated file's bind: writable, as Docker's, Podman's and the kubelet's
+/// are (a package tool may append to `/etc/hosts`), unless the whole root is read-only.
+#[implements("filesystems.layer.engine-files")]
+pub fn state_file_bind_options(opts: &RunOptions) -> Vec<String> {
+    let mut o: Vec<String> = STATE_FILE_BIND_OPTIONS.iter().map(|s| s.to_string()).collect();
+    if opts.readonly_rootfs {
+        o.insert(1, "ro".into());
+    }
+    o
+}
+
 /// Push every mount: pseudo filesystems, state-file binds, then the caller's binds.
 pub(crate) fn plan(plan: &mut Plan, opts: &RunOptions, state_dir: &Path) -> Result<()> {
     for (req, m) in default_mounts(opts) {
@@ -270,10 +285,7 @@ pub(crate) fn plan(plan: &mut Plan, opts: &RunOptions, state_dir: &Path) -> Resu
                     destination: dest.clone(),
                     typ: "bind".into(),
                     source: format!("{}/{name}", state_dir.trim_end_matches('/')),
-                    options: STATE_FILE_BIND_OPTIONS
-                        .iter()
-                        .map(|s| s.to_string())
-                        .collect(),
+                    options: state_file_bind_options(opts),
                 },
             )),
             _ => None,

@@ -71,7 +71,7 @@ pub const SECURITY_DEVICES_DENY_ALL: &str =
     locald_spec_macros::requirement!("security.devices.deny-all");
 
 // filesystems
-/// The rootfs is the image directory itself, by absolute path.
+/// The root is the container's own overlay of the image directory.
 pub const FILESYSTEMS_ROOT: &str = locald_spec_macros::requirement!("filesystems.root");
 /// /proc is a proc mount (nosuid, noexec, nodev).
 pub const FILESYSTEMS_PROC: &str = locald_spec_macros::requirement!("filesystems.proc");
@@ -92,9 +92,10 @@ pub const FILESYSTEMS_BIND_MOUNTS: &str =
     locald_spec_macros::requirement!("filesystems.bind-mounts");
 /// /tmp is a tmpfs (nosuid, nodev, mode=1777) when the rootfs is read-only.
 pub const FILESYSTEMS_TMP: &str = locald_spec_macros::requirement!("filesystems.tmp");
-/// Mount targets the image lacks are provided by a skeleton root, never created in the image.
-pub const FILESYSTEMS_MISSING_TARGETS: &str =
-    locald_spec_macros::requirement!("filesystems.missing-targets");
+/// Mount targets and the working directory the image lacks, and plain directories for the
+/// kernel filesystems, are created in the container's own layer.
+pub const FILESYSTEMS_LAYER_TARGETS: &str =
+    locald_spec_macros::requirement!("filesystems.layer.targets");
 
 // isolation
 /// A private PID namespace.
@@ -181,7 +182,7 @@ pub const ALL: &[&str] = &[
     FILESYSTEMS_CGROUP,
     FILESYSTEMS_TMP,
     FILESYSTEMS_BIND_MOUNTS,
-    FILESYSTEMS_MISSING_TARGETS,
+    FILESYSTEMS_LAYER_TARGETS,
     ISOLATION_NAMESPACES_PID,
     ISOLATION_NAMESPACES_IPC,
     ISOLATION_NAMESPACES_UTS,

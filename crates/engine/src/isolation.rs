@@ -68,6 +68,7 @@ pub(crate) fn plan_user_namespace(plan: &mut Plan, opts: &RunOptions) {
                 container_id: 0,
                 host_id,
                 size: 1,
+                created_by: m.created_by,
             },
         );
     }
@@ -214,13 +215,15 @@ mod tests {
                     id: IdKind::Uid,
                     container_id: 0,
                     host_id: 1000,
-                    size: 1
+                    size: 1,
+                    created_by: crate::options::UsernsCreator::Runtime,
                 },
                 &Item::IdMapping {
                     id: IdKind::Gid,
                     container_id: 0,
                     host_id: 1001,
-                    size: 1
+                    size: 1,
+                    created_by: crate::options::UsernsCreator::Runtime,
                 },
             ]
         );

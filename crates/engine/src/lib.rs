@@ -23,8 +23,9 @@
 //!
 //! The modules that decide what a container gets mirror the specification's chapters, one
 //! module per chapter: [`identity`], [`environment`], [`filesystems`], [`process`],
-//! [`security`], [`isolation`], [`names`] and [`dns`] ([`skeleton`] provides mount targets the
-//! image lacks, for [`filesystems`]); [`cnb`] holds the Cloud Native Buildpacks profile. Each
+//! [`security`], [`isolation`], [`names`] and [`dns`] ([`layer`] gives each container its own
+//! writable layer over the image, for [`filesystems`]); [`cnb`] holds the Cloud Native
+//! Buildpacks profile. Each
 //! requirement's implementing items carry `#[implements("id")]` and its tests
 //! `#[verifies("id")]`; [`ids`] lists the requirement IDs the engine tags its plan entries with.
 
@@ -41,20 +42,25 @@ pub mod identity;
 pub mod ids;
 pub mod isolation;
 pub mod names;
+pub mod layer;
+pub mod limits;
 pub mod options;
 pub mod plan;
-pub mod preflight;
 pub mod process;
 pub mod rootfs;
 pub mod runtime;
 pub mod security;
-pub mod skeleton;
 pub mod spec;
+pub mod state;
 pub mod stopping;
+#[cfg(target_os = "linux")]
+mod tree;
 
 pub use bundle::{Bundle, prepare};
 pub use error::{Error, Result};
-pub use options::{BindMount, DnsOptions, ExtraHost, IdMapping, NetworkMode, RunOptions};
+pub use options::{
+    BindMount, DnsOptions, ExtraHost, IdMapping, NetworkMode, RunOptions, UsernsCreator,
+};
 pub use plan::{Entry, Item, Plan, PlanInput};
 pub use rootfs::ImageRoot;
 pub use runtime::{Running, Runtime, Stopped, Stopper};

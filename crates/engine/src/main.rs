@@ -3,12 +3,18 @@
 //! ```text
 //! locald-engine run     --rootfs DIR [options] [-- CMD [ARG...]]
 //! locald-engine prepare --rootfs DIR --bundle DIR [options] [-- CMD [ARG...]]
+//! locald-engine start   --bundle DIR
+//! locald-engine mount   --bundle DIR
 //! locald-engine explain --rootfs DIR [--json] [options] [-- CMD [ARG...]]
-//! locald-engine remove  --bundle DIR
+//! locald-engine remove  --bundle DIR [--force]
+//! locald-engine ps
+//! locald-engine rm      [--force] ID...
 //! ```
 //!
+//! Every container gets its own writable layer over the image (see `locald_engine::layer`).
 //! Run as a non-root user (or with `--rootless`), the container gets a user namespace with the
-//! single mapping: the caller's uid and gid become 0 inside.
+//! single mapping: the caller's uid and gid become 0 inside; unprivileged, the engine creates
+//! that namespace itself and runs runc inside it.
 //!
 //! The command runs under the static `locald-init` as PID 1 (`--init-path PATH`, else
 //! `$LOCALD_INIT`, else `locald-init` next to this executable; `--no-init` turns it off).
@@ -16,11 +22,13 @@
 //! then SIGKILL after `--stop-timeout SECS` (default 10); `run` exits with the container's
 //! status (128+N when signal N ended it).
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use locald_engine::state::{self, StateRoot};
 use locald_engine::{BindMount, DnsOptions, NetworkMode, RunOptions, Runtime, bundle, options};
 use locald_spec_macros::implements;
 use oci_spec::image::ImageConfiguration;
@@ -42,29 +50,67 @@ enum Command {
     Run {
         #[command(flatten)]
         common: Common,
-        /// The OCI runtime binary (default: runc on PATH).
-        #[arg(long, value_name = "PATH")]
-        runtime: Option<PathBuf>,
-        /// Directory holding per-container state directories.
-        #[arg(long, value_name = "DIR")]
-        state_root: Option<PathBuf>,
+        #[command(flatten)]
+        runtime: RuntimeArgs,
         /// Seconds between the stop signal (on SIGTERM or SIGINT to the engine) and SIGKILL.
         #[arg(long, value_name = "SECS", default_value_t = 10)]
         stop_timeout: u64,
     },
-    /// Write a bundle (config.json and generated files) into a new directory and print its path.
+    /// Write a bundle (config.json, the container's layer, generated files) into a new
+    /// directory and print its path. Mounts nothing; run it with `start`.
     Prepare {
         #[command(flatten)]
         common: Common,
-        /// The bundle (state) directory to create; it must not exist.
+        /// The bundle directory to create; it must not exist.
         #[arg(long, value_name = "DIR")]
         bundle: PathBuf,
     },
-    /// Remove a bundle directory that `prepare` wrote (after the container is gone).
-    Remove {
-        /// The bundle (state) directory; it must hold a config.json.
+    /// Run a prepared bundle under runc (its layer mounted in a namespace of its own) and exit
+    /// with the container's status; the bundle stays.
+    Start {
+        /// The bundle directory `prepare` wrote.
         #[arg(long, value_name = "DIR")]
         bundle: PathBuf,
+        #[command(flatten)]
+        runtime: RuntimeArgs,
+        /// Seconds between the stop signal (on SIGTERM or SIGINT to the engine) and SIGKILL.
+        #[arg(long, value_name = "SECS", default_value_t = 10)]
+        stop_timeout: u64,
+    },
+    /// As root: mount a prepared bundle's layer on its rootfs in this mount namespace, for an
+    /// OCI runtime run by hand (`runc run --bundle DIR ID`); `remove` unmounts it.
+    Mount {
+        /// The bundle directory `prepare` wrote.
+        #[arg(long, value_name = "DIR")]
+        bundle: PathBuf,
+    },
+    /// Remove a bundle directory that `prepare` wrote; refused while its container exists.
+    Remove {
+        /// The bundle directory; it must hold the engine's locald-bundle.json.
+        #[arg(long, value_name = "DIR")]
+        bundle: PathBuf,
+        /// Kill and delete the container first if it still exists.
+        #[arg(long, short = 'f')]
+        force: bool,
+        #[command(flatten)]
+        runtime: RuntimeArgs,
+    },
+    /// List the containers of the state root: id, status, bundle.
+    Ps {
+        #[command(flatten)]
+        runtime: RuntimeArgs,
+    },
+    /// Remove containers of the state root by id (their bundles too); refused while one runs,
+    /// unless --force, which kills it.
+    Rm {
+        /// Kill and delete a container that still runs.
+        #[arg(long, short = 'f')]
+        force: bool,
+        /// Container ids.
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<String>,
+        #[command(flatten)]
+        runtime: RuntimeArgs,
     },
     /// Print the plan: every decision with the requirement ID that asks for it.
     Explain {
@@ -77,6 +123,36 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         bundle: Option<PathBuf>,
     },
+}
+
+#[derive(Args)]
+struct RuntimeArgs {
+    /// The OCI runtime binary (default: runc on PATH).
+    #[arg(long, value_name = "PATH")]
+    runtime: Option<PathBuf>,
+    /// The engine's state root: bundles/ and the runtime's state (default: /var/lib/locald-engine
+    /// for root, ~/.local/share/locald-engine otherwise).
+    #[arg(long, value_name = "DIR")]
+    state_root: Option<PathBuf>,
+}
+
+impl RuntimeArgs {
+    fn state_root(&self) -> CliResult<StateRoot> {
+        let path = self
+            .state_root
+            .clone()
+            .unwrap_or_else(state::default_state_root);
+        StateRoot::open(&path).map_err(|e| e.to_string())
+    }
+
+    fn runtime(&self, state_root: &StateRoot) -> CliResult<Runtime> {
+        let rt = match &self.runtime {
+            Some(p) => Runtime::with_binary(p),
+            None => Runtime::find(),
+        }
+        .map_err(|e| e.to_string())?;
+        Ok(rt.with_state_root(state_root.runtime_root()))
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -181,8 +257,7 @@ impl Common {
     fn image(&self) -> CliResult<ImageConfiguration> {
         match &self.image_config {
             None => Ok(ImageConfiguration::default()),
-            Some(p) => ImageConfiguration::from_file(p)
-                .map_err(|e| format!("image config {}: {e}", p.display())),
+            Some(p) => locald_engine::limits::read_image_config(p).map_err(|e| e.to_string()),
         }
     }
 
@@ -276,44 +351,6 @@ fn generated_id() -> String {
     out
 }
 
-/// Where per-container state directories go by default.
-fn default_state_root() -> PathBuf {
-    if euid_is_root() {
-        return PathBuf::from("/run/locald-engine/bundles");
-    }
-    if let Some(x) = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from)
-        && x.is_absolute()
-        && x.is_dir()
-    {
-        return x.join("locald-engine/bundles");
-    }
-    let uid = options::current_user_mapping().map_or(0, |m| m.host_uid);
-    std::env::temp_dir().join(format!("locald-engine-{uid}/bundles"))
-}
-
-/// Create `dir` (0700) and make sure it belongs to us and is not writable by others, so no
-/// other user can plant state for us (it may live under the shared /tmp).
-fn ensure_private_dir(dir: &Path) -> CliResult<()> {
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-    b.create(dir)
-        .map_err(|e| format!("create {}: {e}", dir.display()))?;
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::fs::MetadataExt;
-        let m = std::fs::symlink_metadata(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        if !m.is_dir() || m.uid() != nix::unistd::geteuid().as_raw() || m.mode() & 0o022 != 0 {
-            return Err(format!(
-                "{} must be a directory owned by the current user and not writable by others",
-                dir.display()
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// Refuse `--tty` unless the engine's own stdin is a terminal: runc opens the caller's terminal
 /// for the container's console, and would otherwise fail far less clearly.
 #[implements("process.terminal")]
@@ -324,30 +361,108 @@ fn require_terminal_for_tty(opts: &RunOptions) -> CliResult<()> {
     Ok(())
 }
 
-fn run(
-    common: &Common,
-    runtime: Option<&Path>,
-    state_root: Option<&Path>,
-    stop_timeout: Duration,
-) -> CliResult<u8> {
-    let runtime = match runtime {
-        Some(p) => Runtime::with_binary(p),
-        None => Runtime::find(),
-    }
-    .map_err(|e| e.to_string())?;
+fn run(common: &Common, rt: &RuntimeArgs, stop_timeout: Duration) -> CliResult<u8> {
     let image = common.image()?;
     let opts = common.options()?;
     require_terminal_for_tty(&opts)?;
     let id = common.id();
-    let state_root = state_root.map_or_else(default_state_root, Path::to_owned);
-    ensure_private_dir(&state_root)?;
-    let bundle = locald_engine::prepare(&image, &common.rootfs, &opts, &state_root.join(&id), &id)
-        .map_err(|e| e.to_string())?;
+    let state_root = rt.state_root()?;
+    let runtime = rt.runtime(&state_root)?.with_parent_death_signal(true);
+    let dir = state_root.bundle_dir(&id).map_err(|e| e.to_string())?;
+    // A bundle left by an engine that was killed: removed, unless its container still runs.
+    if std::fs::symlink_metadata(&dir).is_ok() {
+        runtime.remove(&dir, false).map_err(|e| {
+            format!("{e} (a container with id {id} already exists: `locald-engine rm --force {id}`)")
+        })?;
+    }
+    let bundle =
+        locald_engine::prepare(&image, &common.rootfs, &opts, &dir, &id).map_err(|e| e.to_string())?;
     let result = run_forwarding_signals(&runtime, &bundle, stop_timeout);
     let removed = bundle.remove();
     let code = result.map_err(|e| e.to_string())?;
     removed.map_err(|e| e.to_string())?;
     Ok(u8::try_from(code).unwrap_or(255))
+}
+
+/// `start`: run a prepared bundle, leave it in place.
+fn start(dir: &Path, rt: &RuntimeArgs, stop_timeout: Duration) -> CliResult<u8> {
+    let bundle = bundle::Bundle::open(dir).map_err(|e| e.to_string())?;
+    let state_root = rt.state_root()?;
+    let runtime = rt.runtime(&state_root)?.with_parent_death_signal(true);
+    let code = run_forwarding_signals(&runtime, &bundle, stop_timeout).map_err(|e| e.to_string())?;
+    Ok(u8::try_from(code).unwrap_or(255))
+}
+
+/// `remove --bundle DIR`: refuses while runc knows the container, unless forced.
+fn remove(dir: &Path, force: bool, rt: &RuntimeArgs) -> CliResult<u8> {
+    let state_root = rt.state_root()?;
+    match rt.runtime(&state_root) {
+        Ok(runtime) => runtime.remove(dir, force).map_err(|e| e.to_string())?,
+        // Without a runtime nothing can say the container is gone: only a forced removal.
+        Err(e) if force => {
+            eprintln!("locald-engine: {e}; removing the bundle anyway (--force)");
+            bundle::remove(dir).map_err(|e| e.to_string())?
+        }
+        Err(e) => return Err(format!("{e}; cannot tell whether the container still runs")),
+    }
+    Ok(0)
+}
+
+/// `ps`: the bundles of the state root and their containers' status.
+fn ps(rt: &RuntimeArgs) -> CliResult<u8> {
+    let state_root = rt.state_root()?;
+    let runtime = rt.runtime(&state_root)?;
+    let known: std::collections::HashMap<String, String> =
+        runtime.list().map_err(|e| e.to_string())?.into_iter().collect();
+    let mut rows = Vec::new();
+    let entries = std::fs::read_dir(state_root.bundles())
+        .map_err(|e| format!("{}: {e}", state_root.bundles().display()))?;
+    for e in entries.flatten() {
+        let id = e.file_name().to_string_lossy().into_owned();
+        if id.starts_with('.') {
+            continue;
+        }
+        let status = known.get(&id).cloned().unwrap_or_else(|| "no container".into());
+        rows.push((id, status, e.path()));
+    }
+    for (id, status) in &known {
+        if !rows.iter().any(|(r, _, _)| r == id) {
+            rows.push((id.clone(), status.clone(), PathBuf::from("-")));
+        }
+    }
+    rows.sort();
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{:<24} {:<14} BUNDLE", "ID", "STATUS");
+    for (id, status, path) in rows {
+        if writeln!(out, "{id:<24} {status:<14} {}", path.display()).is_err() {
+            break;
+        }
+    }
+    Ok(0)
+}
+
+/// `rm ID...`: `remove` by id, in the state root.
+fn rm(ids: &[String], force: bool, rt: &RuntimeArgs) -> CliResult<u8> {
+    let state_root = rt.state_root()?;
+    let runtime = rt.runtime(&state_root)?;
+    for id in ids {
+        let dir = state_root.bundle_dir(id).map_err(|e| e.to_string())?;
+        if std::fs::symlink_metadata(&dir).is_err() {
+            // A container without a bundle (its bundle removed by hand): delete it from runc.
+            match runtime.status(&state_root.runtime_root(), id) {
+                Some(s) if s != "stopped" && !force => {
+                    return Err(format!("container {id} is {s}; use --force to kill it"));
+                }
+                Some(_) => runtime
+                    .delete(&state_root.runtime_root(), id)
+                    .map_err(|e| e.to_string())?,
+                None => return Err(format!("no container {id} in {}", state_root.path().display())),
+            }
+            continue;
+        }
+        runtime.remove(&dir, force).map_err(|e| e.to_string())?;
+    }
+    Ok(0)
 }
 
 /// Run the bundle. SIGTERM and SIGINT sent to the engine stop the container: its stop signal
@@ -420,14 +535,25 @@ fn main() -> ExitCode {
         Command::Run {
             common,
             runtime,
-            state_root,
             stop_timeout,
-        } => run(
-            common,
-            runtime.as_deref(),
-            state_root.as_deref(),
-            Duration::from_secs(*stop_timeout),
-        ),
+        } => run(common, runtime, Duration::from_secs(*stop_timeout)),
+        Command::Start {
+            bundle,
+            runtime,
+            stop_timeout,
+        } => start(bundle, runtime, Duration::from_secs(*stop_timeout)),
+        #[cfg(target_os = "linux")]
+        Command::Mount { bundle } => locald_engine::layer::mount(bundle)
+            .map(|()| 0)
+            .map_err(|e| e.to_string()),
+        #[cfg(not(target_os = "linux"))]
+        Command::Mount { .. } => Err("mount needs Linux".into()),
+        Command::Ps { runtime } => ps(runtime),
+        Command::Rm {
+            force,
+            ids,
+            runtime,
+        } => rm(ids, *force, runtime),
         Command::Prepare { common, bundle } => (|| {
             let id = common.id();
             let b = locald_engine::prepare(
@@ -441,18 +567,22 @@ fn main() -> ExitCode {
             println!("{}", b.state_dir.display());
             Ok(0)
         })(),
-        Command::Remove { bundle } => bundle::remove_state_dir(bundle)
-            .map(|()| 0)
-            .map_err(|e| e.to_string()),
+        Command::Remove {
+            bundle,
+            force,
+            runtime,
+        } => remove(bundle, *force, runtime),
         Command::Explain {
             common,
             json,
             bundle,
         } => (|| {
             let id = common.id();
-            let state_dir = bundle
-                .clone()
-                .unwrap_or_else(|| default_state_root().join(&id));
+            let state_dir = bundle.clone().unwrap_or_else(|| {
+                state::default_state_root()
+                    .join(state::BUNDLES_DIR)
+                    .join(&id)
+            });
             let (plan, _) = bundle::plan(
                 &common.image()?,
                 &common.rootfs,

@@ -49,21 +49,40 @@ pub fn valid_hostname(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
 }
 
-/// Whether `id` is a valid container id for runc: `[A-Za-z0-9_.+-]+`, not `.` or `..`,
-/// at most 1024 bytes.
+/// The longest container id: it names a directory and runc's state.
+pub const MAX_ID_LEN: usize = 128;
+
+/// Whether `id` is a valid container id: a letter or digit, then letters, digits, `_`, `.`,
+/// `+` and `-` (runc's set; starting with a letter or digit, as Docker's names do, so no id
+/// reads as a command-line flag or a relative path like `..`), at most [`MAX_ID_LEN`] bytes.
 ///
 /// ```
 /// assert!(locald_engine::names::valid_container_id("app_1.web"));
 /// assert!(!locald_engine::names::valid_container_id("../x"));
+/// assert!(!locald_engine::names::valid_container_id("-rf"));
+/// assert!(!locald_engine::names::valid_container_id(".."));
 /// ```
 pub fn valid_container_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 1024
-        && id != "."
-        && id != ".."
+    id.len() <= MAX_ID_LEN
+        && id.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'+' | b'-'))
+}
+
+/// [`valid_container_id`], as an error naming the rule.
+#[implements("confinement.state-dir")]
+pub fn check_container_id(id: &str) -> Result<()> {
+    if valid_container_id(id) {
+        return Ok(());
+    }
+    Err(Error::InvalidOption {
+        field: "id",
+        reason: format!(
+            "{id:?} is not a valid container id: a letter or digit, then letters, digits, \
+             `_`, `.`, `+` or `-`, at most {MAX_ID_LEN} characters"
+        ),
+    })
 }
 
 /// The hostname for a container: the option, else the first 12 characters of the id (Docker's
@@ -77,12 +96,7 @@ pub fn valid_container_id(id: &str) -> bool {
 /// ```
 #[implements("names.hostname.default")]
 pub fn hostname_for(opts: &RunOptions, id: &str) -> Result<String> {
-    if !valid_container_id(id) {
-        return Err(Error::InvalidOption {
-            field: "id",
-            reason: format!("{id:?} is not a valid container id ([A-Za-z0-9_.+-]+)"),
-        });
-    }
+    check_container_id(id)?;
     let name = match &opts.hostname {
         Some(h) => h.clone(),
         None => id

@@ -15,6 +15,21 @@ pub enum NetworkMode {
     Private,
 }
 
+/// Who creates the container's user namespace, and so who mounts its layer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UsernsCreator {
+    /// The runtime creates it from the mappings in `config.json`; it runs as real root (locald's
+    /// setuid shim with youki's libcontainer, or the CLI run as root), and the layer is mounted
+    /// by real root before it starts ([`crate::layer::mount`]).
+    #[default]
+    Runtime,
+    /// The engine creates it and runs the runtime inside it, as root of that namespace: what an
+    /// unprivileged user needs, since only the owner of a user namespace can mount the layer
+    /// in it (rootless Podman's shape). `config.json` then has no user namespace of its own.
+    Engine,
+}
+
 /// The rootless single mapping locald uses: one host uid and gid, seen as 0 inside the container
 /// — or, for the workload, as the uid and gid it runs as (see [`IdMapping::as_ids`]).
 ///
@@ -24,11 +39,12 @@ pub enum NetworkMode {
 /// // The unprivileged user 1000 becomes root inside the container; nothing else is mapped.
 /// let m = IdMapping::new(1000, 1000);
 /// assert_eq!((m.host_uid, m.container_uid), (1000, 0));
+/// assert!(m.maps_host_uid(1000) && !m.maps_host_uid(0));
 /// // The same user, seen by the workload as the image's user 1001:1000.
 /// let keep = m.as_ids(1001, 1000);
 /// assert_eq!((keep.container_uid, keep.container_gid), (1001, 1000));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IdMapping {
     /// The host uid mapped to container uid 0 (size 1).
     pub host_uid: u32,
@@ -40,16 +56,20 @@ pub struct IdMapping {
     pub container_uid: u32,
     /// The gid the workload sees the host gid as (0, or nested like `container_uid`).
     pub container_gid: u32,
+    /// Who creates the user namespace (see [`UsernsCreator`]).
+    pub created_by: UsernsCreator,
 }
 
 impl IdMapping {
-    /// The single mapping of `host_uid` and `host_gid` to the container's 0.
+    /// The single mapping of `host_uid` and `host_gid` to the container's 0, created by the
+    /// runtime.
     pub fn new(host_uid: u32, host_gid: u32) -> Self {
         IdMapping {
             host_uid,
             host_gid,
             container_uid: 0,
             container_gid: 0,
+            created_by: UsernsCreator::Runtime,
         }
     }
 
@@ -63,9 +83,32 @@ impl IdMapping {
         }
     }
 
+    /// The same mapping, with the user namespace created by `creator`.
+    pub fn created_by(self, creator: UsernsCreator) -> Self {
+        IdMapping {
+            created_by: creator,
+            ..self
+        }
+    }
+
     /// Whether the workload runs in a nested user namespace (a non-zero container uid or gid).
     pub fn nested(&self) -> bool {
         self.container_uid != 0 || self.container_gid != 0
+    }
+
+    /// Whether the mapping maps host uid `uid`.
+    pub fn maps_host_uid(&self, uid: u32) -> bool {
+        uid == self.host_uid
+    }
+
+    /// Whether the mapping maps host gid `gid`.
+    pub fn maps_host_gid(&self, gid: u32) -> bool {
+        gid == self.host_gid
+    }
+
+    /// The host ids it maps, for messages (`only uid 1000 and gid 1000`).
+    pub fn describe_host_ids(&self) -> String {
+        format!("only uid {} and gid {}", self.host_uid, self.host_gid)
     }
 }
 
@@ -199,7 +242,9 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
-    /// Options for a rootless run as the calling user: host euid/egid mapped to container 0.
+    /// Options for a rootless run as the calling user: host euid/egid mapped to container 0,
+    /// the user namespace created by the engine when the caller is not root (see
+    /// [`UsernsCreator`]).
     ///
     /// On non-Linux systems this returns the defaults (no mapping).
     pub fn rootless_for_current_user() -> Self {
@@ -210,13 +255,17 @@ impl RunOptions {
     }
 }
 
-/// The single mapping for the calling user (effective uid and gid).
+/// The single mapping for the calling user (effective uid and gid); the engine creates the
+/// user namespace unless the caller is root.
 #[cfg(target_os = "linux")]
 pub fn current_user_mapping() -> Option<IdMapping> {
-    Some(IdMapping::new(
-        nix::unistd::geteuid().as_raw(),
-        nix::unistd::getegid().as_raw(),
-    ))
+    let uid = nix::unistd::geteuid().as_raw();
+    let creator = if uid == 0 {
+        UsernsCreator::Runtime
+    } else {
+        UsernsCreator::Engine
+    };
+    Some(IdMapping::new(uid, nix::unistd::getegid().as_raw()).created_by(creator))
 }
 
 /// The single mapping for the calling user (not available off Linux).

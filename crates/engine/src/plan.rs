@@ -96,12 +96,34 @@ pub enum IdKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Item {
-    /// The root filesystem.
+    /// The root filesystem: the container's own overlay of the image directory (see
+    /// [`crate::layer`]), mounted at the bundle's `rootfs`.
     Root {
-        /// Absolute host path of the image directory.
-        path: PathBuf,
+        /// Absolute host path of the image directory, the overlay's read-only lower layer.
+        image: PathBuf,
         /// Mounted read-only.
         readonly: bool,
+    },
+    /// A directory the engine creates in the container's writable layer before it starts.
+    LayerDir {
+        /// Its path inside the container (resolved in the image: no symlink in it).
+        path: String,
+        /// Permission bits.
+        mode: u32,
+        /// Host owner to set, when mirrored from the image; `None`: the engine's own user (the
+        /// container's root).
+        owner: Option<(u32, u32)>,
+    },
+    /// A file the engine writes into the container's writable layer before it starts.
+    LayerFile {
+        /// Its path inside the container (resolved in the image once the layer is planned).
+        path: String,
+        /// Full contents.
+        contents: String,
+        /// Permission bits.
+        mode: u32,
+        /// Host owner to set; `None`: the engine's own user (the container's root).
+        owner: Option<(u32, u32)>,
     },
     /// A private namespace.
     Namespace {
@@ -118,6 +140,9 @@ pub enum Item {
         host_id: u32,
         /// Number of ids.
         size: u32,
+        /// Who creates the namespace: the runtime (the mapping is in `config.json`) or the
+        /// engine (the runtime runs inside it; `config.json` has no user namespace).
+        created_by: crate::options::UsernsCreator,
     },
     /// The UTS hostname.
     Hostname {
@@ -136,15 +161,17 @@ pub enum Item {
         /// The gids.
         gids: Vec<u32>,
     },
-    /// A file written into the state directory (and usually bind-mounted).
+    /// A file written into the bundle directory and bind-mounted into the container
+    /// (writable, unless the root is read-only), so the engine can rewrite it while the
+    /// container runs.
     File {
-        /// File name inside the state directory.
+        /// File name inside the bundle directory.
         name: String,
         /// Full contents.
         contents: String,
         /// Permission bits.
         mode: u32,
-        /// Where it is bind-mounted (read-only) inside the container, if anywhere.
+        /// Where it is bind-mounted inside the container, if anywhere.
         mount_at: Option<String>,
     },
     /// The process arguments.
@@ -236,8 +263,6 @@ pub enum Item {
         /// The workload's gid.
         gid: u32,
     },
-    /// A node of the skeleton root, for targets the image lacks (see [`crate::skeleton`]).
-    Skeleton(crate::skeleton::Node),
 }
 
 /// A plan entry: a decision and the requirement that asks for it.
@@ -326,7 +351,7 @@ impl Plan {
         &self.entries
     }
 
-    /// All entries, to edit in place (the skeleton root rewrites the root and inserts its own).
+    /// All entries, to edit in place (the layer planner resolves paths and inserts its own).
     pub(crate) fn entries_mut(&mut self) -> &mut Vec<Entry> {
         &mut self.entries
     }
@@ -397,21 +422,37 @@ impl Plan {
 impl fmt::Display for Item {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Item::Root { path, readonly } => {
-                write!(f, "root {}{}", path.display(), ro(*readonly))
+            Item::Root { image, readonly } => write!(
+                f,
+                "root: own overlay of the image {}{}",
+                image.display(),
+                ro(*readonly)
+            ),
+            Item::LayerDir { path, mode, owner } => {
+                write!(f, "layer dir {path} (mode {mode:04o}")?;
+                match owner {
+                    Some((u, g)) => write!(f, ", owner {u}:{g})"),
+                    None => write!(f, ")"),
+                }
             }
+            Item::LayerFile { path, mode, .. } => write!(f, "layer file {path} (mode {mode:04o})"),
             Item::Namespace { namespace } => write!(f, "namespace {}", namespace.name()),
             Item::IdMapping {
                 id,
                 container_id,
                 host_id,
                 size,
+                created_by,
             } => write!(
                 f,
-                "{} mapping container {container_id} -> host {host_id} (size {size})",
+                "{} mapping container {container_id} -> host {host_id} (size {size}){}",
                 match id {
                     IdKind::Uid => "uid",
                     IdKind::Gid => "gid",
+                },
+                match created_by {
+                    crate::options::UsernsCreator::Runtime => "",
+                    crate::options::UsernsCreator::Engine => ", namespace created by the engine",
                 }
             ),
             Item::Hostname { name } => write!(f, "hostname {name}"),
@@ -453,7 +494,6 @@ impl fmt::Display for Item {
                 f,
                 "nested user namespace: workload uid={uid} gid={gid} mapped onto container 0 (by the init)"
             ),
-            Item::Skeleton(node) => write!(f, "{node}"),
         }
     }
 }

@@ -54,6 +54,59 @@ pub struct ImageEntry {
     pub link: Option<String>,
 }
 
+/// One existing component of a path inside the image, as [`ImageRoot::walk_path`] found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathEntry {
+    /// Its path inside the root, symlinks resolved (`/` for the root).
+    pub path: String,
+    /// Its type.
+    pub kind: FileKind,
+    /// Its permission bits.
+    pub mode: u32,
+    /// Its owner: (uid, gid) as stored on the host.
+    pub owner: (u32, u32),
+}
+
+/// Where a path leads inside the image (see [`ImageRoot::walk_path`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathWalk {
+    /// The root, then each existing component in order, resolved.
+    pub existing: Vec<PathEntry>,
+    /// The components after the last existing one, which the image lacks.
+    pub missing: Vec<String>,
+}
+
+impl PathWalk {
+    /// The resolved path of the last existing component.
+    pub fn resolved(&self) -> String {
+        self.existing
+            .last()
+            .map_or_else(|| "/".to_owned(), |e| e.path.clone())
+    }
+
+    /// Whether the whole path exists.
+    pub fn exists(&self) -> bool {
+        self.missing.is_empty()
+    }
+
+    /// The last existing entry (the path's own, when it exists).
+    pub fn last(&self) -> &PathEntry {
+        self.existing.last().expect("the root is always there")
+    }
+
+    /// The full resolved path: the resolved existing part and the missing components.
+    pub fn full(&self) -> String {
+        let mut p = self.resolved();
+        for m in &self.missing {
+            if !p.ends_with('/') {
+                p.push('/');
+            }
+            p.push_str(m);
+        }
+        p
+    }
+}
+
 /// An image root filesystem opened for confined reads.
 ///
 /// ```no_run
@@ -121,7 +174,7 @@ mod linux {
     use nix::sys::stat::{FileStat, SFlag, fstat, fstatat};
     use pathrs::flags::OpenFlags;
 
-    use super::{DEFAULT_READ_LIMIT, FileKind, ImageEntry, ImageRoot};
+    use super::{DEFAULT_READ_LIMIT, FileKind, ImageEntry, ImageRoot, PathEntry, PathWalk};
     use crate::error::{Error, Result};
 
     fn utf8(path: &str, name: std::ffi::OsString) -> Result<String> {
@@ -151,6 +204,72 @@ mod linux {
                 reason: format!("cannot resolve inside the root: {err}"),
             }),
         }
+    }
+
+    fn walk_err(path: &str, reason: String) -> Error {
+        Error::ImageFile {
+            path: if path.is_empty() { "/".into() } else { path.to_owned() },
+            reason,
+        }
+    }
+
+    /// List `dir` (at `path` inside the root, `""` for the root), visit each entry, then
+    /// descend into its subdirectories: only the open ancestors hold descriptors.
+    fn walk_dir(
+        dir: &mut nix::dir::Dir,
+        path: &str,
+        depth: usize,
+        visit: &mut dyn FnMut(&str, (u32, u32)) -> Result<()>,
+    ) -> Result<()> {
+        use nix::fcntl::OFlag;
+        use nix::sys::stat::Mode;
+        let mut subdirs = Vec::new();
+        let fd = dir.as_raw_fd();
+        for e in dir.iter() {
+            let e = e.map_err(|e| walk_err(path, format!("read: {e}")))?;
+            let raw = e.file_name().to_bytes();
+            if raw == b"." || raw == b".." {
+                continue;
+            }
+            let name = std::str::from_utf8(raw).map_err(|_| {
+                walk_err(
+                    path,
+                    format!(
+                        "holds a name that is not UTF-8: {}",
+                        e.file_name().to_string_lossy()
+                    ),
+                )
+            })?;
+            let child = format!("{path}/{name}");
+            // SAFETY: `fd` belongs to `dir`, which outlives this borrow.
+            let dfd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+            let st = fstatat(dfd, name, AtFlags::AT_SYMLINK_NOFOLLOW)
+                .map_err(|e| walk_err(&child, format!("stat: {e}")))?;
+            visit(&child, (st.st_uid, st.st_gid))?;
+            if kind_of(&st) == FileKind::Directory {
+                subdirs.push((name.to_owned(), child));
+            }
+        }
+        for (name, child) in subdirs {
+            if depth >= crate::limits::MAX_WALK_DEPTH {
+                return Err(walk_err(
+                    &child,
+                    format!(
+                        "is nested deeper than {} directories (limits.walk-depth)",
+                        crate::limits::MAX_WALK_DEPTH
+                    ),
+                ));
+            }
+            let mut sub = nix::dir::Dir::openat(
+                &*dir,
+                name.as_str(),
+                OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| walk_err(&child, format!("open: {e}")))?;
+            walk_dir(&mut sub, &child, depth + 1, visit)?;
+        }
+        Ok(())
     }
 
     impl ImageRoot {
@@ -271,6 +390,114 @@ mod linux {
             }
             out.sort_by(|a, b| a.name.cmp(&b.name));
             Ok(out)
+        }
+
+        /// Where `path` leads inside the root: its existing part resolved component by
+        /// component (symlinks followed, inside the root), each with its type, mode and owner,
+        /// and the components that do not exist. A component that is a dangling symlink, a
+        /// symlink loop, or a non-directory with components after it is an error naming
+        /// `path`: the engine could not say where a target there would land.
+        pub fn walk_path(&self, path: &str) -> Result<PathWalk> {
+            let bad = |reason: String| Error::ImageFile {
+                path: path.to_owned(),
+                reason,
+            };
+            let names: Vec<&str> = path
+                .split('/')
+                .filter(|c| !c.is_empty() && *c != ".")
+                .collect();
+            if names.contains(&"..") {
+                return Err(bad("contains `..`".into()));
+            }
+            let mut walk = PathWalk {
+                existing: Vec::new(),
+                missing: Vec::new(),
+            };
+            let top = self.resolve("/", true)?.ok_or_else(|| bad("no root".into()))?;
+            let st = Self::stat("/", &top)?;
+            walk.existing.push(PathEntry {
+                path: "/".into(),
+                kind: kind_of(&st),
+                mode: st.st_mode & 0o7777,
+                owner: (st.st_uid, st.st_gid),
+            });
+            for (i, name) in names.iter().enumerate() {
+                let here = walk.resolved();
+                let parent_kind = walk.existing.last().map(|e| e.kind);
+                if parent_kind != Some(FileKind::Directory) {
+                    return Err(bad(format!("{here} is not a directory")));
+                }
+                let candidate = if here == "/" {
+                    format!("/{name}")
+                } else {
+                    format!("{here}/{name}")
+                };
+                match self.root.resolve(&candidate) {
+                    Ok(h) => {
+                        let st = Self::stat(path, &h)?;
+                        let canonical = self.in_root_path(path, &h)?;
+                        walk.existing.push(PathEntry {
+                            path: canonical,
+                            kind: kind_of(&st),
+                            mode: st.st_mode & 0o7777,
+                            owner: (st.st_uid, st.st_gid),
+                        });
+                    }
+                    Err(e) => match e.kind() {
+                        pathrs::error::ErrorKind::OsError(Some(nix::libc::ENOENT)) => {
+                            if let Some(link) = self.lookup(&candidate)? {
+                                return Err(bad(format!(
+                                    "{candidate} is a dangling symlink to {}",
+                                    link.link.unwrap_or_default()
+                                )));
+                            }
+                            walk.missing = names[i..].iter().map(|n| n.to_string()).collect();
+                            return Ok(walk);
+                        }
+                        _ => return Err(bad(format!("cannot resolve {candidate}: {e}"))),
+                    },
+                }
+            }
+            Ok(walk)
+        }
+
+        /// The path inside the root of an open handle (from the kernel's own record of it).
+        fn in_root_path(&self, path: &str, h: &pathrs::Handle) -> Result<String> {
+            let link = std::fs::read_link(format!("/proc/thread-self/fd/{}", h.as_fd().as_raw_fd()))
+                .map_err(|e| Error::ImageFile {
+                    path: path.to_owned(),
+                    reason: format!("cannot tell where it resolved: {e}"),
+                })?;
+            let inner = link.strip_prefix(&self.path).map_err(|_| Error::ImageFile {
+                path: path.to_owned(),
+                reason: format!(
+                    "resolved to {}, outside {} (the root moved?)",
+                    link.display(),
+                    self.path.display()
+                ),
+            })?;
+            let inner = utf8(path, inner.as_os_str().to_owned())?;
+            Ok(format!("/{inner}"))
+        }
+
+        /// Visit every entry of the tree (symlinks not followed, nothing outside it opened):
+        /// `visit(path, owner)` for each, the root first; stops at the first `Err` the visitor
+        /// returns. Each directory is opened relative to its parent with `O_NOFOLLOW`; a tree
+        /// nested deeper than [`crate::limits::MAX_WALK_DEPTH`] directories is refused.
+        pub fn walk_owners(
+            &self,
+            visit: &mut dyn FnMut(&str, (u32, u32)) -> Result<()>,
+        ) -> Result<()> {
+            let top = self
+                .resolve("/", true)?
+                .ok_or_else(|| walk_err("/", "no root".into()))?
+                .reopen(OpenFlags::O_RDONLY | OpenFlags::O_DIRECTORY)
+                .map_err(|e| walk_err("/", format!("open: {e}")))?;
+            let st = Self::stat("/", &top)?;
+            visit("/", (st.st_uid, st.st_gid))?;
+            let mut top = nix::dir::Dir::from_fd(top.into())
+                .map_err(|e| walk_err("/", format!("open: {e}")))?;
+            walk_dir(&mut top, "", 1, visit)
         }
 
         /// Read a whole regular file, at most [`ImageRoot::read_limit`] bytes.

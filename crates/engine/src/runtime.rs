@@ -1,4 +1,4 @@
-//! Run a prepared bundle under runc.
+//! Run a prepared bundle under runc, in the namespaces that hold its layer (see [`launch`]).
 //!
 //! `runc run` runs in the foreground with the caller's stdout and stderr, stdin from /dev/null
 //! unless the process has a terminal, and forwards signals it receives to the container. Its
@@ -9,10 +9,9 @@
 //! [`Stopper`] from another thread) stops it: the stop signal through `runc kill`, then SIGKILL
 //! after a grace period (see [`crate::stopping`]).
 //!
-//! runc keeps its own state under `--root`. Root uses `/run/locald-engine/runc`. Rootless runc
-//! (it detects euid != 0 by itself) cannot write there, so it uses
-//! `$XDG_RUNTIME_DIR/locald-engine/runc` when that is a directory the user owns, else a `runc`
-//! directory inside the bundle's own state directory.
+//! runc keeps its own state under `--root`: the state root's `runtime` directory
+//! ([`crate::state`]), never the bundle, so a bundle can be removed and its container still be
+//! found and stopped.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -24,14 +23,15 @@ use crate::bundle::Bundle;
 use crate::error::{Error, Result};
 use crate::stopping;
 
-/// The root-owned runc state directory.
-pub const ROOT_STATE_DIR: &str = "/run/locald-engine/runc";
+#[cfg(target_os = "linux")]
+mod launch;
 
 /// A handle on an OCI runtime binary (runc).
 #[derive(Debug, Clone)]
 pub struct Runtime {
     binary: PathBuf,
     state_root: Option<PathBuf>,
+    parent_death_signal: bool,
 }
 
 /// Find `name` in `$PATH`.
@@ -65,35 +65,6 @@ pub fn exit_code(status: ExitStatus) -> i32 {
     status.code().unwrap_or(1)
 }
 
-#[cfg(target_os = "linux")]
-fn euid() -> u32 {
-    nix::unistd::geteuid().as_raw()
-}
-
-#[cfg(not(target_os = "linux"))]
-fn euid() -> u32 {
-    u32::MAX
-}
-
-/// Whether `dir` is a directory owned by the effective user.
-fn owned_dir(dir: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        dir.metadata()
-            .is_ok_and(|m| m.is_dir() && m.uid() == euid())
-    }
-    #[cfg(not(unix))]
-    dir.is_dir()
-}
-
-fn mkdir_private(dir: &Path) -> Result<()> {
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-    b.create(dir).map_err(|e| Error::io(dir, "create", e))
-}
 
 impl Runtime {
     /// Find `runc` on `PATH`.
@@ -109,6 +80,7 @@ impl Runtime {
         Ok(Runtime {
             binary,
             state_root: None,
+            parent_death_signal: false,
         })
     }
 
@@ -125,12 +97,24 @@ impl Runtime {
         Ok(Runtime {
             binary,
             state_root: None,
+            parent_death_signal: false,
         })
     }
 
-    /// Use `dir` as runc's `--root` instead of the per-user default.
+    /// Use `dir` as runc's `--root` instead of the per-user default (the default state root's
+    /// `runtime` directory, see [`crate::state`]).
     pub fn with_state_root(mut self, dir: impl Into<PathBuf>) -> Self {
         self.state_root = Some(dir.into());
+        self
+    }
+
+    /// Give the runtime process the container's stop signal as its parent-death signal: when
+    /// the thread that spawned it ends (the engine is killed), runc forwards that signal to the
+    /// container, which stops as if the engine had stopped it. Only for a caller whose
+    /// spawning thread lives as long as the container (the CLI's main thread): a pool thread
+    /// that ends early would stop the container.
+    pub fn with_parent_death_signal(mut self, on: bool) -> Self {
+        self.parent_death_signal = on;
         self
     }
 
@@ -139,18 +123,11 @@ impl Runtime {
         &self.binary
     }
 
-    /// runc's `--root` for `bundle`: the explicit one, else per user (see the module docs).
-    pub fn state_root_for(&self, bundle: &Bundle) -> PathBuf {
-        if let Some(r) = &self.state_root {
-            return r.clone();
-        }
-        if euid() == 0 {
-            return PathBuf::from(ROOT_STATE_DIR);
-        }
-        match std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from) {
-            Some(x) if x.is_absolute() && owned_dir(&x) => x.join("locald-engine/runc"),
-            _ => bundle.state_dir.join("runc"),
-        }
+    /// runc's `--root`: the explicit one, else the default state root's `runtime` directory.
+    pub fn state_root(&self) -> PathBuf {
+        self.state_root.clone().unwrap_or_else(|| {
+            crate::state::default_state_root().join(crate::state::RUNTIME_DIR)
+        })
     }
 
     /// Start `runc run` for `bundle` and return the running container.
@@ -160,8 +137,8 @@ impl Runtime {
     /// receives to the container; two copies would reach the workload otherwise). With a
     /// terminal runc stays in the caller's group, since it must control the terminal.
     pub fn spawn(&self, bundle: &Bundle) -> Result<Running<'_>> {
-        let root = self.state_root_for(bundle);
-        mkdir_private(&root)?;
+        let root = self.state_root();
+        crate::state::ensure_private_dir(&root)?;
         let tty = bundle
             .spec
             .process()
@@ -180,18 +157,103 @@ impl Runtime {
             #[cfg(unix)]
             std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         }
-        let child = cmd.spawn().map_err(|e| Error::Runtime {
-            runtime: self.binary.clone(),
-            action: "run",
-            reason: e.to_string(),
-        })?;
+        let stop_signal = bundle.info.stop_signal;
+        #[cfg(target_os = "linux")]
+        let launch = launch::Launch::prepare(
+            &mut cmd,
+            bundle,
+            self.parent_death_signal.then_some(stop_signal),
+        )?;
+        let child = cmd.spawn();
+        #[cfg(target_os = "linux")]
+        let mapped = launch.spawned();
+        #[cfg(not(target_os = "linux"))]
+        let mapped: Result<()> = Ok(());
+        let child = match (child, mapped) {
+            (Ok(c), Ok(())) => c,
+            (Ok(mut c), Err(e)) => {
+                let _ = c.kill();
+                let _ = c.wait();
+                return Err(e);
+            }
+            (Err(e), Err(m)) => {
+                return Err(Error::Runtime {
+                    runtime: self.binary.clone(),
+                    action: "run",
+                    reason: format!("{e} ({m})"),
+                });
+            }
+            (Err(e), Ok(())) => {
+                return Err(Error::Runtime {
+                    runtime: self.binary.clone(),
+                    action: "run",
+                    reason: e.to_string(),
+                });
+            }
+        };
         Ok(Running {
             runtime: self,
             child: Some(child),
             state_root: root,
             id: bundle.id.clone(),
-            stop_signal: bundle.plan.stop_signal(),
+            stop_signal,
         })
+    }
+
+    /// Remove a prepared bundle ([`crate::bundle::remove`]) after checking that runc no
+    /// longer knows its container: one that is created, running or paused is refused
+    /// ([`Error::ContainerExists`]) unless `force`, which kills and deletes it first; one that
+    /// stopped is deleted from runc's state.
+    #[implements("lifecycle.remove")]
+    pub fn remove(&self, bundle_dir: &Path, force: bool) -> Result<()> {
+        let info = crate::bundle::BundleInfo::read(bundle_dir)?;
+        let root = self.state_root();
+        if let Some(status) = self.status(&root, &info.id) {
+            if status != "stopped" && !force {
+                return Err(Error::ContainerExists {
+                    id: info.id,
+                    status,
+                });
+            }
+            self.delete(&root, &info.id)?;
+        }
+        crate::bundle::remove(bundle_dir)
+    }
+
+    /// The containers runc knows under this runtime's state root: (id, status).
+    pub fn list(&self) -> Result<Vec<(String, String)>> {
+        let root = self.state_root();
+        let out = Command::new(&self.binary)
+            .arg("--root")
+            .arg(&root)
+            .args(["list", "--format", "json"])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| Error::Runtime {
+                runtime: self.binary.clone(),
+                action: "list",
+                reason: e.to_string(),
+            })?;
+        if !out.status.success() {
+            return Err(Error::Runtime {
+                runtime: self.binary.clone(),
+                action: "list",
+                reason: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            });
+        }
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        Ok(v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| {
+                        Some((
+                            c.get("id")?.as_str()?.to_owned(),
+                            c.get("status")?.as_str()?.to_owned(),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     /// Run `bundle` in the foreground and return the container's exit code; the container is

@@ -98,11 +98,14 @@ impl Plan {
         let mut init: Option<String> = None;
         let mut nested: Option<(u32, u32)> = None;
         let mut umask = None;
+        let mut engine_userns = false;
 
         for entry in self.entries() {
             match &entry.item {
-                Item::Root { path, readonly } => {
-                    root = root.path(path.clone()).readonly(*readonly);
+                Item::Root { readonly, .. } => {
+                    root = root
+                        .path(PathBuf::from(crate::layer::ROOTFS_DIR))
+                        .readonly(*readonly);
                 }
                 Item::Namespace { namespace } => namespaces.push(
                     LinuxNamespaceBuilder::default()
@@ -110,11 +113,18 @@ impl Plan {
                         .build()
                         .map_err(spec_err)?,
                 ),
+                // The engine creates this user namespace and runs the runtime in it: the
+                // container shares it, so config.json names none.
+                Item::IdMapping {
+                    created_by: crate::options::UsernsCreator::Engine,
+                    ..
+                } => engine_userns = true,
                 Item::IdMapping {
                     id,
                     container_id,
                     host_id,
                     size,
+                    ..
                 } => {
                     let m = LinuxIdMappingBuilder::default()
                         .container_id(*container_id)
@@ -167,7 +177,7 @@ impl Plan {
                 Item::MaskedPath { path } => masked.push(path.clone()),
                 Item::ReadonlyPath { path } => readonly.push(path.clone()),
                 Item::Init { target, .. } => init = Some(target.clone()),
-                Item::StopSignal { .. } | Item::Skeleton(_) => {}
+                Item::StopSignal { .. } | Item::LayerDir { .. } | Item::LayerFile { .. } => {}
                 Item::NestedUserNamespace { uid: u, gid: g } => nested = Some((*u, *g)),
                 Item::DeviceRule { allow, access } => devices.push(
                     LinuxDeviceCgroupBuilder::default()
@@ -216,6 +226,9 @@ impl Plan {
             .no_new_privileges(nnp)
             .build()
             .map_err(spec_err)?;
+        if engine_userns {
+            namespaces.retain(|n| n.typ() != LinuxNamespaceType::User);
+        }
         let mut linux = LinuxBuilder::default()
             .namespaces(namespaces)
             .masked_paths(masked)

@@ -80,22 +80,24 @@ pub(crate) fn plan(plan: &mut Plan, input: &PlanInput<'_>) -> Result<Identity> {
         },
     );
     let files = generate_files(input.identity_files, &id)?;
+    // Written into the container's own layer, not bind-mounted: `useradd` and `passwd`
+    // replace these files by rename, which a bind mount refuses (EBUSY).
     plan.push(
         ids::IDENTITY_PASSWD_CURRENT_USER,
-        Item::File {
-            name: "passwd".into(),
+        Item::LayerFile {
+            path: PASSWD_PATH.into(),
             contents: files.passwd,
             mode: GENERATED_FILE_MODE,
-            mount_at: Some(PASSWD_PATH.into()),
+            owner: None,
         },
     );
     plan.push(
         ids::IDENTITY_GROUP_CURRENT_GROUP,
-        Item::File {
-            name: "group".into(),
+        Item::LayerFile {
+            path: GROUP_PATH.into(),
             contents: files.group,
             mode: GENERATED_FILE_MODE,
-            mount_at: Some(GROUP_PATH.into()),
+            owner: None,
         },
     );
     if id.home.is_none() {

@@ -1,0 +1,295 @@
+//! Mounting the container's layer: an overlay of the image (lower), `layer/upper` and
+//! `layer/work`, on the bundle's `rootfs`.
+//!
+//! Everything is opened by handle first ([`LayerMount::open`]): the bundle directory without
+//! following symlinks, its `rootfs`, `upper` and `work` relative to it, the image directory
+//! recorded when the bundle was prepared. The mount itself ([`LayerMount::mount_now`]) runs in
+//! the mount namespace the layer is for, often a new one, where the kernel refuses layers held
+//! by handles from the old one ("failed to clone upperpath"): so there each directory is opened
+//! again by its path, checked to be the very inode opened before (device and inode number), and
+//! put in place of the old handle's descriptor number, and the overlay is given those as
+//! `/proc/self/fd/N`. Every step is a plain system call on prepared data, safe to run in a
+//! child process between fork and exec.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+
+use locald_spec_macros::implements;
+use nix::fcntl::{OFlag, open, openat};
+use nix::sys::stat::{Mode, fstat};
+
+use crate::bundle::BundleInfo;
+use crate::error::{Error, Result};
+
+use super::{ROOTFS_DIR, UPPER_DIR, WORK_DIR};
+
+/// One directory of the layer: its handle (whose descriptor number the reopened one takes),
+/// its path, and its identity.
+#[derive(Debug)]
+struct Dir {
+    fd: OwnedFd,
+    path: CString,
+    dev: u64,
+    ino: u64,
+}
+
+impl Dir {
+    fn new(fd: OwnedFd, path: &Path) -> Result<Dir> {
+        let st = fstat(&fd).map_err(|e| Error::io(path, "stat", e.into()))?;
+        let path = CString::new(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()))
+            .map_err(|_| Error::io(path, "open", std::io::ErrorKind::InvalidInput.into()))?;
+        Ok(Dir {
+            fd,
+            path,
+            dev: st.st_dev,
+            ino: st.st_ino,
+        })
+    }
+
+    /// Open the path again in the current mount namespace, check it is the same directory, and
+    /// put it at this handle's descriptor number. Async-signal-safe.
+    fn reopen_here(&self) -> std::io::Result<()> {
+        use nix::libc;
+        // SAFETY: plain system calls on a NUL-terminated path and a local stat buffer.
+        unsafe {
+            let fd = libc::open(
+                self.path.as_ptr(),
+                libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            );
+            if fd < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let mut st: libc::stat = std::mem::zeroed();
+            if libc::fstat(fd, &mut st) != 0 || st.st_dev != self.dev || st.st_ino != self.ino {
+                libc::close(fd);
+                return Err(std::io::Error::other(
+                    "a layer directory changed between the check and the mount",
+                ));
+            }
+            let target = self.fd.as_raw_fd();
+            if libc::dup3(fd, target, libc::O_CLOEXEC) < 0 {
+                let e = std::io::Error::last_os_error();
+                libc::close(fd);
+                return Err(e);
+            }
+            libc::close(fd);
+        }
+        Ok(())
+    }
+}
+
+/// The container's layer, opened and ready to be mounted (see the module documentation).
+#[derive(Debug)]
+pub struct LayerMount {
+    dirs: [Dir; 4],
+    target: CString,
+    data: CString,
+    /// The same with `userxattr`, for kernels that want it said inside a user namespace.
+    data_userxattr: CString,
+    readonly: bool,
+    bundle: std::path::PathBuf,
+}
+
+fn dir_flags() -> OFlag {
+    OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC
+}
+
+/// Open `rel` (a relative path of plain directories) below `dir`, no symlinks followed.
+fn open_below(dir: &OwnedFd, base: &Path, rel: &str) -> Result<OwnedFd> {
+    let mut fd: Option<OwnedFd> = None;
+    for name in rel.split('/') {
+        let parent = fd.as_ref().unwrap_or(dir);
+        let next = openat(parent, name, dir_flags(), Mode::empty())
+            .map_err(|e| Error::io(base.join(rel), "open", e.into()))?;
+        fd = Some(next);
+    }
+    fd.ok_or_else(|| Error::io(base.join(rel), "open", std::io::ErrorKind::NotFound.into()))
+}
+
+impl LayerMount {
+    /// Open the layer of the bundle at `bundle_dir` (written by [`crate::prepare`]).
+    pub fn open(bundle_dir: &Path) -> Result<LayerMount> {
+        let bundle_dir = crate::state::absolute(bundle_dir)?;
+        let info = BundleInfo::read(&bundle_dir)?;
+        let bundle = open(&bundle_dir, dir_flags(), Mode::empty())
+            .map_err(|e| Error::io(&bundle_dir, "open bundle", e.into()))?;
+        let below = |rel: &str| -> Result<Dir> {
+            Dir::new(open_below(&bundle, &bundle_dir, rel)?, &bundle_dir.join(rel))
+        };
+        let image = open(
+            &info.image,
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| Error::io(&info.image, "open image", e.into()))?;
+        let dirs = [
+            Dir::new(image, &info.image)?,
+            below(UPPER_DIR)?,
+            below(WORK_DIR)?,
+            below(ROOTFS_DIR)?,
+        ];
+        let fd = |d: &Dir| format!("/proc/self/fd/{}", d.fd.as_raw_fd());
+        // No inodes index (as Docker's overlay2 passes where the kernel knows the option): an
+        // index ties the upper layer to the lower's file handles, which not every filesystem
+        // an image may live on provides.
+        let index = if Path::new("/sys/module/overlay/parameters/index").exists() {
+            "index=off,"
+        } else {
+            ""
+        };
+        let data = format!(
+            "{index}lowerdir={},upperdir={},workdir={}",
+            fd(&dirs[0]),
+            fd(&dirs[1]),
+            fd(&dirs[2])
+        );
+        Ok(LayerMount {
+            target: CString::new(fd(&dirs[3])).expect("no NUL"),
+            data_userxattr: CString::new(format!("userxattr,{data}")).expect("no NUL"),
+            data: CString::new(data).expect("no NUL"),
+            dirs,
+            readonly: info.readonly,
+            bundle: bundle_dir,
+        })
+    }
+
+    /// Mount the overlay now, in the calling process's mount namespace (see the module
+    /// documentation). Only system calls on data prepared by [`LayerMount::open`]:
+    /// async-signal-safe, so it may run between `fork` and `exec` (`CommandExt::pre_exec`).
+    pub fn mount_now(&self) -> std::io::Result<()> {
+        for d in &self.dirs {
+            d.reopen_here()?;
+        }
+        // No nosuid or nodev: the image's setuid programs (su, ping) must work, as they do
+        // on Docker's and Podman's overlay roots.
+        let flags = if self.readonly {
+            nix::libc::MS_RDONLY
+        } else {
+            0
+        };
+        let mount = |data: &CString| {
+            // SAFETY: every pointer is a NUL-terminated string owned by `self`.
+            let rc = unsafe {
+                nix::libc::mount(
+                    c"overlay".as_ptr(),
+                    self.target.as_ptr(),
+                    c"overlay".as_ptr(),
+                    flags,
+                    data.as_ptr().cast(),
+                )
+            };
+            if rc == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        };
+        match mount(&self.data) {
+            // Some kernels require `userxattr` to be given inside a user namespace.
+            Err(e) if e.raw_os_error() == Some(nix::libc::EINVAL) => {
+                mount(&self.data_userxattr).map_err(|_| e)
+            }
+            other => other,
+        }
+    }
+
+    /// The error for a failed [`LayerMount::mount_now`], saying what usually causes it.
+    pub fn mount_error(&self, e: std::io::Error) -> Error {
+        let hint = match e.raw_os_error() {
+            Some(nix::libc::EPERM) => {
+                "mounting needs root, or (Linux 5.11 or later) a user namespace of one's own"
+            }
+            Some(nix::libc::ENODEV) => "the kernel has no overlay filesystem (modprobe overlay)",
+            Some(nix::libc::EINVAL) => {
+                "overlayfs refused the layer: the state directory's filesystem cannot hold an \
+                 upper layer (overlayfs, NFS, or tmpfs before Linux 6.6 inside a user \
+                 namespace); choose another --state-root"
+            }
+            _ => "",
+        };
+        Error::Layer {
+            bundle: self.bundle.clone(),
+            reason: if hint.is_empty() {
+                format!("mount overlay: {e}")
+            } else {
+                format!("mount overlay: {e} ({hint})")
+            },
+        }
+    }
+}
+
+/// Mount the layer of the bundle at `bundle_dir` on its `rootfs`, in the calling process's
+/// mount namespace: what a privileged caller (locald's setuid shim) does, after
+/// [`enter_private_mount_namespace`], before it starts the runtime on the bundle. Needs root,
+/// or a user namespace of the caller's own that owns the mount namespace.
+///
+/// ```no_run
+/// use locald_engine::layer;
+///
+/// layer::enter_private_mount_namespace()?;
+/// layer::mount("/home/me/.local/share/locald-engine/bundles/web".as_ref())?;
+/// // ... start the runtime on the bundle; the mount ends with the namespace.
+/// # Ok::<(), locald_engine::Error>(())
+/// ```
+#[implements("filesystems.layer.private")]
+pub fn mount(bundle_dir: &Path) -> Result<()> {
+    let layer = LayerMount::open(bundle_dir)?;
+    layer.mount_now().map_err(|e| layer.mount_error(e))
+}
+
+/// Unmount the layer of the bundle at `bundle_dir` when it is mounted in the calling process's
+/// mount namespace.
+pub fn unmount(bundle_dir: &Path) -> Result<()> {
+    if !is_mounted(bundle_dir)? {
+        return Ok(());
+    }
+    let target = bundle_dir.join(ROOTFS_DIR);
+    nix::mount::umount2(&target, nix::mount::MntFlags::UMOUNT_NOFOLLOW)
+        .map_err(|e| Error::io(&target, "unmount", e.into()))
+}
+
+/// Whether something is mounted on the bundle's `rootfs` in the calling process's mount
+/// namespace (it is on another device than the bundle directory).
+pub fn is_mounted(bundle_dir: &Path) -> Result<bool> {
+    let bundle = open(bundle_dir, dir_flags(), Mode::empty())
+        .map_err(|e| Error::io(bundle_dir, "open bundle", e.into()))?;
+    let rootfs = match openat(&bundle, ROOTFS_DIR, dir_flags(), Mode::empty()) {
+        Ok(fd) => fd,
+        Err(nix::errno::Errno::ENOENT) => return Ok(false),
+        Err(e) => return Err(Error::io(bundle_dir.join(ROOTFS_DIR), "open", e.into())),
+    };
+    let a = fstat(&bundle).map_err(|e| Error::io(bundle_dir, "stat", e.into()))?;
+    let b = fstat(&rootfs).map_err(|e| Error::io(bundle_dir.join(ROOTFS_DIR), "stat", e.into()))?;
+    Ok(a.st_dev != b.st_dev)
+}
+
+/// Move the calling process into a mount namespace of its own in which no mount propagates
+/// back to the host's (`unshare(CLONE_NEWNS)`, then `/` made a recursive slave), so that a
+/// mounted layer is seen only by it and its children and disappears with them. Needs
+/// `CAP_SYS_ADMIN`; the calling thread must be the process's only one, or only that thread
+/// moves.
+pub fn enter_private_mount_namespace() -> Result<()> {
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
+        .map_err(|e| Error::io("/", "unshare mount namespace", e.into()))?;
+    make_rslave().map_err(|e| Error::io("/", "make / a slave mount", e))
+}
+
+/// `mount --make-rslave /`: async-signal-safe.
+pub(crate) fn make_rslave() -> std::io::Result<()> {
+    // SAFETY: static NUL-terminated strings and null pointers, as mount(2) allows.
+    let rc = unsafe {
+        nix::libc::mount(
+            c"none".as_ptr(),
+            c"/".as_ptr(),
+            std::ptr::null(),
+            nix::libc::MS_REC | nix::libc::MS_SLAVE,
+            std::ptr::null(),
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}

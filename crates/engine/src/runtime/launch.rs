@@ -1,0 +1,206 @@
+//! Starting the runtime where the container's layer is mounted.
+//!
+//! The runtime process is started as a child that, between fork and exec, moves into the
+//! namespaces that hold the layer and mounts it (`CommandExt::pre_exec`, so only
+//! async-signal-safe system calls run there):
+//!
+//! - as root: a mount namespace of its own (`/` a recursive slave, so nothing propagates back
+//!   to the host's), the layer mounted on the bundle's `rootfs`;
+//! - with a user namespace the engine creates ([`UsernsCreator::Engine`]): a user namespace
+//!   and a mount namespace it owns. The child signals the engine through a pipe once it has
+//!   unshared; a thread of the engine writes the child's `uid_map`, `setgroups` (`deny`) and
+//!   `gid_map` (what an unprivileged user may write for a namespace it created: its own ids,
+//!   user_namespaces(7)) and lets the child go on, which mounts the layer as root of its
+//!   namespace and executes the runtime there.
+//!
+//! The mount lives as long as that namespace: until the runtime and the container are gone.
+//!
+//! [`UsernsCreator::Engine`]: crate::UsernsCreator::Engine
+
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+use locald_spec_macros::implements;
+
+use crate::bundle::Bundle;
+use crate::error::{Error, Result};
+use crate::layer::LayerMount;
+use crate::options::IdMapping;
+
+/// What the runtime's child must do before it executes the runtime.
+pub(crate) struct Launch {
+    /// The helper thread that writes the id maps, for an engine-created user namespace.
+    mapper: Option<std::thread::JoinHandle<Result<()>>>,
+    /// The pipe ends the child uses; the engine closes its copies once the child has exec'd,
+    /// so the mapper sees EOF if the child died first.
+    child_ends: Vec<OwnedFd>,
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd)> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| Error::io("pipe", "create", e.into()))
+}
+
+/// `write(2)` of all of `buf` on a raw descriptor: async-signal-safe.
+fn raw_write(fd: i32, buf: &[u8]) -> std::io::Result<()> {
+    // SAFETY: `buf` is valid for its length; a short write of at most 4 bytes to a pipe does
+    // not happen (PIPE_BUF).
+    let n = unsafe { nix::libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+    if n == buf.len() as isize {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// `read(2)` of one byte on a raw descriptor: async-signal-safe. `Ok(false)` at end of file.
+fn raw_read_byte(fd: i32) -> std::io::Result<bool> {
+    let mut b = 0u8;
+    loop {
+        // SAFETY: one byte into a local.
+        let n = unsafe { nix::libc::read(fd, (&raw mut b).cast(), 1) };
+        match n {
+            1 => return Ok(true),
+            0 => return Ok(false),
+            _ => {
+                let e = std::io::Error::last_os_error();
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
+fn unshare(flags: i32) -> std::io::Result<()> {
+    // SAFETY: a plain system call.
+    if unsafe { nix::libc::unshare(flags) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Write the single mapping of `mapping` for process `pid`'s new user namespace.
+#[implements("filesystems.layer.unprivileged", "isolation.namespaces.user")]
+fn write_maps(pid: i32, mapping: &IdMapping) -> Result<()> {
+    let write = |file: &str, text: String| -> Result<()> {
+        let path = format!("/proc/{pid}/{file}");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .map_err(|e| Error::io(&path, "write", e))
+    };
+    write("uid_map", format!("0 {} 1\n", mapping.host_uid))?;
+    // An unprivileged writer must deny setgroups(2) before it may write gid_map.
+    write("setgroups", "deny\n".into())?;
+    write("gid_map", format!("0 {} 1\n", mapping.host_gid))
+}
+
+impl Launch {
+    /// Arrange for `cmd` (the runtime) to run where the layer of `bundle` is mounted; with
+    /// `parent_death_signal`, the runtime gets that signal when the engine's spawning thread
+    /// ends. Call [`Launch::spawned`] right after `cmd.spawn()`, whatever it returned.
+    #[implements("filesystems.layer.private", "lifecycle.engine-death")]
+    pub(crate) fn prepare(
+        cmd: &mut Command,
+        bundle: &Bundle,
+        parent_death_signal: Option<i32>,
+    ) -> Result<Launch> {
+        let layer = LayerMount::open(&bundle.state_dir)?;
+        let ppid = std::process::id() as i32;
+        let pdeath = parent_death_signal.unwrap_or(0);
+        let finish = move || -> std::io::Result<()> {
+            if pdeath != 0 {
+                // SAFETY: plain system calls. Checked after: the engine may already be gone.
+                unsafe { nix::libc::prctl(nix::libc::PR_SET_PDEATHSIG, pdeath as u64) };
+                if unsafe { nix::libc::getppid() } != ppid {
+                    return Err(std::io::Error::other("the engine exited"));
+                }
+            }
+            Ok(())
+        };
+        match bundle.engine_userns() {
+            None => {
+                if !nix::unistd::geteuid().is_root() {
+                    return Err(Error::Layer {
+                        bundle: bundle.state_dir.clone(),
+                        reason: "only root can mount the layer outside a user namespace of its \
+                                 own; prepare the bundle with the user namespace created by the \
+                                 engine (UsernsCreator::Engine, what `locald-engine` does for a \
+                                 non-root user)"
+                            .into(),
+                    });
+                }
+                // SAFETY: the closure makes only async-signal-safe system calls.
+                unsafe {
+                    cmd.pre_exec(move || {
+                        unshare(nix::libc::CLONE_NEWNS)?;
+                        crate::layer::mount::make_rslave()?;
+                        layer.mount_now()?;
+                        finish()
+                    });
+                }
+                Ok(Launch {
+                    mapper: None,
+                    child_ends: Vec::new(),
+                })
+            }
+            Some(mapping) => {
+                let (ready_r, ready_w) = pipe()?;
+                let (go_r, go_w) = pipe()?;
+                let (ready_w_fd, go_r_fd) = (ready_w.as_raw_fd(), go_r.as_raw_fd());
+                // SAFETY: the closure makes only async-signal-safe system calls.
+                unsafe {
+                    cmd.pre_exec(move || {
+                        unshare(nix::libc::CLONE_NEWUSER | nix::libc::CLONE_NEWNS)?;
+                        let pid = nix::libc::getpid();
+                        raw_write(ready_w_fd, &pid.to_ne_bytes())?;
+                        if !raw_read_byte(go_r_fd)? {
+                            return Err(std::io::Error::other(
+                                "the engine could not map the user namespace",
+                            ));
+                        }
+                        crate::layer::mount::make_rslave()?;
+                        layer.mount_now()?;
+                        finish()
+                    });
+                }
+                let mapper = std::thread::spawn(move || -> Result<()> {
+                    let mut ready = std::fs::File::from(ready_r);
+                    let mut pid = [0u8; 4];
+                    if ready.read_exact(&mut pid).is_err() {
+                        // The child died before it unshared; spawn reports why.
+                        return Ok(());
+                    }
+                    let pid = i32::from_ne_bytes(pid);
+                    write_maps(pid, &mapping)?;
+                    std::fs::File::from(go_w)
+                        .write_all(b"g")
+                        .map_err(|e| Error::io("pipe", "write", e))
+                });
+                Ok(Launch {
+                    mapper: Some(mapper),
+                    child_ends: vec![ready_w, go_r],
+                })
+            }
+        }
+    }
+
+    /// After `spawn`: close the child's pipe ends and collect the mapper's error, which
+    /// explains a failed spawn better than the child's own error does.
+    pub(crate) fn spawned(mut self) -> Result<()> {
+        self.child_ends.clear();
+        match self.mapper.take() {
+            Some(m) => m.join().unwrap_or_else(|_| {
+                Err(Error::Spec {
+                    reason: "the id mapper thread panicked".into(),
+                })
+            }),
+            None => Ok(()),
+        }
+    }
+}

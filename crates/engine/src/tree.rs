@@ -1,0 +1,151 @@
+//! Removing a directory tree the engine made, without ever leaving its filesystem.
+//!
+//! Written by hand rather than with `std::fs::remove_dir_all`: removal must stop at a mount
+//! point (a container root still mounted, a host directory bound somewhere) instead of
+//! descending into it, and must open up directories the engine's user owns but cannot enter
+//! (overlayfs leaves `work/work` at mode 0; a workload may `chmod 0` its own directories),
+//! which `remove_dir_all` does neither of.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::fcntl::{AtFlags, OFlag, open, openat};
+use nix::sys::stat::{FchmodatFlags, Mode, SFlag, fchmodat, fstat, fstatat};
+use nix::unistd::UnlinkatFlags;
+
+use crate::error::{Error, Result};
+
+fn dir_flags() -> OFlag {
+    OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC
+}
+
+/// Remove `path` and everything below it, staying on the filesystem `path` is on: an entry on
+/// another device (a mount point) is an error naming it, and nothing below it is touched.
+pub fn remove_one_filesystem(path: &Path) -> Result<()> {
+    let dir = open(path, dir_flags(), Mode::empty()).map_err(|e| Error::io(path, "open", e.into()))?;
+    let dev = fstat(&dir)
+        .map_err(|e| Error::io(path, "stat", e.into()))?
+        .st_dev;
+    remove_contents(&dir, path, dev)?;
+    drop(dir);
+    std::fs::remove_dir(path).map_err(|e| Error::io(path, "remove", e))
+}
+
+fn open_dir(parent: &OwnedFd, name: &str, at: &Path) -> Result<OwnedFd> {
+    match openat(parent, name, dir_flags(), Mode::empty()) {
+        Ok(fd) => Ok(fd),
+        Err(Errno::EACCES) => {
+            fchmodat(
+                parent,
+                name,
+                Mode::from_bits_truncate(0o700),
+                FchmodatFlags::NoFollowSymlink,
+            )
+            .map_err(|e| Error::io(at, "chmod", e.into()))?;
+            openat(parent, name, dir_flags(), Mode::empty())
+                .map_err(|e| Error::io(at, "open", e.into()))
+        }
+        Err(e) => Err(Error::io(at, "open", e.into())),
+    }
+}
+
+fn remove_contents(dir: &OwnedFd, at: &Path, dev: u64) -> Result<()> {
+    let names: Vec<std::ffi::OsString> = {
+        let dup = dir
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|e| Error::io(at, "dup", e))?;
+        let mut d = nix::dir::Dir::from_fd(dup).map_err(|e| Error::io(at, "read", e.into()))?;
+        let mut out = Vec::new();
+        for e in d.iter() {
+            let e = e.map_err(|e| Error::io(at, "read", e.into()))?;
+            let n = e.file_name().to_bytes();
+            if n != b"." && n != b".." {
+                out.push(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(n).to_owned());
+            }
+        }
+        out
+    };
+    for name in names {
+        let child = at.join(&name);
+        let name = name.to_str().map(str::to_owned);
+        // Non-UTF-8 names: handled through the raw bytes below.
+        let raw = child.file_name().expect("joined a name");
+        let st = fstatat(dir, raw, AtFlags::AT_SYMLINK_NOFOLLOW)
+            .map_err(|e| Error::io(&child, "stat", e.into()))?;
+        let is_dir = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR;
+        if is_dir {
+            if st.st_dev != dev {
+                return Err(Error::io(
+                    &child,
+                    "remove",
+                    std::io::Error::other("a mount point (another filesystem): not descended into"),
+                ));
+            }
+            let sub = open_dir(dir, name.as_deref().unwrap_or(&raw.to_string_lossy()), &child)?;
+            remove_contents(&sub, &child, dev)?;
+            drop(sub);
+            nix::unistd::unlinkat(dir, raw, UnlinkatFlags::RemoveDir)
+                .map_err(|e| Error::io(&child, "remove", e.into()))?;
+        } else {
+            nix::unistd::unlinkat(dir, raw, UnlinkatFlags::NoRemoveDir)
+                .map_err(|e| Error::io(&child, "remove", e.into()))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn removes_a_tree_with_unreadable_directories() {
+        let base = tempfile::tempdir().unwrap();
+        let top = base.path().join("b");
+        std::fs::create_dir_all(top.join("work/work/x")).unwrap();
+        std::fs::write(top.join("work/work/x/f"), "f").unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", top.join("link")).unwrap();
+        std::fs::set_permissions(top.join("work/work/x"), std::fs::Permissions::from_mode(0))
+            .unwrap();
+        std::fs::set_permissions(top.join("work/work"), std::fs::Permissions::from_mode(0)).unwrap();
+        remove_one_filesystem(&top).unwrap();
+        assert!(!top.exists());
+        assert!(Path::new("/etc/passwd").exists(), "the symlink's target stays");
+    }
+
+    #[test]
+    fn a_mount_point_inside_is_not_descended_into() {
+        needs_root();
+        // This thread's own mount namespace: the tmpfs never reaches the host's.
+        crate::layer::enter_private_mount_namespace().unwrap();
+        let base = tempfile::tempdir().unwrap();
+        let top = base.path().join("b");
+        std::fs::create_dir_all(top.join("rootfs")).unwrap();
+        std::fs::write(top.join("file"), "x").unwrap();
+        nix::mount::mount(
+            Some("tmpfs"),
+            &top.join("rootfs"),
+            Some("tmpfs"),
+            nix::mount::MsFlags::empty(),
+            None::<&str>,
+        )
+        .unwrap();
+        std::fs::write(top.join("rootfs/data"), "precious").unwrap();
+        let err = remove_one_filesystem(&top).unwrap_err();
+        assert!(err.to_string().contains("mount point"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(top.join("rootfs/data")).unwrap(),
+            "precious"
+        );
+    }
+
+    fn needs_root() {
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "this test mounts a tmpfs: run the tests as root (ci/test does)"
+        );
+    }
+}
