@@ -426,30 +426,36 @@ mod tests {
     }
 
     #[test]
-    #[verifies("identity.passwd.current-user")]
-    fn state_files_are_bound_read_only_from_the_state_dir() {
-        let mut p = Plan::default();
-        p.push(
-            ids::IDENTITY_PASSWD_CURRENT_USER,
-            Item::File {
-                name: "passwd".into(),
-                contents: String::new(),
-                mode: 0o644,
-                mount_at: Some("/etc/passwd".into()),
-            },
-        );
-        plan(&mut p, &RunOptions::default(), Path::new("/state/c1")).unwrap();
-        let e = p
-            .entries()
-            .iter()
-            .find(|e| matches!(&e.item, Item::Mount(m) if m.destination == "/etc/passwd"))
-            .unwrap();
-        assert_eq!(e.requirement, ids::IDENTITY_PASSWD_CURRENT_USER);
-        let Item::Mount(m) = &e.item else {
-            unreachable!()
-        };
-        assert_eq!(m.source, "/state/c1/passwd");
-        assert!(m.options.contains(&"ro".into()));
+    #[verifies("filesystems.layer.engine-files", "names.hosts.localhost")]
+    fn state_files_are_bound_writable_unless_the_root_is_read_only() {
+        for (readonly, ro) in [(false, false), (true, true)] {
+            let mut p = Plan::default();
+            p.push(
+                ids::NAMES_HOSTS_LOCALHOST,
+                Item::File {
+                    name: "hosts".into(),
+                    contents: String::new(),
+                    mode: 0o644,
+                    mount_at: Some("/etc/hosts".into()),
+                },
+            );
+            let opts = RunOptions {
+                readonly_rootfs: readonly,
+                ..Default::default()
+            };
+            plan(&mut p, &opts, Path::new("/state/c1")).unwrap();
+            let e = p
+                .entries()
+                .iter()
+                .find(|e| matches!(&e.item, Item::Mount(m) if m.destination == "/etc/hosts"))
+                .unwrap();
+            assert_eq!(e.requirement, ids::NAMES_HOSTS_LOCALHOST);
+            let Item::Mount(m) = &e.item else {
+                unreachable!()
+            };
+            assert_eq!(m.source, "/state/c1/hosts");
+            assert_eq!(m.options.contains(&"ro".into()), ro, "{m:?}");
+        }
     }
 
     #[test]
@@ -479,7 +485,7 @@ mod tests {
             [crate::plan::Entry {
                 requirement: ids::FILESYSTEMS_ROOT,
                 item: Item::Root {
-                    path: "/images/app".into(),
+                    image: "/images/app".into(),
                     readonly: false
                 }
             }]

@@ -109,25 +109,34 @@ impl Additions {
         }
     }
 
-    /// Mirror the existing directories of `walk` (the root first) into the layer.
-    fn mirror(&mut self, req: &'static str, walk: &PathWalk) {
-        for e in &walk.existing {
+    /// Mirror the directories on the resolved path of `walk`'s existing part, the root first,
+    /// into the layer (walked again by its resolved path: a symlink on the way, `/etc ->
+    /// /usr/etc`, puts `/usr` there, which the walk of `/etc` did not visit).
+    fn mirror(&mut self, root: &ImageRoot, req: &'static str, walk: &PathWalk) -> Result<()> {
+        let resolved = root.walk_path(&walk.resolved())?;
+        for e in &resolved.existing {
             if e.kind == FileKind::Directory {
                 self.dir(req, e.path.clone(), e.mode, Some(e.owner));
             }
         }
+        Ok(())
     }
 
     /// Mirror `walk`'s existing directories and create its missing components as new
     /// directories; returns the full resolved path.
-    fn provide_dirs(&mut self, req: &'static str, walk: &PathWalk) -> String {
-        self.mirror(req, walk);
+    fn provide_dirs(
+        &mut self,
+        root: &ImageRoot,
+        req: &'static str,
+        walk: &PathWalk,
+    ) -> Result<String> {
+        self.mirror(root, req, walk)?;
         let mut path = walk.resolved();
         for m in &walk.missing {
             path = join(&path, m);
             self.dir(req, path.clone(), NEW_DIR_MODE, None);
         }
-        path
+        Ok(path)
     }
 
     fn file(&mut self, req: &'static str, path: String, contents: String, mode: u32) -> Result<()> {
@@ -149,6 +158,18 @@ impl Additions {
         ));
         Ok(())
     }
+}
+
+/// Walk `path`, a directory's, inside the image: when it exists it must be a directory.
+fn walk_dir(root: &ImageRoot, path: &str) -> Result<PathWalk> {
+    let walk = root.walk_path(path)?;
+    if walk.exists() && walk.last().kind != FileKind::Directory {
+        return Err(Error::ImageFile {
+            path: path.to_owned(),
+            reason: format!("{} is not a directory", walk.resolved()),
+        });
+    }
+    Ok(walk)
 }
 
 /// The planned mounts that cover `path`: the innermost earlier mount whose destination is an
@@ -209,7 +230,7 @@ fn provide_kernel_fs_dir(root: &ImageRoot, add: &mut Additions, m: &MountEntry) 
     match own {
         Some(e) if e.kind == FileKind::Directory => {}
         _ => {
-            add.mirror(ids::FILESYSTEMS_LAYER_TARGETS, &parent_walk);
+            add.mirror(root, ids::FILESYSTEMS_LAYER_TARGETS, &parent_walk)?;
             add.dir(
                 ids::FILESYSTEMS_LAYER_TARGETS,
                 join(parent, name),
@@ -235,7 +256,7 @@ fn plan_layer_file(
     mode: u32,
 ) -> Result<String> {
     let (parent, name) = split_last(path);
-    let walk = root.walk_path(parent)?;
+    let walk = walk_dir(root, parent)?;
     let dir = walk.full();
     refuse_kernel_fs(root, path, path, &dir)?;
     let target = join(&dir, name);
@@ -249,7 +270,7 @@ fn plan_layer_file(
             ),
         ));
     }
-    add.provide_dirs(req, &walk);
+    add.provide_dirs(root, req, &walk)?;
     add.file(req, target.clone(), contents, mode)?;
     Ok(target)
 }
@@ -312,7 +333,7 @@ fn plan_bind_target(
     generated: bool,
 ) -> Result<()> {
     let (parent, name) = split_last(&m.destination);
-    let parent_walk = root.walk_path(parent)?;
+    let parent_walk = walk_dir(root, parent)?;
     let dir = parent_walk.full();
     refuse_kernel_fs(root, "the bind target", &m.destination, &dir)?;
     let lexical = m.destination.clone();
@@ -324,7 +345,7 @@ fn plan_bind_target(
             None
         };
         if own.is_none_or(|e| e.kind != FileKind::Regular) {
-            add.provide_dirs(req, &parent_walk);
+            add.provide_dirs(root, req, &parent_walk)?;
             add.file(req, target.clone(), String::new(), PLACEHOLDER_MODE)?;
         }
         // Mounted on the resolved path: the runtime has no symlink left to follow.
@@ -345,11 +366,11 @@ fn plan_bind_target(
             });
         }
     } else if kind == FileKind::Directory {
-        add.provide_dirs(req, &walk);
+        add.provide_dirs(root, req, &walk)?;
     } else {
         let mut dirs = walk.clone();
         let file = dirs.missing.pop().expect("missing is not empty");
-        let dir = add.provide_dirs(req, &dirs);
+        let dir = add.provide_dirs(root, req, &dirs)?;
         add.file(req, join(&dir, &file), String::new(), PLACEHOLDER_MODE)?;
     }
     // The destination stays as the caller wrote it: the runtime resolves it the same way, in
@@ -412,7 +433,7 @@ fn plan_working_dir(
         }
         return Ok(());
     }
-    add.provide_dirs(ids::PROCESS_CWD, &walk);
+    add.provide_dirs(root, ids::PROCESS_CWD, &walk)?;
     Ok(())
 }
 
@@ -431,7 +452,7 @@ pub fn plan(plan: &mut Plan, root: &ImageRoot, state_files: &[String]) -> Result
         entries: Vec::new(),
     };
     // The layer's own root mirrors the image's: the merged `/` shows its mode and owner.
-    add.mirror(ids::FILESYSTEMS_ROOT, &root_dir);
+    add.mirror(root, ids::FILESYSTEMS_ROOT, &root_dir)?;
 
     let mut entries = std::mem::take(plan.entries_mut());
     let mut earlier: Vec<MountEntry> = Vec::new();

@@ -51,6 +51,13 @@ fn open_dir(parent: &OwnedFd, name: &str, at: &Path) -> Result<OwnedFd> {
 }
 
 fn remove_contents(dir: &OwnedFd, at: &Path, dev: u64) -> Result<()> {
+    // Entries of a directory without write permission (a mirrored 0555 one) cannot be removed
+    // until it has it; the engine's user owns what it created.
+    let st = fstat(dir).map_err(|e| Error::io(at, "stat", e.into()))?;
+    if st.st_mode & 0o300 != 0o300 && st.st_uid == nix::unistd::geteuid().as_raw() {
+        nix::sys::stat::fchmod(dir, Mode::from_bits_truncate((st.st_mode & 0o7777) | 0o700))
+            .map_err(|e| Error::io(at, "chmod", e.into()))?;
+    }
     let names: Vec<std::ffi::OsString> = {
         let dup = dir
             .as_fd()

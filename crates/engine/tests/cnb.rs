@@ -54,15 +54,6 @@ fn runner_ids(mode: Mode) -> (u32, u32) {
     }
 }
 
-/// A command running `program` as the runner of `mode`.
-fn command_as(mode: Mode, program: &Path) -> Command {
-    if mode == Mode::Rootless && nix::unistd::geteuid().is_root() {
-        test_user().command(program)
-    } else {
-        Command::new(program)
-    }
-}
-
 /// `chown -R` (symlinks themselves, not their targets), when running as root.
 fn chown_tree(path: &Path, (uid, gid): (u32, u32)) {
     if !nix::unistd::geteuid().is_root() {
@@ -141,28 +132,23 @@ struct Output {
     stderr: String,
 }
 
-/// Run a prepared bundle under runc as the runner of `mode` (`runc --root R run --bundle S
-/// ID`, as `Runtime::spawn` does), delete it, and return what the container printed.
+/// Run a prepared bundle the way locald's setuid shim does: as root, the layer mounted in a
+/// mount namespace of its own, the runtime creating the user namespace from `config.json`
+/// (`locald-engine start`); the bundle first given to the runner of `mode`, who prepared it in
+/// locald. Delete it afterwards, and return what the container printed.
 fn run(mode: Mode, rootfs: &Rootfs, bundle: &Bundle) -> Output {
-    let runc = require_runc();
-    let state_root = rootfs.base().join("runc");
-    fs::create_dir_all(&state_root).unwrap();
-    chown_tree(&state_root, runner_ids(mode));
-    let out = command_as(mode, &runc)
-        .arg("--root")
-        .arg(&state_root)
-        .arg("run")
+    require_runc();
+    locald_testkit::require_root();
+    chown_tree(&bundle.state_dir, runner_ids(mode));
+    let out = Command::new(env!("CARGO_BIN_EXE_locald-engine"))
+        .arg("start")
         .arg("--bundle")
         .arg(&bundle.state_dir)
-        .arg(&bundle.id)
+        .arg("--state-root")
+        .arg(rootfs.base().join("engine-state"))
         .stdin(Stdio::null())
         .output()
-        .expect("spawn runc");
-    let _ = command_as(mode, &runc)
-        .arg("--root")
-        .arg(&state_root)
-        .args(["delete", "--force", &bundle.id])
-        .output();
+        .expect("spawn locald-engine start");
     bundle.remove().expect("remove the bundle");
     Output {
         code: out.status.code().unwrap_or(-1),
@@ -450,13 +436,13 @@ stat -c '%n %u:%g' "$CNB_APP_DIR/built" "$CNB_LAYERS_DIR/config/metadata.toml" \
     }
 
     #[test]
-    #[verifies("cnb.build.directories", "filesystems.missing-targets")]
+    #[verifies("cnb.build.directories", "filesystems.layer.targets")]
     fn a_pack_builder_without_cache_and_layout_targets_runs_root() {
         a_pack_builder_without_cache_and_layout_targets_runs(Mode::Root);
     }
 
     #[test]
-    #[verifies("cnb.build.directories", "filesystems.missing-targets")]
+    #[verifies("cnb.build.directories", "filesystems.layer.targets")]
     fn a_pack_builder_without_cache_and_layout_targets_runs_rootless() {
         a_pack_builder_without_cache_and_layout_targets_runs(Mode::Rootless);
     }

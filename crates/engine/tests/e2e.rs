@@ -72,6 +72,38 @@ fn rootless_host_ids() -> (u32, u32) {
     }
 }
 
+/// The runtime's state directory (`runc --root`) of the engine's default state root in `mode`:
+/// root's, or, for the test user (no XDG directories, HOME=/), `/tmp/locald-engine-UID`.
+fn default_runtime_root(mode: Mode) -> std::path::PathBuf {
+    match (mode, nix::unistd::geteuid().is_root()) {
+        (Mode::Root, _) => "/var/lib/locald-engine/runtime".into(),
+        (Mode::Rootless, true) => {
+            format!("/tmp/locald-engine-{}/runtime", test_user().uid).into()
+        }
+        (Mode::Rootless, false) => locald_engine::state::default_state_root().join("runtime"),
+    }
+}
+
+/// Give the image to the user that runs the engine in `mode`: an unprivileged engine's layer
+/// needs an image it owns (its user namespace maps only that user), as one it extracted
+/// itself would be.
+fn own_rootfs(mode: Mode, rootfs: &Rootfs) {
+    if runs_as_test_user(mode) {
+        let u = test_user();
+        locald_testkit::chown_tree(rootfs.path(), u.uid, u.gid);
+    }
+}
+
+/// The Debian rootfs for `mode`: the test user's own copy when the engine runs as that user.
+fn debian_for(mode: Mode) -> std::path::PathBuf {
+    if runs_as_test_user(mode) {
+        let u = test_user();
+        locald_testkit::debian_rootfs_for(u.uid, u.gid)
+    } else {
+        locald_testkit::debian_rootfs()
+    }
+}
+
 /// Whether `mode` runs the engine as the test user, from copies beside the rootfs.
 fn runs_as_test_user(mode: Mode) -> bool {
     mode == Mode::Rootless && nix::unistd::geteuid().is_root()
@@ -91,6 +123,7 @@ fn link_or_copy(src: &Path, dest: &Path) {
 /// into the test's own 0755 temporary directory, with the static init beside it as
 /// `locald-init`, where the engine looks for it by default.
 fn engine_binary(mode: Mode, rootfs: &Rootfs) -> String {
+    own_rootfs(mode, rootfs);
     if !runs_as_test_user(mode) {
         return BIN.to_owned();
     }
@@ -128,9 +161,11 @@ fn engine(mode: Mode, rootfs: &Rootfs, args: &[&str]) -> Output {
     }
 }
 
-/// `locald-engine run --rootfs ROOTFS OPTS... -- CMD...` under runc.
+/// `locald-engine run --rootfs ROOTFS OPTS... -- CMD...` under runc (the rootfs given to the
+/// engine's user first, see [`own_rootfs`]).
 fn run(mode: Mode, rootfs: &Rootfs, opts: &[&str], cmd: &[&str]) -> Output {
     require_runc();
+    own_rootfs(mode, rootfs);
     let root = rootfs.path().to_str().unwrap();
     let mut args = vec!["run", "--rootfs", root];
     args.extend_from_slice(opts);
@@ -337,23 +372,41 @@ mod identity {
         sh(Mode::Rootless, Users::App, &["--user", "app"], "true").refused("not mapped");
     }
 
-    fn generated_files_are_read_only(mode: Mode) {
-        let script = "echo x >> /etc/passwd && echo WROTE; echo x >> /etc/group && echo WROTE; \
+    /// The generated files are the container's: root appends to them and replaces them by
+    /// rename (what useradd does), and the image keeps its own.
+    fn generated_files_are_the_containers(mode: Mode) {
+        let rootfs = Rootfs::build(Users::RootOnly);
+        let script = "echo 'alice:x:1000:1000::/home/alice:/bin/sh' >> /etc/passwd && \
+                      cp /etc/group /tmp/g && echo 'alice:x:1000:' >> /tmp/g && \
+                      mv /tmp/g /etc/group && echo 1.2.3.4 db >> /etc/hosts && \
+                      id -un alice && grep -c alice /etc/group && tail -1 /etc/hosts && \
                       stat -c %a /etc/passwd /etc/group";
-        let out = sh(mode, Users::RootOnly, &[], script);
-        assert_eq!(out.ok(), "644\n644\n");
+        let out = run(mode, &rootfs, &[], &["sh", "-c", script]);
+        assert_eq!(out.ok(), "alice\n1\n1.2.3.4 db\n644\n644\n");
+        assert_eq!(
+            std::fs::read_to_string(rootfs.path().join("etc/passwd")).unwrap(),
+            "root:x:0:0:root:/root:/bin/sh\n"
+        );
     }
 
     #[test]
-    #[verifies("identity.passwd.current-user", "identity.group.current-group")]
-    fn generated_files_are_read_only_root() {
-        generated_files_are_read_only(Mode::Root);
+    #[verifies(
+        "identity.passwd.current-user",
+        "identity.group.current-group",
+        "filesystems.layer.engine-files"
+    )]
+    fn generated_files_are_the_containers_root() {
+        generated_files_are_the_containers(Mode::Root);
     }
 
     #[test]
-    #[verifies("identity.passwd.current-user", "identity.group.current-group")]
-    fn generated_files_are_read_only_rootless() {
-        generated_files_are_read_only(Mode::Rootless);
+    #[verifies(
+        "identity.passwd.current-user",
+        "identity.group.current-group",
+        "filesystems.layer.engine-files"
+    )]
+    fn generated_files_are_the_containers_rootless() {
+        generated_files_are_the_containers(Mode::Rootless);
     }
 }
 
@@ -559,28 +612,33 @@ mod filesystems {
         assert!(text.trim_end().ends_with("\nlo"), "{text}");
     }
 
-    fn root_is_the_image_directory_itself(mode: Mode) {
+    /// The root is an overlay of the container's own: a write lands in its layer, the next
+    /// container from the image does not see it, and the image stays as it was.
+    fn root_is_the_containers_own_overlay(mode: Mode) {
         let rootfs = Rootfs::build(Users::RootOnly);
-        let script = "echo from-the-container > /tmp/marker";
-        run(mode, &rootfs, &[], &["sh", "-c", script]).ok();
-        let marker = rootfs.path().join("tmp/marker");
-        assert_eq!(
-            std::fs::read_to_string(&marker).unwrap(),
-            "from-the-container\n",
-            "a write by the workload lands in the image directory itself"
-        );
+        let script = "echo from-the-container > /tmp/marker && cat /tmp/marker && \
+                      grep ' / ' /proc/mounts | cut -d' ' -f3";
+        let out = run(mode, &rootfs, &[], &["sh", "-c", script]);
+        assert_eq!(out.ok(), "from-the-container\noverlay\n");
+        assert!(!rootfs.path().join("tmp/marker").exists(), "the image is untouched");
+        let out = run(mode, &rootfs, &[], &["sh", "-c", "cat /tmp/marker || echo none"]);
+        assert_eq!(out.ok(), "none\n", "a second container starts from the image");
     }
 
     #[test]
-    #[verifies("filesystems.root")]
-    fn root_is_the_image_directory_itself_root() {
-        root_is_the_image_directory_itself(Mode::Root);
+    #[verifies("filesystems.root", "filesystems.layer.private")]
+    fn root_is_the_containers_own_overlay_root() {
+        root_is_the_containers_own_overlay(Mode::Root);
     }
 
     #[test]
-    #[verifies("filesystems.root")]
-    fn root_is_the_image_directory_itself_rootless() {
-        root_is_the_image_directory_itself(Mode::Rootless);
+    #[verifies(
+        "filesystems.root",
+        "filesystems.layer.private",
+        "filesystems.layer.unprivileged"
+    )]
+    fn root_is_the_containers_own_overlay_rootless() {
+        root_is_the_containers_own_overlay(Mode::Rootless);
     }
 
     /// With a read-only root, `/tmp` is a writable tmpfs (nosuid, nodev, 1777) and `/` refuses
@@ -680,7 +738,7 @@ mod filesystems {
     #[verifies(
         "filesystems.bind-mounts",
         "filesystems.root",
-        "filesystems.missing-targets"
+        "filesystems.layer.targets"
     )]
     fn bind_to_a_missing_destination_is_provided_outside_the_rootfs_root() {
         let rootfs = Rootfs::build(Users::RootOnly);
@@ -708,13 +766,13 @@ mod filesystems {
     }
 
     #[test]
-    #[verifies("filesystems.root", "filesystems.missing-targets")]
+    #[verifies("filesystems.root", "filesystems.layer.targets")]
     fn missing_mount_target_is_provided_without_touching_the_rootfs_root() {
         missing_mount_target_is_provided_without_touching_the_rootfs(Mode::Root);
     }
 
     #[test]
-    #[verifies("filesystems.root", "filesystems.missing-targets")]
+    #[verifies("filesystems.root", "filesystems.layer.targets")]
     fn missing_mount_target_is_provided_without_touching_the_rootfs_rootless() {
         missing_mount_target_is_provided_without_touching_the_rootfs(Mode::Rootless);
     }
@@ -949,13 +1007,13 @@ mod process {
     }
 
     #[test]
-    #[verifies("process.cwd", "filesystems.root", "filesystems.missing-targets")]
+    #[verifies("process.cwd", "filesystems.root", "filesystems.layer.targets")]
     fn missing_working_dir_is_provided_outside_the_image_root() {
         missing_working_dir_is_provided_outside_the_image(Mode::Root);
     }
 
     #[test]
-    #[verifies("process.cwd", "filesystems.root", "filesystems.missing-targets")]
+    #[verifies("process.cwd", "filesystems.root", "filesystems.layer.targets")]
     fn missing_working_dir_is_provided_outside_the_image_rootless() {
         missing_working_dir_is_provided_outside_the_image(Mode::Rootless);
     }
@@ -1402,18 +1460,8 @@ mod signals {
         let rootfs = Rootfs::build(Users::RootOnly);
         let mut cmd = engine_command(mode, &rootfs);
         let id = format!("e2e-signals-{}-{mode:?}", std::process::id()).to_lowercase();
-        let runc_root = match (mode, nix::unistd::geteuid().is_root()) {
-            (Mode::Root, _) => "/run/locald-engine/runc".into(),
-            // The engine's defaults without XDG_RUNTIME_DIR (the test user has none).
-            (Mode::Rootless, true) => {
-                let uid = test_user().uid;
-                format!("/tmp/locald-engine-{uid}/bundles/{id}/runc").into()
-            }
-            (Mode::Rootless, false) => std::env::temp_dir().join(format!(
-                "locald-engine-{}/bundles/{id}/runc",
-                nix::unistd::geteuid()
-            )),
-        };
+        let runc_root = default_runtime_root(mode);
+        own_rootfs(mode, &rootfs);
         // sh as PID 1 receives SIGTERM only because it installs a handler (trap).
         let script = "trap 'echo got-term; exit 3' TERM; echo ready; while :; do sleep 1; done";
         let mut child = cmd
@@ -1466,6 +1514,7 @@ mod rootfs {
 
     fn rootfs_is_byte_identical_after_runs(mode: Mode) {
         let rootfs = Rootfs::build(Users::RootOnly);
+        own_rootfs(mode, &rootfs);
         let before = tree_manifest(rootfs.path());
         let script = "id; cat /etc/passwd /etc/group >/dev/null; ls -R / >/dev/null 2>&1; true";
         run(mode, &rootfs, &[], &["sh", "-c", script]).ok();
@@ -1508,7 +1557,9 @@ mod rootfs {
             &["true"],
         )
         .ok();
-        assert!(!Path::new(sr).join("keepme").exists());
+        assert!(Path::new(sr).join("bundles").is_dir());
+        assert!(!Path::new(sr).join("bundles/keepme").exists());
+        assert_eq!(std::fs::read_dir(Path::new(sr).join("bundles")).unwrap().count(), 0);
     }
 }
 
@@ -1587,7 +1638,7 @@ mod cli {
             String::from_utf8(out.stdout).unwrap().trim(),
             bundle.to_str().unwrap()
         );
-        for f in ["config.json", "passwd", "group"] {
+        for f in ["config.json", "locald-bundle.json", "layer/upper/etc/passwd"] {
             assert!(bundle.join(f).is_file(), "{f}");
         }
     }
@@ -1607,19 +1658,9 @@ mod stopping {
     /// the status, not by the time.
     const HANG: Duration = Duration::from_secs(60);
 
-    /// runc's `--root` the engine uses in `mode` (its defaults without XDG_RUNTIME_DIR).
-    fn runc_root(mode: Mode, id: &str) -> std::path::PathBuf {
-        match (mode, nix::unistd::geteuid().is_root()) {
-            (Mode::Root, _) => "/run/locald-engine/runc".into(),
-            (Mode::Rootless, true) => {
-                let uid = test_user().uid;
-                format!("/tmp/locald-engine-{uid}/bundles/{id}/runc").into()
-            }
-            (Mode::Rootless, false) => std::env::temp_dir().join(format!(
-                "locald-engine-{}/bundles/{id}/runc",
-                nix::unistd::geteuid()
-            )),
-        }
+    /// runc's `--root` the engine uses in `mode`.
+    fn runc_root(mode: Mode, _id: &str) -> std::path::PathBuf {
+        default_runtime_root(mode)
     }
 
     /// A `locald-engine run` in the background, its stdout read line by line; dropped while
@@ -1973,11 +2014,10 @@ mod stopping {
 /// root's shell, coreutils' `id` — seen through the engine's generated files and mounts.
 mod debian {
     use super::*;
-    use locald_testkit::debian_rootfs;
 
     fn a_debian_workload_sees_a_sane_container(mode: Mode) {
         require_runc();
-        let debian = debian_rootfs();
+        let debian = debian_for(mode);
         // The busybox rootfs is only the carrier of the engine and init copies the rootless
         // test user can execute (see `engine_binary`); the container runs on the Debian tree.
         let carrier = Rootfs::build(Users::RootOnly);
@@ -2019,8 +2059,8 @@ mod debian {
             assert_eq!(fstype_at(mounts, point), Some(fstype), "{point}: {mounts}");
         }
         let info = mountinfo(mounts);
-        let passwd = mount_at(&info, "/etc/passwd").expect("/etc/passwd is bind-mounted");
-        assert!(passwd.has("ro"), "{mounts}");
+        assert!(mount_at(&info, "/etc/passwd").is_none(), "in the layer: {mounts}");
+        assert_eq!(mount_at(&info, "/").map(|m| m.fstype), Some("overlay"), "{mounts}");
         assert!(mount_at(&info, "/sys/fs/cgroup").is_some(), "{mounts}");
     }
 
@@ -2073,7 +2113,7 @@ mod debian {
     )]
     fn debian_names_resolve_for_a_named_user_and_a_numeric_uid_it_lacks_root() {
         require_runc();
-        let debian = debian_rootfs();
+        let debian = locald_testkit::debian_rootfs();
         let carrier = Rootfs::build(Users::RootOnly);
         let script = "echo $(id -un) $(id -gn) $HOME; getent passwd $(id -u) | cut -d: -f1,6";
         let who = |user: &str| {
@@ -2116,7 +2156,7 @@ mod name_files {
         nameservers(&std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default())
     }
 
-    fn name_files_are_generated_and_read_only(mode: Mode) {
+    fn name_files_are_generated_and_writable(mode: Mode) {
         let script = "hostname; cat /etc/hostname; echo ---; cat /etc/hosts; echo ---; \
                       cat /etc/resolv.conf; echo ---; \
                       for f in hostname hosts resolv.conf; do \
@@ -2151,11 +2191,14 @@ mod name_files {
         assert_eq!(lines[0], "127.0.0.1\tlocalhost", "{hosts}");
         // Host network (the default): the host's servers, loopback ones included.
         assert_eq!(nameservers(resolv), host_nameservers(), "{resolv}");
-        assert!(!rest.contains("writable"), "{rest}");
+        // The container's root may write them (Docker's binds are writable too).
+        for f in ["hostname", "hosts", "resolv.conf"] {
+            assert!(rest.contains(&format!("writable {f}\n")), "{f}: {rest}");
+        }
         let info = mountinfo(rest);
         for f in ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"] {
             let m = mount_at(&info, f).unwrap_or_else(|| panic!("{f} is not mounted: {rest}"));
-            assert!(m.has("ro"), "{f}: {rest}");
+            assert!(m.has("rw"), "{f}: {rest}");
         }
     }
 
@@ -2165,10 +2208,11 @@ mod name_files {
         "names.hosts.localhost",
         "names.hosts.hostname",
         "names.hosts.extra",
-        "dns.resolv-conf.host-network"
+        "dns.resolv-conf.host-network",
+        "filesystems.layer.engine-files"
     )]
-    fn name_files_are_generated_and_read_only_root() {
-        name_files_are_generated_and_read_only(Mode::Root);
+    fn name_files_are_generated_and_writable_root() {
+        name_files_are_generated_and_writable(Mode::Root);
     }
 
     #[test]
@@ -2177,10 +2221,11 @@ mod name_files {
         "names.hosts.localhost",
         "names.hosts.hostname",
         "names.hosts.extra",
-        "dns.resolv-conf.host-network"
+        "dns.resolv-conf.host-network",
+        "filesystems.layer.engine-files"
     )]
-    fn name_files_are_generated_and_read_only_rootless() {
-        name_files_are_generated_and_read_only(Mode::Rootless);
+    fn name_files_are_generated_and_writable_rootless() {
+        name_files_are_generated_and_writable(Mode::Rootless);
     }
 
     fn private_network_resolv_conf_has_no_loopback_servers(mode: Mode) {
@@ -2256,7 +2301,7 @@ mod name_files {
     /// glibc's resolver on a real Debian tree: `getent` goes through nsswitch's `files`.
     fn debian_resolves_localhost_its_name_and_extra_hosts(mode: Mode) {
         require_runc();
-        let debian = locald_testkit::debian_rootfs();
+        let debian = debian_for(mode);
         let carrier = Rootfs::build(Users::RootOnly);
         let script = "getent ahostsv4 localhost | head -1; getent hosts ::1 | head -1; \
                       getent ahostsv4 $(hostname) | head -1; getent hosts db; hostname -f";
@@ -2351,6 +2396,7 @@ mod missing_targets {
 
     fn a_scratch_image_runs_and_stays_untouched(mode: Mode) {
         let rootfs = scratch_rootfs();
+        own_rootfs(mode, &rootfs);
         let before = tree_manifest(rootfs.path());
         // Only busybox and sh exist: every other command is a busybox applet by name.
         let script = "b=/bin/busybox; $b id -u; $b head -n1 /etc/passwd; \
@@ -2364,7 +2410,7 @@ mod missing_targets {
         assert_eq!(lines[0], "0");
         assert!(lines[1].starts_with("root:x:0:0:"), "generated: {out:#?}");
         assert_eq!(lines[2..], ["devnull", "proc", "sys", "wrote-top"]);
-        // A read-only root: the image's /bin through a read-only bind, /tmp a tmpfs.
+        // A read-only root: the layer mounted read-only, /tmp a tmpfs.
         let script = "/bin/busybox touch /tmp/t && echo tmp; \
                       /bin/busybox touch /bin/new 2>/dev/null || echo bin-ro; \
                       /bin/busybox touch /new 2>/dev/null || echo root-ro";
@@ -2384,7 +2430,7 @@ mod missing_targets {
 
     #[test]
     #[verifies(
-        "filesystems.missing-targets",
+        "filesystems.layer.targets",
         "filesystems.root",
         "filesystems.proc",
         "filesystems.dev",
@@ -2396,7 +2442,7 @@ mod missing_targets {
 
     #[test]
     #[verifies(
-        "filesystems.missing-targets",
+        "filesystems.layer.targets",
         "filesystems.root",
         "filesystems.proc",
         "filesystems.dev",
@@ -2406,10 +2452,10 @@ mod missing_targets {
         a_scratch_image_runs_and_stays_untouched(Mode::Rootless);
     }
 
-    /// An image whose root directory is 0555: the skeleton mirrors the mode, and the engine,
-    /// unprivileged, must still remove the state directory after the run.
+    /// An image whose root directory is 0555: the layer mirrors the mode, and the engine,
+    /// unprivileged, must still remove the bundle after the run.
     #[test]
-    #[verifies("filesystems.missing-targets")]
+    #[verifies("filesystems.layer.targets")]
     fn a_read_only_image_root_is_mirrored_and_cleaned_up_rootless() {
         use std::os::unix::fs::PermissionsExt;
         let rootfs = scratch_rootfs();
@@ -2428,20 +2474,20 @@ mod missing_targets {
         );
         assert_eq!(out.ok(), "555\n");
         assert_eq!(
-            std::fs::read_dir(&state_root).unwrap().count(),
+            std::fs::read_dir(state_root.join("bundles")).unwrap().count(),
             0,
-            "state left behind"
+            "bundle left behind"
         );
         std::fs::set_permissions(rootfs.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     }
 
-    /// A scratch image on a filesystem mounted `nosuid,nodev,noatime`, run rootless with a
-    /// read-only root: a user namespace may not drop those flags when runc remounts the
-    /// skeleton's binds read-only (measured: EPERM), so the binds must repeat them. The tmpfs
+    /// A scratch image owned by root on a filesystem mounted `nosuid,nodev,noatime`, run
+    /// rootless with a read-only root: its layer (missing targets included) mounts read-only in
+    /// the engine's user namespace, with no copy-up, so root's files need no mapping. The tmpfs
     /// lives in a private mount namespace of `unshare`, gone when it exits.
     #[test]
-    #[verifies("filesystems.missing-targets")]
-    fn read_only_binds_keep_the_flags_of_the_images_mount_rootless() {
+    #[verifies("filesystems.layer.targets", "filesystems.layer.unprivileged")]
+    fn a_root_owned_image_on_a_locked_mount_runs_read_only_rootless() {
         require_root();
         require_runc();
         let rootfs = scratch_rootfs();
@@ -2488,7 +2534,8 @@ mod runc_state {
     fn no_runc_state_is_left_after_a_run_root() {
         let rootfs = Rootfs::build(Users::RootOnly);
         let id = format!("runc-state-{}", std::process::id());
-        let runc_root = Path::new(locald_engine::runtime::ROOT_STATE_DIR);
+        let runc_root = default_runtime_root(Mode::Root);
+        let runc_root = runc_root.as_path();
         run(Mode::Root, &rootfs, &["--id", &id], &["true"]).ok();
         assert!(!runc_root.join(&id).exists());
         let out = Command::new(require_runc())

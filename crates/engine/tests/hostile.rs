@@ -110,7 +110,7 @@ fn a_passwd_symlink_to_a_host_file_reads_the_images_own_path() {
     let parent = tempfile::tempdir().unwrap();
     let state = parent.path().join("c1");
     let bundle = prepare_in_time(image.path(), &state).unwrap();
-    let passwd = fs::read_to_string(state.join("passwd")).unwrap();
+    let passwd = fs::read_to_string(state.join("layer/upper/etc/passwd")).unwrap();
     // The link resolved inside the image: its entry, then the engine's own root entry.
     assert!(!passwd.contains("HOST-SECRET"), "{passwd}");
     assert!(passwd.starts_with("img:x:7:7::/:/bin/sh\n"), "{passwd}");

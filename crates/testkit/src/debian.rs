@@ -58,6 +58,41 @@ pub fn debian_rootfs() -> PathBuf {
     root
 }
 
+/// A copy of [`debian_rootfs`] owned by `uid` and `gid` (every entry), built on first use into
+/// `<workspace>/target/debian-rootfs-UID/rootfs` under the same kind of lock and marker: the
+/// image as an unprivileged user who extracted it would own it, which the engine's
+/// unprivileged writable layer needs (its user namespace maps only that user).
+#[track_caller]
+pub fn debian_rootfs_for(uid: u32, gid: u32) -> PathBuf {
+    let source = debian_rootfs();
+    let base = workspace().join(format!("target/debian-rootfs-{uid}"));
+    let root = base.join("rootfs");
+    let marker = base.join("complete");
+    if !marker.exists() {
+        crate::prereq::require_root();
+        fs::create_dir_all(&base).unwrap_or_else(|e| panic!("mkdir {}: {e}", base.display()));
+        let lock = File::create(base.join("lock")).expect("debian-rootfs copy lock file");
+        let _lock = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
+            .unwrap_or_else(|(_, e)| panic!("lock debian-rootfs copy: {e}"));
+        if !marker.exists() {
+            if root.exists() {
+                fs::remove_dir_all(&root).expect("remove an incomplete copy");
+            }
+            let out = Command::new("cp")
+                .arg("-a")
+                .arg(&source)
+                .arg(&root)
+                .output()
+                .expect("run cp");
+            assert!(out.status.success(), "cp -a {}: {out:?}", source.display());
+            crate::tree::chown_tree(&root, uid, gid);
+            File::create(&marker).expect("write the copy's marker");
+        }
+    }
+    make_traversable(&root);
+    root
+}
+
 /// debootstrap into `root` under an exclusive lock, unless another process finished meanwhile.
 #[track_caller]
 fn build(base: &Path, root: &Path, marker: &Path) {

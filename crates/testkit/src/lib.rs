@@ -21,9 +21,9 @@ mod rootfs;
 mod tree;
 mod user;
 
-pub use debian::{DEBIAN_SUITE, debian_rootfs};
+pub use debian::{DEBIAN_SUITE, debian_rootfs, debian_rootfs_for};
 pub use init::static_init;
 pub use prereq::{missing, require_busybox, require_root, require_runc};
 pub use rootfs::{APPLETS, Rootfs, Users};
-pub use tree::{tree_digest, tree_manifest};
+pub use tree::{chown_tree, tree_digest, tree_manifest};
 pub use user::{TEST_USER, TestUser, test_user};

@@ -52,3 +52,17 @@ pub fn tree_digest(root: &Path) -> String {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// Give every entry of the tree at `root` (symlinks themselves, not their targets) to `uid` and
+/// `gid`, touching only entries owned by someone else (a chown updates the change time, which
+/// [`tree_manifest`] records).
+pub fn chown_tree(root: &Path, uid: u32, gid: u32) {
+    for entry in walkdir::WalkDir::new(root).follow_links(false) {
+        let entry = entry.unwrap_or_else(|e| panic!("walk {}: {e}", root.display()));
+        let m = entry.metadata().expect("metadata");
+        if (m.uid(), m.gid()) != (uid, gid) {
+            std::os::unix::fs::lchown(entry.path(), Some(uid), Some(gid))
+                .unwrap_or_else(|e| panic!("chown {}: {e}", entry.path().display()));
+        }
+    }
+}

@@ -8,6 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 /// A tiny rootfs with every default mount target (no binaries: nothing is run here).
 fn rootfs() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
     for d in ["proc", "dev", "sys", "etc", "tmp"] {
         fs::create_dir(dir.path().join(d)).unwrap();
     }
@@ -24,9 +25,16 @@ fn rootfs() -> tempfile::TempDir {
 }
 
 fn image(user: Option<&str>) -> ImageConfiguration {
+    image_with(user, None)
+}
+
+fn image_with(user: Option<&str>, cwd: Option<&str>) -> ImageConfiguration {
     let mut c = ConfigBuilder::default().cmd(vec!["sh".to_string()]);
     if let Some(u) = user {
         c = c.user(u);
+    }
+    if let Some(w) = cwd {
+        c = c.working_dir(w);
     }
     ImageConfigurationBuilder::default()
         .config(c.build().unwrap())
@@ -44,137 +52,218 @@ fn entries(dir: &Path) -> Vec<String> {
 }
 
 fn mode(p: &Path) -> u32 {
-    fs::metadata(p).unwrap().permissions().mode() & 0o7777
+    fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
 }
 
-#[test]
-#[verifies("filesystems.root", "identity.passwd.current-user")]
-fn prepare_writes_config_and_generated_files() {
-    let root = rootfs();
+fn prepared(root: &Path, opts: &RunOptions, img: &ImageConfiguration) -> (tempfile::TempDir, Bundle) {
     let parent = tempfile::tempdir().unwrap();
-    let state = parent.path().join("c1");
-    let b = prepare(
-        &image(Some("1234")),
-        root.path(),
-        &RunOptions::default(),
-        &state,
-        "c1",
-    )
-    .unwrap();
-    assert_eq!(
-        entries(&state),
-        [
-            "config.json",
-            "group",
-            "hostname",
-            "hosts",
-            "passwd",
-            "resolv.conf"
-        ]
-    );
-    assert_eq!(mode(&state), 0o755);
-    for f in ["passwd", "group", "hostname", "hosts", "resolv.conf"] {
-        assert_eq!(mode(&state.join(f)), 0o644, "{f}");
-    }
-    assert_eq!(fs::read_to_string(state.join("hostname")).unwrap(), "c1\n");
-    let passwd = fs::read_to_string(state.join("passwd")).unwrap();
-    assert_eq!(
-        passwd,
-        "root:x:0:0:root:/root:/bin/sh\nuser1234:x:1234:0:container user:/:/bin/sh\n"
-    );
-    let spec = Spec::load(&b.config_path).unwrap();
-    assert_eq!(spec, b.spec);
-    let root_path = spec.root().as_ref().unwrap().path();
-    assert_eq!(root_path, &fs::canonicalize(root.path()).unwrap());
-    assert!(root_path.is_absolute());
-    assert_eq!(spec.hostname().as_deref(), Some("c1"));
-    // Nothing but the state dir was created beside it.
-    assert_eq!(entries(parent.path()), ["c1"]);
-    // The image was not touched.
-    assert_eq!(
-        fs::read_to_string(root.path().join("etc/passwd")).unwrap(),
-        "root:x:0:0:root:/root:/bin/sh\n"
-    );
-    b.remove().unwrap();
-    assert!(entries(parent.path()).is_empty());
+    let b = prepare(img, root, opts, &parent.path().join("c1"), "c1").unwrap();
+    (parent, b)
 }
 
 #[test]
-#[verifies("filesystems.root", "filesystems.missing-targets")]
-fn missing_mount_target_is_provided_without_touching_the_image() {
+#[verifies(
+    "filesystems.root",
+    "filesystems.layer.private",
+    "filesystems.layer.engine-files",
+    "identity.passwd.current-user",
+    "lifecycle.bundle"
+)]
+fn prepare_writes_config_layer_and_generated_files() {
     let root = rootfs();
-    fs::remove_dir(root.path().join("proc")).unwrap();
     let before = locald_testkit::tree_manifest(root.path());
-    let parent = tempfile::tempdir().unwrap();
-    let state = parent.path().join("c1");
-    let b = prepare(
-        &image(None),
-        root.path(),
-        &RunOptions::default(),
-        &state,
-        "c1",
-    )
-    .unwrap();
+    let (parent, b) = prepared(root.path(), &RunOptions::default(), &image(Some("1234")));
+    let state = &b.state_dir;
     assert_eq!(
-        entries(&state),
+        entries(state),
         [
             "config.json",
-            "group",
             "hostname",
             "hosts",
-            "passwd",
+            "layer",
+            "locald-bundle.json",
             "resolv.conf",
             "rootfs"
         ]
     );
+    assert_eq!(mode(state), 0o700);
+    assert_eq!(entries(&state.join("layer")), ["upper", "work"]);
+    assert!(entries(&state.join("rootfs")).is_empty(), "a mount point");
+    assert!(entries(&state.join("layer/work")).is_empty(), "overlayfs wants it empty");
+    let upper = state.join("layer/upper");
+    // The layer's root mirrors the image's root (the merged `/` shows its attributes).
+    assert_eq!(mode(&upper), 0o755);
+    assert_eq!(entries(&upper.join("etc")), ["group", "hostname", "hosts", "passwd", "resolv.conf"]
+        .into_iter()
+        .filter(|f| *f == "group" || *f == "passwd")
+        .collect::<Vec<_>>());
     assert_eq!(
-        entries(&state.join("rootfs")),
-        ["dev", "etc", "proc", "sys", "tmp"]
+        fs::read_to_string(upper.join("etc/passwd")).unwrap(),
+        "root:x:0:0:root:/root:/bin/sh\nuser1234:x:1234:0:container user:/:/bin/sh\n"
     );
+    assert_eq!(mode(&upper.join("etc/passwd")), 0o644);
+    for f in ["hostname", "hosts", "resolv.conf"] {
+        assert_eq!(mode(&state.join(f)), 0o644, "{f}");
+    }
+    assert_eq!(fs::read_to_string(state.join("hostname")).unwrap(), "c1\n");
     let spec = Spec::load(&b.config_path).unwrap();
-    assert_eq!(spec.root().as_ref().unwrap().path(), &state.join("rootfs"));
-    assert_eq!(b.rootfs, fs::canonicalize(root.path()).unwrap());
+    assert_eq!(spec, b.spec);
+    assert_eq!(spec.root().as_ref().unwrap().path(), Path::new("rootfs"));
+    assert_eq!(spec.hostname().as_deref(), Some("c1"));
+    // The generated names files are writable binds; passwd and group are no binds at all.
+    let mounts = spec.mounts().as_ref().unwrap();
+    let hosts = mounts
+        .iter()
+        .find(|m| m.destination() == Path::new("/etc/hosts"))
+        .unwrap();
+    assert!(!hosts.options().as_ref().unwrap().contains(&"ro".to_string()));
+    assert!(!mounts.iter().any(|m| m.destination() == Path::new("/etc/passwd")));
+    let info = BundleInfo::read(state).unwrap();
+    assert_eq!(info.image, fs::canonicalize(root.path()).unwrap());
+    assert_eq!((info.readonly, info.engine_userns), (false, None));
+    // Nothing but the bundle was created beside it, and the image was not touched.
+    assert_eq!(entries(parent.path()), ["c1"]);
     assert_eq!(locald_testkit::tree_manifest(root.path()), before);
     b.remove().unwrap();
     assert!(entries(parent.path()).is_empty());
 }
 
 #[test]
-#[verifies(
-    "filesystems.root",
-    "filesystems.missing-targets",
-    "identity.passwd.current-user"
-)]
-fn missing_passwd_target_is_provided() {
+#[verifies("filesystems.layer.targets", "filesystems.root")]
+fn missing_mount_targets_are_created_in_the_layer_not_the_image() {
     let root = rootfs();
-    fs::remove_file(root.path().join("etc/passwd")).unwrap();
-    let parent = tempfile::tempdir().unwrap();
-    let state = parent.path().join("c1");
-    prepare(
-        &image(None),
-        root.path(),
-        &RunOptions::default(),
-        &state,
-        "c1",
-    )
-    .unwrap();
-    assert_eq!(
-        entries(&state.join("rootfs/etc")),
-        ["group", "hostname", "hosts", "passwd", "resolv.conf"]
-    );
-    assert_eq!(
-        fs::metadata(state.join("rootfs/etc/passwd")).unwrap().len(),
-        0
-    );
-    assert!(
-        !root.path().join("etc/passwd").exists(),
-        "must not create it"
-    );
+    fs::remove_dir(root.path().join("proc")).unwrap();
+    fs::remove_file(root.path().join("etc/hosts")).unwrap();
+    let before = locald_testkit::tree_manifest(root.path());
+    let (_p, b) = prepared(root.path(), &RunOptions::default(), &image(None));
+    let upper = b.state_dir.join("layer/upper");
+    assert!(upper.join("proc").is_dir());
+    assert_eq!(fs::metadata(upper.join("etc/hosts")).unwrap().len(), 0);
+    assert!(!upper.join("etc/hostname").exists(), "the image has a regular one");
+    assert!(b.plan.entries().iter().any(|e| e.requirement == ids::FILESYSTEMS_LAYER_TARGETS
+        && e.item
+            == Item::LayerDir {
+                path: "/proc".into(),
+                mode: crate::layer::NEW_DIR_MODE,
+                owner: None
+            }));
+    assert_eq!(locald_testkit::tree_manifest(root.path()), before);
 }
 
 #[test]
-#[verifies("filesystems.missing-targets")]
-fn target_that_cannot_be_provided_fails_and_leaves_nothing() {
+#[verifies(
+    "filesystems.layer.targets",
+    "filesystems.layer.engine-files",
+    "identity.passwd.current-user"
+)]
+fn a_missing_etc_is_created_with_the_generated_files() {
+    let root = rootfs();
+    fs::remove_dir_all(root.path().join("etc")).unwrap();
+    let (_p, b) = prepared(root.path(), &RunOptions::default(), &image(None));
+    let etc = b.state_dir.join("layer/upper/etc");
+    assert_eq!(
+        entries(&etc),
+        ["group", "hostname", "hosts", "passwd", "resolv.conf"]
+    );
+    assert_eq!(mode(&etc), 0o755);
+    assert_eq!(
+        fs::read_to_string(etc.join("passwd")).unwrap(),
+        "root:x:0:0:container user:/:/bin/sh\n"
+    );
+    assert!(!root.path().join("etc").exists(), "must not create it");
+}
+
+#[test]
+#[verifies("filesystems.layer.engine-files", "filesystems.layer.targets")]
+fn a_symlinked_etc_is_followed_inside_the_root() {
+    let root = rootfs();
+    fs::create_dir(root.path().join("usr")).unwrap();
+    fs::set_permissions(root.path().join("usr"), fs::Permissions::from_mode(0o751)).unwrap();
+    fs::rename(root.path().join("etc"), root.path().join("usr/etc")).unwrap();
+    // Absolute: it must resolve inside the root, not on the host.
+    std::os::unix::fs::symlink("/usr/etc", root.path().join("etc")).unwrap();
+    let (_p, b) = prepared(root.path(), &RunOptions::default(), &image(None));
+    let upper = b.state_dir.join("layer/upper");
+    assert!(!upper.join("etc").exists(), "the image's /etc symlink stays visible");
+    assert_eq!(mode(&upper.join("usr")), 0o751, "mirrored from the image");
+    assert!(
+        fs::read_to_string(upper.join("usr/etc/passwd"))
+            .unwrap()
+            .starts_with("root:x:0:0:root:")
+    );
+    let hosts = b
+        .spec
+        .mounts()
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|m| m.source().as_deref() == Some(b.state_dir.join("hosts").as_path()))
+        .unwrap();
+    assert_eq!(hosts.destination(), Path::new("/usr/etc/hosts"));
+}
+
+#[test]
+#[verifies("confinement.mount-targets", "filesystems.layer.targets")]
+fn a_dev_symlink_gets_a_plain_directory_in_the_layer() {
+    // The image of runc CVE-2026-41579's shape: /dev resolves inside the root, but a runtime
+    // joining "ROOTFS/dev/ptmx" without resolving it would write on the host.
+    let root = rootfs();
+    fs::remove_dir(root.path().join("dev")).unwrap();
+    fs::create_dir_all(root.path().join("p/q/r")).unwrap();
+    std::os::unix::fs::symlink("/p/q/r", root.path().join("usr")).unwrap();
+    std::os::unix::fs::symlink("/usr/../../dev", root.path().join("dev")).unwrap();
+    let (_p, b) = prepared(root.path(), &RunOptions::default(), &image(None));
+    let dev = b.state_dir.join("layer/upper/dev");
+    assert!(fs::symlink_metadata(&dev).unwrap().is_dir(), "a real directory");
+    assert!(entries(&dev).is_empty());
+}
+
+#[test]
+#[verifies("confinement.mount-targets", "process.cwd")]
+fn a_working_directory_leading_into_proc_is_refused_even_with_a_decoy() {
+    let root = rootfs();
+    // The decoy makes /proc/self/fd/7 exist in the image; a check of the literal path passed.
+    fs::create_dir_all(root.path().join("proc/self/fd/7")).unwrap();
+    std::os::unix::fs::symlink("/proc/self/fd/7", root.path().join("work")).unwrap();
+    let parent = tempfile::tempdir().unwrap();
+    let err = prepare(
+        &image_with(None, Some("/work")),
+        root.path(),
+        &RunOptions::default(),
+        &parent.path().join("c1"),
+        "c1",
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::InvalidOption {
+                field: "working directory",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("/proc/self/fd/7"), "{err}");
+    assert!(entries(parent.path()).is_empty());
+}
+
+#[test]
+#[verifies("filesystems.layer.targets", "process.cwd")]
+fn a_missing_working_directory_is_created_in_the_layer() {
+    let root = rootfs();
+    let (_p, b) = prepared(
+        root.path(),
+        &RunOptions::default(),
+        &image_with(None, Some("/srv/app")),
+    );
+    assert!(b.state_dir.join("layer/upper/srv/app").is_dir());
+    assert!(!root.path().join("srv").exists());
+}
+
+#[test]
+#[verifies("filesystems.layer.targets")]
+fn a_target_that_crosses_a_file_fails_and_leaves_nothing() {
     let root = rootfs();
     fs::remove_dir_all(root.path().join("etc")).unwrap();
     fs::write(root.path().join("etc"), "").unwrap();
@@ -187,10 +276,52 @@ fn target_that_cannot_be_provided_fails_and_leaves_nothing() {
         "c1",
     )
     .unwrap_err();
+    assert!(err.to_string().contains("/etc is not a directory"), "{err}");
+    assert!(entries(parent.path()).is_empty());
+}
+
+#[test]
+#[verifies("filesystems.layer.unprivileged")]
+fn an_unprivileged_layer_refuses_an_image_it_could_not_copy_up() {
+    let root = rootfs();
+    let me = (nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw());
+    // A mapping of some other host user: the image (ours) is unmapped for it.
+    let other = me.0.wrapping_add(4242);
+    let opts = RunOptions {
+        id_mapping: Some(
+            crate::IdMapping::new(other, other).created_by(crate::UsernsCreator::Engine),
+        ),
+        ..Default::default()
+    };
+    let parent = tempfile::tempdir().unwrap();
+    let err = prepare(&image(None), root.path(), &opts, &parent.path().join("c1"), "c1")
+        .unwrap_err();
     assert!(
-        matches!(&err, Error::TargetUnreachable { destination, .. } if destination == "/etc/passwd"),
+        matches!(&err, Error::UnmappedOwner { path, uid, .. } if path == "/" && *uid == me.0),
         "{err}"
     );
+    assert!(err.to_string().contains("--readonly-rootfs"), "{err}");
+    assert!(entries(parent.path()).is_empty());
+    // Read-only, nothing is ever copied up: accepted.
+    let ro = RunOptions {
+        readonly_rootfs: true,
+        ..opts
+    };
+    prepare(&image(None), root.path(), &ro, &parent.path().join("c2"), "c2").unwrap();
+}
+
+#[test]
+#[verifies("limits.exec")]
+fn an_input_over_a_limit_fails_and_leaves_nothing() {
+    let root = rootfs();
+    let parent = tempfile::tempdir().unwrap();
+    let opts = RunOptions {
+        env: (0..5000).map(|i| (format!("V{i}"), "x".into())).collect(),
+        ..Default::default()
+    };
+    let err = prepare(&image(None), root.path(), &opts, &parent.path().join("c1"), "c1")
+        .unwrap_err();
+    assert!(matches!(err, Error::Limit { field: "Env", .. }), "{err}");
     assert!(entries(parent.path()).is_empty());
 }
 
@@ -211,6 +342,7 @@ fn unknown_user_fails_and_leaves_nothing() {
 }
 
 #[test]
+#[verifies("lifecycle.bundle")]
 fn existing_state_dir_is_never_replaced() {
     let root = rootfs();
     let parent = tempfile::tempdir().unwrap();
@@ -230,34 +362,47 @@ fn existing_state_dir_is_never_replaced() {
     assert_eq!(entries(parent.path()), ["c1"]);
 }
 
+fn info() -> BundleInfo {
+    BundleInfo {
+        format: INFO_FORMAT,
+        id: "c1".into(),
+        image: "/".into(),
+        readonly: false,
+        engine_userns: None,
+        stop_signal: 15,
+    }
+}
+
 #[test]
+#[verifies("lifecycle.bundle")]
 fn rename_never_replaces_an_empty_dir_created_concurrently() {
     // rename(2) would silently replace an empty directory; RENAME_NOREPLACE must not.
     let parent = tempfile::tempdir().unwrap();
     let state = parent.path().join("c1");
     fs::create_dir(&state).unwrap();
-    let err = write_state(&Plan::default(), &Spec::default(), &state).unwrap_err();
+    let err = write_bundle(&Plan::default(), &Spec::default(), &info(), &state).unwrap_err();
     assert!(matches!(err, Error::StateDirExists { .. }), "{err}");
     assert_eq!(entries(parent.path()), ["c1"]);
 }
 
 #[test]
+#[verifies("lifecycle.bundle")]
 fn failure_mid_write_leaves_nothing_behind() {
     let parent = tempfile::tempdir().unwrap();
     let state = parent.path().join("c1");
     let mut plan = Plan::default();
     plan.push(
-        ids::IDENTITY_PASSWD_CURRENT_USER,
+        ids::NAMES_HOSTNAME_FILE,
         Item::File {
-            name: "passwd".into(),
-            contents: "root:x:0:0::/:/bin/sh\n".into(),
+            name: "hostname".into(),
+            contents: "c1\n".into(),
             mode: 0o644,
             mount_at: None,
         },
     );
     // The first file is written into the temp dir; the second fails.
     plan.push(
-        ids::IDENTITY_GROUP_CURRENT_GROUP,
+        ids::NAMES_HOSTS_LOCALHOST,
         Item::File {
             name: "../escape".into(),
             contents: String::new(),
@@ -265,7 +410,7 @@ fn failure_mid_write_leaves_nothing_behind() {
             mount_at: None,
         },
     );
-    let err = write_state(&plan, &Spec::default(), &state).unwrap_err();
+    let err = write_bundle(&plan, &Spec::default(), &info(), &state).unwrap_err();
     assert!(matches!(err, Error::Spec { .. }), "{err}");
     assert!(entries(parent.path()).is_empty());
 }
@@ -330,45 +475,38 @@ fn rootless_mapping_requires_uid_0() {
 #[test]
 fn config_json_is_deterministic() {
     let root = rootfs();
-    let parent = tempfile::tempdir().unwrap();
-    let b = prepare(
-        &image(None),
-        root.path(),
-        &RunOptions::default(),
-        &parent.path().join("c1"),
-        "c1",
-    )
-    .unwrap();
+    let (_p, b) = prepared(root.path(), &RunOptions::default(), &image(None));
     let text = fs::read_to_string(&b.config_path).unwrap();
-    let caps = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     for set in ["bounding", "effective", "permitted"] {
-        assert_eq!(v["process"]["capabilities"][set], serde_json::json!(caps));
+        let caps = v["process"]["capabilities"][set].as_array().unwrap();
+        let mut sorted = caps.clone();
+        sorted.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+        assert_eq!(caps, &sorted, "{set} sorted");
     }
     assert_eq!(config_json(&b.spec).unwrap(), text.as_bytes());
 }
 
 #[test]
-#[verifies("filesystems.missing-targets")]
-fn a_late_failure_removes_a_read_only_skeleton_even_unprivileged() {
-    use crate::skeleton::Node;
+#[verifies("lifecycle.bundle", "filesystems.layer.targets")]
+fn a_late_failure_removes_a_read_only_layer_even_unprivileged() {
     // Root may delete through any mode, so the write runs in a child that drops to nobody,
-    // which cannot: a 0555 skeleton left as it is would stay behind as `.c1.XXXX.tmp`.
+    // which cannot: a 0555 mirrored directory left as it is would stay behind as `.c1.XXXX.tmp`.
     locald_testkit::require_root();
     let parent = tempfile::tempdir().unwrap();
     fs::set_permissions(parent.path(), fs::Permissions::from_mode(0o777)).unwrap();
     let state = parent.path().join("c1");
-    // Created "concurrently": the rename into place fails after the skeleton is complete.
+    // Created "concurrently": the rename into place fails after the layer is complete.
     fs::create_dir(&state).unwrap();
     let mut plan = Plan::default();
     for (path, mode) in [("/", 0o555), ("/etc", 0o555), ("/etc/ssl", 0o500)] {
         plan.push(
-            ids::FILESYSTEMS_MISSING_TARGETS,
-            Item::Skeleton(Node::Directory {
+            ids::FILESYSTEMS_LAYER_TARGETS,
+            Item::LayerDir {
                 path: path.into(),
                 mode,
                 owner: None,
-            }),
+            },
         );
     }
     // SAFETY: the child only drops privileges, writes and exits; nextest runs this test alone
@@ -380,7 +518,7 @@ fn a_late_failure_removes_a_read_only_skeleton_even_unprivileged() {
                 && nix::unistd::setgid(nix::unistd::Gid::from_raw(65534)).is_ok()
                 && nix::unistd::setuid(nobody).is_ok()
                 && matches!(
-                    write_state(&plan, &Spec::default(), &state),
+                    write_bundle(&plan, &Spec::default(), &info(), &state),
                     Err(Error::StateDirExists { .. })
                 );
             // SAFETY: leave without running the parent's destructors or test harness.
@@ -395,34 +533,34 @@ fn a_late_failure_removes_a_read_only_skeleton_even_unprivileged() {
 }
 
 #[test]
-#[verifies("filesystems.missing-targets")]
-fn a_prepared_bundle_with_a_read_only_skeleton_is_removable_by_path_and_nothing_else_is() {
+#[verifies("lifecycle.remove")]
+fn remove_deletes_a_bundle_and_refuses_anything_else() {
     let root = rootfs();
-    fs::remove_dir(root.path().join("proc")).unwrap();
     fs::set_permissions(root.path(), fs::Permissions::from_mode(0o555)).unwrap();
-    let parent = tempfile::tempdir().unwrap();
-    let state = parent.path().join("c1");
-    prepare(
-        &image(None),
-        root.path(),
-        &RunOptions::default(),
-        &state,
-        "c1",
-    )
-    .unwrap();
-    assert_eq!(
-        mode(&state.join("rootfs")),
-        0o555,
-        "the skeleton copies the image's mode"
-    );
-    // Not a bundle: refused, untouched.
+    let (parent, b) = prepared(root.path(), &RunOptions::default(), &image(None));
+    assert_eq!(mode(&b.state_dir.join("layer/upper")), 0o555, "mirrors the image");
+    // What `runc spec` makes beside real data: a config.json, but not the engine's bundle.
     let other = parent.path().join("other");
-    fs::create_dir(&other).unwrap();
-    fs::write(other.join("keep"), "x").unwrap();
-    let err = remove_state_dir(&other).unwrap_err().to_string();
-    assert!(err.contains("not a bundle"), "{err}");
-    assert!(other.join("keep").exists());
-    remove_state_dir(&state).unwrap();
+    fs::create_dir_all(other.join("rootfs/data")).unwrap();
+    fs::write(other.join("config.json"), "{}").unwrap();
+    fs::write(other.join("rootfs/data/keep"), "x").unwrap();
+    let err = remove(&other).unwrap_err();
+    assert!(matches!(err, Error::NotABundle { .. }), "{err}");
+    assert!(other.join("rootfs/data/keep").exists());
+    remove(&b.state_dir).unwrap();
     assert_eq!(entries(parent.path()), ["other"]);
     fs::set_permissions(root.path(), fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+#[verifies("lifecycle.bundle")]
+fn a_bundle_reads_back_from_its_directory() {
+    let root = rootfs();
+    let (_p, b) = prepared(root.path(), &RunOptions::default(), &image(None));
+    let again = Bundle::open(&b.state_dir).unwrap();
+    assert_eq!((again.id.as_str(), &again.spec, &again.info), ("c1", &b.spec, &b.info));
+    assert!(matches!(
+        Bundle::open(root.path()).unwrap_err(),
+        Error::NotABundle { .. }
+    ));
 }

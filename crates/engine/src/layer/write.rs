@@ -57,11 +57,14 @@ pub fn write(plan: &Plan, upper: &Path) -> Result<()> {
         nix::sys::stat::fchmod(fd, nix::sys::stat::Mode::from_bits_truncate(mode))
             .map_err(|e| fail(path, "chmod", &e))
     };
+    // Directories are created writable by the engine and get their planned mode (a mirrored
+    // 0555 root, say) only once everything below them is written, deepest first.
+    let mut dirs = Vec::new();
     for e in plan.entries() {
         match &e.item {
             Item::LayerDir { path, mode, owner } => {
                 if path != "/" {
-                    let perm = std::fs::Permissions::from_mode(mode & 0o777);
+                    let perm = std::fs::Permissions::from_mode(0o700);
                     if let Err(err) = root.create(path, &InodeType::Directory(perm)) {
                         let exists = matches!(
                             err.kind(),
@@ -72,11 +75,7 @@ pub fn write(plan: &Plan, upper: &Path) -> Result<()> {
                         }
                     }
                 }
-                let dir = root
-                    .resolve_nofollow(path)
-                    .and_then(|h| h.reopen(OpenFlags::O_RDONLY | OpenFlags::O_DIRECTORY))
-                    .map_err(|err| fail(path, "open directory", &err))?;
-                finish(path, dir.as_fd(), *mode, *owner)?;
+                dirs.push((path, *mode, *owner));
             }
             Item::LayerFile {
                 path,
@@ -101,6 +100,13 @@ pub fn write(plan: &Plan, upper: &Path) -> Result<()> {
             }
             _ => {}
         }
+    }
+    for (path, mode, owner) in dirs.into_iter().rev() {
+        let dir = root
+            .resolve_nofollow(path)
+            .and_then(|h| h.reopen(OpenFlags::O_RDONLY | OpenFlags::O_DIRECTORY))
+            .map_err(|err| fail(path, "open directory", &err))?;
+        finish(path, dir.as_fd(), mode, owner)?;
     }
     Ok(())
 }

@@ -87,15 +87,10 @@ fn root_mode_plan_contents() {
     let files: Vec<_> = p.files().map(|(n, _, m)| (n, m)).collect();
     assert_eq!(
         files,
-        [
-            ("passwd", 0o644),
-            ("group", 0o644),
-            ("hostname", 0o644),
-            ("hosts", 0o644),
-            ("resolv.conf", 0o644)
-        ]
+        [("hostname", 0o644), ("hosts", 0o644), ("resolv.conf", 0o644)]
     );
-    // Each generated file is bind-mounted read-only at its /etc path.
+    // Each names file is bind-mounted writable at its /etc path; passwd and group go into
+    // the container's layer.
     for (name, at) in [
         ("hostname", "/etc/hostname"),
         ("hosts", "/etc/hosts"),
@@ -103,8 +98,17 @@ fn root_mode_plan_contents() {
     ] {
         let m = p.mounts().find(|m| m.destination == at).expect(at);
         assert_eq!(m.source, format!("/state/c1/{name}"));
-        assert!(m.options.iter().any(|o| o == "ro"), "{m:?}");
+        assert!(!m.options.iter().any(|o| o == "ro"), "{m:?}");
     }
+    let layer_files: Vec<_> = p
+        .entries()
+        .iter()
+        .filter_map(|e| match &e.item {
+            Item::LayerFile { path, mode, .. } => Some((path.as_str(), *mode)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(layer_files, [("/etc/passwd", 0o644), ("/etc/group", 0o644)]);
 }
 
 #[test]
@@ -140,7 +144,7 @@ fn spec_matches_plan() {
     let p = build(&RunOptions::default());
     let spec = p.to_spec().unwrap();
     let json = serde_json::to_value(&spec).unwrap();
-    assert_eq!(json["root"]["path"], "/img");
+    assert_eq!(json["root"]["path"], "rootfs");
     assert_eq!(json["hostname"], "c1");
     assert_eq!(json["process"]["args"], serde_json::json!(["sh"]));
     assert_eq!(json["process"]["cwd"], "/");
@@ -166,11 +170,12 @@ fn spec_matches_plan() {
     assert!(json["linux"].get("cgroupsPath").is_none());
     let mounts = json["mounts"].as_array().unwrap();
     assert_eq!(mounts.len(), p.mounts().count());
-    let passwd = mounts
+    let hosts = mounts
         .iter()
-        .find(|m| m["destination"] == "/etc/passwd")
+        .find(|m| m["destination"] == "/etc/hosts")
         .unwrap();
-    assert_eq!(passwd["source"], "/state/c1/passwd");
+    assert_eq!(hosts["source"], "/state/c1/hosts");
+    assert!(!mounts.iter().any(|m| m["destination"] == "/etc/passwd"));
     assert_eq!(json["process"]["env"][0], "FOO=");
 }
 

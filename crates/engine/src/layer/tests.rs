@@ -1,0 +1,209 @@
+use super::*;
+use crate::options::RunOptions;
+use crate::plan::Entry;
+use locald_spec_macros::verifies;
+use std::fs;
+use std::os::unix::fs::{PermissionsExt, symlink};
+
+fn image() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    for d in ["proc", "dev", "sys", "etc"] {
+        fs::create_dir(dir.path().join(d)).unwrap();
+    }
+    dir
+}
+
+/// The default mounts and the given extra entries, completed against `dir`.
+fn complete(dir: &Path, extra: Vec<(&'static str, Item)>) -> crate::Result<Vec<Entry>> {
+    let mut plan = Plan::default();
+    plan.push(
+        ids::FILESYSTEMS_ROOT,
+        Item::Root {
+            image: dir.into(),
+            readonly: false,
+        },
+    );
+    for (req, m) in crate::filesystems::default_mounts(&RunOptions::default()) {
+        plan.push(req, Item::Mount(m));
+    }
+    for (req, item) in extra {
+        plan.push(req, item);
+    }
+    let root = ImageRoot::open(dir)?;
+    super::plan(&mut plan, &root, &["/state/hosts".to_string()])?;
+    Ok(plan.entries().to_vec())
+}
+
+fn layer_paths(entries: &[Entry]) -> Vec<String> {
+    entries
+        .iter()
+        .filter_map(|e| match &e.item {
+            Item::LayerDir { path, .. } => Some(format!("{path}/")),
+            Item::LayerFile { path, .. } => Some(path.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn hosts_bind() -> (&'static str, Item) {
+    (
+        ids::NAMES_HOSTS_LOCALHOST,
+        Item::Mount(MountEntry::new("/etc/hosts", "bind", "/state/hosts", &["bind"])),
+    )
+}
+
+#[test]
+#[verifies("filesystems.layer.targets")]
+fn an_image_with_every_target_gets_only_its_root_mirrored() {
+    let dir = image();
+    let entries = complete(dir.path(), vec![]).unwrap();
+    assert_eq!(layer_paths(&entries), ["//"]);
+    // The layer entries come right after the root entry.
+    assert!(matches!(entries[0].item, Item::Root { .. }));
+    assert!(matches!(&entries[1].item, Item::LayerDir { path, mode: 0o755, .. } if path == "/"));
+}
+
+#[test]
+#[verifies("filesystems.layer.targets", "confinement.mount-targets")]
+fn kernel_filesystem_mount_points_are_always_plain_directories() {
+    let dir = image();
+    fs::remove_dir(dir.path().join("proc")).unwrap();
+    fs::remove_dir(dir.path().join("sys")).unwrap();
+    fs::remove_dir(dir.path().join("dev")).unwrap();
+    // A missing one, one linking out of the root, one that is a file.
+    symlink("/etc", dir.path().join("sys")).unwrap();
+    fs::write(dir.path().join("dev"), "").unwrap();
+    let entries = complete(dir.path(), vec![]).unwrap();
+    assert_eq!(layer_paths(&entries), ["//", "/proc/", "/dev/", "/sys/"]);
+}
+
+#[test]
+#[verifies("filesystems.layer.targets", "filesystems.layer.engine-files")]
+fn a_generated_files_target_is_a_regular_file_in_the_layer_unless_the_image_has_one() {
+    let dir = image();
+    let entries = complete(dir.path(), vec![hosts_bind()]).unwrap();
+    assert_eq!(layer_paths(&entries), ["//", "/etc/", "/etc/hosts"]);
+    fs::write(dir.path().join("etc/hosts"), "").unwrap();
+    assert_eq!(layer_paths(&complete(dir.path(), vec![hosts_bind()]).unwrap()), ["//"]);
+    // A symlink to a host file, a FIFO, a directory: replaced in the layer, never followed.
+    for hostile in ["symlink", "fifo", "dir"] {
+        let dir = image();
+        let p = dir.path().join("etc/hosts");
+        match hostile {
+            "symlink" => symlink("/etc/shadow", &p).unwrap(),
+            "fifo" => nix::unistd::mkfifo(&p, nix::sys::stat::Mode::from_bits_truncate(0o644))
+                .unwrap(),
+            _ => fs::create_dir(&p).unwrap(),
+        }
+        assert_eq!(
+            layer_paths(&complete(dir.path(), vec![hosts_bind()]).unwrap()),
+            ["//", "/etc/", "/etc/hosts"],
+            "{hostile}"
+        );
+    }
+}
+
+#[test]
+#[verifies("confinement.mount-targets")]
+fn an_etc_leading_into_proc_is_refused() {
+    let dir = image();
+    fs::remove_dir(dir.path().join("etc")).unwrap();
+    symlink("/proc/self", dir.path().join("etc")).unwrap();
+    fs::create_dir_all(dir.path().join("proc/self")).unwrap();
+    let err = complete(dir.path(), vec![hosts_bind()]).unwrap_err();
+    assert!(err.to_string().contains("inside /proc"), "{err}");
+    let err = complete(
+        dir.path(),
+        vec![(
+            ids::IDENTITY_PASSWD_CURRENT_USER,
+            Item::LayerFile {
+                path: "/etc/passwd".into(),
+                contents: String::new(),
+                mode: 0o644,
+                owner: None,
+            },
+        )],
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("inside /proc"), "{err}");
+}
+
+#[test]
+#[verifies("filesystems.layer.targets")]
+fn dangling_symlinks_and_loops_are_refused_naming_them() {
+    let dir = image();
+    symlink("/nowhere", dir.path().join("data")).unwrap();
+    let bind = |dest: &str| {
+        (
+            ids::FILESYSTEMS_BIND_MOUNTS,
+            Item::Mount(MountEntry::new(dest, "bind", "/tmp", &["rbind"])),
+        )
+    };
+    let err = complete(dir.path(), vec![bind("/data")]).unwrap_err();
+    assert!(err.to_string().contains("dangling symlink"), "{err}");
+    symlink("loop2", dir.path().join("loop1")).unwrap();
+    symlink("loop1", dir.path().join("loop2")).unwrap();
+    let err = complete(dir.path(), vec![bind("/loop1/x")]).unwrap_err();
+    assert!(err.to_string().contains("/loop1"), "{err}");
+}
+
+#[test]
+#[verifies("filesystems.layer.engine-files")]
+fn a_generated_file_under_a_bind_mount_is_refused() {
+    let dir = image();
+    let err = complete(
+        dir.path(),
+        vec![
+            (
+                ids::FILESYSTEMS_BIND_MOUNTS,
+                Item::Mount(MountEntry::new("/etc", "bind", "/tmp", &["rbind"])),
+            ),
+            (
+                ids::IDENTITY_PASSWD_CURRENT_USER,
+                Item::LayerFile {
+                    path: "/etc/passwd".into(),
+                    contents: String::new(),
+                    mode: 0o644,
+                    owner: None,
+                },
+            ),
+        ],
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("hidden under the bind mount"), "{err}");
+}
+
+#[test]
+#[verifies("filesystems.layer.unprivileged")]
+fn every_entry_must_be_owned_by_a_mapped_id() {
+    let dir = image();
+    fs::create_dir_all(dir.path().join("a/b")).unwrap();
+    fs::write(dir.path().join("a/b/f"), "").unwrap();
+    let me = (nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw());
+    let root = ImageRoot::open(dir.path()).unwrap();
+    check_mapped_owners(&root, &crate::IdMapping::new(me.0, me.1)).unwrap();
+    if me.0 == 0 {
+        std::os::unix::fs::lchown(dir.path().join("a/b/f"), Some(4242), None).unwrap();
+        let err = check_mapped_owners(&root, &crate::IdMapping::new(0, 0)).unwrap_err();
+        assert!(
+            matches!(&err, Error::UnmappedOwner { path, uid: 4242, .. } if path == "/a/b/f"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+#[verifies("filesystems.layer.unprivileged")]
+fn the_ownership_walk_refuses_a_tree_too_deep() {
+    let dir = image();
+    let mut p = dir.path().to_path_buf();
+    for _ in 0..crate::limits::MAX_WALK_DEPTH + 1 {
+        p.push("d");
+    }
+    fs::create_dir_all(&p).unwrap();
+    let me = (nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw());
+    let root = ImageRoot::open(dir.path()).unwrap();
+    let err = check_mapped_owners(&root, &crate::IdMapping::new(me.0, me.1)).unwrap_err();
+    assert!(err.to_string().contains("nested deeper than 256"), "{err}");
+}
