@@ -295,8 +295,10 @@ pub fn prepare(
         });
     }
     let userns = engine_userns(opts);
-    if userns.is_some() && !opts.readonly_rootfs {
-        layer::check_mapped_owners(&root, userns.as_ref().expect("checked"))?;
+    if let Some(mapping) = &userns
+        && !opts.readonly_rootfs
+    {
+        layer::check_mapped_owners(&root, mapping)?;
     }
     crate::state::ensure_private_dir(parent)?;
     let info = BundleInfo {

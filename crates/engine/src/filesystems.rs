@@ -244,7 +244,10 @@ pub fn bind_mount(b: &BindMount) -> Result<MountEntry> {
 /// are (a package tool may append to `/etc/hosts`), unless the whole root is read-only.
 #[implements("filesystems.layer.engine-files")]
 pub fn state_file_bind_options(opts: &RunOptions) -> Vec<String> {
-    let mut o: Vec<String> = STATE_FILE_BIND_OPTIONS.iter().map(|s| s.to_string()).collect();
+    let mut o: Vec<String> = STATE_FILE_BIND_OPTIONS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     if opts.readonly_rootfs {
         o.insert(1, "ro".into());
     }

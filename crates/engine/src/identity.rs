@@ -347,13 +347,18 @@ pub struct GeneratedFiles {
 /// The home of an added passwd entry: `/` always exists, and the engine creates nothing.
 pub const ADDED_HOME: &str = "/";
 
-fn unique_name<'a>(base: String, taken: impl Fn(&str) -> bool + 'a) -> String {
-    if !taken(&base) {
+/// `base`, else the first of `base-1`, `base-2`, … that no entry uses. The names in use are
+/// collected into a set once, so trying `k` candidates costs `k` lookups, not `k` scans of the
+/// file: a passwd holding `root` … `root-139999` would otherwise take hours (`limits.linear`).
+#[implements("limits.linear")]
+fn unique_name<'a>(base: String, names: impl Iterator<Item = &'a str>) -> String {
+    let taken: std::collections::HashSet<&str> = names.collect();
+    if !taken.contains(base.as_str()) {
         return base;
     }
     (1..)
         .map(|n| format!("{base}-{n}"))
-        .find(|n| !taken(n))
+        .find(|n| !taken.contains(n.as_str()))
         .expect("an unbounded range always yields a free name")
 }
 
@@ -383,7 +388,7 @@ pub fn passwd_with_current_user(
     } else {
         format!("user{}", id.uid)
     };
-    let name = unique_name(base, |n| entries.iter().any(|e| e.name == n));
+    let name = unique_name(base, entries.iter().map(|e| e.name.as_str()));
     let line = format!(
         "{name}:x:{}:{}:container user:{ADDED_HOME}:/bin/sh",
         id.uid, id.gid
@@ -410,7 +415,7 @@ pub fn group_with_current_group(
     } else {
         format!("group{}", id.gid)
     };
-    let name = unique_name(base, |n| entries.iter().any(|g| g.name == n));
+    let name = unique_name(base, entries.iter().map(|g| g.name.as_str()));
     append_line(&mut out, &format!("{name}:x:{}:", id.gid));
     (out, true)
 }

@@ -278,7 +278,7 @@ fn plan_layer_file(
 /// The kind a bind target must have: a file for a file source (a generated state file or a
 /// host file), else a directory.
 fn bind_kind(m: &MountEntry, state_files: &[String]) -> Result<FileKind> {
-    if state_files.iter().any(|s| *s == m.source) {
+    if state_files.contains(&m.source) {
         return Ok(FileKind::Regular);
     }
     let meta = std::fs::metadata(&m.source).map_err(|e| Error::InvalidOption {
@@ -381,7 +381,11 @@ fn plan_bind_target(
 /// The working directory: resolved inside the image, it must not lead into a kernel filesystem
 /// (CVE-2024-21626); one the image lacks is created in the layer (Docker creates it in the
 /// container's layer too).
-#[implements("process.cwd", "filesystems.layer.targets", "confinement.mount-targets")]
+#[implements(
+    "process.cwd",
+    "filesystems.layer.targets",
+    "confinement.mount-targets"
+)]
 fn plan_working_dir(
     root: &ImageRoot,
     add: &mut Additions,
@@ -474,7 +478,7 @@ pub fn plan(plan: &mut Plan, root: &ImageRoot, state_files: &[String]) -> Result
                         check_in_bind_source(&c, &m.destination, kind, "mount target")?;
                     }
                     None if m.is_bind() && !KERNEL_FS_DIRS.contains(&m.destination.as_str()) => {
-                        let generated = state_files.iter().any(|s| *s == m.source);
+                        let generated = state_files.contains(&m.source);
                         let kind = bind_kind(m, state_files)?;
                         plan_bind_target(root, &mut add, m, e.requirement, kind, generated)?;
                     }
@@ -487,7 +491,13 @@ pub fn plan(plan: &mut Plan, root: &ImageRoot, state_files: &[String]) -> Result
                 contents,
                 mode,
                 ..
-            } => files.push((i, e.requirement, path.clone(), std::mem::take(contents), *mode)),
+            } => files.push((
+                i,
+                e.requirement,
+                path.clone(),
+                std::mem::take(contents),
+                *mode,
+            )),
             _ => {}
         }
     }

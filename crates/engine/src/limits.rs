@@ -116,6 +116,69 @@ pub fn check(plan: &Plan) -> Result<()> {
     Ok(())
 }
 
+/// The largest image configuration file the engine reads.
+pub const MAX_IMAGE_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Read an OCI image configuration from `path`: opened without blocking (a FIFO would
+/// otherwise hang the engine), refused unless a regular file of at most
+/// [`MAX_IMAGE_CONFIG_BYTES`], parsed with errors naming the line and column. The fields the
+/// image-spec requires but the engine does not use (`architecture`, `os`, `rootfs`) may be left
+/// out: `{"config": {"Cmd": ["sh"]}}` is a valid minimal configuration.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let p = dir.path().join("c.json");
+/// std::fs::write(&p, r#"{"config": {"Cmd": ["sh"]}}"#)?;
+/// let image = locald_engine::limits::read_image_config(&p)?;
+/// assert_eq!(image.config().as_ref().unwrap().cmd().as_deref(), Some(&["sh".to_string()][..]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[implements("limits.input-files")]
+pub fn read_image_config(path: &std::path::Path) -> Result<oci_spec::image::ImageConfiguration> {
+    use std::io::Read;
+    let bad = |reason: String| Error::ImageConfigFile {
+        path: path.to_owned(),
+        reason,
+    };
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut o, nix_nonblock());
+    let f = o.open(path).map_err(|e| bad(e.to_string()))?;
+    let meta = f.metadata().map_err(|e| bad(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(bad("not a regular file".into()));
+    }
+    if meta.len() > MAX_IMAGE_CONFIG_BYTES {
+        return Err(bad(format!(
+            "{} bytes, more than the limit of {MAX_IMAGE_CONFIG_BYTES}",
+            meta.len()
+        )));
+    }
+    let mut text = Vec::new();
+    f.take(MAX_IMAGE_CONFIG_BYTES + 1)
+        .read_to_end(&mut text)
+        .map_err(|e| bad(e.to_string()))?;
+    let mut v: serde_json::Value = serde_json::from_slice(&text)
+        .map_err(|e| bad(format!("line {}, column {}: {e}", e.line(), e.column())))?;
+    let Some(obj) = v.as_object_mut() else {
+        return Err(bad("not a JSON object".into()));
+    };
+    obj.entry("architecture").or_insert_with(|| "amd64".into());
+    obj.entry("os").or_insert_with(|| "linux".into());
+    obj.entry("rootfs")
+        .or_insert_with(|| serde_json::json!({"type": "layers", "diff_ids": []}));
+    serde_json::from_value(v).map_err(|e| bad(e.to_string()))
+}
+
+#[cfg(unix)]
+fn nix_nonblock() -> i32 {
+    #[cfg(target_os = "linux")]
+    return nix::libc::O_NONBLOCK;
+    #[cfg(not(target_os = "linux"))]
+    0o4
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,74 +253,4 @@ mod tests {
         let err = check(&plan(vec![gids(MAX_SUPPLEMENTARY_GROUPS + 1)])).unwrap_err();
         assert!(err.to_string().contains("NGROUPS_MAX"), "{err}");
     }
-}
-
-/// The largest image configuration file the engine reads.
-pub const MAX_IMAGE_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
-
-/// Read an OCI image configuration from `path`: opened without blocking (a FIFO would
-/// otherwise hang the engine), refused unless a regular file of at most
-/// [`MAX_IMAGE_CONFIG_BYTES`], parsed with errors naming the line and column. The fields the
-/// image-spec requires but the engine does not use (`architecture`, `os`, `rootfs`) may be left
-/// out: `{"config": {"Cmd": ["sh"]}}` is a valid minimal configuration.
-///
-/// ```
-/// let dir = tempfile::tempdir()?;
-/// let p = dir.path().join("c.json");
-/// std::fs::write(&p, r#"{"config": {"Cmd": ["sh"]}}"#)?;
-/// let image = locald_engine::limits::read_image_config(&p)?;
-/// assert_eq!(image.config().as_ref().unwrap().cmd().as_deref(), Some(&["sh".to_string()][..]));
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[implements("limits.input-files")]
-pub fn read_image_config(
-    path: &std::path::Path,
-) -> Result<oci_spec::image::ImageConfiguration> {
-    use std::io::Read;
-    let bad = |reason: String| Error::ImageConfigFile {
-        path: path.to_owned(),
-        reason,
-    };
-    let mut o = std::fs::OpenOptions::new();
-    o.read(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut o, nix_nonblock());
-    let f = o.open(path).map_err(|e| bad(e.to_string()))?;
-    let meta = f.metadata().map_err(|e| bad(e.to_string()))?;
-    if !meta.is_file() {
-        return Err(bad("not a regular file".into()));
-    }
-    if meta.len() > MAX_IMAGE_CONFIG_BYTES {
-        return Err(bad(format!(
-            "{} bytes, more than the limit of {MAX_IMAGE_CONFIG_BYTES}",
-            meta.len()
-        )));
-    }
-    let mut text = Vec::new();
-    f.take(MAX_IMAGE_CONFIG_BYTES + 1)
-        .read_to_end(&mut text)
-        .map_err(|e| bad(e.to_string()))?;
-    let mut v: serde_json::Value = serde_json::from_slice(&text).map_err(|e| {
-        bad(format!(
-            "line {}, column {}: {e}",
-            e.line(),
-            e.column()
-        ))
-    })?;
-    let Some(obj) = v.as_object_mut() else {
-        return Err(bad("not a JSON object".into()));
-    };
-    obj.entry("architecture").or_insert_with(|| "amd64".into());
-    obj.entry("os").or_insert_with(|| "linux".into());
-    obj.entry("rootfs")
-        .or_insert_with(|| serde_json::json!({"type": "layers", "diff_ids": []}));
-    serde_json::from_value(v).map_err(|e| bad(e.to_string()))
-}
-
-#[cfg(unix)]
-fn nix_nonblock() -> i32 {
-    #[cfg(target_os = "linux")]
-    return nix::libc::O_NONBLOCK;
-    #[cfg(not(target_os = "linux"))]
-    0o4
 }

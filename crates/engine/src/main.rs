@@ -372,11 +372,13 @@ fn run(common: &Common, rt: &RuntimeArgs, stop_timeout: Duration) -> CliResult<u
     // A bundle left by an engine that was killed: removed, unless its container still runs.
     if std::fs::symlink_metadata(&dir).is_ok() {
         runtime.remove(&dir, false).map_err(|e| {
-            format!("{e} (a container with id {id} already exists: `locald-engine rm --force {id}`)")
+            format!(
+                "{e} (a container with id {id} already exists: `locald-engine rm --force {id}`)"
+            )
         })?;
     }
-    let bundle =
-        locald_engine::prepare(&image, &common.rootfs, &opts, &dir, &id).map_err(|e| e.to_string())?;
+    let bundle = locald_engine::prepare(&image, &common.rootfs, &opts, &dir, &id)
+        .map_err(|e| e.to_string())?;
     let result = run_forwarding_signals(&runtime, &bundle, stop_timeout);
     let removed = bundle.remove();
     let code = result.map_err(|e| e.to_string())?;
@@ -389,7 +391,8 @@ fn start(dir: &Path, rt: &RuntimeArgs, stop_timeout: Duration) -> CliResult<u8> 
     let bundle = bundle::Bundle::open(dir).map_err(|e| e.to_string())?;
     let state_root = rt.state_root()?;
     let runtime = rt.runtime(&state_root)?.with_parent_death_signal(true);
-    let code = run_forwarding_signals(&runtime, &bundle, stop_timeout).map_err(|e| e.to_string())?;
+    let code =
+        run_forwarding_signals(&runtime, &bundle, stop_timeout).map_err(|e| e.to_string())?;
     Ok(u8::try_from(code).unwrap_or(255))
 }
 
@@ -412,8 +415,11 @@ fn remove(dir: &Path, force: bool, rt: &RuntimeArgs) -> CliResult<u8> {
 fn ps(rt: &RuntimeArgs) -> CliResult<u8> {
     let state_root = rt.state_root()?;
     let runtime = rt.runtime(&state_root)?;
-    let known: std::collections::HashMap<String, String> =
-        runtime.list().map_err(|e| e.to_string())?.into_iter().collect();
+    let known: std::collections::HashMap<String, String> = runtime
+        .list()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .collect();
     let mut rows = Vec::new();
     let entries = std::fs::read_dir(state_root.bundles())
         .map_err(|e| format!("{}: {e}", state_root.bundles().display()))?;
@@ -422,7 +428,10 @@ fn ps(rt: &RuntimeArgs) -> CliResult<u8> {
         if id.starts_with('.') {
             continue;
         }
-        let status = known.get(&id).cloned().unwrap_or_else(|| "no container".into());
+        let status = known
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| "no container".into());
         rows.push((id, status, e.path()));
     }
     for (id, status) in &known {
@@ -456,7 +465,12 @@ fn rm(ids: &[String], force: bool, rt: &RuntimeArgs) -> CliResult<u8> {
                 Some(_) => runtime
                     .delete(&state_root.runtime_root(), id)
                     .map_err(|e| e.to_string())?,
-                None => return Err(format!("no container {id} in {}", state_root.path().display())),
+                None => {
+                    return Err(format!(
+                        "no container {id} in {}",
+                        state_root.path().display()
+                    ));
+                }
             }
             continue;
         }

@@ -54,6 +54,10 @@ pub struct ImageEntry {
     pub link: Option<String>,
 }
 
+/// What [`ImageRoot::walk_owners`] calls for each entry: its path inside the root and its
+/// owner (uid, gid).
+pub type OwnerVisitor<'a> = dyn FnMut(&str, (u32, u32)) -> Result<()> + 'a;
+
 /// One existing component of a path inside the image, as [`ImageRoot::walk_path`] found it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathEntry {
@@ -174,7 +178,9 @@ mod linux {
     use nix::sys::stat::{FileStat, SFlag, fstat, fstatat};
     use pathrs::flags::OpenFlags;
 
-    use super::{DEFAULT_READ_LIMIT, FileKind, ImageEntry, ImageRoot, PathEntry, PathWalk};
+    use super::{
+        DEFAULT_READ_LIMIT, FileKind, ImageEntry, ImageRoot, OwnerVisitor, PathEntry, PathWalk,
+    };
     use crate::error::{Error, Result};
 
     fn utf8(path: &str, name: std::ffi::OsString) -> Result<String> {
@@ -208,7 +214,11 @@ mod linux {
 
     fn walk_err(path: &str, reason: String) -> Error {
         Error::ImageFile {
-            path: if path.is_empty() { "/".into() } else { path.to_owned() },
+            path: if path.is_empty() {
+                "/".into()
+            } else {
+                path.to_owned()
+            },
             reason,
         }
     }
@@ -219,7 +229,7 @@ mod linux {
         dir: &mut nix::dir::Dir,
         path: &str,
         depth: usize,
-        visit: &mut dyn FnMut(&str, (u32, u32)) -> Result<()>,
+        visit: &mut OwnerVisitor<'_>,
     ) -> Result<()> {
         use nix::fcntl::OFlag;
         use nix::sys::stat::Mode;
@@ -413,7 +423,9 @@ mod linux {
                 existing: Vec::new(),
                 missing: Vec::new(),
             };
-            let top = self.resolve("/", true)?.ok_or_else(|| bad("no root".into()))?;
+            let top = self
+                .resolve("/", true)?
+                .ok_or_else(|| bad("no root".into()))?;
             let st = Self::stat("/", &top)?;
             walk.existing.push(PathEntry {
                 path: "/".into(),
@@ -463,19 +475,22 @@ mod linux {
 
         /// The path inside the root of an open handle (from the kernel's own record of it).
         fn in_root_path(&self, path: &str, h: &pathrs::Handle) -> Result<String> {
-            let link = std::fs::read_link(format!("/proc/thread-self/fd/{}", h.as_fd().as_raw_fd()))
-                .map_err(|e| Error::ImageFile {
+            let link =
+                std::fs::read_link(format!("/proc/thread-self/fd/{}", h.as_fd().as_raw_fd()))
+                    .map_err(|e| Error::ImageFile {
+                        path: path.to_owned(),
+                        reason: format!("cannot tell where it resolved: {e}"),
+                    })?;
+            let inner = link
+                .strip_prefix(&self.path)
+                .map_err(|_| Error::ImageFile {
                     path: path.to_owned(),
-                    reason: format!("cannot tell where it resolved: {e}"),
+                    reason: format!(
+                        "resolved to {}, outside {} (the root moved?)",
+                        link.display(),
+                        self.path.display()
+                    ),
                 })?;
-            let inner = link.strip_prefix(&self.path).map_err(|_| Error::ImageFile {
-                path: path.to_owned(),
-                reason: format!(
-                    "resolved to {}, outside {} (the root moved?)",
-                    link.display(),
-                    self.path.display()
-                ),
-            })?;
             let inner = utf8(path, inner.as_os_str().to_owned())?;
             Ok(format!("/{inner}"))
         }
@@ -484,10 +499,7 @@ mod linux {
         /// `visit(path, owner)` for each, the root first; stops at the first `Err` the visitor
         /// returns. Each directory is opened relative to its parent with `O_NOFOLLOW`; a tree
         /// nested deeper than [`crate::limits::MAX_WALK_DEPTH`] directories is refused.
-        pub fn walk_owners(
-            &self,
-            visit: &mut dyn FnMut(&str, (u32, u32)) -> Result<()>,
-        ) -> Result<()> {
+        pub fn walk_owners(&self, visit: &mut OwnerVisitor<'_>) -> Result<()> {
             let top = self
                 .resolve("/", true)?
                 .ok_or_else(|| walk_err("/", "no root".into()))?

@@ -65,7 +65,6 @@ pub fn exit_code(status: ExitStatus) -> i32 {
     status.code().unwrap_or(1)
 }
 
-
 impl Runtime {
     /// Find `runc` on `PATH`.
     ///
@@ -125,9 +124,9 @@ impl Runtime {
 
     /// runc's `--root`: the explicit one, else the default state root's `runtime` directory.
     pub fn state_root(&self) -> PathBuf {
-        self.state_root.clone().unwrap_or_else(|| {
-            crate::state::default_state_root().join(crate::state::RUNTIME_DIR)
-        })
+        self.state_root
+            .clone()
+            .unwrap_or_else(|| crate::state::default_state_root().join(crate::state::RUNTIME_DIR))
     }
 
     /// Start `runc run` for `bundle` and return the running container.

@@ -218,7 +218,10 @@ pub fn ensure_private_dir(path: &Path) -> Result<()> {
         if st.st_uid != 0 && st.st_uid != uid {
             return Err(refuse(
                 &here,
-                format!("belongs to uid {}, not to you (uid {uid}) or root", st.st_uid),
+                format!(
+                    "belongs to uid {}, not to you (uid {uid}) or root",
+                    st.st_uid
+                ),
             ));
         }
         if last {

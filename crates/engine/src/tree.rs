@@ -23,7 +23,8 @@ fn dir_flags() -> OFlag {
 /// Remove `path` and everything below it, staying on the filesystem `path` is on: an entry on
 /// another device (a mount point) is an error naming it, and nothing below it is touched.
 pub fn remove_one_filesystem(path: &Path) -> Result<()> {
-    let dir = open(path, dir_flags(), Mode::empty()).map_err(|e| Error::io(path, "open", e.into()))?;
+    let dir =
+        open(path, dir_flags(), Mode::empty()).map_err(|e| Error::io(path, "open", e.into()))?;
     let dev = fstat(&dir)
         .map_err(|e| Error::io(path, "stat", e.into()))?
         .st_dev;
@@ -69,7 +70,9 @@ fn remove_contents(dir: &OwnedFd, at: &Path, dev: u64) -> Result<()> {
             let e = e.map_err(|e| Error::io(at, "read", e.into()))?;
             let n = e.file_name().to_bytes();
             if n != b"." && n != b".." {
-                out.push(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(n).to_owned());
+                out.push(
+                    <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(n).to_owned(),
+                );
             }
         }
         out
@@ -90,7 +93,11 @@ fn remove_contents(dir: &OwnedFd, at: &Path, dev: u64) -> Result<()> {
                     std::io::Error::other("a mount point (another filesystem): not descended into"),
                 ));
             }
-            let sub = open_dir(dir, name.as_deref().unwrap_or(&raw.to_string_lossy()), &child)?;
+            let sub = open_dir(
+                dir,
+                name.as_deref().unwrap_or(&raw.to_string_lossy()),
+                &child,
+            )?;
             remove_contents(&sub, &child, dev)?;
             drop(sub);
             nix::unistd::unlinkat(dir, raw, UnlinkatFlags::RemoveDir)
@@ -115,12 +122,19 @@ mod tests {
         std::fs::create_dir_all(top.join("work/work/x")).unwrap();
         std::fs::write(top.join("work/work/x/f"), "f").unwrap();
         std::os::unix::fs::symlink("/etc/passwd", top.join("link")).unwrap();
-        std::fs::set_permissions(top.join("work/work/x"), std::fs::Permissions::from_mode(0))
+        std::fs::set_permissions(
+            top.join("work/work/x"),
+            std::fs::Permissions::from_mode(0o0),
+        )
+        .unwrap();
+        std::fs::set_permissions(top.join("work/work"), std::fs::Permissions::from_mode(0o0))
             .unwrap();
-        std::fs::set_permissions(top.join("work/work"), std::fs::Permissions::from_mode(0)).unwrap();
         remove_one_filesystem(&top).unwrap();
         assert!(!top.exists());
-        assert!(Path::new("/etc/passwd").exists(), "the symlink's target stays");
+        assert!(
+            Path::new("/etc/passwd").exists(),
+            "the symlink's target stays"
+        );
     }
 
     #[test]

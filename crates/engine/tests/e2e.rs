@@ -9,245 +9,14 @@
 
 #![cfg(target_os = "linux")]
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
+use common::*;
 use locald_spec_macros::verifies;
-use locald_testkit::{Rootfs, Users, require_root, require_runc, static_init, test_user};
-
-const BIN: &str = env!("CARGO_BIN_EXE_locald-engine");
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// As root: no user namespace.
-    Root,
-    /// As an unprivileged user: user namespace with the single mapping.
-    Rootless,
-}
-
-#[derive(Debug)]
-struct Output {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Output {
-    /// Assert success and return stdout.
-    fn ok(&self) -> &str {
-        assert_eq!(self.code, 0, "engine failed: {self:#?}");
-        &self.stdout
-    }
-
-    /// Assert that the engine refused (status 125) with a message containing `needle`.
-    fn refused(&self, needle: &str) {
-        assert_eq!(self.code, 125, "{self:#?}");
-        assert!(self.stderr.contains(needle), "{needle:?} in {self:#?}");
-    }
-}
-
-/// A command running `program` as the user of `mode`.
-fn command_as(mode: Mode, program: &str) -> Command {
-    match mode {
-        Mode::Root => {
-            require_root();
-            Command::new(program)
-        }
-        // Already unprivileged: the engine maps us to 0 by itself.
-        Mode::Rootless if !nix::unistd::geteuid().is_root() => Command::new(program),
-        Mode::Rootless => test_user().command(program),
-    }
-}
-
-/// The host uid and gid the rootless container's 0 maps to.
-fn rootless_host_ids() -> (u32, u32) {
-    if nix::unistd::geteuid().is_root() {
-        let u = test_user();
-        (u.uid, u.gid)
-    } else {
-        (
-            nix::unistd::geteuid().as_raw(),
-            nix::unistd::getegid().as_raw(),
-        )
-    }
-}
-
-/// The runtime's state directory (`runc --root`) of the engine's default state root in `mode`:
-/// root's, or, for the test user (no XDG directories, HOME=/), `/tmp/locald-engine-UID`.
-fn default_runtime_root(mode: Mode) -> std::path::PathBuf {
-    match (mode, nix::unistd::geteuid().is_root()) {
-        (Mode::Root, _) => "/var/lib/locald-engine/runtime".into(),
-        (Mode::Rootless, true) => {
-            format!("/tmp/locald-engine-{}/runtime", test_user().uid).into()
-        }
-        (Mode::Rootless, false) => locald_engine::state::default_state_root().join("runtime"),
-    }
-}
-
-/// Give the image to the user that runs the engine in `mode`: an unprivileged engine's layer
-/// needs an image it owns (its user namespace maps only that user), as one it extracted
-/// itself would be.
-fn own_rootfs(mode: Mode, rootfs: &Rootfs) {
-    if runs_as_test_user(mode) {
-        let u = test_user();
-        locald_testkit::chown_tree(rootfs.path(), u.uid, u.gid);
-    }
-}
-
-/// The Debian rootfs for `mode`: the test user's own copy when the engine runs as that user.
-fn debian_for(mode: Mode) -> std::path::PathBuf {
-    if runs_as_test_user(mode) {
-        let u = test_user();
-        locald_testkit::debian_rootfs_for(u.uid, u.gid)
-    } else {
-        locald_testkit::debian_rootfs()
-    }
-}
-
-/// Whether `mode` runs the engine as the test user, from copies beside the rootfs.
-fn runs_as_test_user(mode: Mode) -> bool {
-    mode == Mode::Rootless && nix::unistd::geteuid().is_root()
-}
-
-/// Hard-link (else copy) `src` to `dest` unless it exists.
-fn link_or_copy(src: &Path, dest: &Path) {
-    if !dest.exists() && std::fs::hard_link(src, dest).is_err() {
-        std::fs::copy(src, dest).unwrap_or_else(|e| panic!("copy {}: {e}", src.display()));
-    }
-}
-
-/// The engine binary as the user of `mode` can execute it.
-///
-/// The build directory may not be traversable by the rootless test user (a clone under
-/// /root, say), so for that user the binary is hard-linked (else copied) beside the rootfs,
-/// into the test's own 0755 temporary directory, with the static init beside it as
-/// `locald-init`, where the engine looks for it by default.
-fn engine_binary(mode: Mode, rootfs: &Rootfs) -> String {
-    own_rootfs(mode, rootfs);
-    if !runs_as_test_user(mode) {
-        return BIN.to_owned();
-    }
-    let dest = rootfs.base().join("locald-engine");
-    link_or_copy(Path::new(BIN), &dest);
-    link_or_copy(&static_init(), &rootfs.base().join("locald-init"));
-    dest.to_str().unwrap().to_owned()
-}
-
-/// A command running the engine binary in `mode`, with the static init: beside the engine
-/// for the test user, else through `LOCALD_INIT`.
-fn engine_command(mode: Mode, rootfs: &Rootfs) -> Command {
-    with_init(mode, command_as(mode, &engine_binary(mode, rootfs)))
-}
-
-/// `cmd` (which runs the engine, maybe through another program) with `LOCALD_INIT` set to the
-/// static init, unless the init lies beside the engine's copy (see [`engine_binary`]).
-fn with_init(mode: Mode, mut cmd: Command) -> Command {
-    if !runs_as_test_user(mode) {
-        cmd.env("LOCALD_INIT", static_init());
-    }
-    cmd
-}
-
-/// Run `locald-engine ARGS...` in `mode`.
-fn engine(mode: Mode, rootfs: &Rootfs, args: &[&str]) -> Output {
-    let out = engine_command(mode, rootfs)
-        .args(args)
-        .output()
-        .expect("spawn locald-engine");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// `locald-engine run --rootfs ROOTFS OPTS... -- CMD...` under runc (the rootfs given to the
-/// engine's user first, see [`own_rootfs`]).
-fn run(mode: Mode, rootfs: &Rootfs, opts: &[&str], cmd: &[&str]) -> Output {
-    require_runc();
-    own_rootfs(mode, rootfs);
-    let root = rootfs.path().to_str().unwrap();
-    let mut args = vec!["run", "--rootfs", root];
-    args.extend_from_slice(opts);
-    args.push("--");
-    args.extend_from_slice(cmd);
-    engine(mode, rootfs, &args)
-}
-
-/// `sh -c SCRIPT` in a fresh rootfs with `users`.
-fn sh(mode: Mode, users: Users, opts: &[&str], script: &str) -> Output {
-    let rootfs = Rootfs::build(users);
-    run(mode, &rootfs, opts, &["sh", "-c", script])
-}
-
-/// Write an image configuration JSON beside the rootfs and return its path as a string.
-fn image_config(rootfs: &Rootfs, config: serde_json::Value) -> String {
-    let doc = serde_json::json!({
-        "architecture": "amd64",
-        "os": "linux",
-        "rootfs": { "type": "layers", "diff_ids": [] },
-        "config": config,
-    });
-    let p = rootfs.write_scratch("image-config.json", &doc.to_string());
-    p.to_str().unwrap().to_owned()
-}
-
-/// One line of /proc/self/mountinfo.
-struct MountInfo<'a> {
-    id: &'a str,
-    parent: &'a str,
-    mount_point: &'a str,
-    options: &'a str,
-    fstype: &'a str,
-    super_options: &'a str,
-}
-
-impl MountInfo<'_> {
-    fn has(&self, option: &str) -> bool {
-        self.options.split(',').any(|o| o == option)
-    }
-
-    fn has_super(&self, option: &str) -> bool {
-        self.super_options.split(',').any(|o| o == option)
-    }
-}
-
-fn mountinfo(text: &str) -> Vec<MountInfo<'_>> {
-    text.lines()
-        .filter_map(|l| {
-            let (left, right) = l.split_once(" - ")?;
-            let left: Vec<&str> = left.split(' ').collect();
-            let right: Vec<&str> = right.split(' ').collect();
-            Some(MountInfo {
-                id: left.first()?,
-                parent: left.get(1)?,
-                mount_point: left.get(4)?,
-                options: left.get(5)?,
-                fstype: right.first()?,
-                super_options: right.get(2).copied().unwrap_or(""),
-            })
-        })
-        .collect()
-}
-
-/// The visible mount at `mount_point` (the last one mounted there).
-fn mount_at<'a>(info: &'a [MountInfo<'a>], mount_point: &str) -> Option<&'a MountInfo<'a>> {
-    info.iter().rfind(|m| m.mount_point == mount_point)
-}
-
-fn fstype_at<'a>(text: &'a str, mount_point: &str) -> Option<&'a str> {
-    mountinfo(text)
-        .iter()
-        .rfind(|m| m.mount_point == mount_point)
-        .map(|m| m.fstype)
-}
-
-fn mount_options<'a>(text: &'a str, mount_point: &str) -> Option<&'a str> {
-    mountinfo(text)
-        .iter()
-        .rfind(|m| m.mount_point == mount_point)
-        .map(|m| m.options)
-}
+use locald_testkit::{Rootfs, Users, require_root, require_runc, static_init};
 
 mod identity {
     use super::*;
@@ -620,9 +389,21 @@ mod filesystems {
                       grep ' / ' /proc/mounts | cut -d' ' -f3";
         let out = run(mode, &rootfs, &[], &["sh", "-c", script]);
         assert_eq!(out.ok(), "from-the-container\noverlay\n");
-        assert!(!rootfs.path().join("tmp/marker").exists(), "the image is untouched");
-        let out = run(mode, &rootfs, &[], &["sh", "-c", "cat /tmp/marker || echo none"]);
-        assert_eq!(out.ok(), "none\n", "a second container starts from the image");
+        assert!(
+            !rootfs.path().join("tmp/marker").exists(),
+            "the image is untouched"
+        );
+        let out = run(
+            mode,
+            &rootfs,
+            &[],
+            &["sh", "-c", "cat /tmp/marker || echo none"],
+        );
+        assert_eq!(
+            out.ok(),
+            "none\n",
+            "a second container starts from the image"
+        );
     }
 
     #[test]
@@ -1559,7 +1340,12 @@ mod rootfs {
         .ok();
         assert!(Path::new(sr).join("bundles").is_dir());
         assert!(!Path::new(sr).join("bundles/keepme").exists());
-        assert_eq!(std::fs::read_dir(Path::new(sr).join("bundles")).unwrap().count(), 0);
+        assert_eq!(
+            std::fs::read_dir(Path::new(sr).join("bundles"))
+                .unwrap()
+                .count(),
+            0
+        );
     }
 }
 
@@ -1638,7 +1424,11 @@ mod cli {
             String::from_utf8(out.stdout).unwrap().trim(),
             bundle.to_str().unwrap()
         );
-        for f in ["config.json", "locald-bundle.json", "layer/upper/etc/passwd"] {
+        for f in [
+            "config.json",
+            "locald-bundle.json",
+            "layer/upper/etc/passwd",
+        ] {
             assert!(bundle.join(f).is_file(), "{f}");
         }
     }
@@ -2059,8 +1849,15 @@ mod debian {
             assert_eq!(fstype_at(mounts, point), Some(fstype), "{point}: {mounts}");
         }
         let info = mountinfo(mounts);
-        assert!(mount_at(&info, "/etc/passwd").is_none(), "in the layer: {mounts}");
-        assert_eq!(mount_at(&info, "/").map(|m| m.fstype), Some("overlay"), "{mounts}");
+        assert!(
+            mount_at(&info, "/etc/passwd").is_none(),
+            "in the layer: {mounts}"
+        );
+        assert_eq!(
+            mount_at(&info, "/").map(|m| m.fstype),
+            Some("overlay"),
+            "{mounts}"
+        );
         assert!(mount_at(&info, "/sys/fs/cgroup").is_some(), "{mounts}");
     }
 
@@ -2474,7 +2271,9 @@ mod missing_targets {
         );
         assert_eq!(out.ok(), "555\n");
         assert_eq!(
-            std::fs::read_dir(state_root.join("bundles")).unwrap().count(),
+            std::fs::read_dir(state_root.join("bundles"))
+                .unwrap()
+                .count(),
             0,
             "bundle left behind"
         );

@@ -26,6 +26,10 @@ pub struct TestUser {
 
 static CREATE: Mutex<()> = Mutex::new(());
 
+/// Default name of the second test user, for attacks by one local user on another
+/// (`LOCALD_TEST_USER2` overrides it, as in `ci/install-deps`).
+pub const TEST_USER2: &str = "locald-test2";
+
 fn user_name() -> String {
     std::env::var("LOCALD_TEST_USER").unwrap_or_else(|_| TEST_USER.to_owned())
 }
@@ -43,8 +47,19 @@ fn lookup(name: &str) -> Option<TestUser> {
 /// cannot be had, the test fails.
 #[track_caller]
 pub fn test_user() -> TestUser {
+    user_named(user_name())
+}
+
+/// A second unprivileged user (`locald-test2`), another local user than [`test_user`]: the
+/// attacker of the tests where one user attacks another. Created like it.
+#[track_caller]
+pub fn second_test_user() -> TestUser {
+    user_named(std::env::var("LOCALD_TEST_USER2").unwrap_or_else(|_| TEST_USER2.to_owned()))
+}
+
+#[track_caller]
+fn user_named(name: String) -> TestUser {
     require_root();
-    let name = user_name();
     if let Some(u) = lookup(&name) {
         return u;
     }

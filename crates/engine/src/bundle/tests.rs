@@ -55,7 +55,11 @@ fn mode(p: &Path) -> u32 {
     fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
 }
 
-fn prepared(root: &Path, opts: &RunOptions, img: &ImageConfiguration) -> (tempfile::TempDir, Bundle) {
+fn prepared(
+    root: &Path,
+    opts: &RunOptions,
+    img: &ImageConfiguration,
+) -> (tempfile::TempDir, Bundle) {
     let parent = tempfile::tempdir().unwrap();
     let b = prepare(img, root, opts, &parent.path().join("c1"), "c1").unwrap();
     (parent, b)
@@ -89,14 +93,20 @@ fn prepare_writes_config_layer_and_generated_files() {
     assert_eq!(mode(state), 0o700);
     assert_eq!(entries(&state.join("layer")), ["upper", "work"]);
     assert!(entries(&state.join("rootfs")).is_empty(), "a mount point");
-    assert!(entries(&state.join("layer/work")).is_empty(), "overlayfs wants it empty");
+    assert!(
+        entries(&state.join("layer/work")).is_empty(),
+        "overlayfs wants it empty"
+    );
     let upper = state.join("layer/upper");
     // The layer's root mirrors the image's root (the merged `/` shows its attributes).
     assert_eq!(mode(&upper), 0o755);
-    assert_eq!(entries(&upper.join("etc")), ["group", "hostname", "hosts", "passwd", "resolv.conf"]
-        .into_iter()
-        .filter(|f| *f == "group" || *f == "passwd")
-        .collect::<Vec<_>>());
+    assert_eq!(
+        entries(&upper.join("etc")),
+        ["group", "hostname", "hosts", "passwd", "resolv.conf"]
+            .into_iter()
+            .filter(|f| *f == "group" || *f == "passwd")
+            .collect::<Vec<_>>()
+    );
     assert_eq!(
         fs::read_to_string(upper.join("etc/passwd")).unwrap(),
         "root:x:0:0:root:/root:/bin/sh\nuser1234:x:1234:0:container user:/:/bin/sh\n"
@@ -116,8 +126,18 @@ fn prepare_writes_config_layer_and_generated_files() {
         .iter()
         .find(|m| m.destination() == Path::new("/etc/hosts"))
         .unwrap();
-    assert!(!hosts.options().as_ref().unwrap().contains(&"ro".to_string()));
-    assert!(!mounts.iter().any(|m| m.destination() == Path::new("/etc/passwd")));
+    assert!(
+        !hosts
+            .options()
+            .as_ref()
+            .unwrap()
+            .contains(&"ro".to_string())
+    );
+    assert!(
+        !mounts
+            .iter()
+            .any(|m| m.destination() == Path::new("/etc/passwd"))
+    );
     let info = BundleInfo::read(state).unwrap();
     assert_eq!(info.image, fs::canonicalize(root.path()).unwrap());
     assert_eq!((info.readonly, info.engine_userns), (false, None));
@@ -139,14 +159,22 @@ fn missing_mount_targets_are_created_in_the_layer_not_the_image() {
     let upper = b.state_dir.join("layer/upper");
     assert!(upper.join("proc").is_dir());
     assert_eq!(fs::metadata(upper.join("etc/hosts")).unwrap().len(), 0);
-    assert!(!upper.join("etc/hostname").exists(), "the image has a regular one");
-    assert!(b.plan.entries().iter().any(|e| e.requirement == ids::FILESYSTEMS_LAYER_TARGETS
-        && e.item
-            == Item::LayerDir {
-                path: "/proc".into(),
-                mode: crate::layer::NEW_DIR_MODE,
-                owner: None
-            }));
+    assert!(
+        !upper.join("etc/hostname").exists(),
+        "the image has a regular one"
+    );
+    assert!(
+        b.plan
+            .entries()
+            .iter()
+            .any(|e| e.requirement == ids::FILESYSTEMS_LAYER_TARGETS
+                && e.item
+                    == Item::LayerDir {
+                        path: "/proc".into(),
+                        mode: crate::layer::NEW_DIR_MODE,
+                        owner: None
+                    })
+    );
     assert_eq!(locald_testkit::tree_manifest(root.path()), before);
 }
 
@@ -184,7 +212,10 @@ fn a_symlinked_etc_is_followed_inside_the_root() {
     std::os::unix::fs::symlink("/usr/etc", root.path().join("etc")).unwrap();
     let (_p, b) = prepared(root.path(), &RunOptions::default(), &image(None));
     let upper = b.state_dir.join("layer/upper");
-    assert!(!upper.join("etc").exists(), "the image's /etc symlink stays visible");
+    assert!(
+        !upper.join("etc").exists(),
+        "the image's /etc symlink stays visible"
+    );
     assert_eq!(mode(&upper.join("usr")), 0o751, "mirrored from the image");
     assert!(
         fs::read_to_string(upper.join("usr/etc/passwd"))
@@ -214,7 +245,10 @@ fn a_dev_symlink_gets_a_plain_directory_in_the_layer() {
     std::os::unix::fs::symlink("/usr/../../dev", root.path().join("dev")).unwrap();
     let (_p, b) = prepared(root.path(), &RunOptions::default(), &image(None));
     let dev = b.state_dir.join("layer/upper/dev");
-    assert!(fs::symlink_metadata(&dev).unwrap().is_dir(), "a real directory");
+    assert!(
+        fs::symlink_metadata(&dev).unwrap().is_dir(),
+        "a real directory"
+    );
     assert!(entries(&dev).is_empty());
 }
 
@@ -284,7 +318,10 @@ fn a_target_that_crosses_a_file_fails_and_leaves_nothing() {
 #[verifies("filesystems.layer.unprivileged")]
 fn an_unprivileged_layer_refuses_an_image_it_could_not_copy_up() {
     let root = rootfs();
-    let me = (nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw());
+    let me = (
+        nix::unistd::geteuid().as_raw(),
+        nix::unistd::getegid().as_raw(),
+    );
     // A mapping of some other host user: the image (ours) is unmapped for it.
     let other = me.0.wrapping_add(4242);
     let opts = RunOptions {
@@ -294,8 +331,14 @@ fn an_unprivileged_layer_refuses_an_image_it_could_not_copy_up() {
         ..Default::default()
     };
     let parent = tempfile::tempdir().unwrap();
-    let err = prepare(&image(None), root.path(), &opts, &parent.path().join("c1"), "c1")
-        .unwrap_err();
+    let err = prepare(
+        &image(None),
+        root.path(),
+        &opts,
+        &parent.path().join("c1"),
+        "c1",
+    )
+    .unwrap_err();
     assert!(
         matches!(&err, Error::UnmappedOwner { path, uid, .. } if path == "/" && *uid == me.0),
         "{err}"
@@ -307,7 +350,14 @@ fn an_unprivileged_layer_refuses_an_image_it_could_not_copy_up() {
         readonly_rootfs: true,
         ..opts
     };
-    prepare(&image(None), root.path(), &ro, &parent.path().join("c2"), "c2").unwrap();
+    prepare(
+        &image(None),
+        root.path(),
+        &ro,
+        &parent.path().join("c2"),
+        "c2",
+    )
+    .unwrap();
 }
 
 #[test]
@@ -319,8 +369,14 @@ fn an_input_over_a_limit_fails_and_leaves_nothing() {
         env: (0..5000).map(|i| (format!("V{i}"), "x".into())).collect(),
         ..Default::default()
     };
-    let err = prepare(&image(None), root.path(), &opts, &parent.path().join("c1"), "c1")
-        .unwrap_err();
+    let err = prepare(
+        &image(None),
+        root.path(),
+        &opts,
+        &parent.path().join("c1"),
+        "c1",
+    )
+    .unwrap_err();
     assert!(matches!(err, Error::Limit { field: "Env", .. }), "{err}");
     assert!(entries(parent.path()).is_empty());
 }
@@ -538,7 +594,11 @@ fn remove_deletes_a_bundle_and_refuses_anything_else() {
     let root = rootfs();
     fs::set_permissions(root.path(), fs::Permissions::from_mode(0o555)).unwrap();
     let (parent, b) = prepared(root.path(), &RunOptions::default(), &image(None));
-    assert_eq!(mode(&b.state_dir.join("layer/upper")), 0o555, "mirrors the image");
+    assert_eq!(
+        mode(&b.state_dir.join("layer/upper")),
+        0o555,
+        "mirrors the image"
+    );
     // What `runc spec` makes beside real data: a config.json, but not the engine's bundle.
     let other = parent.path().join("other");
     fs::create_dir_all(other.join("rootfs/data")).unwrap();
@@ -558,7 +618,10 @@ fn a_bundle_reads_back_from_its_directory() {
     let root = rootfs();
     let (_p, b) = prepared(root.path(), &RunOptions::default(), &image(None));
     let again = Bundle::open(&b.state_dir).unwrap();
-    assert_eq!((again.id.as_str(), &again.spec, &again.info), ("c1", &b.spec, &b.info));
+    assert_eq!(
+        (again.id.as_str(), &again.spec, &again.info),
+        ("c1", &b.spec, &b.info)
+    );
     assert!(matches!(
         Bundle::open(root.path()).unwrap_err(),
         Error::NotABundle { .. }

@@ -115,7 +115,10 @@ impl LayerMount {
         let bundle = open(&bundle_dir, dir_flags(), Mode::empty())
             .map_err(|e| Error::io(&bundle_dir, "open bundle", e.into()))?;
         let below = |rel: &str| -> Result<Dir> {
-            Dir::new(open_below(&bundle, &bundle_dir, rel)?, &bundle_dir.join(rel))
+            Dir::new(
+                open_below(&bundle, &bundle_dir, rel)?,
+                &bundle_dir.join(rel),
+            )
         };
         let image = open(
             &info.image,

@@ -31,7 +31,11 @@ pub fn check_mapped_owners(root: &ImageRoot, mapping: &IdMapping) -> Result<()> 
             return Ok(());
         }
         Err(Error::UnmappedOwner {
-            path: if path.is_empty() { "/".into() } else { path.to_owned() },
+            path: if path.is_empty() {
+                "/".into()
+            } else {
+                path.to_owned()
+            },
             uid,
             gid,
             rootfs: root.path().to_owned(),

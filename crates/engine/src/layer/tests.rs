@@ -49,7 +49,12 @@ fn layer_paths(entries: &[Entry]) -> Vec<String> {
 fn hosts_bind() -> (&'static str, Item) {
     (
         ids::NAMES_HOSTS_LOCALHOST,
-        Item::Mount(MountEntry::new("/etc/hosts", "bind", "/state/hosts", &["bind"])),
+        Item::Mount(MountEntry::new(
+            "/etc/hosts",
+            "bind",
+            "/state/hosts",
+            &["bind"],
+        )),
     )
 }
 
@@ -85,15 +90,19 @@ fn a_generated_files_target_is_a_regular_file_in_the_layer_unless_the_image_has_
     let entries = complete(dir.path(), vec![hosts_bind()]).unwrap();
     assert_eq!(layer_paths(&entries), ["//", "/etc/", "/etc/hosts"]);
     fs::write(dir.path().join("etc/hosts"), "").unwrap();
-    assert_eq!(layer_paths(&complete(dir.path(), vec![hosts_bind()]).unwrap()), ["//"]);
+    assert_eq!(
+        layer_paths(&complete(dir.path(), vec![hosts_bind()]).unwrap()),
+        ["//"]
+    );
     // A symlink to a host file, a FIFO, a directory: replaced in the layer, never followed.
     for hostile in ["symlink", "fifo", "dir"] {
         let dir = image();
         let p = dir.path().join("etc/hosts");
         match hostile {
             "symlink" => symlink("/etc/shadow", &p).unwrap(),
-            "fifo" => nix::unistd::mkfifo(&p, nix::sys::stat::Mode::from_bits_truncate(0o644))
-                .unwrap(),
+            "fifo" => {
+                nix::unistd::mkfifo(&p, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap()
+            }
             _ => fs::create_dir(&p).unwrap(),
         }
         assert_eq!(
@@ -171,7 +180,10 @@ fn a_generated_file_under_a_bind_mount_is_refused() {
         ],
     )
     .unwrap_err();
-    assert!(err.to_string().contains("hidden under the bind mount"), "{err}");
+    assert!(
+        err.to_string().contains("hidden under the bind mount"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -180,7 +192,10 @@ fn every_entry_must_be_owned_by_a_mapped_id() {
     let dir = image();
     fs::create_dir_all(dir.path().join("a/b")).unwrap();
     fs::write(dir.path().join("a/b/f"), "").unwrap();
-    let me = (nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw());
+    let me = (
+        nix::unistd::geteuid().as_raw(),
+        nix::unistd::getegid().as_raw(),
+    );
     let root = ImageRoot::open(dir.path()).unwrap();
     check_mapped_owners(&root, &crate::IdMapping::new(me.0, me.1)).unwrap();
     if me.0 == 0 {
@@ -202,7 +217,10 @@ fn the_ownership_walk_refuses_a_tree_too_deep() {
         p.push("d");
     }
     fs::create_dir_all(&p).unwrap();
-    let me = (nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw());
+    let me = (
+        nix::unistd::geteuid().as_raw(),
+        nix::unistd::getegid().as_raw(),
+    );
     let root = ImageRoot::open(dir.path()).unwrap();
     let err = check_mapped_owners(&root, &crate::IdMapping::new(me.0, me.1)).unwrap_err();
     assert!(err.to_string().contains("nested deeper than 256"), "{err}");

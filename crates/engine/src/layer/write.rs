@@ -42,21 +42,22 @@ pub fn write(plan: &Plan, upper: &Path) -> Result<()> {
     );
     // Set the exact mode (the umask cleared bits; mkdir(2) ignores the setgid bit) and, when
     // the engine may, the owner.
-    let finish = |path: &str, fd: std::os::fd::BorrowedFd<'_>, mode: u32, owner: Option<(u32, u32)>| {
-        if let Some((uid, gid)) = owner
-            && (uid, gid) != me
-            && me.0 == 0
-        {
-            nix::unistd::fchown(
-                fd,
-                Some(nix::unistd::Uid::from_raw(uid)),
-                Some(nix::unistd::Gid::from_raw(gid)),
-            )
-            .map_err(|e| fail(path, "chown", &e))?;
-        }
-        nix::sys::stat::fchmod(fd, nix::sys::stat::Mode::from_bits_truncate(mode))
-            .map_err(|e| fail(path, "chmod", &e))
-    };
+    let finish =
+        |path: &str, fd: std::os::fd::BorrowedFd<'_>, mode: u32, owner: Option<(u32, u32)>| {
+            if let Some((uid, gid)) = owner
+                && (uid, gid) != me
+                && me.0 == 0
+            {
+                nix::unistd::fchown(
+                    fd,
+                    Some(nix::unistd::Uid::from_raw(uid)),
+                    Some(nix::unistd::Gid::from_raw(gid)),
+                )
+                .map_err(|e| fail(path, "chown", &e))?;
+            }
+            nix::sys::stat::fchmod(fd, nix::sys::stat::Mode::from_bits_truncate(mode))
+                .map_err(|e| fail(path, "chmod", &e))
+        };
     // Directories are created writable by the engine and get their planned mode (a mirrored
     // 0555 root, say) only once everything below them is written, deepest first.
     let mut dirs = Vec::new();

@@ -87,7 +87,11 @@ fn root_mode_plan_contents() {
     let files: Vec<_> = p.files().map(|(n, _, m)| (n, m)).collect();
     assert_eq!(
         files,
-        [("hostname", 0o644), ("hosts", 0o644), ("resolv.conf", 0o644)]
+        [
+            ("hostname", 0o644),
+            ("hosts", 0o644),
+            ("resolv.conf", 0o644)
+        ]
     );
     // Each names file is bind-mounted writable at its /etc path; passwd and group go into
     // the container's layer.

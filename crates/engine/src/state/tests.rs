@@ -27,7 +27,10 @@ fn a_symlink_on_the_way_is_refused() {
     fs::create_dir(base.path().join("real")).unwrap();
     std::os::unix::fs::symlink("real", base.path().join("link")).unwrap();
     let err = ensure_private_dir(&base.path().join("link/x")).unwrap_err();
-    assert!(matches!(&err, Error::UnsafeStateDir { path, .. } if path.ends_with("link")), "{err}");
+    assert!(
+        matches!(&err, Error::UnsafeStateDir { path, .. } if path.ends_with("link")),
+        "{err}"
+    );
     assert!(!base.path().join("real/x").exists());
 }
 
@@ -78,7 +81,10 @@ fn a_state_root_holds_bundles_and_the_runtime_state() {
     let base = tempfile::tempdir().unwrap();
     let root = StateRoot::open(&base.path().join("s")).unwrap();
     assert!(root.bundles().is_dir() && root.runtime_root().is_dir());
-    assert_eq!(root.bundle_dir("web-1").unwrap(), base.path().join("s/bundles/web-1"));
+    assert_eq!(
+        root.bundle_dir("web-1").unwrap(),
+        base.path().join("s/bundles/web-1")
+    );
     for bad in ["-rf", "..", ".", "", "a/b", "x y"] {
         assert!(root.bundle_dir(bad).is_err(), "{bad:?}");
     }
