@@ -256,6 +256,16 @@ pub enum Error {
         reason: String,
     },
 
+    /// The runtime could not start the container: it refused the configuration, or could not
+    /// execute the command. The status tells which (see [`crate::runtime::failure_status`]).
+    #[error("the runtime could not start the container: {reason}")]
+    Start {
+        /// 127 (command not found), 126 (not executable) or 125 (anything else).
+        status: u8,
+        /// The runtime's message.
+        reason: String,
+    },
+
     /// The init binary given in [`crate::RunOptions::init`] is unusable (missing, not
     /// executable, dynamically linked).
     #[error("init {path}: {reason}")]

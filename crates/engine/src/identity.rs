@@ -296,6 +296,15 @@ pub fn resolve_user(
         None => entry.map_or(0, |e| e.gid),
     };
 
+    // (uid_t)-1 and (gid_t)-1 are not ids: the kernel reads them as "unchanged" (setresuid(2),
+    // chown(2)), and the runtime fails on them with a bare "invalid argument".
+    for (kind, id) in [("uid", uid), ("gid", gid)] {
+        if id == u32::MAX {
+            return Err(source.invalid(format!(
+                "{kind} {id} is (uid_t)-1, which the kernel reserves"
+            )));
+        }
+    }
     Ok(Identity {
         uid,
         gid,

@@ -142,7 +142,7 @@ impl RuntimeArgs {
             .state_root
             .clone()
             .unwrap_or_else(state::default_state_root);
-        StateRoot::open(&path).map_err(|e| e.to_string())
+        StateRoot::open(&path).map_err(Failure::from)
     }
 
     fn runtime(&self, state_root: &StateRoot) -> CliResult<Runtime> {
@@ -150,7 +150,7 @@ impl RuntimeArgs {
             Some(p) => Runtime::with_binary(p),
             None => Runtime::find(),
         }
-        .map_err(|e| e.to_string())?;
+        .map_err(Failure::from)?;
         Ok(rt.with_state_root(state_root.runtime_root()))
     }
 }
@@ -223,12 +223,55 @@ struct Common {
     args: Vec<String>,
 }
 
-type CliResult<T> = Result<T, String>;
+/// Why the CLI failed, with the exit status that says so: 125 for the engine's own failures
+/// and the runtime's, 126 and 127 when the command cannot be executed or found (Docker's
+/// statuses for `docker run`).
+#[derive(Debug)]
+struct Failure {
+    status: u8,
+    message: String,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure {
+            status: locald_engine::runtime::ENGINE_FAILED,
+            message,
+        }
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(message: &str) -> Self {
+        Failure::from(message.to_owned())
+    }
+}
+
+impl From<locald_engine::Error> for Failure {
+    fn from(e: locald_engine::Error) -> Self {
+        let status = match &e {
+            locald_engine::Error::Start { status, .. } => *status,
+            _ => locald_engine::runtime::ENGINE_FAILED,
+        };
+        Failure {
+            status,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+type CliResult<T> = Result<T, Failure>;
 
 fn parse_env(kv: &str) -> CliResult<(String, String)> {
     kv.split_once('=')
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .ok_or_else(|| format!("--env {kv:?}: expected KEY=VALUE"))
+        .ok_or_else(|| format!("--env {kv:?}: expected KEY=VALUE").into())
 }
 
 fn parse_bind(spec: &str) -> CliResult<BindMount> {
@@ -237,7 +280,7 @@ fn parse_bind(spec: &str) -> CliResult<BindMount> {
         [s, d] => (s, d, false),
         [s, d, "ro"] => (s, d, true),
         [s, d, "rw"] => (s, d, false),
-        _ => return Err(format!("--bind {spec:?}: expected SRC:DEST[:ro]")),
+        _ => return Err(format!("--bind {spec:?}: expected SRC:DEST[:ro]").into()),
     };
     Ok(BindMount {
         source: std::path::absolute(source).map_err(|e| format!("--bind {source}: {e}"))?,
@@ -257,7 +300,7 @@ impl Common {
     fn image(&self) -> CliResult<ImageConfiguration> {
         match &self.image_config {
             None => Ok(ImageConfiguration::default()),
-            Some(p) => locald_engine::limits::read_image_config(p).map_err(|e| e.to_string()),
+            Some(p) => locald_engine::limits::read_image_config(p).map_err(Failure::from),
         }
     }
 
@@ -278,7 +321,10 @@ impl Common {
             extra_hosts: self
                 .add_hosts
                 .iter()
-                .map(|h| h.parse().map_err(|e| format!("--add-host: {e}")))
+                .map(|h| {
+                    h.parse()
+                        .map_err(|e| Failure::from(format!("--add-host: {e}")))
+                })
                 .collect::<CliResult<_>>()?,
             dns: DnsOptions {
                 servers: self.dns.clone(),
@@ -324,7 +370,8 @@ impl Common {
                 "init not found: {} ({source}): {e}; build a static locald-init there, pass \
                  --init-path PATH or set LOCALD_INIT, or run without an init (--no-init)",
                 path.display()
-            )),
+            )
+            .into()),
         }
     }
 
@@ -368,7 +415,7 @@ fn run(common: &Common, rt: &RuntimeArgs, stop_timeout: Duration) -> CliResult<u
     let id = common.id();
     let state_root = rt.state_root()?;
     let runtime = rt.runtime(&state_root)?.with_parent_death_signal(true);
-    let dir = state_root.bundle_dir(&id).map_err(|e| e.to_string())?;
+    let dir = state_root.bundle_dir(&id).map_err(Failure::from)?;
     // A bundle left by an engine that was killed: removed, unless its container still runs.
     if std::fs::symlink_metadata(&dir).is_ok() {
         runtime.remove(&dir, false).map_err(|e| {
@@ -377,22 +424,21 @@ fn run(common: &Common, rt: &RuntimeArgs, stop_timeout: Duration) -> CliResult<u
             )
         })?;
     }
-    let bundle = locald_engine::prepare(&image, &common.rootfs, &opts, &dir, &id)
-        .map_err(|e| e.to_string())?;
+    let bundle =
+        locald_engine::prepare(&image, &common.rootfs, &opts, &dir, &id).map_err(Failure::from)?;
     let result = run_forwarding_signals(&runtime, &bundle, stop_timeout);
     let removed = bundle.remove();
-    let code = result.map_err(|e| e.to_string())?;
-    removed.map_err(|e| e.to_string())?;
+    let code = result.map_err(Failure::from)?;
+    removed.map_err(Failure::from)?;
     Ok(u8::try_from(code).unwrap_or(255))
 }
 
 /// `start`: run a prepared bundle, leave it in place.
 fn start(dir: &Path, rt: &RuntimeArgs, stop_timeout: Duration) -> CliResult<u8> {
-    let bundle = bundle::Bundle::open(dir).map_err(|e| e.to_string())?;
+    let bundle = bundle::Bundle::open(dir).map_err(Failure::from)?;
     let state_root = rt.state_root()?;
     let runtime = rt.runtime(&state_root)?.with_parent_death_signal(true);
-    let code =
-        run_forwarding_signals(&runtime, &bundle, stop_timeout).map_err(|e| e.to_string())?;
+    let code = run_forwarding_signals(&runtime, &bundle, stop_timeout).map_err(Failure::from)?;
     Ok(u8::try_from(code).unwrap_or(255))
 }
 
@@ -400,13 +446,15 @@ fn start(dir: &Path, rt: &RuntimeArgs, stop_timeout: Duration) -> CliResult<u8> 
 fn remove(dir: &Path, force: bool, rt: &RuntimeArgs) -> CliResult<u8> {
     let state_root = rt.state_root()?;
     match rt.runtime(&state_root) {
-        Ok(runtime) => runtime.remove(dir, force).map_err(|e| e.to_string())?,
+        Ok(runtime) => runtime.remove(dir, force).map_err(Failure::from)?,
         // Without a runtime nothing can say the container is gone: only a forced removal.
         Err(e) if force => {
             eprintln!("locald-engine: {e}; removing the bundle anyway (--force)");
-            bundle::remove(dir).map_err(|e| e.to_string())?
+            bundle::remove(dir).map_err(Failure::from)?
         }
-        Err(e) => return Err(format!("{e}; cannot tell whether the container still runs")),
+        Err(e) => {
+            return Err(format!("{e}; cannot tell whether the container still runs").into());
+        }
     }
     Ok(0)
 }
@@ -415,11 +463,8 @@ fn remove(dir: &Path, force: bool, rt: &RuntimeArgs) -> CliResult<u8> {
 fn ps(rt: &RuntimeArgs) -> CliResult<u8> {
     let state_root = rt.state_root()?;
     let runtime = rt.runtime(&state_root)?;
-    let known: std::collections::HashMap<String, String> = runtime
-        .list()
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .collect();
+    let known: std::collections::HashMap<String, String> =
+        runtime.list().map_err(Failure::from)?.into_iter().collect();
     let mut rows = Vec::new();
     let entries = std::fs::read_dir(state_root.bundles())
         .map_err(|e| format!("{}: {e}", state_root.bundles().display()))?;
@@ -455,26 +500,25 @@ fn rm(ids: &[String], force: bool, rt: &RuntimeArgs) -> CliResult<u8> {
     let state_root = rt.state_root()?;
     let runtime = rt.runtime(&state_root)?;
     for id in ids {
-        let dir = state_root.bundle_dir(id).map_err(|e| e.to_string())?;
+        let dir = state_root.bundle_dir(id).map_err(Failure::from)?;
         if std::fs::symlink_metadata(&dir).is_err() {
             // A container without a bundle (its bundle removed by hand): delete it from runc.
             match runtime.status(&state_root.runtime_root(), id) {
                 Some(s) if s != "stopped" && !force => {
-                    return Err(format!("container {id} is {s}; use --force to kill it"));
+                    return Err(format!("container {id} is {s}; use --force to kill it").into());
                 }
                 Some(_) => runtime
                     .delete(&state_root.runtime_root(), id)
-                    .map_err(|e| e.to_string())?,
+                    .map_err(Failure::from)?,
                 None => {
-                    return Err(format!(
-                        "no container {id} in {}",
-                        state_root.path().display()
-                    ));
+                    return Err(
+                        format!("no container {id} in {}", state_root.path().display()).into(),
+                    );
                 }
             }
             continue;
         }
-        runtime.remove(&dir, force).map_err(|e| e.to_string())?;
+        runtime.remove(&dir, force).map_err(Failure::from)?;
     }
     Ok(0)
 }
@@ -559,7 +603,7 @@ fn main() -> ExitCode {
         #[cfg(target_os = "linux")]
         Command::Mount { bundle } => locald_engine::layer::mount(bundle)
             .map(|()| 0)
-            .map_err(|e| e.to_string()),
+            .map_err(Failure::from),
         #[cfg(not(target_os = "linux"))]
         Command::Mount { .. } => Err("mount needs Linux".into()),
         Command::Ps { runtime } => ps(runtime),
@@ -577,7 +621,7 @@ fn main() -> ExitCode {
                 bundle,
                 &id,
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(Failure::from)?;
             println!("{}", b.state_dir.display());
             Ok(0)
         })(),
@@ -604,12 +648,12 @@ fn main() -> ExitCode {
                 &state_dir,
                 &id,
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(Failure::from)?;
             if *json {
                 let v = serde_json::json!({ "id": id, "entries": plan.entries() });
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?
+                    serde_json::to_string_pretty(&v).map_err(|e| Failure::from(e.to_string()))?
                 );
             } else {
                 print!("{plan}");
@@ -620,10 +664,10 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("locald-engine: {e}");
+            eprintln!("locald-engine: {}", e.message);
             // 125, like docker run, so engine failures are distinguishable from common
-            // workload statuses.
-            ExitCode::from(125)
+            // workload statuses; 126/127 when the command cannot be executed or found.
+            ExitCode::from(e.status)
         }
     }
 }

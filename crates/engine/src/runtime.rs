@@ -25,6 +25,9 @@ use crate::stopping;
 
 #[cfg(target_os = "linux")]
 mod launch;
+mod log;
+
+pub use log::{ENGINE_FAILED, NOT_EXECUTABLE, NOT_FOUND, failure_status};
 
 /// A handle on an OCI runtime binary (runc).
 #[derive(Debug, Clone)]
@@ -144,9 +147,11 @@ impl Runtime {
             .as_ref()
             .and_then(|p| p.terminal())
             .unwrap_or(false);
+        let mut log = log::RuntimeLog::new()?;
         let mut cmd = Command::new(&self.binary);
         cmd.arg("--root")
             .arg(&root)
+            .args(log.args())
             .arg("run")
             .arg("--bundle")
             .arg(&bundle.state_dir)
@@ -157,6 +162,17 @@ impl Runtime {
             std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         }
         let stop_signal = bundle.info.stop_signal;
+        let log_fd = log.raw_fd();
+        // SAFETY: one fcntl(2): async-signal-safe.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+                if nix::libc::fcntl(log_fd, nix::libc::F_SETFD, 0) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
         #[cfg(target_os = "linux")]
         let launch = launch::Launch::prepare(
             &mut cmd,
@@ -190,12 +206,14 @@ impl Runtime {
                 });
             }
         };
+        let _ = &mut log;
         Ok(Running {
             runtime: self,
             child: Some(child),
             state_root: root,
             id: bundle.id.clone(),
             stop_signal,
+            log,
         })
     }
 
@@ -353,6 +371,7 @@ pub struct Running<'a> {
     state_root: PathBuf,
     id: String,
     stop_signal: i32,
+    log: log::RuntimeLog,
 }
 
 /// How a container stopped by [`Running::stop`] ended.
@@ -497,10 +516,25 @@ impl Running<'_> {
             }
         };
         self.runtime.cleanup(&self.state_root, &self.id)?;
-        Ok(Stopped {
-            code: exit_code(status),
-            killed,
-        })
+        let code = self.runtime_failure(exit_code(status))?;
+        Ok(Stopped { code, killed })
+    }
+
+    /// `code`, unless runc failed on its own (it logged an error and exited non-zero): then
+    /// [`Error::Start`] with the runtime's message and the status that says what kind of failure
+    /// it was ([`failure_status`]).
+    #[implements("lifecycle.exit-status")]
+    fn runtime_failure(&mut self, code: i32) -> Result<i32> {
+        if code == 0 {
+            return Ok(0);
+        }
+        match self.log.error() {
+            Some(reason) => Err(Error::Start {
+                status: failure_status(&reason),
+                reason,
+            }),
+            None => Ok(code),
+        }
     }
 
     /// Wait for the container to exit, delete it, and return its exit code.
@@ -514,7 +548,7 @@ impl Running<'_> {
         let deleted = self.runtime.cleanup(&self.state_root, &self.id);
         let code = exit_code(status?);
         deleted?;
-        Ok(code)
+        self.runtime_failure(code)
     }
 }
 

@@ -157,7 +157,16 @@ fn unknown_group_is_an_error_naming_it() {
 #[test]
 #[verifies("identity.user.resolve")]
 fn hostile_user_strings_are_rejected() {
-    for bad in ["a:b:c", "app\n", "ro\0ot", ":0", "app:", "99999999999"] {
+    for bad in [
+        "a:b:c",
+        "app\n",
+        "ro\0ot",
+        ":0",
+        "app:",
+        "99999999999",
+        "4294967295",
+        "0:4294967295",
+    ] {
         let err = resolve(bad).unwrap_err();
         assert!(
             matches!(err, Error::ImageConfig { field: "User", .. }),
