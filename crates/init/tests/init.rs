@@ -292,6 +292,65 @@ fn non_executable_command_exits_126() {
     );
 }
 
+/// Writes `text` to `dir/name` with `mode`.
+fn write_file(dir: &std::path::Path, name: &str, text: &str, mode: u32) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write test file");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    path.to_str().expect("utf-8 temp path").to_owned()
+}
+
+#[test]
+#[verifies("signals.init.exec-failure")]
+fn script_without_interpreter_line_runs_with_bin_sh() {
+    // The kernel refuses an executable file without `#!` (ENOEXEC); glibc's execvp, and so the
+    // init, runs it with /bin/sh, by path or found in PATH, its arguments passed on.
+    let dir = tempfile_dir("noshebang");
+    let script = write_file(&dir, "script", "echo \"ran $0 $*\"\nexit 3\n", 0o755);
+    let mut running = Running::start(&mut init(&["--", &script, "a", "b c"]));
+    assert_eq!(running.line(), format!("ran {script} a b c"), "by path");
+    assert_eq!(running.wait().code(), Some(3));
+    let path = format!("{}:/bin:/usr/bin", dir.display());
+    let mut running = Running::start(init(&["--", "script", "d"]).env("PATH", path));
+    assert_eq!(running.line(), format!("ran {script} d"), "found in PATH");
+    assert_eq!(running.wait().code(), Some(3));
+    std::fs::remove_dir_all(&dir).expect("remove test dir");
+}
+
+#[test]
+#[verifies("signals.init.exec-failure")]
+fn path_search_goes_past_a_file_it_may_not_execute() {
+    // PATH=A:B, A/cmd not executable, B/cmd executable: B/cmd runs, as with glibc's execvp.
+    let dir = tempfile_dir("pathsearch");
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    std::fs::create_dir(&a).expect("mkdir a");
+    std::fs::create_dir(&b).expect("mkdir b");
+    write_file(&a, "cmd", "#!/bin/sh\nexit 1\n", 0o644);
+    write_file(&b, "cmd", "#!/bin/sh\nexit 4\n", 0o755);
+    let path = format!("{}:{}", a.display(), b.display());
+    let status = init(&["--", "cmd"])
+        .env("PATH", &path)
+        .status()
+        .expect("run locald-init");
+    assert_eq!(status.code(), Some(4), "B/cmd ran");
+    // Only the one it may not execute: 126 and EACCES, not 127.
+    let out = init(&["--", "cmd"])
+        .env("PATH", a.as_os_str())
+        .output()
+        .expect("run locald-init");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(126), "{stderr}");
+    assert!(stderr.contains("Permission denied"), "{stderr}");
+    // No PATH at all: the C library's default, which holds sh.
+    let status = init(&["--", "sh", "-c", "exit 5"])
+        .env_remove("PATH")
+        .status()
+        .expect("run locald-init");
+    assert_eq!(status.code(), Some(5), "sh found without PATH");
+    std::fs::remove_dir_all(&dir).expect("remove test dir");
+}
+
 #[test]
 #[verifies("signals.init.reap")]
 fn orphans_are_all_reaped() {
