@@ -1,6 +1,9 @@
 //! Runs the `locald-init` binary on real workloads, outside any container: the init is not PID 1
 //! here, so these tests also exercise it as a child subreaper. Timeouts only turn a hang into a
 //! failure; nothing asserts on how fast anything is.
+//!
+//! The binary under test is the one the engine runs: the static musl build of the `init` profile
+//! ([`locald_testkit::static_init`]), not cargo's dev build of this package (glibc, unwinding).
 
 use locald_spec_macros::verifies;
 use nix::libc;
@@ -12,7 +15,11 @@ use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
-const INIT: &str = env!("CARGO_BIN_EXE_locald-init");
+/// The static `locald-init`, built once (a failed build fails the test).
+fn init_bin() -> String {
+    let path = locald_testkit::static_init();
+    path.to_str().expect("a UTF-8 workspace path").to_owned()
+}
 
 /// Long enough for a loaded CI machine; only there to detect hangs.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -115,7 +122,7 @@ impl Drop for KillOnDrop {
 
 /// `locald-init ARGS...`
 fn init(args: &[&str]) -> Command {
-    let mut cmd = Command::new(INIT);
+    let mut cmd = Command::new(init_bin());
     cmd.args(args);
     cmd
 }
@@ -425,7 +432,7 @@ fn as_pid_1_signals_from_inside_and_outside_are_forwarded() {
         "--pid",
         "--fork",
         "--mount-proc",
-        INIT,
+        &init_bin(),
         "--",
         "sh",
         "-c",
@@ -746,9 +753,10 @@ fn background_init_does_not_take_the_terminal() {
     // An interactive-style shell (`sh -m`, job control on) owns the terminal and runs the init
     // twice: as a background job (it must not take the terminal) and in the foreground.
     let pty = nix::pty::openpty(None, None).expect("openpty");
+    let init = init_bin();
     let script = format!(
-        "{INIT} -- sh -c 'cat /proc/$$/stat' & wait
-        {INIT} -- sh -c 'cat /proc/$$/stat'
+        "{init} -- sh -c 'cat /proc/$$/stat' & wait
+        {init} -- sh -c 'cat /proc/$$/stat'
         echo \"shell $$\""
     );
     let mut shell = Running::start(on_terminal(
@@ -784,7 +792,7 @@ fn userns_runs_the_workload_as_the_given_ids_over_the_callers_own() {
     let dir = tempfile_dir("userns");
     let script = "id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; \
                   cat /proc/self/setgroups; echo x > \"$1/written\"; stat -c %u:%g \"$1/written\"";
-    let out = Command::new(INIT)
+    let out = Command::new(init_bin())
         .args(["--userns", "1000:1001", "--", "sh", "-c", script, "sh"])
         .arg(&dir)
         .output()
@@ -820,7 +828,7 @@ fn userns_runs_the_workload_as_the_given_ids_over_the_callers_own() {
 /// The `CapEff`, `CapBnd` and `CapAmb` masks a `--userns` workload reports (its `CapInh`
 /// must be empty).
 fn nested_caps(ids: &str) -> (u64, u64, u64) {
-    let out = Command::new(INIT)
+    let out = Command::new(init_bin())
         .args([
             "--userns",
             ids,
