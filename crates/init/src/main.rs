@@ -18,7 +18,8 @@
 //! ([`execv`]), messages formatted by `core::fmt` into a buffer on the stack ([`Writer`]).
 //! `ci/test` builds it statically linked with musl, with the cargo profile `init` (panic =
 //! abort, LTO, stripped): about 40 KB, a thirtieth of the std build with static glibc, and it
-//! starts faster than tini-static (README, "locald-init: no_std, static musl").
+//! starts faster than tini-static (README, Decisions: "locald-init: no_std, linked statically
+//! with musl").
 //!
 //! Two functions of musl do not do what this init needs, so it does their work itself: musl's
 //! signal sets leave out signals 32 to 34, and 34 is the SIGRTMIN of glibc programs, which the
