@@ -17,7 +17,7 @@ use oci_spec::image::{ConfigBuilder, ImageConfigurationBuilder};
 /// The static init, which the app container needs (and rootless, the build container too).
 fn init() -> Result<PathBuf, Box<dyn Error>> {
     let built = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../target/static/x86_64-unknown-linux-gnu/release/locald-init");
+        .join("../../target/static/x86_64-unknown-linux-musl/init/locald-init");
     let path = std::env::var_os("LOCALD_INIT").map_or(built, PathBuf::from);
     if !path.is_file() {
         return Err(format!(

@@ -11,18 +11,72 @@
 //!
 //! The whole program is one loop over a signalfd: every signal but the synchronous ones stays
 //! blocked, so nothing runs asynchronously and nothing is lost between two reads.
+//!
+//! Every container pays for its init, in memory and in start time, so it is written against the
+//! C library alone, as tini and catatonit are: no Rust standard library (`no_std`, and
+//! `no_main`: C's `main` below is the entry point), no heap but for a script's `argv`
+//! ([`execv`]), messages formatted by `core::fmt` into a buffer on the stack ([`Writer`]).
+//! `ci/test` builds it statically linked with musl, with the cargo profile `init` (panic =
+//! abort, LTO, stripped): about 40 KB, a thirtieth of the std build with static glibc, and it
+//! starts faster than tini-static (README, Decisions: "locald-init: no_std, linked statically
+//! with musl").
+//!
+//! Two functions of musl do not do what this init needs, so it does their work itself: musl's
+//! signal sets leave out signals 32 to 34, and 34 is the SIGRTMIN of glibc programs, which the
+//! init must forward ([`SigMask`]); musl's `execvp` neither runs a script without `#!` with
+//! `/bin/sh` nor searches glibc's default `PATH` ([`execvp`]).
 
+#![no_std]
+#![no_main]
+
+// Under panic = unwind, which the dev and test profiles use and which cargo does not let one
+// package override, a binary needs std's unwinding runtime: std is linked in for that alone.
+// The `init` profile aborts instead, and the handler below replaces it.
+#[cfg(not(panic = "abort"))]
+extern crate std;
+
+use core::ffi::{CStr, c_char, c_int, c_long, c_void};
+use core::fmt::{self, Write as _};
+use libc::pid_t;
 use locald_spec_macros::implements;
-use nix::errno::Errno;
-use nix::libc;
-use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, signal, sigprocmask};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::unistd::{
-    ForkResult, Pid, execvp, fork, getpgrp, getpid, isatty, setpgid, tcgetpgrp, tcsetpgrp,
-};
-use std::ffi::CString;
-use std::io::Write;
-use std::os::unix::ffi::OsStringExt;
+
+// Without std, the `libc` crate leaves linking the C library to the program (its documentation,
+// "Cargo Features"); static or not as the target says.
+#[cfg(panic = "abort")]
+#[link(name = "c")]
+unsafe extern "C" {}
+
+#[cfg(panic = "abort")]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    // Nothing here panics but on a bug (an index out of bounds); die of SIGABRT, as C's assert.
+    // SAFETY: abort(3) has no preconditions.
+    unsafe { libc::abort() }
+}
+
+/// `locald-init: MESSAGE` on stderr, MESSAGE formatted as by `format!`.
+macro_rules! warn {
+    ($($message:tt)*) => {
+        print(libc::STDERR_FILENO, format_args!("locald-init: {}\n", format_args!($($message)*)))
+    };
+}
+
+/// [`warn!`], then exit 1: the init itself failed.
+macro_rules! die {
+    ($($message:tt)*) => {{
+        warn!($($message)*);
+        exit(1)
+    }};
+}
+
+/// [`warn!`] and the usage, then exit 2.
+macro_rules! usage_error {
+    ($($message:tt)*) => {{
+        warn!($($message)*);
+        print(libc::STDERR_FILENO, format_args!("{USAGE}\n"));
+        exit(2)
+    }};
+}
 
 const USAGE: &str = "usage: locald-init [-g] [--userns UID:GID] [--] CMD [ARG...]";
 
@@ -40,172 +94,258 @@ not found, 126 when it cannot be executed).
 
 /// What the kernel sends a process that faulted: left unblocked with their default action, so
 /// that a fault of the init kills it, and never forwarded.
-const SYNCHRONOUS: [Signal; 7] = [
-    Signal::SIGFPE,
-    Signal::SIGILL,
-    Signal::SIGSEGV,
-    Signal::SIGBUS,
-    Signal::SIGABRT,
-    Signal::SIGTRAP,
-    Signal::SIGSYS,
+const SYNCHRONOUS: [c_int; 7] = [
+    libc::SIGFPE,
+    libc::SIGILL,
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGABRT,
+    libc::SIGTRAP,
+    libc::SIGSYS,
 ];
 
-fn main() {
+/// The signals glibc reserves for its threads (SIGCANCEL, SIGSETXID) and keeps out of every
+/// signal set: neither blocked nor forwarded, as by tini and catatonit built with glibc.
+const GLIBC_INTERNAL: [c_int; 2] = [32, 33];
+
+/// The highest signal number on Linux (x86_64, aarch64: every architecture but MIPS).
+const LAST_SIGNAL: c_int = 64;
+
+/// A set of signals as the kernel reads it: bit N-1 stands for signal N. The init passes its sets
+/// straight to the system calls rather than through the C library's `sigset_t`, whose functions
+/// leave out the library's own reserved signals: musl's (`sigfillset`, `sigaddset`) leave out 32,
+/// 33 and 34, and 34 is glibc's SIGRTMIN, which a glibc workload uses.
+type SigMask = u64;
+
+/// Signal `signo` alone.
+fn sig(signo: c_int) -> SigMask {
+    1 << (signo - 1)
+}
+
+/// An `errno` value; shown as `strerror(3)` words it.
+#[derive(Clone, Copy, PartialEq)]
+struct Errno(c_int);
+
+impl Errno {
+    fn last() -> Errno {
+        // SAFETY: errno is thread-local and always readable.
+        Errno(unsafe { *libc::__errno_location() })
+    }
+}
+
+impl fmt::Display for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        // SAFETY: strerror returns a NUL-terminated string, valid until the next call; the init
+        // has a single thread.
+        let text = unsafe { CStr::from_ptr(libc::strerror(self.0)) };
+        Lossy(text.to_bytes()).fmt(f)
+    }
+}
+
+/// The result of a C call that returns -1 and sets errno on failure.
+fn check<T: PartialEq + From<i8>>(ret: T) -> Result<T, Errno> {
+    if ret == T::from(-1) {
+        Err(Errno::last())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// # Safety
+///
+/// The C runtime calls it with `argc` strings in `argv`, followed by a null pointer.
+#[unsafe(no_mangle)]
+unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     // First of all, so that a signal arriving from now on waits in the queue for the loop.
     let blocked = blocked_signals();
-    if let Err(e) = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&blocked), None) {
-        die(&format!("cannot block signals: {e}"));
+    if let Err(e) = set_signal_mask(blocked) {
+        die!("cannot block signals: {e}");
     }
+    // SAFETY: as the caller promises (argc is never negative).
+    let args = unsafe { core::slice::from_raw_parts(argv, argc as usize) };
     let Options {
         group,
         userns,
         argv,
-    } = parse_args();
+    } = parse_args(args);
     close_inherited_fds();
-    let signals = SignalFd::with_flags(&blocked, SfdFlags::SFD_CLOEXEC)
-        .unwrap_or_else(|e| die(&format!("cannot create a signalfd: {e}")));
+    let signals = signalfd(blocked).unwrap_or_else(|e| die!("cannot create a signalfd: {e}"));
     default_dispositions();
     become_subreaper();
-    let workload = spawn(&argv, should_take_terminal(), userns);
-    std::process::exit(supervise(&signals, workload, group));
+    let workload = spawn(argv, should_take_terminal(), userns);
+    supervise(signals, workload, group)
 }
 
-/// Every signal but the synchronous ones (glibc keeps its two internal signals out too).
+/// Every signal but the synchronous ones and glibc's two internal ones.
 #[implements("signals.init.forward")]
-fn blocked_signals() -> SigSet {
-    let mut set = SigSet::all();
-    for s in SYNCHRONOUS {
-        set.remove(s);
+fn blocked_signals() -> SigMask {
+    let mut mask = SigMask::MAX;
+    for s in SYNCHRONOUS.into_iter().chain(GLIBC_INTERNAL) {
+        mask &= !sig(s);
     }
-    set
+    mask
+}
+
+/// The kernel's sigset is 8 bytes: [`SigMask`].
+const SIGSET_SIZE: usize = size_of::<SigMask>();
+
+fn set_signal_mask(mask: SigMask) -> Result<(), Errno> {
+    // SAFETY: `mask` outlives the call; the old mask is not asked for.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK as c_long,
+            &mask as *const SigMask,
+            core::ptr::null_mut::<SigMask>(),
+            SIGSET_SIZE,
+        )
+    };
+    check(ret).map(drop)
+}
+
+fn signalfd(mask: SigMask) -> Result<c_int, Errno> {
+    // SAFETY: as above; -1 asks for a new descriptor, close-on-exec.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_signalfd4,
+            -1 as c_long,
+            &mask as *const SigMask,
+            SIGSET_SIZE,
+            libc::SFD_CLOEXEC as c_long,
+        )
+    };
+    check(ret).map(|fd| fd as c_int)
 }
 
 /// The command line.
-struct Options {
+struct Options<'a> {
     /// `-g`: signal the workload's process group.
     group: bool,
     /// `--userns UID:GID`: the workload's ids in a nested user namespace.
     userns: Option<(u32, u32)>,
-    /// `CMD` and its arguments.
-    argv: Vec<CString>,
+    /// `CMD` and its arguments: the tail of the init's own `argv`, so that the null pointer
+    /// after it ends this one too and `argv.as_ptr()` can be passed to `execv`.
+    argv: &'a [*const c_char],
 }
 
 /// Reads the options and `CMD` with its arguments.
-fn parse_args() -> Options {
-    let args: Vec<Vec<u8>> = std::env::args_os()
-        .skip(1)
-        .map(OsStringExt::into_vec)
-        .collect();
+fn parse_args(args: &[*const c_char]) -> Options<'_> {
+    // SAFETY: every pointer in `args` is a NUL-terminated string (see `main`).
+    let arg = |i: usize| {
+        args.get(i)
+            .map(|&a| unsafe { CStr::from_ptr(a) }.to_bytes())
+    };
     let mut group = false;
     let mut userns = None;
-    let mut i = 0;
-    while let Some(arg) = args.get(i) {
-        match arg.as_slice() {
+    let mut i = 1;
+    while let Some(a) = arg(i) {
+        match a {
             b"-g" => group = true,
             b"--userns" => {
                 i += 1;
-                let value = args.get(i).map(|v| String::from_utf8_lossy(v));
-                userns = Some(
-                    value
-                        .as_deref()
-                        .and_then(parse_ids)
-                        .unwrap_or_else(|| usage_error("--userns needs UID:GID")),
-                );
+                let ids = arg(i).and_then(parse_ids);
+                userns = Some(ids.unwrap_or_else(|| usage_error!("--userns needs UID:GID")));
             }
             b"--" => {
                 i += 1;
                 break;
             }
             b"-h" | b"--help" => {
-                let _ = writeln!(std::io::stdout(), "{USAGE}\n{HELP}");
-                std::process::exit(0);
+                print(libc::STDOUT_FILENO, format_args!("{USAGE}\n{HELP}\n"));
+                exit(0);
             }
             b"-V" | b"--version" => {
-                let _ = writeln!(
-                    std::io::stdout(),
-                    "locald-init {}",
-                    env!("CARGO_PKG_VERSION")
-                );
-                std::process::exit(0);
+                let version = env!("CARGO_PKG_VERSION");
+                print(libc::STDOUT_FILENO, format_args!("locald-init {version}\n"));
+                exit(0);
             }
-            [b'-', _, ..] => {
-                usage_error(&format!("unknown option {}", String::from_utf8_lossy(arg)))
-            }
+            [b'-', _, ..] => usage_error!("unknown option {}", Lossy(a)),
             _ => break,
         }
         i += 1;
     }
-    if i == args.len() {
-        usage_error("no command given");
+    if i >= args.len() {
+        usage_error!("no command given");
     }
-    let argv = args[i..]
-        .iter()
-        // Arguments come from a C argv: they cannot contain a NUL byte.
-        .filter_map(|a| CString::new(a.as_slice()).ok())
-        .collect();
     Options {
         group,
         userns,
-        argv,
+        argv: &args[i..],
     }
 }
 
 /// `UID:GID`, both decimal.
-fn parse_ids(s: &str) -> Option<(u32, u32)> {
-    let (u, g) = s.split_once(':')?;
-    let id = |x: &str| {
-        x.bytes()
-            .all(|b| b.is_ascii_digit())
-            .then(|| x.parse().ok())
-            .flatten()
-    };
-    Some((id(u)?, id(g)?))
+fn parse_ids(s: &[u8]) -> Option<(u32, u32)> {
+    let colon = s.iter().position(|&b| b == b':')?;
+    Some((decimal(&s[..colon])?, decimal(&s[colon + 1..])?))
+}
+
+/// Digits only: no sign, no space.
+fn decimal<T: core::str::FromStr>(s: &[u8]) -> Option<T> {
+    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    core::str::from_utf8(s).ok()?.parse().ok()
 }
 
 /// Closes every descriptor above 2 the init inherited; all it opens later is close-on-exec.
 #[implements("signals.init.fds")]
 fn close_inherited_fds() {
-    let last = libc::c_uint::MAX as usize;
+    let (first, last) = (3 as c_long, c_long::from(u32::MAX));
     // SAFETY: no descriptor above 2 is owned by anything in this process yet.
-    if unsafe { libc::syscall(libc::SYS_close_range, 3usize, last, 0usize) } == 0 {
+    if unsafe { libc::syscall(libc::SYS_close_range, first, last, 0 as c_long) } == 0 {
         return;
     }
-    // Linux older than 5.9 has no close_range: close what /proc/self/fd lists.
-    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
-        return warn("cannot close inherited file descriptors: /proc/self/fd is unreadable");
-    };
-    let fds: Vec<i32> = dir
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .filter(|&fd| fd > 2)
-        .collect();
-    for fd in fds {
-        // SAFETY: as above; the directory's own descriptor is already closed (EBADF, ignored).
-        unsafe { libc::close(fd) };
+    // Linux older than 5.9 has no close_range: close what /proc/self/fd lists. Closing entries
+    // while reading is safe there: the kernel lists the table from the position reached on.
+    // SAFETY: a NUL-terminated path.
+    let dir = unsafe { libc::opendir(c"/proc/self/fd".as_ptr()) };
+    if dir.is_null() {
+        return warn!("cannot close inherited file descriptors: /proc/self/fd is unreadable");
+    }
+    // SAFETY: `dir` is open until the closedir below; readdir's entry is valid until the next
+    // call, and its name is NUL-terminated.
+    unsafe {
+        let own = libc::dirfd(dir);
+        loop {
+            let entry = libc::readdir(dir);
+            if entry.is_null() {
+                break;
+            }
+            let name = CStr::from_ptr((*entry).d_name.as_ptr()).to_bytes();
+            if let Some(fd) = decimal::<c_int>(name)
+                && fd > 2
+                && fd != own
+            {
+                libc::close(fd);
+            }
+        }
+        libc::closedir(dir);
     }
 }
 
 /// Default dispositions for SIGCHLD and the synchronous signals. An ignored SIGCHLD (inherited
 /// from whoever started the init) would make the kernel discard the status of every child, the
-/// workload's included; Rust's runtime handles SIGSEGV and SIGBUS, and would survive one sent
-/// with kill(2).
+/// workload's included; an ignored SIGSEGV would let the init survive one sent with kill(2).
 #[implements("signals.init.reap", "signals.init.forward")]
 fn default_dispositions() {
-    for s in std::iter::once(Signal::SIGCHLD).chain(SYNCHRONOUS) {
+    for s in [libc::SIGCHLD].into_iter().chain(SYNCHRONOUS) {
         // SAFETY: installs no handler, only the default disposition.
-        if let Err(e) = unsafe { signal(s, SigHandler::SigDfl) } {
-            warn(&format!("cannot reset {s}: {e}"));
+        if unsafe { libc::signal(s, libc::SIG_DFL) } == libc::SIG_ERR {
+            warn!("cannot reset signal {s}: {}", Errno::last());
         }
     }
 }
 
 #[implements("signals.init.subreaper")]
 fn become_subreaper() {
-    if getpid() != Pid::from_raw(1)
-        && let Err(e) = nix::sys::prctl::set_child_subreaper(true)
-    {
-        warn(&format!(
-            "cannot become a child subreaper ({e}): orphans will not be reaped"
-        ));
+    // SAFETY: getpid(2) and prctl(2) with integer arguments have no memory-safety preconditions.
+    let failed = unsafe {
+        libc::getpid() != 1 && libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as c_long) == -1
+    };
+    if failed {
+        let e = Errno::last();
+        warn!("cannot become a child subreaper ({e}): orphans will not be reaped");
     }
 }
 
@@ -214,35 +354,58 @@ fn become_subreaper() {
 /// init in the background).
 #[implements("signals.init.tty")]
 fn should_take_terminal() -> bool {
-    let stdin = std::io::stdin();
-    isatty(&stdin).unwrap_or(false) && tcgetpgrp(&stdin).is_ok_and(|fg| fg == getpgrp())
+    // SAFETY: these calls take a descriptor number and nothing else.
+    unsafe {
+        libc::isatty(libc::STDIN_FILENO) == 1
+            && libc::tcgetpgrp(libc::STDIN_FILENO) == libc::getpgrp()
+    }
 }
 
 /// Forks the workload and returns its PID.
 #[implements("signals.init.tty")]
-fn spawn(argv: &[CString], take_terminal: bool, userns: Option<(u32, u32)>) -> Pid {
+fn spawn(argv: &[*const c_char], take_terminal: bool, userns: Option<(u32, u32)>) -> pid_t {
     // SAFETY: the init is single-threaded, so the child may do whatever the parent could.
-    match unsafe { fork() } {
-        Ok(ForkResult::Parent { child }) => {
-            // As the child does: whichever runs first, `-g` finds the group.
-            let _ = setpgid(child, child);
-            child
-        }
-        Ok(ForkResult::Child) => {
+    match unsafe { libc::fork() } {
+        -1 => die!("cannot fork: {}", Errno::last()),
+        0 => {
             if let Some((uid, gid)) = userns
-                && let Err(e) = enter_user_namespace(uid, gid)
+                && let Err((what, e)) = enter_user_namespace(uid, gid)
             {
-                warn(&format!(
-                    "cannot run the command as {uid}:{gid} in a nested user namespace: {e}"
-                ));
+                warn!(
+                    "cannot run the command as {uid}:{gid} in a nested user namespace: {what}: {e}"
+                );
                 // SAFETY: leaves at once, as a failed exec does.
                 unsafe { libc::_exit(126) }
             }
             exec_workload(argv, take_terminal)
         }
-        Err(e) => die(&format!("cannot fork: {e}")),
+        child => {
+            // As the child does: whichever runs first, `-g` finds the group.
+            // SAFETY: setpgid(2) has no memory-safety preconditions.
+            unsafe { libc::setpgid(child, child) };
+            child
+        }
     }
 }
+
+/// capget(2) and capset(2)'s header, version 3: 64 capabilities as two 32-bit words per set.
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: c_int,
+}
+
+/// One 32-bit word of each set.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+const CAP_SETFCAP: u32 = 31;
 
 /// In the forked child, before the exec: a new user namespace whose only uid (gid) mapping is
 /// `uid` (`gid`) to the caller's own effective uid (gid), with setgroups(2) denied, as
@@ -256,33 +419,67 @@ fn spawn(argv: &[CString], take_terminal: bool, userns: Option<(u32, u32)>) -> P
 /// So the child then confines itself to the capabilities the init was given, without
 /// `CAP_SETFCAP` (granted only for the unshare): the bounding, permitted and effective sets
 /// become that set, and the inheritable and ambient sets are cleared, as runc leaves them.
+/// On failure, returns the step that failed and its error.
 #[implements("isolation.namespaces.user-nested")]
-fn enter_user_namespace(uid: u32, gid: u32) -> Result<(), String> {
-    use caps::{CapSet, Capability};
-    let (outer_uid, outer_gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
-    let mut keep = caps::read(None, CapSet::Permitted)
-        .map_err(|e| format!("read the init's capabilities: {e}"))?;
-    keep.remove(&Capability::CAP_SETFCAP);
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER)
-        .map_err(|e| format!("unshare(CLONE_NEWUSER): {e}"))?;
-    let write = |file: &str, text: String| {
-        std::fs::write(file, &text).map_err(|e| format!("write {text:?} to {file}: {e}"))
+fn enter_user_namespace(uid: u32, gid: u32) -> Result<(), (&'static str, Errno)> {
+    let header = CapHeader {
+        version: CAPABILITY_VERSION_3,
+        pid: 0,
     };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: `header` and the two words of `data` are what capget(2) reads and writes.
+    check(unsafe { libc::syscall(libc::SYS_capget, &raw const header, data.as_mut_ptr()) })
+        .map_err(|e| ("read the init's capabilities", e))?;
+    let permitted = u64::from(data[0].permitted) | u64::from(data[1].permitted) << 32;
+    let keep = permitted & !(1 << CAP_SETFCAP);
+    // SAFETY: geteuid(2) and getegid(2) cannot fail; unshare(2) takes flags only.
+    let (outer_uid, outer_gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    check(unsafe { libc::unshare(libc::CLONE_NEWUSER) })
+        .map_err(|e| ("unshare(CLONE_NEWUSER)", e))?;
     // Unprivileged, gid_map can only be written once setgroups is denied.
-    write("/proc/self/setgroups", "deny".into())?;
-    write("/proc/self/uid_map", format!("{uid} {outer_uid} 1\n"))?;
-    write("/proc/self/gid_map", format!("{gid} {outer_gid} 1\n"))?;
-    let confine = |what: &str, e: caps::errors::CapsError| format!("{what}: {e}");
-    for cap in caps::runtime::thread_all_supported() {
-        if !keep.contains(&cap) {
-            caps::drop(None, CapSet::Bounding, cap)
-                .map_err(|e| confine("drop from the bounding set", e))?;
+    write_file(c"/proc/self/setgroups", format_args!("deny"))?;
+    write_file(c"/proc/self/uid_map", format_args!("{uid} {outer_uid} 1\n"))?;
+    write_file(c"/proc/self/gid_map", format_args!("{gid} {outer_gid} 1\n"))?;
+    // Each capability the kernel knows, up to the first it refuses to read.
+    for cap in 0..64 {
+        // SAFETY: prctl(2) with integer arguments.
+        if unsafe { libc::prctl(libc::PR_CAPBSET_READ, cap as c_long) } == -1 {
+            break;
+        }
+        if keep & (1 << cap) == 0 {
+            // SAFETY: as above.
+            check(unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as c_long) })
+                .map_err(|e| ("drop from the bounding set", e))?;
         }
     }
-    caps::clear(None, CapSet::Ambient).map_err(|e| confine("clear the ambient set", e))?;
-    caps::clear(None, CapSet::Inheritable).map_err(|e| confine("clear inheritable", e))?;
-    caps::set(None, CapSet::Effective, &keep).map_err(|e| confine("set effective", e))?;
-    caps::set(None, CapSet::Permitted, &keep).map_err(|e| confine("set permitted", e))
+    let (clear_all, zero) = (libc::PR_CAP_AMBIENT_CLEAR_ALL as c_long, 0 as c_long);
+    // SAFETY: as above.
+    check(unsafe { libc::prctl(libc::PR_CAP_AMBIENT, clear_all, zero, zero, zero) })
+        .map_err(|e| ("clear the ambient set", e))?;
+    let word = |i: u32| CapData {
+        effective: (keep >> (32 * i)) as u32,
+        permitted: (keep >> (32 * i)) as u32,
+        inheritable: 0,
+    };
+    let data = [word(0), word(1)];
+    // SAFETY: as for capget.
+    check(unsafe { libc::syscall(libc::SYS_capset, &raw const header, data.as_ptr()) })
+        .map_err(|e| ("set the effective, permitted and inheritable sets", e))?;
+    Ok(())
+}
+
+/// Writes `text` to the file `path`, which must exist.
+fn write_file(path: &'static CStr, text: fmt::Arguments) -> Result<(), (&'static str, Errno)> {
+    let what = path.to_str().unwrap_or("a /proc file");
+    // SAFETY: a NUL-terminated path.
+    let fd = check(unsafe { libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) })
+        .map_err(|e| (what, e))?;
+    let mut out = Writer::new(fd);
+    let _ = out.write_fmt(text);
+    let written = out.finish();
+    // SAFETY: `fd` was opened above and is not used after.
+    unsafe { libc::close(fd) };
+    written.map_err(|e| (what, e))
 }
 
 /// In the forked child: a process group of its own, the terminal if `take_terminal`, a clean
@@ -292,47 +489,131 @@ fn enter_user_namespace(uid: u32, gid: u32) -> Result<(), String> {
     "signals.init.signal-state",
     "signals.init.exec-failure"
 )]
-fn exec_workload(argv: &[CString], take_terminal: bool) -> ! {
-    let _ = setpgid(Pid::from_raw(0), Pid::from_raw(0));
+fn exec_workload(argv: &[*const c_char], take_terminal: bool) -> ! {
+    // SAFETY: setpgid(2) and getpid(2) have no memory-safety preconditions.
+    unsafe { libc::setpgid(0, 0) };
     // Every signal is still blocked, so tcsetpgrp from a background group gets no SIGTTOU.
-    if take_terminal && let Err(e) = tcsetpgrp(std::io::stdin(), getpid()) {
-        warn(&format!("cannot give the terminal to the command: {e}"));
+    if take_terminal && unsafe { libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpid()) } == -1 {
+        warn!("cannot give the terminal to the command: {}", Errno::last());
     }
-    // The raw system call: glibc's sigaction refuses its two internal signals (32 and 33),
-    // which may have been inherited ignored too. An all-zero kernel sigaction is SIG_DFL.
+    // The raw system call: the C library's sigaction refuses its own internal signals, which
+    // may have been inherited ignored too. An all-zero kernel sigaction is SIG_DFL.
     let default = [0u64; 4];
-    for signo in 1..=libc::SIGRTMAX() {
+    for signo in 1..=LAST_SIGNAL {
         // SAFETY: `default` outlives the call. SIGKILL and SIGSTOP refuse (EINVAL), harmlessly.
         unsafe {
             libc::syscall(
                 libc::SYS_rt_sigaction,
-                signo as libc::c_long,
+                signo as c_long,
                 default.as_ptr(),
                 0usize,
-                8usize,
+                SIGSET_SIZE,
             )
         };
     }
-    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
-    let Err(e) = execvp(&argv[0], argv);
-    let code = if e == Errno::ENOENT { 127 } else { 126 };
-    warn(&format!(
-        "cannot execute \"{}\": {}",
-        argv[0].to_string_lossy(),
-        e.desc()
-    ));
+    let _ = set_signal_mask(0);
+    let e = execvp(argv);
+    let code = if e == Errno(libc::ENOENT) { 127 } else { 126 };
+    // SAFETY: argv[0] is a NUL-terminated string (see `main`).
+    let cmd = unsafe { CStr::from_ptr(argv[0]) };
+    warn!("cannot execute \"{}\": {e}", Lossy(cmd.to_bytes()));
     // SAFETY: leaves at once, without running the exit handlers the parent will run.
     unsafe { libc::_exit(code) }
 }
 
+/// glibc's `execvp` (posix/execvpe.c): `argv[0]` is executed as is when it contains a slash, else
+/// looked up in each directory of `PATH` (`/bin:/usr/bin`, glibc's `_CS_PATH`, when unset), the
+/// search going on past a directory where it is missing or may not be executed; a file the
+/// kernel does not recognise as executable (ENOEXEC: a script without `#!`) is run with
+/// `/bin/sh`. Returns the error when nothing could be executed, EACCES if a file was found but
+/// refused. musl's `execvp` (src/process/execvp.c) runs no script without `#!`, and its default
+/// `PATH` starts with `/usr/local/bin`.
+#[implements("signals.init.exec-failure")]
+fn execvp(argv: &[*const c_char]) -> Errno {
+    // SAFETY: argv[0] is a NUL-terminated string (see `main`).
+    let file = unsafe { CStr::from_ptr(argv[0]) }.to_bytes();
+    if file.is_empty() {
+        return Errno(libc::ENOENT);
+    }
+    if file.contains(&b'/') {
+        return execv(argv[0], argv);
+    }
+    if file.len() > libc::NAME_MAX as usize {
+        return Errno(libc::ENAMETOOLONG);
+    }
+    // SAFETY: getenv's result, when not null, is a NUL-terminated string.
+    let path = match unsafe { libc::getenv(c"PATH".as_ptr()) } {
+        p if p.is_null() => b"/bin:/usr/bin".as_slice(),
+        p => unsafe { CStr::from_ptr(p) }.to_bytes(),
+    };
+    let mut found_but_refused = false;
+    // A directory, a slash, the file name and its NUL.
+    let mut candidate = [0u8; libc::PATH_MAX as usize + libc::NAME_MAX as usize + 2];
+    for dir in path.split(|&b| b == b':') {
+        if dir.len() >= libc::PATH_MAX as usize {
+            continue;
+        }
+        candidate[..dir.len()].copy_from_slice(dir);
+        let mut end = dir.len();
+        // An empty entry is the working directory: the file name alone.
+        if !dir.is_empty() {
+            candidate[end] = b'/';
+            end += 1;
+        }
+        candidate[end..end + file.len()].copy_from_slice(file);
+        candidate[end + file.len()] = 0;
+        let e = execv(candidate.as_ptr().cast(), argv);
+        match e.0 {
+            libc::EACCES => found_but_refused = true,
+            libc::ENOENT | libc::ESTALE | libc::ENOTDIR | libc::ENODEV | libc::ETIMEDOUT => {}
+            _ => return e,
+        }
+    }
+    Errno(if found_but_refused {
+        libc::EACCES
+    } else {
+        libc::ENOENT
+    })
+}
+
+/// Executes the file `path` with `argv` and the init's environment, and a file without `#!`
+/// (ENOEXEC) with `/bin/sh path ARG...`; returns the error of the last attempt.
+fn execv(path: *const c_char, argv: &[*const c_char]) -> Errno {
+    // SAFETY: `path` is NUL-terminated and `argv` ends with a null pointer (see `Options`).
+    unsafe { libc::execv(path, argv.as_ptr()) };
+    let e = Errno::last();
+    if e != Errno(libc::ENOEXEC) {
+        return e;
+    }
+    // `/bin/sh`, the file, the arguments after argv[0], and calloc's zeroes end it.
+    let len = argv.len() + 2;
+    // SAFETY: a fresh zeroed array of `len` pointers, filled below within its bounds; it is left
+    // to the exec (or to the `_exit` that follows a failure).
+    unsafe {
+        let sh_argv = libc::calloc(len, size_of::<*const c_char>()).cast::<*const c_char>();
+        if sh_argv.is_null() {
+            return Errno(libc::ENOMEM);
+        }
+        *sh_argv = c"/bin/sh".as_ptr();
+        *sh_argv.add(1) = path;
+        core::ptr::copy_nonoverlapping(argv.as_ptr().add(1), sh_argv.add(2), argv.len() - 1);
+        libc::execv(c"/bin/sh".as_ptr(), sh_argv);
+    }
+    Errno::last()
+}
+
 /// The main loop: forward, reap, and return the exit code once the workload is gone.
 #[implements("signals.init.forward", "signals.init.job-control")]
-fn supervise(signals: &SignalFd, workload: Pid, group: bool) -> i32 {
+fn supervise(signals: c_int, workload: pid_t, group: bool) -> c_int {
     loop {
-        let signo = match signals.read_signal() {
-            Ok(Some(info)) => info.ssi_signo as i32,
-            Ok(None) | Err(Errno::EINTR) => continue,
-            Err(e) => die(&format!("cannot read signals: {e}")),
+        // SAFETY: an all-zero signalfd_siginfo is valid, and read(2) writes at most its size.
+        let mut info: libc::signalfd_siginfo = unsafe { core::mem::zeroed() };
+        let size = size_of::<libc::signalfd_siginfo>();
+        let ret = unsafe { libc::read(signals, (&raw mut info).cast::<c_void>(), size) };
+        let signo = match check(ret) {
+            Ok(_) => info.ssi_signo as c_int,
+            Err(Errno(libc::EINTR)) => continue,
+            Err(e) => die!("cannot read signals: {e}"),
         };
         match signo {
             libc::SIGCHLD => {
@@ -351,20 +632,16 @@ fn supervise(signals: &SignalFd, workload: Pid, group: bool) -> i32 {
 /// Sends `signo` to the workload, or to its process group with `-g` (to the workload alone if
 /// it has left its group). The number is passed as is: real-time signals included.
 #[implements("signals.init.forward")]
-fn forward(signo: i32, workload: Pid, group: bool) {
-    let pid = workload.as_raw();
+fn forward(signo: c_int, workload: pid_t, group: bool) {
     // SAFETY: kill(2) has no memory-safety preconditions. ESRCH (already gone) is ignored.
-    if !(group && unsafe { libc::kill(-pid, signo) } == 0) {
-        unsafe { libc::kill(pid, signo) };
+    if !(group && unsafe { libc::kill(-workload, signo) } == 0) {
+        unsafe { libc::kill(workload, signo) };
     }
 }
 
 /// Reaps every terminated child; returns the exit code when the workload was among them.
-///
-/// libc's `waitpid` rather than nix's: nix cannot represent a death by a real-time signal and
-/// would turn the workload's status into an error after the kernel had already discarded it.
 #[implements("signals.init.reap")]
-fn reap(workload: Pid) -> Option<i32> {
+fn reap(workload: pid_t) -> Option<c_int> {
     let mut code = None;
     loop {
         let mut status = 0;
@@ -374,7 +651,7 @@ fn reap(workload: Pid) -> Option<i32> {
             // 0: children remain but none has terminated; -1: ECHILD, no child at all.
             return code;
         }
-        if pid == workload.as_raw() {
+        if pid == workload {
             code = Some(exit_code(status));
         }
     }
@@ -382,7 +659,7 @@ fn reap(workload: Pid) -> Option<i32> {
 
 /// The shell's convention: the exit status, or 128 + N for a death by signal N.
 #[implements("signals.init.exit-status")]
-fn exit_code(status: i32) -> i32 {
+fn exit_code(status: c_int) -> c_int {
     if libc::WIFSIGNALED(status) {
         128 + libc::WTERMSIG(status)
     } else {
@@ -390,18 +667,86 @@ fn exit_code(status: i32) -> i32 {
     }
 }
 
-/// Writes to stderr; never panics (stderr may be closed or unwritable).
-fn warn(message: &str) {
-    let _ = writeln!(std::io::stderr(), "locald-init: {message}");
+/// Bytes shown as text, invalid UTF-8 replaced, as `String::from_utf8_lossy` does.
+struct Lossy<'a>(&'a [u8]);
+
+impl fmt::Display for Lossy<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        for chunk in self.0.utf8_chunks() {
+            f.write_str(chunk.valid())?;
+            if !chunk.invalid().is_empty() {
+                f.write_char(char::REPLACEMENT_CHARACTER)?;
+            }
+        }
+        Ok(())
+    }
 }
 
-fn die(message: &str) -> ! {
-    warn(message);
-    std::process::exit(1)
+/// Text for a descriptor, formatted into a buffer on the stack and written in one write(2) when
+/// it fits in the buffer's 1 KiB (so that a message does not interleave with what the workload
+/// writes, and a /proc map file gets its line in one write, as it requires), in pieces when not.
+struct Writer {
+    fd: c_int,
+    buf: [u8; 1024],
+    len: usize,
+    error: Option<Errno>,
 }
 
-fn usage_error(message: &str) -> ! {
-    warn(message);
-    let _ = writeln!(std::io::stderr(), "{USAGE}");
-    std::process::exit(2)
+impl Writer {
+    fn new(fd: c_int) -> Writer {
+        Writer {
+            fd,
+            buf: [0; 1024],
+            len: 0,
+            error: None,
+        }
+    }
+
+    fn flush(&mut self) {
+        let mut done = 0;
+        while done < self.len && self.error.is_none() {
+            let rest = &self.buf[done..self.len];
+            // SAFETY: `rest` is valid for reads of its length.
+            match check(unsafe { libc::write(self.fd, rest.as_ptr().cast(), rest.len()) }) {
+                Ok(n) if n > 0 => done += n as usize,
+                Ok(_) => self.error = Some(Errno(libc::EIO)),
+                Err(e) => self.error = Some(e),
+            }
+        }
+        self.len = 0;
+    }
+
+    /// Writes what is left; the first error, if any.
+    fn finish(mut self) -> Result<(), Errno> {
+        self.flush();
+        self.error.map_or(Ok(()), Err)
+    }
+}
+
+impl fmt::Write for Writer {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut s = s.as_bytes();
+        while !s.is_empty() {
+            if self.len == self.buf.len() {
+                self.flush();
+            }
+            let n = s.len().min(self.buf.len() - self.len);
+            self.buf[self.len..self.len + n].copy_from_slice(&s[..n]);
+            self.len += n;
+            s = &s[n..];
+        }
+        Ok(())
+    }
+}
+
+/// Writes `text` to `fd`; never fails (the stream may be closed or unwritable).
+fn print(fd: c_int, text: fmt::Arguments) {
+    let mut out = Writer::new(fd);
+    let _ = out.write_fmt(text);
+    let _ = out.finish();
+}
+
+fn exit(code: c_int) -> ! {
+    // SAFETY: exit(3) has no preconditions; the init registers no exit handler.
+    unsafe { libc::exit(code) }
 }

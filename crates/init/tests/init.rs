@@ -1,6 +1,9 @@
 //! Runs the `locald-init` binary on real workloads, outside any container: the init is not PID 1
 //! here, so these tests also exercise it as a child subreaper. Timeouts only turn a hang into a
 //! failure; nothing asserts on how fast anything is.
+//!
+//! The binary under test is the one the engine runs: the static musl build of the `init` profile
+//! ([`locald_testkit::static_init`]), not cargo's dev build of this package (glibc, unwinding).
 
 use locald_spec_macros::verifies;
 use nix::libc;
@@ -12,7 +15,11 @@ use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
-const INIT: &str = env!("CARGO_BIN_EXE_locald-init");
+/// The static `locald-init`, built once (a failed build fails the test).
+fn init_bin() -> String {
+    let path = locald_testkit::static_init();
+    path.to_str().expect("a UTF-8 workspace path").to_owned()
+}
 
 /// Long enough for a loaded CI machine; only there to detect hangs.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -115,7 +122,7 @@ impl Drop for KillOnDrop {
 
 /// `locald-init ARGS...`
 fn init(args: &[&str]) -> Command {
-    let mut cmd = Command::new(INIT);
+    let mut cmd = Command::new(init_bin());
     cmd.args(args);
     cmd
 }
@@ -292,6 +299,65 @@ fn non_executable_command_exits_126() {
     );
 }
 
+/// Writes `text` to `dir/name` with `mode`.
+fn write_file(dir: &std::path::Path, name: &str, text: &str, mode: u32) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write test file");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    path.to_str().expect("utf-8 temp path").to_owned()
+}
+
+#[test]
+#[verifies("signals.init.exec-failure")]
+fn script_without_interpreter_line_runs_with_bin_sh() {
+    // The kernel refuses an executable file without `#!` (ENOEXEC); glibc's execvp, and so the
+    // init, runs it with /bin/sh, by path or found in PATH, its arguments passed on.
+    let dir = tempfile_dir("noshebang");
+    let script = write_file(&dir, "script", "echo \"ran $0 $*\"\nexit 3\n", 0o755);
+    let mut running = Running::start(&mut init(&["--", &script, "a", "b c"]));
+    assert_eq!(running.line(), format!("ran {script} a b c"), "by path");
+    assert_eq!(running.wait().code(), Some(3));
+    let path = format!("{}:/bin:/usr/bin", dir.display());
+    let mut running = Running::start(init(&["--", "script", "d"]).env("PATH", path));
+    assert_eq!(running.line(), format!("ran {script} d"), "found in PATH");
+    assert_eq!(running.wait().code(), Some(3));
+    std::fs::remove_dir_all(&dir).expect("remove test dir");
+}
+
+#[test]
+#[verifies("signals.init.exec-failure")]
+fn path_search_goes_past_a_file_it_may_not_execute() {
+    // PATH=A:B, A/cmd not executable, B/cmd executable: B/cmd runs, as with glibc's execvp.
+    let dir = tempfile_dir("pathsearch");
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    std::fs::create_dir(&a).expect("mkdir a");
+    std::fs::create_dir(&b).expect("mkdir b");
+    write_file(&a, "cmd", "#!/bin/sh\nexit 1\n", 0o644);
+    write_file(&b, "cmd", "#!/bin/sh\nexit 4\n", 0o755);
+    let path = format!("{}:{}", a.display(), b.display());
+    let status = init(&["--", "cmd"])
+        .env("PATH", &path)
+        .status()
+        .expect("run locald-init");
+    assert_eq!(status.code(), Some(4), "B/cmd ran");
+    // Only the one it may not execute: 126 and EACCES, not 127.
+    let out = init(&["--", "cmd"])
+        .env("PATH", a.as_os_str())
+        .output()
+        .expect("run locald-init");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(126), "{stderr}");
+    assert!(stderr.contains("Permission denied"), "{stderr}");
+    // No PATH at all: the C library's default, which holds sh.
+    let status = init(&["--", "sh", "-c", "exit 5"])
+        .env_remove("PATH")
+        .status()
+        .expect("run locald-init");
+    assert_eq!(status.code(), Some(5), "sh found without PATH");
+    std::fs::remove_dir_all(&dir).expect("remove test dir");
+}
+
 #[test]
 #[verifies("signals.init.reap")]
 fn orphans_are_all_reaped() {
@@ -366,7 +432,7 @@ fn as_pid_1_signals_from_inside_and_outside_are_forwarded() {
         "--pid",
         "--fork",
         "--mount-proc",
-        INIT,
+        &init_bin(),
         "--",
         "sh",
         "-c",
@@ -687,9 +753,10 @@ fn background_init_does_not_take_the_terminal() {
     // An interactive-style shell (`sh -m`, job control on) owns the terminal and runs the init
     // twice: as a background job (it must not take the terminal) and in the foreground.
     let pty = nix::pty::openpty(None, None).expect("openpty");
+    let init = init_bin();
     let script = format!(
-        "{INIT} -- sh -c 'cat /proc/$$/stat' & wait
-        {INIT} -- sh -c 'cat /proc/$$/stat'
+        "{init} -- sh -c 'cat /proc/$$/stat' & wait
+        {init} -- sh -c 'cat /proc/$$/stat'
         echo \"shell $$\""
     );
     let mut shell = Running::start(on_terminal(
@@ -725,7 +792,7 @@ fn userns_runs_the_workload_as_the_given_ids_over_the_callers_own() {
     let dir = tempfile_dir("userns");
     let script = "id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; \
                   cat /proc/self/setgroups; echo x > \"$1/written\"; stat -c %u:%g \"$1/written\"";
-    let out = Command::new(INIT)
+    let out = Command::new(init_bin())
         .args(["--userns", "1000:1001", "--", "sh", "-c", script, "sh"])
         .arg(&dir)
         .output()
@@ -761,7 +828,7 @@ fn userns_runs_the_workload_as_the_given_ids_over_the_callers_own() {
 /// The `CapEff`, `CapBnd` and `CapAmb` masks a `--userns` workload reports (its `CapInh`
 /// must be empty).
 fn nested_caps(ids: &str) -> (u64, u64, u64) {
-    let out = Command::new(INIT)
+    let out = Command::new(init_bin())
         .args([
             "--userns",
             ids,

@@ -173,25 +173,59 @@ pub fn target_dir() -> PathBuf {
 
 /// Builds the static probe with cargo into `<target>/static` (a separate target directory,
 /// shared with the static `locald-init` the tests build, so that it never waits for the lock of
-/// a `cargo test` that runs this runner) and returns its path.
+/// a `cargo test` that runs this runner) and returns its path: glibc, made static by
+/// `-C target-feature=+crt-static`.
 pub fn build_probe() -> Result<PathBuf, String> {
-    build_static("locald-probe", "locald-probe")
+    build_static(StaticBuild {
+        bin: "locald-probe",
+        target: PROBE_TARGET,
+        profile: "release",
+        rustflags: "-C target-feature=+crt-static",
+    })
 }
 
-/// Builds the static `locald-init` (the engine's PID 1) the same way.
+/// Builds the static `locald-init` (the engine's PID 1) there as `ci/test` does: musl (static
+/// by default), cargo profile `init`.
 pub fn build_init() -> Result<PathBuf, String> {
-    build_static("locald-init", "locald-init")
+    build_static(StaticBuild {
+        bin: "locald-init",
+        target: "x86_64-unknown-linux-musl",
+        profile: "init",
+        rustflags: "",
+    })
 }
 
-fn build_static(package: &str, bin: &str) -> Result<PathBuf, String> {
+/// A binary of the package of the same name, for a target, with a cargo profile and RUSTFLAGS.
+struct StaticBuild {
+    bin: &'static str,
+    target: &'static str,
+    profile: &'static str,
+    rustflags: &'static str,
+}
+
+fn build_static(b: StaticBuild) -> Result<PathBuf, String> {
+    let StaticBuild {
+        bin,
+        target,
+        profile,
+        rustflags,
+    } = b;
     let dir = target_dir().join("static");
-    let out = dir.join(PROBE_TARGET).join("release").join(bin);
+    let out = dir.join(target).join(profile).join(bin);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(&cargo)
-        .args(["build", "-p", package, "--release", "--target"])
-        .arg(PROBE_TARGET)
-        .args(["--bin", bin])
-        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .args([
+            "build",
+            "-p",
+            bin,
+            "--bin",
+            bin,
+            "--profile",
+            profile,
+            "--target",
+            target,
+        ])
+        .env("RUSTFLAGS", rustflags)
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env("CARGO_TARGET_DIR", &dir)
         .current_dir(workspace_root())

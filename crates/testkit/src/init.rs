@@ -6,8 +6,13 @@ use std::sync::OnceLock;
 
 use crate::prereq::{elf_has_interpreter, missing};
 
-/// The target triple the static init is built for.
-const TARGET: &str = "x86_64-unknown-linux-gnu";
+/// The target the static init is built for: musl, static by default (`ci/install-deps` adds it
+/// with rustup).
+const TARGET: &str = "x86_64-unknown-linux-musl";
+
+/// The cargo profile of the static init (the workspace's `Cargo.toml`: panic = abort, LTO,
+/// stripped).
+const PROFILE: &str = "init";
 
 /// The workspace root (two levels above this crate).
 pub(crate) fn workspace() -> PathBuf {
@@ -18,12 +23,12 @@ pub(crate) fn workspace() -> PathBuf {
         .to_owned()
 }
 
-/// A statically linked `locald-init`, built with
-/// `RUSTFLAGS="-C target-feature=+crt-static" cargo build -p locald-init --release --target
-/// x86_64-unknown-linux-gnu` into `<workspace>/target/static` (a target directory of its own,
-/// so these flags never invalidate the normal build). Cargo's own lock on that directory makes
-/// concurrent calls from parallel test processes safe; an up-to-date build is a no-op. A failed
-/// build, or a result that is not static, fails the test.
+/// A statically linked `locald-init`, built as `ci/test` builds it, with `cargo build -p
+/// locald-init --profile init --target x86_64-unknown-linux-musl` into `<workspace>/target/static`
+/// (a target directory of its own, so that this build never invalidates the normal one).
+/// Cargo's own lock on that directory makes concurrent calls from parallel test processes safe;
+/// an up-to-date build is a no-op. A failed build (the musl target not installed, say), or a
+/// result that is not static, fails the test.
 #[track_caller]
 pub fn static_init() -> PathBuf {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
@@ -44,14 +49,17 @@ fn build() -> Result<PathBuf, String> {
             "--quiet",
             "-p",
             "locald-init",
-            "--release",
+            "--bin",
+            "locald-init",
+            "--profile",
+            PROFILE,
             "--target",
             TARGET,
         ])
         .arg("--target-dir")
         .arg(&target_dir)
-        // --target keeps these flags away from build scripts and proc macros.
-        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        // The same binary whatever the caller's flags: the target makes it static.
+        .env_remove("RUSTFLAGS")
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .output()
@@ -62,7 +70,7 @@ fn build() -> Result<PathBuf, String> {
             String::from_utf8_lossy(&out.stderr).trim()
         ));
     }
-    let bin = target_dir.join(TARGET).join("release/locald-init");
+    let bin = target_dir.join(TARGET).join(PROFILE).join("locald-init");
     let bytes = std::fs::read(&bin)
         .map_err(|e| format!("a static locald-init ({}: {e})", bin.display()))?;
     match elf_has_interpreter(&bytes) {
