@@ -604,7 +604,7 @@ pub fn launcher_exit_meaning(code: i32) -> Option<&'static str> {
             "Buildpack API incompatible: a buildpack of the image has an API the launcher does not support"
         }
         82 => {
-            "launch error: the launcher could not start the process (unknown process type, unreadable layers metadata, ...)"
+            "launch error: the launcher could not start the process (unknown process type, a buildpack's launch environment or exec.d failing, command not found, ...)"
         }
         80..=89 => "launch error",
         _ => return None,

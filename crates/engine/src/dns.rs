@@ -21,11 +21,16 @@ use crate::plan::{Item, Plan};
 /// The systemd-resolved stub listener.
 pub const RESOLVED_STUB: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 53));
 
-/// The servers used when a private namespace is left with none (Docker's `defaultIPv4NSs`).
+/// The servers used when a private namespace is left with none (Docker's `defaultIPv4NSs`,
+/// Podman's `defaultIPv4Dns`).
 pub const FALLBACK_NAMESERVERS: [IpAddr; 2] = [
     IpAddr::V4(std::net::Ipv4Addr::new(8, 8, 8, 8)),
     IpAddr::V4(std::net::Ipv4Addr::new(8, 8, 4, 4)),
 ];
+
+/// The most nameservers a resolver reads (`MAXNS` in glibc's and musl's `<resolv.h>`): more
+/// caller-given ones are refused rather than written and ignored.
+pub const MAX_NAMESERVERS: usize = 3;
 
 /// Mode of the generated file.
 pub const RESOLV_CONF_MODE: u32 = 0o644;
@@ -179,10 +184,16 @@ fn for_private_network(host: &HostFiles) -> ResolvConf {
     // A zone names a host interface, which a private namespace does not have.
     rc.nameservers
         .retain(|ns| !is_loopback(&ns.ip) && ns.zone.is_none());
+    with_fallback(&mut rc);
+    rc
+}
+
+/// When no nameserver is left, the public [`FALLBACK_NAMESERVERS`], as Docker and Podman give.
+#[implements("dns.resolv-conf.fallback")]
+fn with_fallback(rc: &mut ResolvConf) {
     if rc.nameservers.is_empty() {
         rc.nameservers = FALLBACK_NAMESERVERS.map(Nameserver::from).to_vec();
     }
-    rc
 }
 
 /// Apply the caller's overrides, refusing values that could add lines or fields.
@@ -192,6 +203,13 @@ fn apply_overrides(rc: &mut ResolvConf, dns: &DnsOptions) -> Result<()> {
         field: "dns",
         reason,
     };
+    if dns.servers.len() > MAX_NAMESERVERS {
+        return Err(bad(format!(
+            "{} nameservers given with --dns: resolvers read only the first {MAX_NAMESERVERS} \
+             (MAXNS in <resolv.h>) and would never ask the others",
+            dns.servers.len()
+        )));
+    }
     if !dns.servers.is_empty() {
         rc.nameservers = dns.servers.iter().copied().map(Nameserver::from).collect();
     }

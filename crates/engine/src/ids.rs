@@ -49,7 +49,7 @@ pub const PROCESS_ARGS: &str = locald_spec_macros::requirement!("process.args");
 pub const PROCESS_CWD: &str = locald_spec_macros::requirement!("process.cwd");
 /// The process gets a terminal only when asked.
 pub const PROCESS_TERMINAL: &str = locald_spec_macros::requirement!("process.terminal");
-/// RLIMIT_NOFILE is 1024/1024.
+/// RLIMIT_NOFILE: soft 1024, hard the engine's own hard limit.
 pub const PROCESS_RLIMIT_NOFILE: &str = locald_spec_macros::requirement!("process.rlimits.nofile");
 /// The process umask is 0022.
 pub const PROCESS_UMASK: &str = locald_spec_macros::requirement!("process.umask");

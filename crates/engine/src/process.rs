@@ -1,9 +1,10 @@
 //! The process: command, working directory, terminal and resource limits.
 //!
 //! The argv is the image's `Entrypoint` followed by its `Cmd`, where a caller's args replace
-//! `Cmd` only; the working directory is `WorkingDir`, else `/`; a terminal only when asked; and
-//! RLIMIT_NOFILE 1024/1024, and the umask 0022. The security defaults that go with the process (capabilities,
-//! no_new_privileges, masked and read-only paths, device rule) are in [`crate::security`].
+//! `Cmd` only; the working directory is `WorkingDir`, else `/`; a terminal only when asked;
+//! RLIMIT_NOFILE soft 1024 under the engine's own hard limit; and the umask 0022. The security
+//! defaults that go with the process (capabilities, no_new_privileges, masked and read-only
+//! paths, device rule) are in [`crate::security`].
 
 use locald_spec_macros::implements;
 use oci_spec::image::ImageConfiguration;
@@ -13,10 +14,33 @@ use crate::ids;
 use crate::options::RunOptions;
 use crate::plan::{Item, Plan};
 
-/// RLIMIT_NOFILE soft and hard limit (runc and containerd default; fits under this project's
-/// machines' hard limit of 20000 without CAP_SYS_RESOURCE).
+/// The RLIMIT_NOFILE soft limit: `FD_SETSIZE`, the highest descriptor count `select(2)` can
+/// handle, and the soft limit systemd gives every service.
 #[implements("process.rlimits.nofile")]
-pub const NOFILE_LIMIT: u64 = 1024;
+pub const NOFILE_SOFT_LIMIT: u64 = 1024;
+
+/// RLIMIT_NOFILE `(soft, hard)` for a container prepared by an engine whose own hard limit is
+/// `engine_hard`: the hard limit is the engine's (the most the runtime it starts can set without
+/// `CAP_SYS_RESOURCE`), the soft limit [`NOFILE_SOFT_LIMIT`], or the hard limit when lower.
+///
+/// ```
+/// use locald_engine::process::nofile_limits;
+///
+/// assert_eq!(nofile_limits(524288), (1024, 524288));
+/// assert_eq!(nofile_limits(512), (512, 512));
+/// ```
+#[implements("process.rlimits.nofile")]
+pub fn nofile_limits(engine_hard: u64) -> (u64, u64) {
+    (NOFILE_SOFT_LIMIT.min(engine_hard), engine_hard)
+}
+
+/// The hard RLIMIT_NOFILE of the engine's own process (`RLIM_INFINITY` is `u64::MAX`).
+fn engine_nofile_hard() -> u64 {
+    use nix::sys::resource::{Resource, getrlimit};
+    // getrlimit(2) fails only for an unknown resource or a bad pointer, neither possible here;
+    // should it fail anyway, the soft limit is a hard limit every process may set.
+    getrlimit(Resource::RLIMIT_NOFILE).map_or(NOFILE_SOFT_LIMIT, |(_, hard)| hard)
+}
 
 /// The process umask: 0022, written into the bundle (`process.user.umask`) so that it depends
 /// neither on the runtime's default nor on the mask of whoever started the engine.
@@ -93,15 +117,18 @@ pub fn terminal(opts: &RunOptions) -> bool {
     opts.tty
 }
 
-/// Push the resource limits: RLIMIT_NOFILE, soft and hard [`NOFILE_LIMIT`].
+/// Push the resource limits: RLIMIT_NOFILE as [`nofile_limits`] gives it for this process's own
+/// hard limit, which is therefore the one input of the plan that does not come from
+/// [`crate::PlanInput`].
 #[implements("process.rlimits.nofile")]
 pub(crate) fn plan_rlimits(plan: &mut Plan) {
+    let (soft, hard) = nofile_limits(engine_nofile_hard());
     plan.push(
         ids::PROCESS_RLIMIT_NOFILE,
         Item::Rlimit {
             resource: "RLIMIT_NOFILE".into(),
-            soft: NOFILE_LIMIT,
-            hard: NOFILE_LIMIT,
+            soft,
+            hard,
         },
     );
 }
@@ -235,24 +262,68 @@ mod tests {
 
     #[test]
     #[verifies("process.rlimits.nofile")]
-    fn nofile_limit_is_1024() {
+    fn nofile_soft_limit_is_1024_under_the_engines_hard_limit() {
+        assert_eq!(nofile_limits(20000), (1024, 20000));
+        assert_eq!(nofile_limits(1024), (1024, 1024));
+        // A hard limit below 1024 caps the soft one: the runtime could not set 1024.
+        assert_eq!(nofile_limits(100), (100, 100));
+        // RLIM_INFINITY stays unlimited.
+        assert_eq!(nofile_limits(u64::MAX), (1024, u64::MAX));
+    }
+
+    /// The hard RLIMIT_NOFILE of this process.
+    fn own_hard_limit() -> u64 {
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+            .unwrap()
+            .1
+    }
+
+    /// The RLIMIT_NOFILE of the bundle `plan_rlimits` describes, as runc reads it.
+    fn planned_nofile() -> serde_json::Value {
         let mut p = Plan::default();
         plan_rlimits(&mut p);
-        assert_eq!(
-            p.entries(),
-            [crate::plan::Entry {
-                requirement: ids::PROCESS_RLIMIT_NOFILE,
-                item: Item::Rlimit {
-                    resource: "RLIMIT_NOFILE".into(),
-                    soft: 1024,
-                    hard: 1024
-                }
-            }]
-        );
         let json = serde_json::to_value(p.to_spec().unwrap()).unwrap();
+        json["process"]["rlimits"].clone()
+    }
+
+    #[test]
+    #[verifies("process.rlimits.nofile")]
+    fn the_bundle_gets_the_engines_own_hard_limit() {
+        use nix::sys::resource::{Resource, setrlimit};
+        // Lowering a hard limit cannot be undone, so it happens in a child process.
+        // SAFETY: the child only sets its own limits, builds a plan and exits; nextest runs this
+        // test alone in its process.
+        match unsafe { nix::unistd::fork() }.unwrap() {
+            nix::unistd::ForkResult::Child => {
+                let ok = |hard: u64, want: serde_json::Value| {
+                    setrlimit(Resource::RLIMIT_NOFILE, hard.min(1024), hard).is_ok()
+                        && own_hard_limit() == hard
+                        && planned_nofile() == want
+                };
+                // 4096 (or lower when this process's own is): not 1024, so a fixed hard limit of
+                // 1024 fails; then 700, below the soft limit.
+                let first = own_hard_limit().min(4097) - 1;
+                let second = first.min(700);
+                let passed = ok(
+                    first,
+                    serde_json::json!([{ "type": "RLIMIT_NOFILE", "soft": first.min(1024), "hard": first }]),
+                ) && ok(
+                    second,
+                    serde_json::json!([{ "type": "RLIMIT_NOFILE", "soft": second, "hard": second }]),
+                );
+                // SAFETY: leave without running the parent's destructors or test harness.
+                unsafe { nix::libc::_exit(if passed { 0 } else { 1 }) }
+            }
+            nix::unistd::ForkResult::Parent { child } => {
+                let status = nix::sys::wait::waitpid(child, None).unwrap();
+                assert_eq!(status, nix::sys::wait::WaitStatus::Exited(child, 0));
+            }
+        }
+        // And in this process, unchanged: the same as its own hard limit.
+        let hard = own_hard_limit();
         assert_eq!(
-            json["process"]["rlimits"],
-            serde_json::json!([{ "type": "RLIMIT_NOFILE", "soft": 1024, "hard": 1024 }])
+            planned_nofile(),
+            serde_json::json!([{ "type": "RLIMIT_NOFILE", "soft": hard.min(1024), "hard": hard }])
         );
     }
 

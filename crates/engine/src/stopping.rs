@@ -15,7 +15,7 @@ use oci_spec::image::ImageConfiguration;
 use crate::error::{Error, Result};
 use crate::ids;
 use crate::options::RunOptions;
-use crate::plan::{Item, MountEntry, Namespace, Plan};
+use crate::plan::{Item, MountEntry, Plan};
 
 /// Where the init is mounted inside the container: in the engine's own `/dev` tmpfs, so runc
 /// creates the mount point in memory and never in the image.
@@ -228,21 +228,12 @@ pub fn check_init(path: &Path) -> Result<()> {
     }
 }
 
-/// Push the init (when asked for and the container has its own PID namespace) and the stop
-/// signal. Runs after the filesystems, so the init's mount comes after the `/dev` tmpfs.
+/// Push the init (when asked for; the container always has its own PID namespace, so the
+/// init is its PID 1) and the stop signal. Runs after the filesystems, so the init's mount
+/// comes after the `/dev` tmpfs.
 #[implements("stopping.init.default", "stopping.init.readonly", "stopping.signal")]
 pub(crate) fn plan(plan: &mut Plan, image: &ImageConfiguration, opts: &RunOptions) -> Result<()> {
-    let own_pid_ns = plan.entries().iter().any(|e| {
-        matches!(
-            e.item,
-            Item::Namespace {
-                namespace: Namespace::Pid
-            }
-        )
-    });
-    if let Some(init) = &opts.init
-        && own_pid_ns
-    {
+    if let Some(init) = &opts.init {
         let source = init.to_str().ok_or_else(|| Error::Init {
             path: init.clone(),
             reason: "the path is not UTF-8".into(),

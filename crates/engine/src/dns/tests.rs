@@ -101,7 +101,7 @@ fn private_network_drops_loopback_servers_and_keeps_search_and_options() {
 }
 
 #[test]
-#[verifies("dns.resolv-conf.private-network")]
+#[verifies("dns.resolv-conf.fallback")]
 fn private_network_falls_back_when_nothing_usable_remains() {
     for host in [
         HostFiles::default(),
@@ -170,6 +170,59 @@ fn overrides_that_would_inject_lines_are_refused() {
         assert!(
             matches!(err, Error::InvalidOption { field: "dns", .. }),
             "{dns:?}: {err}"
+        );
+    }
+}
+
+#[test]
+#[verifies("dns.resolv-conf.fallback")]
+fn no_fallback_with_host_networking_or_a_callers_server() {
+    // Host network: an empty host file stays empty (resolvers ask the local machine, as on
+    // the host itself).
+    let rc = parsed(
+        NetworkMode::Host,
+        &DnsOptions::default(),
+        &HostFiles::default(),
+    );
+    assert!(rc.nameservers.is_empty());
+    // Private network with the caller's server: that one only.
+    let dns = DnsOptions {
+        servers: vec!["192.0.2.53".parse().unwrap()],
+        ..DnsOptions::default()
+    };
+    let rc = parsed(
+        NetworkMode::Private,
+        &dns,
+        &host_with("nameserver 127.0.0.1\n"),
+    );
+    assert_eq!(rc.nameservers, ips(&["192.0.2.53"]));
+}
+
+#[test]
+#[verifies("dns.resolv-conf.overrides")]
+fn more_nameservers_than_resolvers_read_are_refused_naming_the_flag() {
+    let servers = |n: u8| DnsOptions {
+        servers: (1..=n)
+            .map(|i| std::net::IpAddr::from([192, 0, 2, i]))
+            .collect(),
+        ..DnsOptions::default()
+    };
+    // Three, glibc's MAXNS, are written in order.
+    let rc = parsed(NetworkMode::Host, &servers(3), &HostFiles::default());
+    assert_eq!(
+        rc.nameservers,
+        ips(&["192.0.2.1", "192.0.2.2", "192.0.2.3"])
+    );
+    for network in [NetworkMode::Host, NetworkMode::Private] {
+        let err = resolv_conf(network, &servers(4), &HostFiles::default()).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidOption { field: "dns", .. }),
+            "{err}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("--dns") && text.contains("4 nameservers"),
+            "{text}"
         );
     }
 }
