@@ -178,10 +178,25 @@ pub fn remove(bundle_dir: &Path) -> Result<()> {
     remove_tree(bundle_dir)
 }
 
-/// Delete `dir` recursively, staying on its filesystem; directories the engine's user owns but
-/// cannot enter (mode 0 in the layer's `work`) are opened up first.
+/// Delete the bundle `dir` recursively, staying on its filesystem; directories the engine's
+/// user owns but cannot enter (mode 0 in the layer's `work`) are opened up first. The record
+/// `locald-bundle.json` goes last, so that a removal interrupted half-way leaves a directory
+/// the engine still recognizes, and can finish removing.
 #[cfg(target_os = "linux")]
 fn remove_tree(dir: &Path) -> Result<()> {
+    for e in fs::read_dir(dir).map_err(|e| Error::io(dir, "read", e))? {
+        let e = e.map_err(|e| Error::io(dir, "read", e))?;
+        if e.file_name() == INFO_FILE {
+            continue;
+        }
+        let path = e.path();
+        let kind = e.file_type().map_err(|e| Error::io(&path, "stat", e))?;
+        if kind.is_dir() {
+            crate::tree::remove_one_filesystem(&path)?;
+        } else {
+            fs::remove_file(&path).map_err(|e| Error::io(&path, "remove", e))?;
+        }
+    }
     crate::tree::remove_one_filesystem(dir)
 }
 
@@ -380,8 +395,10 @@ fn set_mode(path: &Path, mode: u32) -> Result<()> {
     Ok(())
 }
 
-/// Write the bundle into a temp dir beside `state_dir`, then rename it into place without
-/// replacing anything.
+/// Write the bundle into a temp dir beside `state_dir` (named `.ID.PID.XXXXXX.tmp`, so that
+/// one left by a killed engine can be told from one being written, see
+/// [`crate::state::StateRoot::sweep`]), then rename it into place without replacing anything.
+#[implements("lifecycle.bundle")]
 pub(crate) fn write_bundle(
     plan: &Plan,
     spec: &Spec,
@@ -395,7 +412,7 @@ pub(crate) fn write_bundle(
         .unwrap_or_default();
     // Dropping `tmp` on any early return removes the partial directory.
     let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
+        .prefix(&format!(".{name}.{}.", std::process::id()))
         .suffix(".tmp")
         .tempdir_in(parent)
         .map_err(|e| Error::io(parent, "create temp dir", e))?;

@@ -289,7 +289,15 @@ mod tests {
         assert_eq!((process.user().uid(), process.user().gid()), (0, 0));
         assert_eq!(
             process.args().as_ref().unwrap(),
-            &["/dev/init", "--userns", "1000:1000", "--", "sh"]
+            &[
+                "/dev/init",
+                "--userns",
+                "1000:1000",
+                "--parent-death",
+                "15",
+                "--",
+                "sh"
+            ]
         );
         let caps = process.capabilities().as_ref().unwrap();
         for set in [caps.bounding(), caps.effective(), caps.permitted()] {

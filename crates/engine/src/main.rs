@@ -415,6 +415,8 @@ fn run(common: &Common, rt: &RuntimeArgs, stop_timeout: Duration) -> CliResult<u
     let id = common.id();
     let state_root = rt.state_root()?;
     let runtime = rt.runtime(&state_root)?.with_parent_death_signal(true);
+    // What engines killed while preparing left behind.
+    state_root.sweep().map_err(Failure::from)?;
     let dir = state_root.bundle_dir(&id).map_err(Failure::from)?;
     // A bundle left by an engine that was killed: removed, unless its container still runs.
     if std::fs::symlink_metadata(&dir).is_ok() {
@@ -499,6 +501,7 @@ fn ps(rt: &RuntimeArgs) -> CliResult<u8> {
 fn rm(ids: &[String], force: bool, rt: &RuntimeArgs) -> CliResult<u8> {
     let state_root = rt.state_root()?;
     let runtime = rt.runtime(&state_root)?;
+    state_root.sweep().map_err(Failure::from)?;
     for id in ids {
         let dir = state_root.bundle_dir(id).map_err(Failure::from)?;
         if std::fs::symlink_metadata(&dir).is_err() {

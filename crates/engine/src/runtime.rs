@@ -110,11 +110,12 @@ impl Runtime {
         self
     }
 
-    /// Give the runtime process the container's stop signal as its parent-death signal: when
-    /// the thread that spawned it ends (the engine is killed), runc forwards that signal to the
-    /// container, which stops as if the engine had stopped it. Only for a caller whose
-    /// spawning thread lives as long as the container (the CLI's main thread): a pool thread
-    /// that ends early would stop the container.
+    /// Give the runtime process SIGKILL as its parent-death signal: when the thread that
+    /// spawned it ends (the engine is killed), runc dies with it, and the container's init,
+    /// which asked for the stop signal at its own parent's death (`signals.init.parent-death`),
+    /// stops the workload as if the engine had stopped it. Only for a caller whose spawning
+    /// thread lives as long as the container (the CLI's main thread): a pool thread that ends
+    /// early would stop the container.
     pub fn with_parent_death_signal(mut self, on: bool) -> Self {
         self.parent_death_signal = on;
         self
@@ -177,7 +178,7 @@ impl Runtime {
         let launch = launch::Launch::prepare(
             &mut cmd,
             bundle,
-            self.parent_death_signal.then_some(stop_signal),
+            self.parent_death_signal.then_some(stopping::SIGKILL),
         )?;
         let child = cmd.spawn();
         #[cfg(target_os = "linux")]
@@ -233,6 +234,11 @@ impl Runtime {
                 });
             }
             self.delete(&root, &info.id)?;
+            // The engine that ran it may have removed the bundle meanwhile, as it does when its
+            // container ends.
+            if std::fs::symlink_metadata(bundle_dir).is_err() {
+                return Ok(());
+            }
         }
         crate::bundle::remove(bundle_dir)
     }

@@ -24,6 +24,11 @@ pub const OCI_VERSION: &str = "1.0.2";
 #[implements("isolation.namespaces.user-nested")]
 pub const INIT_USERNS_OPTION: &str = "--userns";
 
+/// The init's option naming the signal it forwards to the workload when its parent, the
+/// runtime, dies: the container's stop signal.
+#[implements("signals.init.parent-death", "lifecycle.engine-death")]
+pub const INIT_PARENT_DEATH_OPTION: &str = "--parent-death";
+
 fn spec_err(e: impl std::fmt::Display) -> Error {
     Error::Spec {
         reason: e.to_string(),
@@ -190,6 +195,7 @@ impl Plan {
         }
 
         let mut init_options = Vec::new();
+        let stop_signal = self.stop_signal();
         if let Some((u, g)) = nested {
             // runc can only start the init as a mapped id, the container's 0; the init maps the
             // workload's ids onto it (isolation.namespaces.user-nested).
@@ -198,10 +204,14 @@ impl Plan {
                     "a nested user namespace needs the init, which creates it",
                 ));
             }
-            init_options = vec![INIT_USERNS_OPTION.to_string(), format!("{u}:{g}")];
+            init_options.extend([INIT_USERNS_OPTION.to_string(), format!("{u}:{g}")]);
             (uid, gid) = (0, 0);
         }
         if let Some(target) = init {
+            init_options.extend([
+                INIT_PARENT_DEATH_OPTION.to_string(),
+                stop_signal.to_string(),
+            ]);
             args = std::iter::once(target)
                 .chain(init_options)
                 .chain(["--".to_string()])

@@ -130,10 +130,55 @@ impl StateRoot {
         self.path.join(RUNTIME_DIR)
     }
 
+    /// Remove what engines killed while preparing left in `bundles`: temporary directories
+    /// `.ID.PID.XXXXXX.tmp` whose PID no longer runs. Returns how many were removed. (A PID
+    /// reused since is left alone: removing less is safe.)
+    #[implements("lifecycle.engine-death")]
+    pub fn sweep(&self) -> Result<usize> {
+        let dir = self.bundles();
+        let mut removed = 0;
+        for e in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, "read", e))? {
+            let e = e.map_err(|e| Error::io(&dir, "read", e))?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(pid) = stale_temp_pid(&name) else {
+                continue;
+            };
+            if process_alive(pid) {
+                continue;
+            }
+            #[cfg(target_os = "linux")]
+            crate::tree::remove_one_filesystem(&e.path())?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
     /// The bundle directory of container `id` (which must be a valid container id).
     pub fn bundle_dir(&self, id: &str) -> Result<PathBuf> {
         crate::names::check_container_id(id)?;
         Ok(self.bundles().join(id))
+    }
+}
+
+/// The engine PID in the name of a temporary bundle directory (`.ID.PID.XXXXXX.tmp`).
+fn stale_temp_pid(name: &str) -> Option<i32> {
+    let inner = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let mut parts = inner.rsplitn(3, '.');
+    let _random = parts.next()?;
+    parts.next()?.parse().ok()
+}
+
+/// Whether process `pid` exists (a signal 0 reaches it, or exists without permission).
+fn process_alive(pid: i32) -> bool {
+    #[cfg(target_os = "linux")]
+    return !matches!(
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+        Err(nix::errno::Errno::ESRCH)
+    );
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        true
     }
 }
 

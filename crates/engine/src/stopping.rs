@@ -452,7 +452,7 @@ mod tests {
         assert_eq!(tagged(ids::STOPPING_INIT_DEFAULT), 1);
         let spec = plan.to_spec().unwrap();
         let args = spec.process().as_ref().unwrap().args().clone().unwrap();
-        assert_eq!(args, ["/dev/init", "--", "sh"]);
+        assert_eq!(args, ["/dev/init", "--parent-death", "15", "--", "sh"]);
         for e in plan.entries() {
             assert!(ids::ALL.contains(&e.requirement), "{}", e.requirement);
         }

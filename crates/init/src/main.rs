@@ -1,7 +1,7 @@
 //! `locald-init`: the init the engine runs as PID 1 of a container.
 //!
 //! ```text
-//! locald-init [-g] [--userns UID:GID] [--] CMD [ARG...]
+//! locald-init [-g] [--userns UID:GID] [--parent-death SIG] [--] CMD [ARG...]
 //! ```
 //!
 //! It runs `CMD` as its only child, the workload, forwards to it the signals it receives, reaps
@@ -78,7 +78,8 @@ macro_rules! usage_error {
     }};
 }
 
-const USAGE: &str = "usage: locald-init [-g] [--userns UID:GID] [--] CMD [ARG...]";
+const USAGE: &str =
+    "usage: locald-init [-g] [--userns UID:GID] [--parent-death SIG] [--] CMD [ARG...]";
 
 const HELP: &str = "
 Runs CMD as its child, forwards the signals it receives to CMD, reaps every child
@@ -86,6 +87,9 @@ and exits with CMD's exit status (128+N when signal N killed it, 127 when CMD is
 not found, 126 when it cannot be executed).
 
   -g             forward signals to CMD's process group instead of CMD alone
+  --parent-death SIG
+                 when the init's parent (the runtime) dies, forward signal number
+                 SIG to CMD as if the init had received it
   --userns UID:GID
                  run CMD in a new user namespace in which the init's own uid and
                  gid are UID and GID
@@ -166,8 +170,12 @@ unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let Options {
         group,
         userns,
+        parent_death,
         argv,
     } = parse_args(args);
+    if let Some(sig) = parent_death {
+        ask_for_parent_death_signal(sig);
+    }
     close_inherited_fds();
     let signals = signalfd(blocked).unwrap_or_else(|e| die!("cannot create a signalfd: {e}"));
     default_dispositions();
@@ -223,6 +231,8 @@ struct Options<'a> {
     group: bool,
     /// `--userns UID:GID`: the workload's ids in a nested user namespace.
     userns: Option<(u32, u32)>,
+    /// `--parent-death SIG`: the signal the init gets when its parent dies.
+    parent_death: Option<c_int>,
     /// `CMD` and its arguments: the tail of the init's own `argv`, so that the null pointer
     /// after it ends this one too and `argv.as_ptr()` can be passed to `execv`.
     argv: &'a [*const c_char],
@@ -237,6 +247,7 @@ fn parse_args(args: &[*const c_char]) -> Options<'_> {
     };
     let mut group = false;
     let mut userns = None;
+    let mut parent_death = None;
     let mut i = 1;
     while let Some(a) = arg(i) {
         match a {
@@ -245,6 +256,15 @@ fn parse_args(args: &[*const c_char]) -> Options<'_> {
                 i += 1;
                 let ids = arg(i).and_then(parse_ids);
                 userns = Some(ids.unwrap_or_else(|| usage_error!("--userns needs UID:GID")));
+            }
+            b"--parent-death" => {
+                i += 1;
+                let sig = arg(i)
+                    .and_then(decimal::<c_int>)
+                    .filter(|s| (1..=64).contains(s));
+                parent_death = Some(
+                    sig.unwrap_or_else(|| usage_error!("--parent-death needs a signal number")),
+                );
             }
             b"--" => {
                 i += 1;
@@ -270,7 +290,21 @@ fn parse_args(args: &[*const c_char]) -> Options<'_> {
     Options {
         group,
         userns,
+        parent_death,
         argv: &args[i..],
+    }
+}
+
+/// Have the kernel send `sig` to the init when its parent — the runtime — dies: the signal is
+/// blocked like every other, so it reaches the loop, which forwards it to the workload as the
+/// stop signal. A runtime killed with the engine (`lifecycle.engine-death`) thus stops the
+/// container gracefully instead of leaving it unsupervised. The kernel sends it even to a PID
+/// namespace's init: blocked signals are never ignored (kernel/signal.c, `sig_ignored`).
+#[implements("signals.init.parent-death")]
+fn ask_for_parent_death_signal(sig: c_int) {
+    // SAFETY: prctl(2) with integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as c_long) } == -1 {
+        warn!("cannot ask for a parent-death signal: {}", Errno::last());
     }
 }
 

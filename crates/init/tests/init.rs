@@ -907,3 +907,55 @@ fn tempfile_dir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir(&dir).expect("create test dir");
     dir
 }
+
+/// `--parent-death SIG`: when the init's parent dies, the workload gets SIG, as if the init had
+/// been sent it. The parent here is a shell that starts the init in the background and exits;
+/// the workload reports the signal through a file, since nobody is left to read its output.
+#[test]
+#[verifies("signals.init.parent-death")]
+fn the_parents_death_reaches_the_workload() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("got");
+    let workload = format!(
+        "trap 'echo got-usr1 > {m}; exit 0' USR1; echo ready > {m}.ready; \
+         while :; do sleep 0.1; done",
+        m = marker.display()
+    );
+    let parent = format!(
+        "{init} --parent-death {usr1} -- sh -c \"$0\" & \
+         while [ ! -e {m}.ready ]; do sleep 0.05; done; exit 0",
+        init = init_bin(),
+        usr1 = libc::SIGUSR1,
+        m = marker.display()
+    );
+    let status = Command::new("sh")
+        .args(["-c", &parent, &workload])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    eventually("the workload got the parent-death signal", || {
+        std::fs::read_to_string(&marker).is_ok_and(|t| t == "got-usr1\n")
+    });
+    // Without the option, the parent's death goes unnoticed.
+    let quiet = dir.path().join("quiet");
+    let workload = format!(
+        "trap 'echo signalled > {q}; exit 0' USR1 TERM HUP; echo ready > {q}.ready; sleep 2; \
+         echo untouched > {q}",
+        q = quiet.display()
+    );
+    let parent = format!(
+        "{init} -- sh -c \"$0\" & while [ ! -e {q}.ready ]; do sleep 0.05; done; exit 0",
+        init = init_bin(),
+        q = quiet.display()
+    );
+    let status = Command::new("sh")
+        .args(["-c", &parent, &workload])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    eventually("the workload finished on its own", || {
+        std::fs::read_to_string(&quiet).is_ok_and(|t| t == "untouched\n")
+    });
+}

@@ -103,7 +103,8 @@ fn write_maps(pid: i32, mapping: &IdMapping) -> Result<()> {
 impl Launch {
     /// Arrange for `cmd` (the runtime) to run where the layer of `bundle` is mounted; with
     /// `parent_death_signal`, the runtime gets that signal when the engine's spawning thread
-    /// ends. Call [`Launch::spawned`] right after `cmd.spawn()`, whatever it returned.
+    /// ends (the init then gets its own, see `signals.init.parent-death`). Call
+    /// [`Launch::spawned`] right after `cmd.spawn()`, whatever it returned.
     #[implements("filesystems.layer.private", "lifecycle.engine-death")]
     pub(crate) fn prepare(
         cmd: &mut Command,

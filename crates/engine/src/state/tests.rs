@@ -95,3 +95,25 @@ fn dotdot_in_a_state_path_is_refused() {
     let err = ensure_private_dir(Path::new("/tmp/a/../b")).unwrap_err();
     assert!(err.to_string().contains(".."), "{err}");
 }
+
+#[test]
+#[verifies("lifecycle.engine-death")]
+fn the_sweep_removes_what_a_dead_engine_left_and_nothing_else() {
+    let base = tempfile::tempdir().unwrap();
+    let root = StateRoot::open(&base.path().join("s")).unwrap();
+    // A PID that cannot run: above the kernel's pid_max ceiling (4194304).
+    let dead = root.bundles().join(".c1.4194305.AbCdEf.tmp");
+    let alive = root
+        .bundles()
+        .join(format!(".c2.{}.AbCdEf.tmp", std::process::id()));
+    let bundle = root.bundles().join("c3");
+    for d in [&dead, &alive, &bundle] {
+        fs::create_dir_all(d.join("layer/work/work")).unwrap();
+        fs::set_permissions(d.join("layer/work/work"), fs::Permissions::from_mode(0o0)).unwrap();
+    }
+    assert_eq!(root.sweep().unwrap(), 1);
+    assert!(!dead.exists());
+    assert!(alive.exists() && bundle.exists());
+    assert_eq!(stale_temp_pid(".web.1.2.123.xYz.tmp"), Some(123));
+    assert_eq!(stale_temp_pid("web"), None);
+}

@@ -1,0 +1,370 @@
+//! The life of a bundle as the CLI sees it: exit statuses, removal, and what the engine's
+//! death leaves (nothing mounted; a bundle `ps` lists and `rm` removes), rootful and rootless.
+
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use locald_spec_macros::verifies;
+use locald_testkit::{Rootfs, Users, require_runc};
+
+/// The overlay mounts of the host's (the test's) mount namespace whose options name `needle`.
+fn overlays_naming(needle: &str) -> Vec<String> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(" - overlay ") && l.contains(needle))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A state root of its own for one test, owned by the user of `mode`.
+fn state_root(mode: Mode, rootfs: &Rootfs) -> PathBuf {
+    let sr = rootfs.base().join("state");
+    // Its subdirectories too: the test asks runc about containers there as root, and runc
+    // creates a `--root` it does not find.
+    for d in [sr.clone(), sr.join("bundles"), sr.join("runtime")] {
+        std::fs::create_dir(&d).unwrap();
+        if runs_as_test_user(mode) {
+            let (uid, gid) = rootless_host_ids();
+            std::os::unix::fs::chown(&d, Some(uid), Some(gid)).unwrap();
+        }
+        std::fs::set_permissions(&d, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    }
+    sr
+}
+
+/// Wait (bounded: a hang fails) until `done` holds.
+fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn exit_statuses(mode: Mode) {
+    let rootfs = Rootfs::build(Users::RootOnly);
+    // The workload's own statuses pass through.
+    assert_eq!(run(mode, &rootfs, &[], &["sh", "-c", "exit 1"]).code, 1);
+    assert_eq!(run(mode, &rootfs, &[], &["sh", "-c", "exit 3"]).code, 3);
+    // The runtime could not find or execute the command: 127, 126, told by its own log.
+    let out = run(mode, &rootfs, &["--no-init"], &["nosuch"]);
+    assert_eq!(out.code, 127, "{out:#?}");
+    assert!(out.stderr.contains("nosuch"), "{out:#?}");
+    let out = run(mode, &rootfs, &["--no-init"], &["/etc"]);
+    assert_eq!(out.code, 126, "{out:#?}");
+    // The engine refused: 125.
+    run(mode, &rootfs, &["--id=-rf"], &["true"]).refused("not a valid container id");
+}
+
+#[test]
+#[verifies("lifecycle.exit-status")]
+fn exit_statuses_root() {
+    exit_statuses(Mode::Root);
+}
+
+#[test]
+#[verifies("lifecycle.exit-status")]
+fn exit_statuses_rootless() {
+    exit_statuses(Mode::Rootless);
+}
+
+/// `locald-engine run --id ID --state-root SR` in the background, its container running.
+fn background(
+    mode: Mode,
+    rootfs: &Rootfs,
+    sr: &Path,
+    id: &str,
+    script: &str,
+) -> std::process::Child {
+    require_runc();
+    let child = engine_command(mode, rootfs)
+        .args(["run", "--id", id, "--state-root"])
+        .arg(sr)
+        .arg("--rootfs")
+        .arg(rootfs.path())
+        .args(["--", "sh", "-c", script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn the engine");
+    let bundle = sr.join("bundles").join(id);
+    eventually("the container never started", || {
+        bundle.join("layer/upper/started").exists()
+    });
+    child
+}
+
+fn remove_refuses_a_running_container_unless_forced(mode: Mode) {
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let sr = state_root(mode, &rootfs);
+    let srs = sr.to_str().unwrap();
+    let mut engine = background(
+        mode,
+        &rootfs,
+        &sr,
+        "busy",
+        "touch /started; exec sleep 1000",
+    );
+    let bundle = sr.join("bundles/busy");
+    let out = self::engine(
+        mode,
+        &rootfs,
+        &[
+            "remove",
+            "--state-root",
+            srs,
+            "--bundle",
+            bundle.to_str().unwrap(),
+        ],
+    );
+    out.refused("busy is running");
+    assert!(
+        bundle.join("locald-bundle.json").exists(),
+        "nothing removed"
+    );
+    let ps = self::engine(mode, &rootfs, &["ps", "--state-root", srs]);
+    assert!(
+        ps.ok()
+            .lines()
+            .any(|l| l.starts_with("busy") && l.contains("running")),
+        "{ps:#?}"
+    );
+    self::engine(
+        mode,
+        &rootfs,
+        &["rm", "--force", "--state-root", srs, "busy"],
+    )
+    .ok();
+    assert!(!bundle.exists());
+    let _ = engine.wait();
+    assert!(overlays_naming(srs).is_empty());
+}
+
+#[test]
+#[verifies("lifecycle.remove")]
+fn remove_refuses_a_running_container_unless_forced_root() {
+    remove_refuses_a_running_container_unless_forced(Mode::Root);
+}
+
+#[test]
+#[verifies("lifecycle.remove")]
+fn remove_refuses_a_running_container_unless_forced_rootless() {
+    remove_refuses_a_running_container_unless_forced(Mode::Rootless);
+}
+
+#[test]
+#[verifies("lifecycle.remove")]
+fn remove_refuses_a_directory_the_engine_did_not_prepare_root() {
+    let rootfs = Rootfs::build(Users::RootOnly);
+    // What `runc spec` makes beside real data.
+    let dir = rootfs.base().join("runc-bundle");
+    std::fs::create_dir_all(dir.join("rootfs/data")).unwrap();
+    std::fs::write(dir.join("config.json"), "{}").unwrap();
+    std::fs::write(dir.join("rootfs/data/precious"), "x").unwrap();
+    let out = engine(
+        Mode::Root,
+        &rootfs,
+        &["remove", "--force", "--bundle", dir.to_str().unwrap()],
+    );
+    out.refused("not a bundle prepared by locald-engine");
+    assert!(dir.join("rootfs/data/precious").exists());
+}
+
+/// SIGKILL the engine `delay` after it starts `run`: at any phase — planning, writing the
+/// bundle, mounting, the container running — nothing stays mounted on the host, the container
+/// does not outlive the engine for long (runc gets the stop signal as its parent-death
+/// signal), and `rm --force` (or the next `run` with the id) removes whatever is left.
+fn sigkill_at_any_phase_leaves_nothing_mounted(mode: Mode) {
+    require_runc();
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let sr = state_root(mode, &rootfs);
+    let srs = sr.to_str().unwrap();
+    let runtime_root = sr.join("runtime");
+    for (i, delay_ms) in [0u64, 5, 10, 20, 40, 80, 160, 320, 640]
+        .into_iter()
+        .enumerate()
+    {
+        let id = format!("kill{i}");
+        let mut child = engine_command(mode, &rootfs)
+            .args(["run", "--id", &id, "--state-root", srs, "--rootfs"])
+            .arg(rootfs.path())
+            .args(["--", "sh", "-c", "echo x > /f; exec sleep 1000"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(
+            overlays_naming(srs).is_empty(),
+            "a layer stayed mounted ({delay_ms} ms)"
+        );
+        // The container stops with the engine: runc dies with it, the init gets the stop
+        // signal (its parent-death signal), and nothing of the container keeps running.
+        eventually(&format!("container {id} outlived the engine"), || {
+            !matches!(
+                runc_status(&runtime_root, &id).as_deref(),
+                Some("running" | "created" | "paused")
+            )
+        });
+        // Whatever is left goes with `rm --force`; a bundle that was never complete is swept.
+        if sr.join("bundles").join(&id).exists() {
+            engine(mode, &rootfs, &["rm", "--force", "--state-root", srs, &id]).ok();
+        }
+    }
+    // The next run sweeps what killed prepares left, and nothing else remains.
+    run(mode, &rootfs, &["--state-root", srs], &["true"]).ok();
+    let left: Vec<_> = std::fs::read_dir(sr.join("bundles"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert!(rootfs_untouched(&rootfs));
+}
+
+/// The status runc reports for container `id` under `root`, if it knows it.
+fn runc_status(root: &Path, id: &str) -> Option<String> {
+    let out = Command::new(require_runc())
+        .arg("--root")
+        .arg(root)
+        .args(["state", id])
+        .output()
+        .ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    v["status"].as_str().map(str::to_owned)
+}
+
+/// The image was never written (no `/f` at its root).
+fn rootfs_untouched(rootfs: &Rootfs) -> bool {
+    !rootfs.path().join("f").exists()
+}
+
+#[test]
+#[verifies("lifecycle.engine-death", "filesystems.layer.private")]
+fn sigkill_at_any_phase_leaves_nothing_mounted_root() {
+    sigkill_at_any_phase_leaves_nothing_mounted(Mode::Root);
+}
+
+#[test]
+#[verifies("lifecycle.engine-death", "filesystems.layer.private")]
+fn sigkill_at_any_phase_leaves_nothing_mounted_rootless() {
+    sigkill_at_any_phase_leaves_nothing_mounted(Mode::Rootless);
+}
+
+/// SIGKILL during removal: the bundle's record goes last, so `rm` still recognizes what is
+/// left and finishes.
+#[test]
+#[verifies("lifecycle.engine-death", "lifecycle.remove")]
+fn an_interrupted_removal_can_be_finished_root() {
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let sr = state_root(Mode::Root, &rootfs);
+    let srs = sr.to_str().unwrap();
+    let bundle = sr.join("bundles/big");
+    let out = Command::new(BIN)
+        .args(["prepare", "--no-init", "--id", "big", "--rootfs"])
+        .arg(rootfs.path())
+        .arg("--bundle")
+        .arg(&bundle)
+        .args(["--", "true"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    // Many files in the layer, so that removal takes a while.
+    let many = bundle.join("layer/upper/many");
+    std::fs::create_dir(&many).unwrap();
+    for i in 0..20_000 {
+        std::fs::write(many.join(i.to_string()), "").unwrap();
+    }
+    for delay in [1u64, 5, 20] {
+        if !bundle.exists() {
+            break;
+        }
+        let mut rm = Command::new(BIN)
+            .args(["rm", "--state-root", srs, "big"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay));
+        let _ = rm.kill();
+        let _ = rm.wait();
+    }
+    if bundle.exists() {
+        assert!(
+            bundle.join("locald-bundle.json").exists(),
+            "the record goes last"
+        );
+        let out = Command::new(BIN)
+            .args(["rm", "--state-root", srs, "big"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    }
+    assert!(!bundle.exists());
+}
+
+/// An image configuration that is a FIFO, a directory or malformed JSON is refused naming it
+/// (and the line and column), at once: nothing blocks on the FIFO.
+#[test]
+#[verifies("limits.input-files")]
+fn hostile_image_configurations_are_refused_naming_them_root() {
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let fifo = rootfs.scratch().join("fifo.json");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    let bad = rootfs.write_scratch("bad.json", "{\n  \"config\": {\"Cmd\": [\"sh\",]}\n}\n");
+    let dir = rootfs.scratch().to_path_buf();
+    for (path, needle) in [
+        (&fifo, "not a regular file"),
+        (&dir, "not a regular file"),
+        (&bad, "line 2, column"),
+    ] {
+        let mut child = Command::new(BIN)
+            .args(["explain", "--no-init", "--rootfs"])
+            .arg(rootfs.path())
+            .arg("--image-config")
+            .arg(path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        let status = loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                break st;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "blocked on {}",
+                path.display()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        assert_eq!(status.code(), Some(125), "{err}");
+        assert!(
+            err.contains(&path.display().to_string()) && err.contains(needle),
+            "{err}"
+        );
+    }
+    // The minimal configuration the README shows is accepted.
+    let minimal = rootfs.write_scratch("min.json", r#"{"config": {"Cmd": ["true"]}}"#);
+    let out = Command::new(BIN)
+        .args(["explain", "--no-init", "--rootfs"])
+        .arg(rootfs.path())
+        .arg("--image-config")
+        .arg(&minimal)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
