@@ -55,7 +55,7 @@ pub const PROCESS_RLIMIT_NOFILE: &str = locald_spec_macros::requirement!("proces
 pub const PROCESS_UMASK: &str = locald_spec_macros::requirement!("process.umask");
 
 // security
-/// Default capabilities: AUDIT_WRITE, KILL, NET_BIND_SERVICE in bounding/effective/permitted.
+/// Default capabilities: Podman's eleven in bounding/effective/permitted.
 pub const SECURITY_CAPABILITIES_DEFAULT: &str =
     locald_spec_macros::requirement!("security.capabilities.default");
 /// no_new_privileges is set.

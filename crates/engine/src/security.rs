@@ -1,21 +1,39 @@
 //! Security defaults: capabilities, no_new_privileges, masked and read-only paths, and the
 //! device rule.
 //!
-//! Every value is `runc spec`'s default, which Docker, Podman and containerd share: a small
-//! capability set in the bounding, effective and permitted sets only; no_new_privileges; the
-//! kernel interfaces under /proc and /sys that leak host data masked, the /proc tunables
-//! read-only; and a device cgroup that denies everything runc does not explicitly allow.
+//! The capabilities are Podman's default set, what real images need as root (`chown`, switching
+//! user), in the bounding, effective and permitted sets only. The rest is `runc spec`'s default,
+//! which Docker, Podman and containerd share: no_new_privileges; the kernel interfaces under
+//! /proc and /sys that leak host data masked, the /proc tunables read-only; and a device cgroup
+//! that denies everything runc does not explicitly allow.
 
 use locald_spec_macros::implements;
 
 use crate::ids;
 use crate::plan::{Item, Plan};
 
-/// Default capabilities: `runc spec`'s set. They go in the bounding, effective and permitted
-/// sets only: not inheritable (CVE-2022-29162 removed it from runc's and Docker's defaults) and
-/// not ambient, so a non-root workload does not gain them.
+/// Default capabilities: Podman's set (containers/common `DefaultCapabilities`), Docker's
+/// less NET_RAW, MKNOD and AUDIT_WRITE. They go in the bounding, effective and permitted sets
+/// only: not inheritable (CVE-2022-29162 removed it from runc's and Docker's defaults) and not
+/// ambient, so a non-root workload does not gain them.
 #[implements("security.capabilities.default")]
-pub const DEFAULT_CAPABILITIES: &[&str] = &["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
+pub const DEFAULT_CAPABILITIES: &[&str] = &[
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SETFCAP",
+    "CAP_SETGID",
+    "CAP_SETPCAP",
+    "CAP_SETUID",
+    "CAP_SYS_CHROOT",
+];
+
+/// What Docker grants beyond [`DEFAULT_CAPABILITIES`]: a process with these passes the
+/// requirement too (the probe grades other engines by it), but the engine does not grant them.
+pub const DOCKER_EXTRA_CAPABILITIES: &[&str] = &["CAP_AUDIT_WRITE", "CAP_MKNOD", "CAP_NET_RAW"];
 
 /// Masked paths: `runc spec`'s list.
 #[implements("security.masked-paths")]
@@ -134,7 +152,7 @@ mod tests {
 
     #[test]
     #[verifies("security.capabilities.default")]
-    fn capabilities_are_runcs_three() {
+    fn capabilities_are_podmans_eleven() {
         let caps: Vec<_> = items_of(&planned(), ids::SECURITY_CAPABILITIES_DEFAULT)
             .into_iter()
             .map(|i| match i {
@@ -143,10 +161,12 @@ mod tests {
             })
             .collect();
         assert_eq!(caps, DEFAULT_CAPABILITIES);
-        assert_eq!(
-            caps,
-            ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
-        );
+        for needed in ["CAP_CHOWN", "CAP_SETUID", "CAP_SETGID", "CAP_DAC_OVERRIDE"] {
+            assert!(caps.iter().any(|c| c == needed), "{needed}");
+        }
+        for never in DOCKER_EXTRA_CAPABILITIES.iter().chain(&["CAP_SYS_ADMIN"]) {
+            assert!(!caps.iter().any(|c| c == never), "{never}");
+        }
     }
 
     #[test]

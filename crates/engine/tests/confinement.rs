@@ -16,55 +16,96 @@ use locald_testkit::{Rootfs, Users, require_runc, second_test_user, test_user};
 /// How many times the victim container starts while the attacker races.
 const ATTEMPTS: usize = 50;
 
+/// The attacker's engine, stopped (SIGTERM: the container's stop signal, as a user's Ctrl-C)
+/// however the test ends: a failed assertion must not leave it looping.
+struct Attacker(std::process::Child);
+
+impl Drop for Attacker {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.0.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let _ = self.0.wait();
+    }
+}
+
 /// Escape 1: a container from a hostile image, sharing the image directory with a victim,
 /// deletes the victim's working directory from the image and keeps exchanging `/srv/x` between
 /// a directory and a symlink to `/`; the victim, from the same image and configuration, found
 /// the host's `/` at `/srv/x` (the engine bind-mounted image entries by host path). With a layer
-/// of its own per container, the attacker only ever changes its own layer.
+/// of its own per container, the attacker only ever changes its own layer. The working
+/// directory is beside `/srv/x`, not below it: a missing one below would make the old engine
+/// mirror `/srv/x` itself, which it never bound, while beside it `/srv/x` is an entry of a
+/// mirrored `/srv`, bound by host path.
 fn a_sibling_cannot_swap_the_shared_image_under_a_victim(mode: Mode) {
     require_runc();
     let rootfs = Rootfs::build(Users::RootOnly);
-    std::fs::create_dir_all(rootfs.path().join("srv/x/work")).unwrap();
+    std::fs::create_dir_all(rootfs.path().join("srv/x")).unwrap();
+    std::fs::create_dir_all(rootfs.path().join("srv/work")).unwrap();
     // A file only the host has: the victim must never see it through /srv/x.
     let marker = rootfs.base().join("host-marker");
     std::fs::write(&marker, "host\n").unwrap();
     own_rootfs(mode, &rootfs);
     let before = locald_testkit::tree_manifest(rootfs.path());
-    let attacker_script = "rmdir /srv/x/work; while :; do \
+    let attacker_script = "rmdir /srv/work; echo racing; while :; do \
         mv /srv/x /srv/y 2>/dev/null; ln -s / /srv/x 2>/dev/null; \
         rm -f /srv/x 2>/dev/null; mv /srv/y /srv/x 2>/dev/null; done";
-    let mut attacker = engine_command(mode, &rootfs)
-        .args(["run", "--rootfs"])
-        .arg(rootfs.path())
-        .args(["--", "sh", "-c", attacker_script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the attacker");
-    let config = image_config(&rootfs, serde_json::json!({ "WorkingDir": "/srv/x/work" }));
+    let mut attacker = Attacker(
+        engine_command(mode, &rootfs)
+            .args(["run", "--rootfs"])
+            .arg(rootfs.path())
+            .args(["--", "sh", "-c", attacker_script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the attacker"),
+    );
+    // Race only once the attacker does: its first line says its working directory is gone.
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(attacker.0.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line, "racing\n", "the attacker started");
+    let config = image_config(&rootfs, serde_json::json!({ "WorkingDir": "/srv/work" }));
     let probe = format!("test -e /srv/x{} && echo ESCAPED; pwd", marker.display());
     let mut escaped = 0;
+    let mut failed = Vec::new();
+    let root = rootfs.path().to_str().unwrap();
+    let args = [
+        "run",
+        "--rootfs",
+        root,
+        "--image-config",
+        &config,
+        "--",
+        "sh",
+        "-c",
+        &probe,
+    ];
     for _ in 0..ATTEMPTS {
-        let out = run(
-            mode,
-            &rootfs,
-            &["--image-config", &config],
-            &["sh", "-c", &probe],
-        );
+        // Not `run`: its chown walk would race the attacker (the image is the user's already).
+        let out = engine(mode, &rootfs, &args);
         if out.stdout.contains("ESCAPED") {
             escaped += 1;
         }
-        assert_eq!(out.code, 0, "{out:#?}");
+        if out.code != 0 {
+            failed.push(out);
+        }
     }
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(attacker.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    );
-    let _ = attacker.wait();
+    drop(attacker);
     assert_eq!(
         escaped, 0,
         "the victim saw the host's / in {escaped} of {ATTEMPTS} starts"
+    );
+    assert!(
+        failed.is_empty(),
+        "the attacker broke {} of {ATTEMPTS} victim starts; the first: {:#?}",
+        failed.len(),
+        failed.first()
     );
     assert_eq!(
         locald_testkit::tree_manifest(rootfs.path()),
@@ -96,6 +137,11 @@ fn a_dev_symlink_never_leads_the_runtime_to_the_host(mode: Mode) {
     let target = rootfs.base().join("host-dev");
     std::fs::create_dir(&target).unwrap();
     std::fs::write(target.join("ptmx"), "stand-in for the host's /dev/ptmx\n").unwrap();
+    // The engine's user may write there, as into a host directory of its own: a runtime led
+    // there must be seen doing it, not stopped by a permission error.
+    if runs_as_test_user(mode) {
+        locald_testkit::chown_tree(&target, test_user().uid, test_user().gid);
+    }
     // Inside the root the link resolves to a decoy directory of the image; on the host, to
     // `target`.
     std::fs::remove_dir(rootfs.path().join("dev")).unwrap();
@@ -112,13 +158,17 @@ fn a_dev_symlink_never_leads_the_runtime_to_the_host(mode: Mode) {
             "echo x > /dev/null && ls /dev/ptmx /dev/fd/ >/dev/null && echo ok",
         ],
     );
-    assert_eq!(out.ok(), "ok\n");
     let mut left: Vec<_> = std::fs::read_dir(&target)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     left.sort();
-    assert_eq!(left, ["ptmx"], "the runtime wrote into the host directory");
+    assert_eq!(
+        left,
+        ["ptmx"],
+        "the runtime wrote into the host directory: {out:#?}"
+    );
+    assert_eq!(out.ok(), "ok\n");
     assert_eq!(
         std::fs::read_to_string(target.join("ptmx")).unwrap(),
         "stand-in for the host's /dev/ptmx\n"
@@ -180,9 +230,12 @@ fn another_users_state_root_is_refused_rootless() {
     let attacker = second_test_user();
     let rootfs = Rootfs::build(Users::RootOnly);
     let engine = engine_binary(Mode::Rootless, &rootfs);
-    let planted = std::env::temp_dir().join(format!("locald-engine-{}", victim.uid));
-    // A state root the victim made earlier would be theirs; start from the attacker's.
-    let _ = Command::new("rm").arg("-rf").arg(&planted).status();
+    // A shared, sticky temporary directory of the test's own (as /tmp is), named by TMPDIR, so
+    // that the real /tmp/locald-engine-UID of other tests stays out of it.
+    let tmp = rootfs.base().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o1777)).unwrap();
+    let planted = tmp.join(format!("locald-engine-{}", victim.uid));
     let made = attacker
         .command("mkdir")
         .args(["-m", "0777"])
@@ -191,6 +244,7 @@ fn another_users_state_root_is_refused_rootless() {
         .unwrap();
     assert!(made.success(), "the attacker plants the directory");
     let out = with_init(Mode::Rootless, victim.command(&engine))
+        .env("TMPDIR", &tmp)
         .args(["run", "--rootfs"])
         .arg(rootfs.path())
         .args(["--", "true"])
@@ -215,7 +269,8 @@ fn another_users_state_root_is_refused_rootless() {
 }
 
 /// The same attack with the victim's own state root present: the attacker cannot enter it
-/// (0700), and a symlink the attacker plants beside it is refused, never followed.
+/// (0700), and a symlink the attacker plants beside it is refused, never followed, whether it
+/// is the state root or a directory on the way to it.
 #[test]
 #[verifies("confinement.state-dir")]
 fn a_symlinked_state_root_is_refused_rootless() {
@@ -226,22 +281,35 @@ fn a_symlinked_state_root_is_refused_rootless() {
     let theirs = rootfs.base().join("attackers");
     std::fs::create_dir(&theirs).unwrap();
     std::os::unix::fs::chown(&theirs, Some(attacker.uid), Some(attacker.gid)).unwrap();
+    // Open to all, as the directory planted in /tmp: the victim could create its state there.
+    std::fs::set_permissions(&theirs, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
     let link = rootfs.base().join("state-link");
     std::os::unix::fs::symlink(&theirs, &link).unwrap();
-    let out = with_init(Mode::Rootless, victim.command(&engine))
-        .args(["run", "--state-root"])
-        .arg(&link)
-        .args(["--rootfs"])
-        .arg(rootfs.path())
-        .args(["--", "true"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(125), "{out:?}");
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("symlink"),
-        "{out:?}"
-    );
-    assert_eq!(std::fs::read_dir(&theirs).unwrap().count(), 0);
+    // The link as the state root, and as a directory on the way to it.
+    for state_root in [link.clone(), link.join("state")] {
+        let out = with_init(Mode::Rootless, victim.command(&engine))
+            .args(["run", "--state-root"])
+            .arg(&state_root)
+            .args(["--rootfs"])
+            .arg(rootfs.path())
+            .args(["--", "true"])
+            .output()
+            .unwrap();
+        let left: Vec<_> = std::fs::read_dir(&theirs)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(
+            left.is_empty(),
+            "--state-root {}: the victim wrote into the attacker's directory: {left:?}, {out:?}",
+            state_root.display()
+        );
+        assert_eq!(out.status.code(), Some(125), "{out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("symlink"),
+            "{out:?}"
+        );
+    }
 }
 
 /// An image whose identity files make a naive name search quadratic: a 4 MB passwd of

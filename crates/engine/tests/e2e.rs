@@ -934,11 +934,13 @@ mod security {
     fn capabilities_and_no_new_privileges(mode: Mode) {
         let script = "grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs)' /proc/self/status";
         let out = sh(mode, Users::RootOnly, &[], script);
-        // AUDIT_WRITE (29), KILL (5), NET_BIND_SERVICE (10).
+        // Podman's eleven: CHOWN (0), DAC_OVERRIDE (1), FOWNER (3), FSETID (4), KILL (5),
+        // SETGID (6), SETUID (7), SETPCAP (8), NET_BIND_SERVICE (10), SYS_CHROOT (18),
+        // SETFCAP (31).
         assert_eq!(
             out.ok(),
-            "CapInh:\t0000000000000000\nCapPrm:\t0000000020000420\n\
-             CapEff:\t0000000020000420\nCapBnd:\t0000000020000420\n\
+            "CapInh:\t0000000000000000\nCapPrm:\t00000000800405fb\n\
+             CapEff:\t00000000800405fb\nCapBnd:\t00000000800405fb\n\
              CapAmb:\t0000000000000000\nNoNewPrivs:\t1\n"
         );
     }

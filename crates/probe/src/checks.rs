@@ -668,27 +668,44 @@ fn no_terminal(_ctx: &Ctx) -> Verdict {
 // ---------------------------------------------------------------------------------------------
 // security
 
-/// The default capabilities of security.capabilities.default.
-pub const DEFAULT_CAPS: [&str; 3] = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
+/// The capabilities security.capabilities.default asks for at least (Podman's default set).
+pub const DEFAULT_CAPS: [&str; 11] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SETFCAP",
+    "CAP_SETGID",
+    "CAP_SETPCAP",
+    "CAP_SETUID",
+    "CAP_SYS_CHROOT",
+];
+
+/// What the requirement allows beyond [`DEFAULT_CAPS`]: the rest of Docker's default set.
+pub const ALLOWED_EXTRA_CAPS: [&str; 3] = ["CAP_AUDIT_WRITE", "CAP_MKNOD", "CAP_NET_RAW"];
 
 #[verifies("security.capabilities.default")]
 fn capabilities(ctx: &Ctx) -> Verdict {
-    let want = parse::caps_to_mask(&DEFAULT_CAPS);
+    let need = parse::caps_to_mask(&DEFAULT_CAPS);
+    let allowed = need | parse::caps_to_mask(&ALLOWED_EXTRA_CAPS);
     let mut bad = Vec::new();
-    for (key, expected) in [
-        ("CapBnd", want),
-        ("CapEff", want),
-        ("CapPrm", want),
-        ("CapInh", 0),
-        ("CapAmb", 0),
+    let mut seen = Vec::new();
+    for (key, (low, high)) in [
+        ("CapBnd", (need, allowed)),
+        ("CapEff", (need, allowed)),
+        ("CapPrm", (need, allowed)),
+        ("CapInh", (0, 0)),
+        ("CapAmb", (0, 0)),
     ] {
         match ctx.status.get(key).and_then(|v| parse::cap_mask(v)) {
-            Some(m) if m == expected => {}
+            Some(m) if m & low == low && m & !high == 0 => seen.push(format!("{key}={m:x}")),
             Some(m) => {
-                let extra = parse::cap_names(m & !expected);
-                let lacking = parse::cap_names(expected & !m);
+                let extra = parse::cap_names(m & !high);
+                let lacking = parse::cap_names(low & !m);
                 bad.push(format!(
-                    "{key}={m:016x} (extra: {}; missing: {})",
+                    "{key}={m:016x} (beyond Docker's set: {}; missing: {})",
                     if extra.is_empty() {
                         "-".into()
                     } else {
@@ -708,8 +725,9 @@ fn capabilities(ctx: &Ctx) -> Verdict {
         bad.is_empty(),
         if bad.is_empty() {
             format!(
-                "bounding/effective/permitted = {}; inheritable, ambient empty",
-                DEFAULT_CAPS.join(",")
+                "{}: at least Podman's eleven, nothing beyond Docker's fourteen; inheritable, \
+                 ambient empty",
+                seen.join(" ")
             )
         } else {
             bad.join("; ")
@@ -1069,7 +1087,7 @@ fn hostname_file(ctx: &Ctx) -> Verdict {
     }
 }
 
-/// names.hostname.file: the file is the UTS name and a newline, on a read-only mount.
+/// names.hostname.file: the file is the UTS name and a newline, on a mount of its own (read-only or writable).
 fn hostname_file_verdict(
     name: &str,
     text: Result<String, String>,
@@ -1090,20 +1108,19 @@ fn hostname_file_verdict(
             excerpt(&text)
         ));
     }
-    match mount {
-        Some(m) if m.read_only() => {}
-        Some(m) => problems.push(format!(
-            "/etc/hostname is a read-write mount ({})",
-            m.summary()
-        )),
+    // A file of the container's own, mounted over the image's: read-only or writable (Docker's
+    // is writable; either way the kernel's name is what `hostname` changes).
+    let how = match mount {
+        Some(m) if m.read_only() => "a read-only mount",
+        Some(_) => "a writable mount",
         None => {
-            problems.push("nothing is mounted over /etc/hostname (the image's own file)".to_owned())
+            problems
+                .push("nothing is mounted over /etc/hostname (the image's own file)".to_owned());
+            ""
         }
-    }
+    };
     if problems.is_empty() {
-        Verdict::pass(format!(
-            "/etc/hostname is {name:?} and a newline, on a read-only mount"
-        ))
+        Verdict::pass(format!("/etc/hostname is {name:?} and a newline, on {how}"))
     } else {
         Verdict::fail(problems.join("; "))
     }
@@ -1472,20 +1489,21 @@ mod tests {
 
     #[test]
     fn default_caps_mask() {
-        assert_eq!(parse::caps_to_mask(&DEFAULT_CAPS), 0x2000_0420);
+        assert_eq!(parse::caps_to_mask(&DEFAULT_CAPS), 0x8004_05fb);
     }
     fn mount(line: &str) -> Mount {
         parse::parse_mountinfo(line).remove(0)
     }
 
     #[test]
-    fn hostname_file_is_the_name_and_a_newline_on_a_read_only_mount() {
+    fn hostname_file_is_the_name_and_a_newline_on_a_mount_of_its_own() {
         let ro = mount("620 612 8:1 /state/hostname /etc/hostname ro,relatime - ext4 /dev/sda1 rw");
         let rw = mount("620 612 8:1 /state/hostname /etc/hostname rw,relatime - ext4 /dev/sda1 rw");
-        let v = hostname_file_verdict("web", Ok("web\n".into()), Some(&ro));
-        assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
+        for m in [&ro, &rw] {
+            let v = hostname_file_verdict("web", Ok("web\n".into()), Some(m));
+            assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
+        }
         for (text, mount, says) in [
-            ("web\n", Some(&rw), "read-write"),
             ("web\n", None, "nothing is mounted"),
             (
                 "runc\n",
@@ -1497,8 +1515,8 @@ mod tests {
             // Both problems are named.
             (
                 "web",
-                Some(&rw),
-                "without the newline that ends it (hostname(5)); /etc/hostname is a read-write",
+                None,
+                "without the newline that ends it (hostname(5)); nothing is mounted",
             ),
             ("", Some(&ro), "is \"\""),
         ] {

@@ -297,6 +297,20 @@ pub fn build_rootfs(root: &Path, probe: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// `chown -R` without following symlinks.
+fn chown_tree(path: &Path, uid: u32, gid: u32) -> Result<(), String> {
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid))
+        .map_err(|e| format!("chown {}: {e}", path.display()))?;
+    let meta = fs::symlink_metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if meta.is_dir() {
+        for e in fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))? {
+            let e = e.map_err(|e| format!("{}: {e}", path.display()))?;
+            chown_tree(&e.path(), uid, gid)?;
+        }
+    }
+    Ok(())
+}
+
 /// The runner's own namespaces as `/proc/self/ns` links, comma-separated, for `--host-ns`.
 pub fn host_namespaces() -> String {
     ["pid", "ipc", "uts", "mnt", "net", "user"]
@@ -362,13 +376,18 @@ impl Env {
     /// `locald-engine`'s arguments to run the probe: `run OPTIONS... --init-path INIT --rootfs
     /// ROOTFS -- PROBE ARGS...` (`init` is where the user running the engine can reach it).
     fn engine_run_args(&self, init: &Path, options: &[&OsStr]) -> Vec<OsString> {
+        self.engine_run_args_on(&self.rootfs, init, options)
+    }
+
+    /// [`Env::engine_run_args`] on another copy of the rootfs.
+    fn engine_run_args_on(&self, rootfs: &Path, init: &Path, options: &[&OsStr]) -> Vec<OsString> {
         let mut args: Vec<OsString> = vec!["run".into()];
         args.extend(options.iter().map(|o| o.to_os_string()));
         args.extend([
             "--init-path".into(),
             init.into(),
             "--rootfs".into(),
-            self.rootfs.clone().into(),
+            rootfs.into(),
             "--".into(),
         ]);
         args.extend(self.probe_args().into_iter().map(OsString::from));
@@ -527,13 +546,22 @@ fn run_locald_rootless(env: &Env) -> Run {
         return Run::Ran(Err(format!("copy the init for {name}: {e}")));
     }
     let (uid, gid) = (user.uid.as_raw(), user.gid.as_raw());
+    // The unprivileged engine's layer needs an image the user owns, as one they extracted
+    // themselves would be: a copy of the rootfs given to them.
+    let rootfs = env.base.join(format!("rootfs-{name}"));
+    if !rootfs.exists()
+        && let Err(e) = build_rootfs(&rootfs, &env.rootfs.join("locald-probe"))
+            .and_then(|()| chown_tree(&rootfs, uid, gid))
+    {
+        return Run::Ran(Err(format!("a rootfs for {name}: {e}")));
+    }
     let mut cmd = Command::new("setpriv");
     cmd.arg(format!("--reuid={uid}"))
         .arg(format!("--regid={gid}"))
         .arg("--clear-groups")
         .arg("--")
         .arg(&engine)
-        .args(env.engine_run_args(&init, &[]))
+        .args(env.engine_run_args_on(&rootfs, &init, &[]))
         .arg("--caller")
         .arg(format!("{uid}:{gid}"))
         .env_clear()

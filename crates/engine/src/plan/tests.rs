@@ -161,7 +161,7 @@ fn spec_matches_plan() {
             .as_array()
             .unwrap()
             .len(),
-        3
+        crate::security::DEFAULT_CAPABILITIES.len()
     );
     let ns: Vec<_> = json["linux"]["namespaces"]
         .as_array()

@@ -1,0 +1,183 @@
+//! Every container's own copy-on-write root (the chapter "Filesystems", `filesystems.layer.*`),
+//! rootful and rootless, on a real Debian tree and on busybox: what a root workload writes
+//! never reaches the image or another container.
+
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use std::process::Stdio;
+
+use common::*;
+use locald_spec_macros::verifies;
+use locald_testkit::{Rootfs, Users, require_runc, tree_manifest};
+
+/// What package installs and account tools do to a Debian root: writes under /etc, /var, /usr
+/// and /tmp, `useradd -m` (which replaces /etc/passwd and /etc/group by rename), an append to
+/// /etc/hosts. Afterwards the image is byte-identical and a second container sees none of it.
+fn a_root_workload_changes_its_own_root_only(mode: Mode) {
+    require_runc();
+    let debian = debian_for(mode);
+    let carrier = Rootfs::build(Users::RootOnly);
+    let before = tree_manifest(&debian);
+    let script = "set -e; echo x > /etc/locald-e2e; mkdir -p /var/lib/locald-e2e; \
+        echo y > /var/lib/locald-e2e/f; echo z > /usr/local/bin/locald-e2e; \
+        echo t > /tmp/locald-e2e; useradd -m alice; echo '192.0.2.1 db' >> /etc/hosts; \
+        id -u alice; test -d /home/alice && echo home; getent hosts db; \
+        cat /etc/locald-e2e /var/lib/locald-e2e/f /usr/local/bin/locald-e2e /tmp/locald-e2e";
+    let out = engine_command(mode, &carrier)
+        .args([
+            "run",
+            "--rootfs",
+            debian.to_str().unwrap(),
+            "--",
+            "sh",
+            "-c",
+            script,
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:#?}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "1000", "{stdout}");
+    assert_eq!(lines[1], "home", "{stdout}");
+    assert!(
+        lines[2].starts_with("192.0.2.1") && lines[2].ends_with("db"),
+        "{stdout}"
+    );
+    assert_eq!(lines[3..], ["x", "y", "z", "t"], "{stdout}");
+    assert_eq!(tree_manifest(&debian), before, "the run changed the image");
+    let script = "for f in /etc/locald-e2e /var/lib/locald-e2e /usr/local/bin/locald-e2e \
+        /tmp/locald-e2e /home/alice; do test -e $f && echo leaked $f; done; \
+        getent passwd alice || echo no-alice; grep -c 192.0.2.1 /etc/hosts || true";
+    let out = engine_command(mode, &carrier)
+        .args([
+            "run",
+            "--rootfs",
+            debian.to_str().unwrap(),
+            "--",
+            "sh",
+            "-c",
+            script,
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "no-alice\n0\n",
+        "{out:#?}"
+    );
+}
+
+#[test]
+#[verifies(
+    "filesystems.root",
+    "filesystems.layer.private",
+    "filesystems.layer.engine-files"
+)]
+fn a_root_workload_changes_its_own_root_only_root() {
+    a_root_workload_changes_its_own_root_only(Mode::Root);
+}
+
+#[test]
+#[verifies(
+    "filesystems.root",
+    "filesystems.layer.private",
+    "filesystems.layer.engine-files",
+    "filesystems.layer.unprivileged"
+)]
+fn a_root_workload_changes_its_own_root_only_rootless() {
+    a_root_workload_changes_its_own_root_only(Mode::Rootless);
+}
+
+/// 50 containers from one image at once, each writing the same path and reading its own value
+/// back: with a shared writable image 29 of 30 read another's value.
+fn parallel_containers_never_see_each_others_writes(mode: Mode) {
+    require_runc();
+    let rootfs = Rootfs::build(Users::RootOnly);
+    own_rootfs(mode, &rootfs);
+    let before = tree_manifest(rootfs.path());
+    let children: Vec<_> = (0..50)
+        .map(|i| {
+            engine_command(mode, &rootfs)
+                .args(["run", "--rootfs"])
+                .arg(rootfs.path())
+                .args([
+                    "--",
+                    "sh",
+                    "-c",
+                    &format!("echo {i} > /tmp/me; sleep 0.5; cat /tmp/me"),
+                ])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut wrong = Vec::new();
+    for (i, child) in children.into_iter().enumerate() {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "container {i}: {out:#?}");
+        let got = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        if got != i.to_string() {
+            wrong.push((i, got));
+        }
+    }
+    assert!(wrong.is_empty(), "collisions: {wrong:?}");
+    assert_eq!(tree_manifest(rootfs.path()), before);
+}
+
+#[test]
+#[verifies("filesystems.layer.private")]
+fn parallel_containers_never_see_each_others_writes_root() {
+    parallel_containers_never_see_each_others_writes(Mode::Root);
+}
+
+#[test]
+#[verifies("filesystems.layer.private", "filesystems.layer.unprivileged")]
+fn parallel_containers_never_see_each_others_writes_rootless() {
+    parallel_containers_never_see_each_others_writes(Mode::Rootless);
+}
+
+/// The unprivileged engine refuses, before anything runs, an image it could not copy up
+/// (owned by root, unmapped in its user namespace), naming a file and the fixes; read-only it
+/// runs it.
+#[test]
+#[verifies("filesystems.layer.unprivileged")]
+fn a_root_owned_image_is_refused_unless_read_only_rootless() {
+    require_runc();
+    let image = Rootfs::build(Users::RootOnly);
+    // The engine binary and init live beside `carrier`, which is given to the test user; the
+    // image stays root's.
+    let carrier = Rootfs::build(Users::RootOnly);
+    let run_on = |opts: &[&str]| {
+        let out = engine_command(Mode::Rootless, &carrier)
+            .args(["run", "--rootfs"])
+            .arg(image.path())
+            .args(opts)
+            .args(["--", "sh", "-c", "echo ran"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    if !runs_as_test_user(Mode::Rootless) {
+        return;
+    }
+    let (code, _, err) = run_on(&[]);
+    assert_eq!(code, Some(125), "{err}");
+    assert!(
+        err.contains("belongs to uid 0") && err.contains("--readonly-rootfs"),
+        "{err}"
+    );
+    let (code, out, err) = run_on(&["--readonly-rootfs"]);
+    assert_eq!((code, out.as_str()), (Some(0), "ran\n"), "{err}");
+}
