@@ -42,15 +42,19 @@ fn fixture() -> tempfile::TempDir {
     dir
 }
 
-fn spec(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_locald-spec"))
-        .arg("--project")
+/// `locald-spec --project DIR ARGS`, with no strictness or evidence path from the environment.
+fn spec_command(dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_locald-spec"));
+    c.arg("--project")
         .arg(dir)
         .args(args)
         .env_remove("LOCALD_SPEC_STRICT")
-        .env_remove("LOCALD_SPEC_EVIDENCE")
-        .output()
-        .unwrap()
+        .env_remove("LOCALD_SPEC_EVIDENCE");
+    c
+}
+
+fn spec(dir: &Path, args: &[&str]) -> std::process::Output {
+    spec_command(dir, args).output().unwrap()
 }
 
 #[test]
@@ -339,4 +343,57 @@ fn diff_and_changelog_work_across_git_revisions() {
         identity.contains(">changed since v0.1.0</a>"),
         "changed requirement marked"
     );
+}
+
+/// Runs `locald-spec ARGS` with its standard output a pipe whose reading end is already closed,
+/// as in `locald-spec check --json | head -0`: every write to it fails.
+fn spec_into_closed_pipe(dir: &Path, args: &[&str]) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    spec_command(dir, args).stdout(writer).output().unwrap()
+}
+
+/// Whether a command whose reader went away ended as `cat` does: killed by SIGPIPE (or done
+/// before writing), saying nothing about the pipe on standard error (a build's own warnings
+/// may be there).
+fn ended_quietly(out: &std::process::Output) -> Result<(), String> {
+    use std::os::unix::process::ExitStatusExt;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let by_sigpipe = out.status.signal() == Some(13);
+    let complains = stderr.contains("Broken pipe") || stderr.contains("panicked");
+    if (by_sigpipe || out.status.success()) && !complains {
+        Ok(())
+    } else {
+        Err(format!("{}, stderr: {stderr}", out.status))
+    }
+}
+
+#[test]
+fn every_subcommand_ends_quietly_on_a_closed_pipe() {
+    let dir = fixture();
+    let report = spec(dir.path(), &["check", "--json"]);
+    std::fs::write(dir.path().join("old.json"), &report.stdout).unwrap();
+    let commands: [&[&str]; 10] = [
+        &["check"],
+        &["check", "--json"],
+        &["check", "--strict"],
+        &["changelog"],
+        &["changelog", "--json"],
+        &["diff", "old.json", "old.json"],
+        &["lock", "--check"],
+        &["build"],
+        &["--help"],
+        &["--version"],
+    ];
+    let failures: Vec<String> = commands
+        .iter()
+        .filter_map(|args| {
+            ended_quietly(&spec_into_closed_pipe(dir.path(), args))
+                .err()
+                .map(|e| format!("locald-spec {}: {e}", args.join(" ")))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{failures:#?}");
+    // The same commands with a reader print normally.
+    assert!(!spec(dir.path(), &["check"]).stdout.is_empty());
 }
