@@ -202,6 +202,18 @@ fn lock_then_edit_makes_links_suspect_and_diff_lists_the_change() {
         serde_json::json!(["SHOULD", "MAY"])
     );
     assert_eq!(d["added"], serde_json::json!([]));
+    assert_eq!(
+        d["changed"][0]["fields"],
+        serde_json::json!(["level", "action"])
+    );
+    let md = String::from_utf8(spec(dir.path(), &["diff", "old.json", "new.json"]).stdout).unwrap();
+    assert!(
+        md.contains(
+            "- `identity.group.current-group`: level SHOULD → MAY; \
+             action: The engine [-writes-]{+may write+} a group entry.\n"
+        ),
+        "{md}"
+    );
 }
 
 /// Runs git in `dir` with a fixed identity, no signing.
@@ -251,13 +263,19 @@ fn confirming_an_edit_with_lock_clears_the_suspect() {
     assert!(suspect(dir.path()).is_empty());
 }
 
+/// The fixture as a git repository whose one commit holds the book.
+fn committed_fixture() -> tempfile::TempDir {
+    let dir = fixture();
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    git(dir.path(), &["add", "book.toml", "book/src"]);
+    git(dir.path(), &["commit", "-q", "-m", "first"]);
+    dir
+}
+
 #[test]
 fn diff_and_changelog_work_across_git_revisions() {
-    let dir = fixture();
+    let dir = committed_fixture();
     let d = dir.path();
-    git(d, &["init", "-q", "-b", "main"]);
-    git(d, &["add", "book.toml", "book/src"]);
-    git(d, &["commit", "-q", "-m", "first"]);
     git(d, &["tag", "v0.1.0"]);
     let chapter = d.join("book/src/identity.md");
     let text = std::fs::read_to_string(&chapter).unwrap();
@@ -289,7 +307,12 @@ fn diff_and_changelog_work_across_git_revisions() {
     let bad = spec(d, &["diff", "v9.9.9", "HEAD"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(
-        String::from_utf8_lossy(&bad.stderr).contains("neither a report file nor a git revision")
+        String::from_utf8_lossy(&bad.stderr).contains(
+            "v9.9.9 is neither a report file nor a git revision: no commit, tag or branch is \
+             named `v9.9.9`; its release tags are v0.1.0\n"
+        ),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
     );
 
     // The changelog: unreleased since v0.1.0, and v0.1.0 as the initial version.
@@ -396,4 +419,21 @@ fn every_subcommand_ends_quietly_on_a_closed_pipe() {
     assert!(failures.is_empty(), "{failures:#?}");
     // The same commands with a reader print normally.
     assert!(!spec(dir.path(), &["check"]).stdout.is_empty());
+}
+
+#[test]
+fn diff_against_a_missing_tag_says_there_are_no_tags() {
+    let dir = committed_fixture();
+    let d = dir.path();
+    let out = spec(d, &["diff", "v0.1.0", "HEAD"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "no commit, tag or branch is named `v0.1.0`; the repository has no release tags \
+             (v*) yet: compare commits, e.g. HEAD~1 HEAD\n"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(": )"), "{stderr}");
 }
