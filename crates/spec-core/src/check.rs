@@ -211,18 +211,8 @@ pub fn check(
 ) -> Report {
     let mut problems: Vec<Problem> = registry.problems.clone();
     problems.extend(links.problems.iter().cloned());
-    let known: BTreeSet<&str> = registry
-        .requirements
-        .iter()
-        .map(|r| r.id.as_str())
-        .collect();
-    // IDs named by the book but defined twice are known too: the duplicate is its own problem.
-    let duplicated: BTreeSet<&str> = registry
-        .problems
-        .iter()
-        .filter(|p| p.kind == ProblemKind::DuplicateId)
-        .filter_map(|p| p.id.as_deref())
-        .collect();
+    // IDs of defective blocks are known too: the defect is the block's own problem.
+    let known = registry.defined_ids();
     for (id, file, line, what) in links
         .implementations
         .iter()
@@ -234,7 +224,7 @@ pub fn check(
                 .map(|t| (&t.id, &t.file, t.line, "verifies")),
         )
     {
-        if !known.contains(id.as_str()) && !duplicated.contains(id.as_str()) {
+        if !known.contains(id.as_str()) {
             problems.push(Problem::new(
                 ProblemKind::UnknownId,
                 Some(id),

@@ -220,6 +220,85 @@ fn invalid_yaml_is_reported_with_its_line() {
     assert!(p[0].message.contains("not valid YAML"));
 }
 
+/// GOOD with a second provenance entry indented one space too far: the first YAML defect of the
+/// real book's history. The block's fence is line 5 of the chapter, the bad entry line 13.
+fn misindented() -> String {
+    format!(
+        "{GOOD}   - source: linux\n    cite: proc(5)\n    url: https://man7.org/linux/man-pages/man5/proc.5.html\n"
+    )
+}
+
+#[test]
+fn one_yaml_defect_is_one_problem_at_its_chapter_line() {
+    let f = Fixture::new(&[
+        ("book/src/identity.md", &block(&misindented())),
+        ("crates/eng/src/lib.rs", IMPL),
+    ]);
+    f.record(&[("eng", "tests::writes_entry", Outcome::Passed)]);
+    let problems = f.problems();
+    // Not one more `unknown-id` per attribute naming the block's ID.
+    assert_only(
+        &problems,
+        ProblemKind::MalformedBlock,
+        "book/src/identity.md",
+        13,
+        "requirement block is not valid YAML",
+    );
+    // Every line the message names is a line of the chapter: the bad entry (13), and the list
+    // it breaks, which starts at the first entry (10, column 3).
+    let p = problems
+        .iter()
+        .find(|p| p.kind == ProblemKind::MalformedBlock)
+        .unwrap();
+    assert!(p.message.contains("at line 13 column 4"), "{p}");
+    assert!(p.message.contains("at line 10 column 3"), "{p}");
+    assert_eq!(p.id.as_deref(), Some("identity.passwd.current-user"), "{p}");
+}
+
+#[test]
+fn code_naming_a_defective_block_is_not_reported_again() {
+    for (defect, kind, line) in [
+        (
+            GOOD.replace("level: MUST", "level: must"),
+            ProblemKind::BadLevel,
+            7,
+        ),
+        (
+            GOOD.replace("source: posix", "source: wikipedia"),
+            ProblemKind::BadProvenance,
+            10,
+        ),
+        // An unclosed flow list on line 9: YAML finds no list item where line 10 starts one.
+        (
+            GOOD.replace("provenance:", "provenance: ["),
+            ProblemKind::MalformedBlock,
+            10,
+        ),
+    ] {
+        let f = Fixture::new(&[
+            ("book/src/identity.md", &block(&defect)),
+            ("crates/eng/src/lib.rs", IMPL),
+        ]);
+        f.record(&[("eng", "tests::writes_entry", Outcome::Passed)]);
+        let p = f.problems();
+        assert_only(&p, kind, "book/src/identity.md", line, "");
+    }
+    // Without the block's ID there is nothing to recover: the code's ID is unknown.
+    let f = Fixture::new(&[
+        (
+            "book/src/identity.md",
+            &block(&misindented().replace("id: identity.passwd.current-user\n", "")),
+        ),
+        ("crates/eng/src/lib.rs", IMPL),
+    ]);
+    let unknown = f
+        .problems()
+        .into_iter()
+        .filter(|p| p.kind == ProblemKind::UnknownId)
+        .count();
+    assert_eq!(unknown, 2, "#[implements] and #[verifies]");
+}
+
 #[test]
 fn unknown_provenance_sources_are_reported() {
     let p = parse_only(&GOOD.replace("source: posix", "source: wikipedia"));
