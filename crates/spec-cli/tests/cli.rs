@@ -31,7 +31,7 @@ fn fixture() -> tempfile::TempDir {
         ("crates/eng/src/lib.rs", CODE),
         (
             "target/locald-spec/evidence.json",
-            r#"{"started_at":0,"runner":"fixture","sources":{},"tests":[{"binary":"eng","name":"tests::writes_entry","outcome":"passed"}]}"#,
+            r#"{"runs":[{"started_at":0,"runner":"fixture","sources":{}}],"tests":[{"binary":"eng","name":"tests::writes_entry","outcome":"passed","run":0}]}"#,
         ),
     ];
     for (path, text) in files {
@@ -216,6 +216,13 @@ fn lock_then_edit_makes_links_suspect_and_diff_lists_the_change() {
     );
 }
 
+/// The list `key` (`requirements`, `problems`) of `locald-spec check --json`'s report.
+fn report_list(dir: &Path, key: &str) -> Vec<serde_json::Value> {
+    let out = spec(dir, &["check", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v[key].as_array().unwrap().clone()
+}
+
 /// Runs git in `dir` with a fixed identity, no signing.
 fn git(dir: &Path, args: &[&str]) {
     let out = Command::new("git")
@@ -245,11 +252,7 @@ fn confirming_an_edit_with_lock_clears_the_suspect() {
     )
     .unwrap();
     let suspect = |dir: &Path| {
-        let out = spec(dir, &["check", "--json"]);
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        v["problems"]
-            .as_array()
-            .unwrap()
+        report_list(dir, "problems")
             .iter()
             .filter(|p| p["kind"] == "suspect")
             .map(|p| p["id"].as_str().unwrap().to_owned())
@@ -436,4 +439,87 @@ fn diff_against_a_missing_tag_says_there_are_no_tags() {
         "{stderr}"
     );
     assert!(!stderr.contains(": )"), "{stderr}");
+}
+
+/// A stand-in for `cargo`: `locald-spec test` runs `$CARGO nextest run ...`; this records the
+/// arguments and writes `$FAKE_JUNIT` where nextest writes its JUnit report.
+const FAKE_CARGO: &str = "#!/bin/sh\necho \"$@\" >> cargo-args\nmkdir -p target/nextest/ci\nprintf '%s' \"$FAKE_JUNIT\" > target/nextest/ci/junit.xml\n";
+
+fn junit(tests: &[&str]) -> String {
+    let cases: String = tests
+        .iter()
+        .map(|t| format!("<testcase name=\"{t}\" classname=\"eng\" time=\"0.1\"/>"))
+        .collect();
+    format!("<testsuites><testsuite name=\"eng\">{cases}</testsuite></testsuites>")
+}
+
+#[test]
+fn a_narrowed_test_run_merges_into_the_evidence() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = fixture();
+    let d = dir.path();
+    std::fs::remove_file(d.join("target/locald-spec/evidence.json")).unwrap();
+    std::fs::write(d.join("crates/eng/src/lib.rs"), "mod group;\nmod passwd;\n").unwrap();
+    std::fs::write(d.join("crates/eng/src/passwd.rs"), CODE).unwrap();
+    std::fs::write(
+        d.join("crates/eng/src/group.rs"),
+        CODE.replace(
+            "identity.passwd.current-user",
+            "identity.group.current-group",
+        ),
+    )
+    .unwrap();
+    let cargo = d.join("fake-cargo");
+    std::fs::write(&cargo, FAKE_CARGO).unwrap();
+    std::fs::set_permissions(&cargo, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let test = |args: &[&str], tests: &[&str]| {
+        let out = spec_command(d, &[&["test"], args].concat())
+            .env("CARGO", &cargo)
+            .env("FAKE_JUNIT", junit(tests))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let verified = || {
+        report_list(d, "requirements")
+            .iter()
+            .filter(|r| r["status"] == "verified")
+            .count()
+    };
+    let both = ["passwd::tests::writes_entry", "group::tests::writes_entry"];
+    test(&[], &both);
+    assert_eq!(verified(), 2);
+
+    let said = test(&["--", "group::"], &both[1..]);
+    assert!(
+        said.contains("merged 1 test result(s) of this narrowed run"),
+        "{said}"
+    );
+    assert_eq!(
+        verified(),
+        2,
+        "the passwd test's earlier result still counts"
+    );
+    let ev: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("target/locald-spec/evidence.json")).unwrap())
+            .unwrap();
+    assert_eq!(ev["runs"][1]["filter"], serde_json::json!(["group::"]));
+    assert_eq!(ev["tests"].as_array().unwrap().len(), 2);
+    let args = std::fs::read_to_string(d.join("cargo-args")).unwrap();
+    assert_eq!(
+        args.lines().collect::<Vec<_>>(),
+        [
+            "nextest run --profile ci --workspace",
+            "nextest run --profile ci --workspace group::"
+        ]
+    );
+
+    // A run of the whole suite replaces the evidence: a test it does not report did not run.
+    test(&[], &both[1..]);
+    assert_eq!(verified(), 1);
 }

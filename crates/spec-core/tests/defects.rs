@@ -1,7 +1,7 @@
 //! Fixture books and fixture crates, one per defect class: each asserts the exact problem the
 //! checker reports (kind, file, line, and the words that name the fault).
 
-use locald_spec_core::evidence::{Evidence, Outcome, TestResult, digest_files};
+use locald_spec_core::evidence::{Evidence, Outcome, Run, TestResult, digest_files};
 use locald_spec_core::{Problem, ProblemKind, Project, Status, TestRef, check_project};
 use std::path::Path;
 
@@ -44,12 +44,29 @@ impl Fixture {
 
     /// Records evidence as `locald-spec test` would: digests now, then these results.
     fn record(&self, results: &[(&str, &str, Outcome)]) {
+        self.run_now(results)
+            .write(&self.project().evidence)
+            .unwrap();
+    }
+
+    /// Merges a narrowed run into the evidence, as `locald-spec test -- FILTER` does.
+    fn record_narrowed(&self, results: &[(&str, &str, Outcome)]) {
+        let path = self.project().evidence;
+        let merged = Evidence::read(&path).unwrap().merge(self.run_now(results));
+        merged.write(&path).unwrap();
+    }
+
+    /// One run's evidence: the digests now, then these results.
+    fn run_now(&self, results: &[(&str, &str, Outcome)]) -> Evidence {
         let files = locald_spec_core::links::scan(self.root(), &["crates"]).files;
-        let ev = Evidence {
-            started_at: 0,
+        let run = Run {
             runner: "fixture".into(),
             sources: digest_files(self.root(), &files),
-            tests: results
+            ..Run::default()
+        };
+        Evidence::of_run(
+            run,
+            results
                 .iter()
                 .map(|(b, n, o)| TestResult {
                     test: TestRef {
@@ -57,10 +74,10 @@ impl Fixture {
                         name: n.to_string(),
                     },
                     outcome: *o,
+                    run: 0,
                 })
                 .collect(),
-        };
-        ev.write(&self.project().evidence).unwrap();
+        )
     }
 
     fn problems(&self) -> Vec<Problem> {
@@ -429,6 +446,53 @@ fn evidence_older_than_the_code_is_stale() {
         5,
         "crates/eng/src/lib.rs changed after the tests ran",
     );
+}
+
+#[test]
+fn a_merged_narrower_run_keeps_each_result_with_the_sources_it_ran_against() {
+    let group = GOOD
+        .replace(
+            "identity.passwd.current-user",
+            "identity.group.current-group",
+        )
+        .replace("an entry", "a group entry");
+    let f = Fixture::new(&[
+        (
+            "book/src/identity.md",
+            &format!("{}{}", block(GOOD), block(&group)),
+        ),
+        ("crates/eng/src/lib.rs", "mod group;\nmod passwd;\n"),
+        ("crates/eng/src/passwd.rs", IMPL),
+        (
+            "crates/eng/src/group.rs",
+            &IMPL.replace(
+                "identity.passwd.current-user",
+                "identity.group.current-group",
+            ),
+        ),
+    ]);
+    let passwd = ("eng", "passwd::tests::writes_entry", Outcome::Passed);
+    let group = ("eng", "group::tests::writes_entry", Outcome::Passed);
+    f.record(&[passwd, group]);
+    // Only the group's test again: the passwd result stays, and still counts.
+    f.record_narrowed(&[group]);
+    assert_eq!(f.problems(), vec![]);
+    // The passwd code changes; a narrowed run of the group's test cannot vouch for it.
+    std::fs::write(
+        f.root().join("crates/eng/src/passwd.rs"),
+        IMPL.replace("0\n}", "1\n}"),
+    )
+    .unwrap();
+    f.record_narrowed(&[group]);
+    assert_only(
+        &f.problems(),
+        ProblemKind::Stale,
+        "book/src/identity.md",
+        5,
+        "crates/eng/src/passwd.rs changed after the tests ran",
+    );
+    f.record_narrowed(&[passwd]);
+    assert_eq!(f.problems(), vec![]);
 }
 
 #[test]
