@@ -1,30 +1,42 @@
-//! Reads the book at build time and embeds the set of defined requirement IDs in the macros, so
-//! that naming an undefined ID is a compile error. Cargo re-runs this (and so recompiles every
+//! Reads the book at build time and embeds the set of requirement IDs it defines in the macros,
+//! so that naming an undefined ID is a compile error. Cargo re-runs this (and so recompiles every
 //! crate using the macros) whenever a chapter changes.
+//!
+//! The book is `LOCALD_SPEC_ROOT`, else the nearest directory above this crate whose `book.toml`
+//! configures the `locald-spec` preprocessor. There is none above a packaged crate built
+//! downstream: the macros then check IDs for their form only.
 
 use std::path::{Path, PathBuf};
 
 fn main() {
-    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
-    let root = std::env::var_os("LOCALD_SPEC_ROOT")
-        .map(PathBuf::from)
-        .or_else(|| manifest.ancestors().find(|d| d.join("book.toml").is_file()).map(Path::to_path_buf))
-        .unwrap_or_else(|| {
-            panic!(
-                "locald-spec-macros: no book.toml above {}; set LOCALD_SPEC_ROOT to the spec repository",
-                manifest.display()
-            )
-        });
     println!("cargo:rerun-if-env-changed=LOCALD_SPEC_ROOT");
-    println!(
-        "cargo:rerun-if-changed={}",
-        root.join("book.toml").display()
-    );
-    let project =
-        locald_spec_core::Project::at(&root).unwrap_or_else(|e| panic!("locald-spec-macros: {e}"));
-    println!("cargo:rerun-if-changed={}", project.book_src.display());
-    for entry in walk(&project.book_src) {
-        println!("cargo:rerun-if-changed={}", entry.display());
+    println!("cargo:rerun-if-changed=build.rs");
+    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets it")).join("ids.rs");
+    let root = match std::env::var_os("LOCALD_SPEC_ROOT") {
+        Some(r) => Some(PathBuf::from(r)),
+        None => manifest
+            .ancestors()
+            .find(|d| locald_spec_core::Project::is_spec_root(d))
+            .map(Path::to_path_buf),
+    };
+    let Some(root) = root else {
+        std::fs::write(
+            &out,
+            "/// No book was found above the crate when it was built: IDs are checked for their form only.\n\
+             pub const IDS: Option<&[&str]> = None;\n",
+        )
+        .expect("write ids.rs");
+        return;
+    };
+    let project = locald_spec_core::Project::at(&root)
+        .unwrap_or_else(|e| panic!("locald-spec-macros: the book at {}: {e}", root.display()));
+    // A directory is scanned whole, so a new chapter counts too.
+    for watched in [root.join("book.toml"), project.book_src.clone()] {
+        println!(
+            "cargo:rerun-if-changed={}",
+            watch_path(&manifest, &root, &watched)
+        );
     }
     let registry = locald_spec_core::Registry::load(&project.root, &project.book_src)
         .unwrap_or_else(|e| {
@@ -37,31 +49,28 @@ fn main() {
         // The checker fails on these; here they only explain a later "unknown ID" error.
         println!("cargo:warning={p}");
     }
-    let mut ids: Vec<&str> = registry
-        .requirements
-        .iter()
-        .map(|r| r.id.as_str())
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets it")).join("ids.rs");
+    // A defective block's ID counts as defined: its defect is reported once, by the checker
+    // (and above as a warning), not once more per attribute naming it.
+    let ids = registry.defined_ids();
     let body: String = ids.iter().map(|id| format!("    {id:?},\n")).collect();
-    std::fs::write(&out, format!("/// Every requirement ID the book defines, sorted.\npub const IDS: &[&str] = &[\n{body}];\n"))
-        .expect("write ids.rs");
+    std::fs::write(
+        &out,
+        format!(
+            "/// Every requirement ID the book defines, sorted.\npub const IDS: Option<&[&str]> = Some(&[\n{body}]);\n"
+        ),
+    )
+    .expect("write ids.rs");
 }
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.push(p.clone());
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
+/// `path` (below the book's `root`) as cargo should watch it: relative to this crate when the
+/// book lies above it, so that a copied or moved tree, its target directory included, watches
+/// its own book rather than the one it was first built from.
+fn watch_path(manifest: &Path, root: &Path, path: &Path) -> String {
+    match (manifest.strip_prefix(root), path.strip_prefix(root)) {
+        (Ok(down), Ok(rest)) => {
+            let up = "../".repeat(down.components().count());
+            format!("{up}{}", rest.display())
         }
+        _ => path.display().to_string(),
     }
-    out
 }

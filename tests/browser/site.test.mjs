@@ -189,6 +189,56 @@ test('the requirement index renders and filters by level, chapter and text', asy
   await page.close();
 });
 
+/** How the index table sits in its column, and how many lines each ID takes. */
+async function indexLayout(page) {
+  return page.evaluate(() => {
+    const table = document.querySelector('table.req-index');
+    const box = table.parentElement;
+    const column = document.querySelector('main');
+    const right = (e) => e.getBoundingClientRect().right;
+    // Lines of an ID: the distinct tops of its text's boxes.
+    const ids = [...table.querySelectorAll('tbody td:first-child a')].map((a) => {
+      const range = document.createRange();
+      range.selectNodeContents(a);
+      return [a.textContent, new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size];
+    });
+    return {
+      tableWidth: table.scrollWidth,
+      boxWidth: box.clientWidth,
+      boxScrolls: ['auto', 'scroll'].includes(getComputedStyle(box).overflowX),
+      // The box stays inside the content column, and the page does not scroll sideways.
+      boxInColumn: right(box) <= right(column) + 1,
+      pageWidth: document.scrollingElement.scrollWidth,
+      viewport: window.innerWidth,
+      // Every cell ends inside the box (no column cut off by the column's edge).
+      cellsInBox: [...table.querySelectorAll('tbody tr:first-child td')].every((td) => right(td) <= right(box) + 1),
+      ids,
+    };
+  });
+}
+
+for (const [width, height, fits] of [[1366, 768, true], [390, 844, false]]) {
+  test(`the requirement index fits its column at ${width}x${height}, IDs in at most two lines`, async () => {
+    const page = await open('requirements.html');
+    await page.setViewportSize({ width, height });
+    const l = await indexLayout(page);
+    assert.ok(l.ids.length >= 10, `every requirement listed, got ${l.ids.length}`);
+    assert.ok(l.boxInColumn, 'the table\'s box stays in the content column');
+    assert.ok(l.pageWidth <= l.viewport, `the page does not scroll sideways (${l.pageWidth} > ${l.viewport})`);
+    if (fits) {
+      assert.ok(l.tableWidth <= l.boxWidth + 1, `the table (${l.tableWidth} px) fits its column (${l.boxWidth} px)`);
+      assert.ok(l.cellsInBox, 'no column is cut off');
+    } else {
+      assert.ok(l.tableWidth <= l.boxWidth + 1 || l.boxScrolls,
+        `the table (${l.tableWidth} px) fits its column (${l.boxWidth} px) or scrolls inside it`);
+    }
+    const broken = l.ids.filter(([, lines]) => lines > 2);
+    assert.deepEqual(broken, [], 'IDs broken into more than two lines');
+    await page.screenshot(shot(`index-${width}x${height}`));
+    await page.close();
+  });
+}
+
 /** Types `query` into mdBook's search and returns the result links, best first. */
 async function search(page, query) {
   await page.locator('#mdbook-search-toggle').click();

@@ -46,6 +46,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    locald_spec_core::sigpipe::restore_default();
     let cli = Cli::parse();
     let result = locald_spec_core::Project::discover(&cli.project)
         .map_err(anyhow::Error::from)

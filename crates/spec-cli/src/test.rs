@@ -1,9 +1,10 @@
 //! `locald-spec test`: runs cargo-nextest with the `ci` profile and turns its JUnit report into
 //! the evidence file. Source digests are taken before the run starts, so a file edited while the
-//! tests run makes its requirements stale rather than falsely verified.
+//! tests run makes its requirements stale rather than falsely verified. A run of the whole suite
+//! replaces the evidence; a run narrowed by arguments after `--` is merged into it.
 
 use anyhow::{Context, bail};
-use locald_spec_core::evidence::{Evidence, digest_files, parse_junit};
+use locald_spec_core::evidence::{Evidence, Run, digest_files, parse_junit};
 use locald_spec_core::{Project, links};
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -41,29 +42,58 @@ pub fn run(project: &Project, args: Args) -> anyhow::Result<ExitCode> {
     let xml = std::fs::read_to_string(&junit)
         .with_context(|| format!("cannot read {}", junit.display()))?;
     let tests = parse_junit(&junit.display().to_string(), &xml)?;
-    let evidence = Evidence {
+    let run = Run {
         started_at: started
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0),
         runner: "cargo-nextest".into(),
+        filter: args.nextest.clone(),
         sources,
-        tests,
+    };
+    let fresh = Evidence::of_run(run, tests);
+    let reported = fresh.tests.len();
+    let evidence = if args.nextest.is_empty() {
+        // The whole suite: its report is the whole evidence.
+        fresh
+    } else {
+        merge(project, fresh)?
     };
     evidence.write(&project.evidence)?;
-    eprintln!(
-        "locald-spec: recorded {} test result(s) in {}",
-        evidence.tests.len(),
-        project.evidence.display()
-    );
+    if args.nextest.is_empty() {
+        eprintln!(
+            "locald-spec: recorded {reported} test result(s) in {}",
+            project.evidence.display()
+        );
+    } else {
+        eprintln!(
+            "locald-spec: merged {reported} test result(s) of this narrowed run into {}: {} \
+             result(s) from {} run(s)",
+            project.evidence.display(),
+            evidence.tests.len(),
+            evidence.runs.len()
+        );
+    }
     Ok(match status.code() {
         Some(0) => ExitCode::SUCCESS,
         _ => ExitCode::FAILURE,
     })
 }
 
-/// `--workspace` unless the caller picked packages: a narrowed run is still honest evidence,
-/// since tests that did not run count against their requirements.
+/// A narrowed run (arguments after `--`) merged into the evidence already recorded: the tests it
+/// ran take its results, the others keep theirs, each with the source digests of its own run.
+fn merge(project: &Project, fresh: Evidence) -> anyhow::Result<Evidence> {
+    if !project.evidence.exists() {
+        return Ok(fresh);
+    }
+    let old = Evidence::read(&project.evidence).with_context(|| {
+        "cannot merge this narrowed run into the evidence already recorded; run the whole suite \
+         (`locald-spec test` with no arguments) to replace it"
+    })?;
+    Ok(old.merge(fresh))
+}
+
+/// `--workspace` unless the caller picked packages.
 fn scope(args: &[String]) -> Option<&'static str> {
     let picked = args
         .iter()

@@ -31,7 +31,7 @@ fn fixture() -> tempfile::TempDir {
         ("crates/eng/src/lib.rs", CODE),
         (
             "target/locald-spec/evidence.json",
-            r#"{"started_at":0,"runner":"fixture","sources":{},"tests":[{"binary":"eng","name":"tests::writes_entry","outcome":"passed"}]}"#,
+            r#"{"runs":[{"started_at":0,"runner":"fixture","sources":{}}],"tests":[{"binary":"eng","name":"tests::writes_entry","outcome":"passed","run":0}]}"#,
         ),
     ];
     for (path, text) in files {
@@ -42,15 +42,19 @@ fn fixture() -> tempfile::TempDir {
     dir
 }
 
-fn spec(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_locald-spec"))
-        .arg("--project")
+/// `locald-spec --project DIR ARGS`, with no strictness or evidence path from the environment.
+fn spec_command(dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_locald-spec"));
+    c.arg("--project")
         .arg(dir)
         .args(args)
         .env_remove("LOCALD_SPEC_STRICT")
-        .env_remove("LOCALD_SPEC_EVIDENCE")
-        .output()
-        .unwrap()
+        .env_remove("LOCALD_SPEC_EVIDENCE");
+    c
+}
+
+fn spec(dir: &Path, args: &[&str]) -> std::process::Output {
+    spec_command(dir, args).output().unwrap()
 }
 
 #[test]
@@ -198,6 +202,25 @@ fn lock_then_edit_makes_links_suspect_and_diff_lists_the_change() {
         serde_json::json!(["SHOULD", "MAY"])
     );
     assert_eq!(d["added"], serde_json::json!([]));
+    assert_eq!(
+        d["changed"][0]["fields"],
+        serde_json::json!(["level", "action"])
+    );
+    let md = String::from_utf8(spec(dir.path(), &["diff", "old.json", "new.json"]).stdout).unwrap();
+    assert!(
+        md.contains(
+            "- `identity.group.current-group`: level SHOULD → MAY; \
+             action: The engine [-writes-]{+may write+} a group entry.\n"
+        ),
+        "{md}"
+    );
+}
+
+/// The list `key` (`requirements`, `problems`) of `locald-spec check --json`'s report.
+fn report_list(dir: &Path, key: &str) -> Vec<serde_json::Value> {
+    let out = spec(dir, &["check", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v[key].as_array().unwrap().clone()
 }
 
 /// Runs git in `dir` with a fixed identity, no signing.
@@ -229,11 +252,7 @@ fn confirming_an_edit_with_lock_clears_the_suspect() {
     )
     .unwrap();
     let suspect = |dir: &Path| {
-        let out = spec(dir, &["check", "--json"]);
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        v["problems"]
-            .as_array()
-            .unwrap()
+        report_list(dir, "problems")
             .iter()
             .filter(|p| p["kind"] == "suspect")
             .map(|p| p["id"].as_str().unwrap().to_owned())
@@ -247,13 +266,19 @@ fn confirming_an_edit_with_lock_clears_the_suspect() {
     assert!(suspect(dir.path()).is_empty());
 }
 
+/// The fixture as a git repository whose one commit holds the book.
+fn committed_fixture() -> tempfile::TempDir {
+    let dir = fixture();
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    git(dir.path(), &["add", "book.toml", "book/src"]);
+    git(dir.path(), &["commit", "-q", "-m", "first"]);
+    dir
+}
+
 #[test]
 fn diff_and_changelog_work_across_git_revisions() {
-    let dir = fixture();
+    let dir = committed_fixture();
     let d = dir.path();
-    git(d, &["init", "-q", "-b", "main"]);
-    git(d, &["add", "book.toml", "book/src"]);
-    git(d, &["commit", "-q", "-m", "first"]);
     git(d, &["tag", "v0.1.0"]);
     let chapter = d.join("book/src/identity.md");
     let text = std::fs::read_to_string(&chapter).unwrap();
@@ -285,7 +310,12 @@ fn diff_and_changelog_work_across_git_revisions() {
     let bad = spec(d, &["diff", "v9.9.9", "HEAD"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(
-        String::from_utf8_lossy(&bad.stderr).contains("neither a report file nor a git revision")
+        String::from_utf8_lossy(&bad.stderr).contains(
+            "v9.9.9 is neither a report file nor a git revision: no commit, tag or branch is \
+             named `v9.9.9`; its release tags are v0.1.0\n"
+        ),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
     );
 
     // The changelog: unreleased since v0.1.0, and v0.1.0 as the initial version.
@@ -339,4 +369,157 @@ fn diff_and_changelog_work_across_git_revisions() {
         identity.contains(">changed since v0.1.0</a>"),
         "changed requirement marked"
     );
+}
+
+/// Runs `locald-spec ARGS` with its standard output a pipe whose reading end is already closed,
+/// as in `locald-spec check --json | head -0`: every write to it fails.
+fn spec_into_closed_pipe(dir: &Path, args: &[&str]) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    spec_command(dir, args).stdout(writer).output().unwrap()
+}
+
+/// Whether a command whose reader went away ended as `cat` does: killed by SIGPIPE (or done
+/// before writing), saying nothing about the pipe on standard error (a build's own warnings
+/// may be there).
+fn ended_quietly(out: &std::process::Output) -> Result<(), String> {
+    use std::os::unix::process::ExitStatusExt;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let by_sigpipe = out.status.signal() == Some(13);
+    let complains = stderr.contains("Broken pipe") || stderr.contains("panicked");
+    if (by_sigpipe || out.status.success()) && !complains {
+        Ok(())
+    } else {
+        Err(format!("{}, stderr: {stderr}", out.status))
+    }
+}
+
+#[test]
+fn every_subcommand_ends_quietly_on_a_closed_pipe() {
+    let dir = fixture();
+    let report = spec(dir.path(), &["check", "--json"]);
+    std::fs::write(dir.path().join("old.json"), &report.stdout).unwrap();
+    let commands: [&[&str]; 10] = [
+        &["check"],
+        &["check", "--json"],
+        &["check", "--strict"],
+        &["changelog"],
+        &["changelog", "--json"],
+        &["diff", "old.json", "old.json"],
+        &["lock", "--check"],
+        &["build"],
+        &["--help"],
+        &["--version"],
+    ];
+    let failures: Vec<String> = commands
+        .iter()
+        .filter_map(|args| {
+            ended_quietly(&spec_into_closed_pipe(dir.path(), args))
+                .err()
+                .map(|e| format!("locald-spec {}: {e}", args.join(" ")))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{failures:#?}");
+    // The same commands with a reader print normally.
+    assert!(!spec(dir.path(), &["check"]).stdout.is_empty());
+}
+
+#[test]
+fn diff_against_a_missing_tag_says_there_are_no_tags() {
+    let dir = committed_fixture();
+    let d = dir.path();
+    let out = spec(d, &["diff", "v0.1.0", "HEAD"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "no commit, tag or branch is named `v0.1.0`; the repository has no release tags \
+             (v*) yet: compare commits, e.g. HEAD~1 HEAD\n"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(": )"), "{stderr}");
+}
+
+/// A stand-in for `cargo`: `locald-spec test` runs `$CARGO nextest run ...`; this records the
+/// arguments and writes `$FAKE_JUNIT` where nextest writes its JUnit report.
+const FAKE_CARGO: &str = "#!/bin/sh\necho \"$@\" >> cargo-args\nmkdir -p target/nextest/ci\nprintf '%s' \"$FAKE_JUNIT\" > target/nextest/ci/junit.xml\n";
+
+fn junit(tests: &[&str]) -> String {
+    let cases: String = tests
+        .iter()
+        .map(|t| format!("<testcase name=\"{t}\" classname=\"eng\" time=\"0.1\"/>"))
+        .collect();
+    format!("<testsuites><testsuite name=\"eng\">{cases}</testsuite></testsuites>")
+}
+
+#[test]
+fn a_narrowed_test_run_merges_into_the_evidence() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = fixture();
+    let d = dir.path();
+    std::fs::remove_file(d.join("target/locald-spec/evidence.json")).unwrap();
+    std::fs::write(d.join("crates/eng/src/lib.rs"), "mod group;\nmod passwd;\n").unwrap();
+    std::fs::write(d.join("crates/eng/src/passwd.rs"), CODE).unwrap();
+    std::fs::write(
+        d.join("crates/eng/src/group.rs"),
+        CODE.replace(
+            "identity.passwd.current-user",
+            "identity.group.current-group",
+        ),
+    )
+    .unwrap();
+    let cargo = d.join("fake-cargo");
+    std::fs::write(&cargo, FAKE_CARGO).unwrap();
+    std::fs::set_permissions(&cargo, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let test = |args: &[&str], tests: &[&str]| {
+        let out = spec_command(d, &[&["test"], args].concat())
+            .env("CARGO", &cargo)
+            .env("FAKE_JUNIT", junit(tests))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let verified = || {
+        report_list(d, "requirements")
+            .iter()
+            .filter(|r| r["status"] == "verified")
+            .count()
+    };
+    let both = ["passwd::tests::writes_entry", "group::tests::writes_entry"];
+    test(&[], &both);
+    assert_eq!(verified(), 2);
+
+    let said = test(&["--", "group::"], &both[1..]);
+    assert!(
+        said.contains("merged 1 test result(s) of this narrowed run"),
+        "{said}"
+    );
+    assert_eq!(
+        verified(),
+        2,
+        "the passwd test's earlier result still counts"
+    );
+    let ev: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("target/locald-spec/evidence.json")).unwrap())
+            .unwrap();
+    assert_eq!(ev["runs"][1]["filter"], serde_json::json!(["group::"]));
+    assert_eq!(ev["tests"].as_array().unwrap().len(), 2);
+    let args = std::fs::read_to_string(d.join("cargo-args")).unwrap();
+    assert_eq!(
+        args.lines().collect::<Vec<_>>(),
+        [
+            "nextest run --profile ci --workspace",
+            "nextest run --profile ci --workspace group::"
+        ]
+    );
+
+    // A run of the whole suite replaces the evidence: a test it does not report did not run.
+    test(&[], &both[1..]);
+    assert_eq!(verified(), 1);
 }

@@ -39,6 +39,7 @@ fn bench(c: &mut Criterion) {
                     name: format!("t{i}"),
                 },
                 outcome: Outcome::Passed,
+                run: 0,
             })
             .collect(),
         ..Evidence::default()

@@ -1,7 +1,7 @@
 //! The checker: joins the registry (what the book requires), the links (what code implements and
 //! which tests verify it) and the evidence (what ran and passed) into a [`Report`].
 
-use crate::evidence::{Evidence, Outcome, digest_files};
+use crate::evidence::{Evidence, Outcome, TestResult, digest_files};
 use crate::links::{Implementation, Links, TestLink};
 use crate::model::{Level, Provenance};
 use crate::parse::Registry;
@@ -180,7 +180,7 @@ pub fn check_project(project: &Project) -> Report {
     // Probe checks run inside containers after the test run: their results join its evidence
     // (and its source digests, taken before either ran).
     if let (Some(ev), Some(c)) = (evidence.as_mut(), conformance.as_ref()) {
-        ev.tests.extend(c.own_evidence());
+        ev.extend_latest(c.own_evidence());
     }
     // Without a lock file nothing has been confirmed yet: fingerprints are only checked once
     // `locald-spec lock` has written one.
@@ -211,18 +211,8 @@ pub fn check(
 ) -> Report {
     let mut problems: Vec<Problem> = registry.problems.clone();
     problems.extend(links.problems.iter().cloned());
-    let known: BTreeSet<&str> = registry
-        .requirements
-        .iter()
-        .map(|r| r.id.as_str())
-        .collect();
-    // IDs named by the book but defined twice are known too: the duplicate is its own problem.
-    let duplicated: BTreeSet<&str> = registry
-        .problems
-        .iter()
-        .filter(|p| p.kind == ProblemKind::DuplicateId)
-        .filter_map(|p| p.id.as_deref())
-        .collect();
+    // IDs of defective blocks are known too: the defect is the block's own problem.
+    let known = registry.defined_ids();
     for (id, file, line, what) in links
         .implementations
         .iter()
@@ -234,7 +224,7 @@ pub fn check(
                 .map(|t| (&t.id, &t.file, t.line, "verifies")),
         )
     {
-        if !known.contains(id.as_str()) && !duplicated.contains(id.as_str()) {
+        if !known.contains(id.as_str()) {
             problems.push(Problem::new(
                 ProblemKind::UnknownId,
                 Some(id),
@@ -261,11 +251,12 @@ pub fn check(
     for t in &links.tests {
         by_id_test.entry(&t.id).or_default().push(t);
     }
-    let outcomes: std::collections::HashMap<&crate::links::TestRef, Outcome> = evidence
-        .map(|e| e.tests.iter().map(|t| (&t.test, t.outcome)).collect())
+    let results: std::collections::HashMap<&crate::links::TestRef, &TestResult> = evidence
+        .map(|e| e.tests.iter().map(|t| (&t.test, t)).collect())
         .unwrap_or_default();
     let current = evidence.map(|e| {
-        let files: Vec<String> = e.sources.keys().cloned().collect();
+        let files: BTreeSet<&String> = e.runs.iter().flat_map(|r| r.sources.keys()).collect();
+        let files: Vec<String> = files.into_iter().cloned().collect();
         digest_files(repo_root, &files)
     });
 
@@ -283,7 +274,10 @@ pub fn check(
                 binary: t.test.binary.clone(),
                 file: t.file.clone(),
                 line: t.line,
-                outcome: outcomes.get(&t.test).copied().unwrap_or(Outcome::NotRun),
+                outcome: results
+                    .get(&t.test)
+                    .map(|r| r.outcome)
+                    .unwrap_or(Outcome::NotRun),
             })
             .collect();
         let mut reasons = Vec::new();
@@ -344,11 +338,21 @@ pub fn check(
                 .map(|i| i.file.as_str())
                 .chain(tests.iter().map(|t| t.file.as_str()))
                 .collect();
+            // Each result vouches for the sources of the run it came from (several runs once
+            // narrowed runs were merged in).
+            let runs: Vec<Option<&BTreeMap<String, String>>> = test_links
+                .iter()
+                .filter_map(|t| results.get(&t.test))
+                .map(|r| ev.sources_of(r))
+                .collect();
             for f in covered {
-                let changed = match (ev.sources.get(f), now.get(f)) {
-                    (Some(then), Some(now)) => then != now,
-                    _ => true,
-                };
+                let changed =
+                    runs.iter().any(
+                        |sources| match (sources.and_then(|s| s.get(f)), now.get(f)) {
+                            (Some(then), Some(now)) => then != now,
+                            _ => true,
+                        },
+                    );
                 if changed {
                     demote(
                         Status::Stale,

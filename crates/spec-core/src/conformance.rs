@@ -109,6 +109,7 @@ impl Conformance {
                         name: check.to_owned(),
                     },
                     outcome,
+                    run: 0,
                 }
             })
             .collect()

@@ -43,18 +43,33 @@ pub struct TestResult {
     pub test: TestRef,
     /// How it ended.
     pub outcome: Outcome,
+    /// The run it comes from: an index into [`Evidence::runs`].
+    #[serde(default)]
+    pub run: usize,
 }
 
-/// The evidence file: one pipeline's test results and the source digests they ran against.
+/// One run of the test runner: when, narrowed by what, and against which sources.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Evidence {
+pub struct Run {
     /// Seconds since the Unix epoch when the run started.
     pub started_at: u64,
     /// What produced the results, e.g. `cargo-nextest`.
     pub runner: String,
+    /// The arguments that narrowed the run (those after `locald-spec test --`); empty for a run
+    /// of the whole suite.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filter: Vec<String>,
     /// SHA-256 of every scanned source file when the run started, by repository-relative path.
     pub sources: BTreeMap<String, String>,
-    /// Every test result the runner reported.
+}
+
+/// The evidence file: each test's latest result, and the runs those results come from — one
+/// for a run of the whole suite, more once narrowed runs have been merged in.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The runs some result comes from, oldest first.
+    pub runs: Vec<Run>,
+    /// Every test's latest result, one per test.
     pub tests: Vec<TestResult>,
 }
 
@@ -80,7 +95,9 @@ pub enum EvidenceError {
         source: std::io::Error,
     },
     /// The evidence file is not valid JSON of the expected shape.
-    #[error("{file}: not a valid evidence file: {source}")]
+    #[error(
+        "{file}: not a valid evidence file ({source}); record it again with `locald-spec test`"
+    )]
     Json {
         /// The path.
         file: String,
@@ -90,11 +107,75 @@ pub enum EvidenceError {
 }
 
 impl Evidence {
+    /// The evidence of one run: `tests` as its runner reported them.
+    pub fn of_run(run: Run, tests: Vec<TestResult>) -> Evidence {
+        Evidence {
+            runs: vec![run],
+            tests: tests
+                .into_iter()
+                .map(|t| TestResult { run: 0, ..t })
+                .collect(),
+        }
+    }
+
+    /// This evidence with a newer run's merged in: a test the newer run reports takes its new
+    /// result; every other test keeps its result, and the source digests of the run it came
+    /// from. Runs no result comes from any more are dropped.
+    pub fn merge(self, newer: Evidence) -> Evidence {
+        let offset = self.runs.len();
+        let reported: std::collections::HashSet<&TestRef> =
+            newer.tests.iter().map(|t| &t.test).collect();
+        let mut tests: Vec<TestResult> = self
+            .tests
+            .iter()
+            .filter(|t| !reported.contains(&t.test))
+            .cloned()
+            .collect();
+        tests.extend(newer.tests.iter().map(|t| TestResult {
+            run: t.run + offset,
+            ..t.clone()
+        }));
+        let all: Vec<Run> = self.runs.into_iter().chain(newer.runs).collect();
+        // Keep the runs still used, in order, and renumber the results.
+        let used: std::collections::BTreeSet<usize> = tests.iter().map(|t| t.run).collect();
+        let index: BTreeMap<usize, usize> = used
+            .iter()
+            .enumerate()
+            .map(|(new, &old)| (old, new))
+            .collect();
+        let kept = used
+            .iter()
+            .map(|&old| all.get(old).cloned().unwrap_or_default())
+            .collect();
+        for t in &mut tests {
+            t.run = index[&t.run];
+        }
+        Evidence { runs: kept, tests }
+    }
+
+    /// The latest result of `test`.
+    pub fn result(&self, test: &TestRef) -> Option<&TestResult> {
+        self.tests.iter().find(|r| &r.test == test)
+    }
+
+    /// The source digests the result came from (none for a result naming no recorded run).
+    pub fn sources_of(&self, result: &TestResult) -> Option<&BTreeMap<String, String>> {
+        self.runs.get(result.run).map(|r| &r.sources)
+    }
+
+    /// Adds results that were measured after the latest run (the conformance checks), with its
+    /// source digests; they replace earlier results of the same tests.
+    pub fn extend_latest(&mut self, results: impl IntoIterator<Item = TestResult>) {
+        let latest = self.runs.len().saturating_sub(1);
+        for r in results {
+            self.tests.retain(|t| t.test != r.test);
+            self.tests.push(TestResult { run: latest, ..r });
+        }
+    }
+
     /// The outcome of `test`: [`Outcome::NotRun`] when the report does not list it.
     pub fn outcome(&self, test: &TestRef) -> Outcome {
-        self.tests
-            .iter()
-            .find(|r| &r.test == test)
+        self.result(test)
             .map(|r| r.outcome)
             .unwrap_or(Outcome::NotRun)
     }
@@ -195,6 +276,7 @@ fn testcase(e: &quick_xml::events::BytesStart<'_>, suite: &str) -> TestResult {
             name: attr(e, b"name").unwrap_or_default(),
         },
         outcome: Outcome::Passed,
+        run: 0,
     }
 }
 
@@ -272,5 +354,57 @@ mod tests {
         };
         assert_eq!(ev.outcome(&t("identity::ok")), Outcome::Passed);
         assert_eq!(ev.outcome(&t("identity::nope")), Outcome::NotRun);
+    }
+
+    #[test]
+    fn a_narrower_run_merges_keeping_each_result_with_its_own_run() {
+        let run = |t: u64, digest: &str, filter: &[&str]| Run {
+            started_at: t,
+            runner: "r".into(),
+            filter: filter.iter().map(|f| f.to_string()).collect(),
+            sources: [("src/a.rs".to_string(), digest.to_string())].into(),
+        };
+        let result = |name: &str, outcome| TestResult {
+            test: TestRef {
+                binary: "b".into(),
+                name: name.into(),
+            },
+            outcome,
+            run: 0,
+        };
+        let full = Evidence::of_run(
+            run(1, "one", &[]),
+            vec![result("x", Outcome::Passed), result("y", Outcome::Failed)],
+        );
+        let narrow = Evidence::of_run(run(2, "two", &["y"]), vec![result("y", Outcome::Passed)]);
+        let merged = full.merge(narrow);
+        let got: Vec<_> = merged
+            .tests
+            .iter()
+            .map(|t| {
+                let sources = merged.sources_of(t).unwrap();
+                (
+                    t.test.name.as_str(),
+                    t.outcome,
+                    sources["src/a.rs"].as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [("x", Outcome::Passed, "one"), ("y", Outcome::Passed, "two")]
+        );
+        assert_eq!(merged.runs.len(), 2);
+        assert_eq!(merged.runs[1].filter, ["y"]);
+
+        // A run that reports every test leaves only itself.
+        let again = Evidence::of_run(
+            run(3, "three", &[]),
+            vec![result("x", Outcome::Passed), result("y", Outcome::Passed)],
+        );
+        let merged = merged.merge(again);
+        assert_eq!(merged.runs.len(), 1);
+        assert_eq!(merged.runs[0].started_at, 3);
+        assert!(merged.tests.iter().all(|t| t.run == 0));
     }
 }

@@ -22,6 +22,7 @@ pub mod model;
 pub mod parse;
 pub mod problem;
 pub mod project;
+pub mod sigpipe;
 
 pub use check::{Report, RequirementReport, Status, TestStatus, check, check_project};
 pub use evidence::{Evidence, Outcome, TestResult};

@@ -162,7 +162,7 @@ impl Requirement {
         action: &str,
         provenance: &[Provenance],
     ) -> String {
-        let fold = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        let fold = fold_whitespace;
         let mut h = Sha256::new();
         for part in [id, level.as_str(), &fold(action)] {
             h.update(part.as_bytes());
@@ -176,6 +176,12 @@ impl Requirement {
         }
         hex(&h.finalize()[..8])
     }
+}
+
+/// `s` with every run of white space made one space, and none at either end: re-wrapping a
+/// sentence does not change it.
+pub fn fold_whitespace(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Lower-case hex of bytes.

@@ -5,7 +5,7 @@ use crate::model::{Level, Provenance, Requirement, SourceKind, is_valid_id};
 use crate::problem::{Problem, ProblemKind};
 use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
 use serde_yaml_ng::{Mapping, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The info string that marks a requirement block.
@@ -131,11 +131,16 @@ impl BlockCtx<'_> {
         let value: Value = match serde_yaml_ng::from_str(&self.block.body) {
             Ok(v) => v,
             Err(e) => {
+                // The block still names its ID: code that names it is then not reported again.
+                self.id = recover_id(&self.block.body);
                 let line = e.location().map(|l| fence + l.line()).unwrap_or(fence);
                 self.problem(
                     ProblemKind::MalformedBlock,
                     line,
-                    format!("requirement block is not valid YAML: {e}"),
+                    format!(
+                        "requirement block is not valid YAML: {}",
+                        chapter_lines(&e.to_string(), fence)
+                    ),
                 );
                 return None;
             }
@@ -375,6 +380,27 @@ impl BlockCtx<'_> {
     }
 }
 
+/// The ID of a block whose YAML does not parse, read from its top-level `id:` line, if that is
+/// a well-formed ID.
+fn recover_id(body: &str) -> Option<String> {
+    body.lines()
+        .find_map(|l| l.strip_prefix("id:"))
+        .map(|v| v.trim().trim_matches(['"', '\'']).to_owned())
+        .filter(|id| is_valid_id(id))
+}
+
+/// A YAML error message with each `line N` of the block made the chapter's line, so that every
+/// line a message names is one of the chapter (the block's body starts after `fence`).
+fn chapter_lines(message: &str, fence: usize) -> String {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| regex::Regex::new(r"\bline (\d+)").expect("static regex"))
+        .replace_all(message, |c: &regex::Captures<'_>| {
+            let n: usize = c[1].parse().unwrap_or(0);
+            format!("line {}", fence + n)
+        })
+        .into_owned()
+}
+
 fn kind_of(v: &Value) -> &'static str {
     match v {
         Value::Null => "nothing",
@@ -410,12 +436,25 @@ pub struct Registry {
     pub requirements: Vec<Requirement>,
     /// Defects: malformed blocks and duplicate IDs.
     pub problems: Vec<Problem>,
+    /// IDs named by blocks that could not be read (each block's defect is among `problems`).
+    pub unreadable: BTreeSet<String>,
 }
 
 impl Registry {
     /// Looks a requirement up by ID.
     pub fn get(&self, id: &str) -> Option<&Requirement> {
         self.requirements.iter().find(|r| r.id == id)
+    }
+
+    /// Every ID a block of the book names: the requirements', and those of blocks that could
+    /// not be read. Code naming one of these names no unknown requirement: a defective block is
+    /// one problem, not one more per `#[implements]` and `#[verifies]` naming its ID.
+    pub fn defined_ids(&self) -> BTreeSet<&str> {
+        self.requirements
+            .iter()
+            .map(|r| r.id.as_str())
+            .chain(self.unreadable.iter().map(String::as_str))
+            .collect()
     }
 
     /// Reads every Markdown file below `book_src`. Paths in the registry are relative to
@@ -465,6 +504,9 @@ impl Registry {
         let mut seen: std::collections::HashMap<String, (String, usize)> = Default::default();
         for (file, chapter, text) in chapters {
             let (reqs, problems) = parse_chapter(file, chapter, text);
+            // Every problem of a block drops its requirement.
+            reg.unreadable
+                .extend(problems.iter().filter_map(|p| p.id.clone()));
             reg.problems.extend(problems);
             for r in reqs {
                 if let Some((ff, fl)) = seen.get(&r.id).cloned() {

@@ -102,6 +102,19 @@ impl Project {
         })
     }
 
+    /// Whether `dir` holds the `book.toml` of a spec: one that configures this project's
+    /// preprocessor (`[preprocessor.locald-spec]`), not any mdBook.
+    pub fn is_spec_root(dir: &Path) -> bool {
+        std::fs::read_to_string(dir.join("book.toml"))
+            .ok()
+            .and_then(|t| toml::from_str::<toml::Value>(&t).ok())
+            .is_some_and(|c| {
+                c.get("preprocessor")
+                    .and_then(|p| p.get("locald-spec"))
+                    .is_some()
+            })
+    }
+
     /// The code directories as `&str`s.
     pub fn code_dirs(&self) -> Vec<&str> {
         self.code_dirs.iter().map(String::as_str).collect()

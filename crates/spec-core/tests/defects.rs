@@ -1,7 +1,7 @@
 //! Fixture books and fixture crates, one per defect class: each asserts the exact problem the
 //! checker reports (kind, file, line, and the words that name the fault).
 
-use locald_spec_core::evidence::{Evidence, Outcome, TestResult, digest_files};
+use locald_spec_core::evidence::{Evidence, Outcome, Run, TestResult, digest_files};
 use locald_spec_core::{Problem, ProblemKind, Project, Status, TestRef, check_project};
 use std::path::Path;
 
@@ -44,12 +44,29 @@ impl Fixture {
 
     /// Records evidence as `locald-spec test` would: digests now, then these results.
     fn record(&self, results: &[(&str, &str, Outcome)]) {
+        self.run_now(results)
+            .write(&self.project().evidence)
+            .unwrap();
+    }
+
+    /// Merges a narrowed run into the evidence, as `locald-spec test -- FILTER` does.
+    fn record_narrowed(&self, results: &[(&str, &str, Outcome)]) {
+        let path = self.project().evidence;
+        let merged = Evidence::read(&path).unwrap().merge(self.run_now(results));
+        merged.write(&path).unwrap();
+    }
+
+    /// One run's evidence: the digests now, then these results.
+    fn run_now(&self, results: &[(&str, &str, Outcome)]) -> Evidence {
         let files = locald_spec_core::links::scan(self.root(), &["crates"]).files;
-        let ev = Evidence {
-            started_at: 0,
+        let run = Run {
             runner: "fixture".into(),
             sources: digest_files(self.root(), &files),
-            tests: results
+            ..Run::default()
+        };
+        Evidence::of_run(
+            run,
+            results
                 .iter()
                 .map(|(b, n, o)| TestResult {
                     test: TestRef {
@@ -57,10 +74,10 @@ impl Fixture {
                         name: n.to_string(),
                     },
                     outcome: *o,
+                    run: 0,
                 })
                 .collect(),
-        };
-        ev.write(&self.project().evidence).unwrap();
+        )
     }
 
     fn problems(&self) -> Vec<Problem> {
@@ -220,6 +237,85 @@ fn invalid_yaml_is_reported_with_its_line() {
     assert!(p[0].message.contains("not valid YAML"));
 }
 
+/// GOOD with a second provenance entry indented one space too far: the first YAML defect of the
+/// real book's history. The block's fence is line 5 of the chapter, the bad entry line 13.
+fn misindented() -> String {
+    format!(
+        "{GOOD}   - source: linux\n    cite: proc(5)\n    url: https://man7.org/linux/man-pages/man5/proc.5.html\n"
+    )
+}
+
+#[test]
+fn one_yaml_defect_is_one_problem_at_its_chapter_line() {
+    let f = Fixture::new(&[
+        ("book/src/identity.md", &block(&misindented())),
+        ("crates/eng/src/lib.rs", IMPL),
+    ]);
+    f.record(&[("eng", "tests::writes_entry", Outcome::Passed)]);
+    let problems = f.problems();
+    // Not one more `unknown-id` per attribute naming the block's ID.
+    assert_only(
+        &problems,
+        ProblemKind::MalformedBlock,
+        "book/src/identity.md",
+        13,
+        "requirement block is not valid YAML",
+    );
+    // Every line the message names is a line of the chapter: the bad entry (13), and the list
+    // it breaks, which starts at the first entry (10, column 3).
+    let p = problems
+        .iter()
+        .find(|p| p.kind == ProblemKind::MalformedBlock)
+        .unwrap();
+    assert!(p.message.contains("at line 13 column 4"), "{p}");
+    assert!(p.message.contains("at line 10 column 3"), "{p}");
+    assert_eq!(p.id.as_deref(), Some("identity.passwd.current-user"), "{p}");
+}
+
+#[test]
+fn code_naming_a_defective_block_is_not_reported_again() {
+    for (defect, kind, line) in [
+        (
+            GOOD.replace("level: MUST", "level: must"),
+            ProblemKind::BadLevel,
+            7,
+        ),
+        (
+            GOOD.replace("source: posix", "source: wikipedia"),
+            ProblemKind::BadProvenance,
+            10,
+        ),
+        // An unclosed flow list on line 9: YAML finds no list item where line 10 starts one.
+        (
+            GOOD.replace("provenance:", "provenance: ["),
+            ProblemKind::MalformedBlock,
+            10,
+        ),
+    ] {
+        let f = Fixture::new(&[
+            ("book/src/identity.md", &block(&defect)),
+            ("crates/eng/src/lib.rs", IMPL),
+        ]);
+        f.record(&[("eng", "tests::writes_entry", Outcome::Passed)]);
+        let p = f.problems();
+        assert_only(&p, kind, "book/src/identity.md", line, "");
+    }
+    // Without the block's ID there is nothing to recover: the code's ID is unknown.
+    let f = Fixture::new(&[
+        (
+            "book/src/identity.md",
+            &block(&misindented().replace("id: identity.passwd.current-user\n", "")),
+        ),
+        ("crates/eng/src/lib.rs", IMPL),
+    ]);
+    let unknown = f
+        .problems()
+        .into_iter()
+        .filter(|p| p.kind == ProblemKind::UnknownId)
+        .count();
+    assert_eq!(unknown, 2, "#[implements] and #[verifies]");
+}
+
 #[test]
 fn unknown_provenance_sources_are_reported() {
     let p = parse_only(&GOOD.replace("source: posix", "source: wikipedia"));
@@ -350,6 +446,53 @@ fn evidence_older_than_the_code_is_stale() {
         5,
         "crates/eng/src/lib.rs changed after the tests ran",
     );
+}
+
+#[test]
+fn a_merged_narrower_run_keeps_each_result_with_the_sources_it_ran_against() {
+    let group = GOOD
+        .replace(
+            "identity.passwd.current-user",
+            "identity.group.current-group",
+        )
+        .replace("an entry", "a group entry");
+    let f = Fixture::new(&[
+        (
+            "book/src/identity.md",
+            &format!("{}{}", block(GOOD), block(&group)),
+        ),
+        ("crates/eng/src/lib.rs", "mod group;\nmod passwd;\n"),
+        ("crates/eng/src/passwd.rs", IMPL),
+        (
+            "crates/eng/src/group.rs",
+            &IMPL.replace(
+                "identity.passwd.current-user",
+                "identity.group.current-group",
+            ),
+        ),
+    ]);
+    let passwd = ("eng", "passwd::tests::writes_entry", Outcome::Passed);
+    let group = ("eng", "group::tests::writes_entry", Outcome::Passed);
+    f.record(&[passwd, group]);
+    // Only the group's test again: the passwd result stays, and still counts.
+    f.record_narrowed(&[group]);
+    assert_eq!(f.problems(), vec![]);
+    // The passwd code changes; a narrowed run of the group's test cannot vouch for it.
+    std::fs::write(
+        f.root().join("crates/eng/src/passwd.rs"),
+        IMPL.replace("0\n}", "1\n}"),
+    )
+    .unwrap();
+    f.record_narrowed(&[group]);
+    assert_only(
+        &f.problems(),
+        ProblemKind::Stale,
+        "book/src/identity.md",
+        5,
+        "crates/eng/src/passwd.rs changed after the tests ran",
+    );
+    f.record_narrowed(&[passwd]);
+    assert_eq!(f.problems(), vec![]);
 }
 
 #[test]

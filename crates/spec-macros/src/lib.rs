@@ -17,7 +17,9 @@
 //!
 //! Both attributes leave the item unchanged (`#[implements]` adds a line to its rustdoc). Their
 //! work is done at compile time: an ID the book does not define is a compile error naming the
-//! closest defined ID. The `locald-spec` checker finds the attributes in the sources and joins
+//! closest defined ID. The book is the one above this crate when it is built (or
+//! `LOCALD_SPEC_ROOT`); with none, as when the published crate is built downstream, only the
+//! form of each ID is checked. The `locald-spec` checker finds the attributes in the sources and joins
 //! them with the book and with the test runner's report.
 
 use proc_macro::TokenStream;
@@ -68,13 +70,25 @@ pub fn requirement(input: TokenStream) -> TokenStream {
     }
 }
 
-/// The compile error for an ID the book does not define, if `lit` is one.
+/// The compile error for a malformed ID or one the book does not define, if `lit` is one.
 fn unknown_id_error(lit: &LitStr) -> Option<proc_macro2::TokenStream> {
     let id = lit.value();
-    if ids::IDS.binary_search(&id.as_str()).is_ok() {
+    if !locald_spec_core::model::is_valid_id(&id) {
+        let e = syn::Error::new(
+            lit.span(),
+            format!(
+                "malformed requirement ID `{id}`: use two or more dot-separated lower-case \
+                 segments of letters, digits and inner hyphens, e.g. `identity.passwd.current-user`"
+            ),
+        );
+        return Some(e.to_compile_error());
+    }
+    // Without a book (a packaged crate built downstream) the form is all there is to check.
+    let ids = ids::IDS?;
+    if ids.binary_search(&id.as_str()).is_ok() {
         return None;
     }
-    let hint = closest(&id)
+    let hint = closest(ids, &id)
         .map(|c| format!("; did you mean `{c}`?"))
         .unwrap_or_default();
     Some(
@@ -129,9 +143,8 @@ fn with_item(errors: proc_macro2::TokenStream, item: TokenStream) -> TokenStream
     quote!(#errors #item).into()
 }
 
-fn closest(id: &str) -> Option<&'static str> {
-    ids::IDS
-        .iter()
+fn closest(ids: &[&'static str], id: &str) -> Option<&'static str> {
+    ids.iter()
         .map(|c| (strsim::levenshtein(id, c), *c))
         .filter(|(d, c)| *d <= (c.len() / 3).max(2))
         .min()

@@ -351,8 +351,8 @@ mod tests {
                 diff: Diff {
                     changed: vec![Change {
                         id: "a.one".into(),
-                        level: None,
                         text_changed: true,
+                        ..Change::default()
                     }],
                     ..Diff::default()
                 },

@@ -5,6 +5,7 @@
 
 use crate::Page;
 use crate::html::{escape, inline_markdown};
+use locald_spec_core::diff::Words;
 use locald_spec_core::history::Release;
 use locald_spec_core::{RequirementReport, Status};
 use std::fmt::Write;
@@ -71,10 +72,10 @@ fn release(page: &Page<'_>, r: &Release, h: &mut String) {
         .changed
         .iter()
         .map(|c| {
-            let what = match &c.level {
-                Some((from, to)) => format!(" — level {from} → {to}"),
-                None => " — text changed".to_owned(),
-            };
+            let what = format!(
+                " — {}",
+                c.describe_with(&words_html, &|cite| format!("“{}”", escape(cite)))
+            );
             format!("{}{what}", item(page, &c.id, find(&c.id), false))
         })
         .collect();
@@ -102,6 +103,18 @@ fn release(page: &Page<'_>, r: &Release, h: &mut String) {
             .collect();
         section(h, &a, "Not verified in this build", &not);
     }
+}
+
+/// A word diff as HTML: removed words in `<del>`, added ones in `<ins>`.
+fn words_html(words: &[Words]) -> String {
+    words
+        .iter()
+        .map(|w| match w {
+            Words::Same(t) => escape(t),
+            Words::Removed(t) => format!("<del>{}</del>", escape(t)),
+            Words::Added(t) => format!("<ins>{}</ins>", escape(t)),
+        })
+        .collect()
 }
 
 fn section(h: &mut String, release: &str, title: &str, items: &[String]) {
@@ -194,7 +207,7 @@ fn grouped(page: &Page<'_>, ids: &[String]) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::fixture;
-    use locald_spec_core::diff::{Change, Diff};
+    use locald_spec_core::diff::{Change, Diff, Field, word_diff};
     use locald_spec_core::history::{Changelog, UNRELEASED};
 
     fn render(history: &Changelog) -> String {
@@ -247,6 +260,12 @@ mod tests {
                             id: "a.two".into(),
                             level: Some(("MUST".into(), "SHOULD".into())),
                             text_changed: true,
+                            fields: vec![Field::Level, Field::Action],
+                            action: word_diff(
+                                "The engine reads <it>.",
+                                "The engine may read <it>.",
+                            ),
+                            ..Change::default()
                         }],
                         newly_unverified: vec![],
                     },
@@ -273,7 +292,7 @@ mod tests {
             h.contains("<li><code>a.gone</code></li>"),
             "removed: no link"
         );
-        assert!(h.contains("<code>a.two</code></a> <span class=\"req-level level-should\">SHOULD</span> — level MUST → SHOULD</li>"), "{h}");
+        assert!(h.contains("<code>a.two</code></a> <span class=\"req-level level-should\">SHOULD</span> — level MUST → SHOULD; action: The engine <del>reads</del><ins>may read</ins> &lt;it&gt;.</li>"), "{h}");
         assert!(h.contains("## v1.0.0 {#release-v1.0.0}"), "{h}");
         assert!(h.contains("Tagged 2025-01-02; the first release."), "{h}");
         assert!(

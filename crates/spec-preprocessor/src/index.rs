@@ -13,28 +13,66 @@ pub fn index(page: &Page<'_>) -> String {
     let reqs = &page.report.requirements;
     let mut h = String::new();
     h.push_str(&filters(reqs));
+    // The table scrolls inside its own box when the column is narrower than it (a phone); the
+    // ID column is wide enough for every ID in two lines (see `id_width`).
     let _ = writeln!(
         h,
-        "<table class=\"req-index\">\n<thead><tr><th>ID</th><th>Level</th><th>Chapter</th><th>Status</th><th>Sources</th><th>Action</th></tr></thead>\n<tbody>"
+        "<div class=\"req-index-scroll\" role=\"region\" aria-label=\"Requirement index\" tabindex=\"0\">\n\
+         <table class=\"req-index\" style=\"--req-id-width: {}ch\">\n\
+         <thead><tr><th>ID</th><th>Level</th><th>Chapter</th><th>Status</th><th>Sources</th><th>Action</th></tr></thead>\n<tbody>",
+        id_width(reqs.iter().map(|r| r.id.as_str()))
     );
     for r in reqs {
         let sources = sources_of(r);
+        let shown: Vec<String> = sources
+            .iter()
+            .map(|k| format!("<span class=\"req-index-source\">{k}</span>"))
+            .collect();
         let _ = writeln!(
             h,
-            "<tr data-id=\"{id}\" data-chapter=\"{c}\" data-level=\"{l}\" data-status=\"{s}\" data-sources=\"{src}\"><td><a href=\"{href}\">{shown}</a></td><td>{l}</td><td>{c}</td><td><span class=\"req-status status-{s}\">{s}</span></td><td>{src}</td><td><div class=\"req-index-action\">{a}</div></td></tr>",
+            "<tr data-id=\"{id}\" data-chapter=\"{c}\" data-level=\"{l}\" data-status=\"{s}\" data-sources=\"{src}\"><td><a href=\"{href}\">{code}</a></td><td>{l}</td><td>{c}</td><td><span class=\"req-status status-{s}\">{s}</span></td><td>{shown}</td><td><div class=\"req-index-action\">{a}</div></td></tr>",
             c = escape(&r.chapter),
             l = r.level.as_str(),
             s = r.status.as_str(),
             src = sources.join(" "),
+            shown = shown.join(" "),
             href = escape(&page.link_to(&r.chapter, &r.id)),
             id = escape(&r.id),
-            // Long IDs may break after their dots rather than widen the column.
-            shown = escape(&r.id).replace('.', ".<wbr>"),
+            code = id_code(&r.id),
             a = inline_markdown(&r.action)
         );
     }
-    h.push_str("</tbody>\n</table>\n");
+    h.push_str("</tbody>\n</table>\n</div>\n");
     h
+}
+
+/// An ID as code that may break only after a dot: each dotted segment unbreakable
+/// (`identity.passwd.current-user` never breaks at its hyphen), a `<wbr>` after each dot.
+pub fn id_code(id: &str) -> String {
+    let segments: Vec<String> = id
+        .split_inclusive('.')
+        .map(|s| format!("<span>{}</span>", escape(s)))
+        .collect();
+    format!("<code class=\"req-id\">{}</code>", segments.join("<wbr>"))
+}
+
+/// The width, in characters of the code font, that holds every ID in at most two lines: for
+/// each ID, its best break after a dot (the longer of the two parts, the dot staying on the
+/// first line); the widest of those.
+pub fn id_width<'a>(ids: impl Iterator<Item = &'a str>) -> usize {
+    ids.map(|id| {
+        let n = id.chars().count();
+        id.char_indices()
+            .filter(|(_, c)| *c == '.')
+            .map(|(i, _)| {
+                let first = id[..=i].chars().count();
+                first.max(n - first)
+            })
+            .min()
+            .unwrap_or(n)
+    })
+    .max()
+    .unwrap_or(0)
 }
 
 /// The distinct source kinds a requirement cites, in the book's order of kinds.
@@ -125,8 +163,18 @@ mod tests {
         };
         let h = index(&page);
         assert!(
-            h.contains("<tr data-id=\"a.one\" data-chapter=\"a\" data-level=\"MUST\" data-status=\"unimplemented\" data-sources=\"posix linux\"><td><a href=\"../a.html#req-a.one\">a.<wbr>one</a>"),
+            h.contains("<tr data-id=\"a.one\" data-chapter=\"a\" data-level=\"MUST\" data-status=\"unimplemented\" data-sources=\"posix linux\"><td><a href=\"../a.html#req-a.one\"><code class=\"req-id\"><span>a.</span><wbr><span>one</span></code></a>"),
             "{h}"
+        );
+        assert!(
+            h.contains("<td><span class=\"req-index-source\">posix</span> <span class=\"req-index-source\">linux</span></td>"),
+            "{h}"
+        );
+        assert!(
+            h.starts_with("<form")
+                && h.contains("<div class=\"req-index-scroll\"")
+                && h.ends_with("</table>\n</div>\n"),
+            "the table in its scroll box: {h}"
         );
         assert!(
             h.contains("<form class=\"req-filters\" hidden"),
@@ -137,5 +185,19 @@ mod tests {
         assert!(!h.contains("value=\"docker\""), "only sources that occur");
         assert!(h.contains("<option value=\"unimplemented\">unimplemented (3)</option>"));
         assert!(!h.contains("value=\"verified\""));
+    }
+
+    #[test]
+    fn the_id_column_holds_every_id_in_two_lines() {
+        // identity.passwd. | current-user: 16 and 12; identity. | passwd.current-user: 9 and 18.
+        assert_eq!(id_width(["identity.passwd.current-user"].into_iter()), 16);
+        assert_eq!(
+            id_width(["a.bb", "isolation.namespaces.user-nested"].into_iter()),
+            21
+        );
+        assert_eq!(
+            id_code("dns.resolv-conf.x"),
+            "<code class=\"req-id\"><span>dns.</span><wbr><span>resolv-conf.</span><wbr><span>x</span></code>"
+        );
     }
 }

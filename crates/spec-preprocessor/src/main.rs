@@ -7,6 +7,7 @@ use std::io;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    locald_spec_core::sigpipe::restore_default();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let pre = LocaldSpec::new();
     if args.first().map(String::as_str) == Some("supports") {
