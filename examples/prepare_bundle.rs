@@ -24,7 +24,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         )
         .build()?;
 
-    // A tiny image rootfs holding the mount targets the engine needs (it never creates them).
+    // A tiny image rootfs; mount targets it lacked would be created in the container's layer.
     let work = tempfile::tempdir()?;
     let rootfs = work.path().join("rootfs");
     for dir in ["proc", "dev", "sys", "etc", "tmp"] {

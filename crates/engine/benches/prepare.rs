@@ -119,4 +119,24 @@ fn main() {
             prepared,
         );
     }
+
+    // The container's layer: mounting it (the handles opened, the overlay mounted), unmounting
+    // it, and removing a bundle. Root only; in this thread's own mount namespace, so nothing
+    // reaches the host's.
+    if nix::unistd::geteuid().is_root() {
+        locald_engine::layer::enter_private_mount_namespace().expect("mount namespace");
+        let dir = state.path().join("layer-bench");
+        let bundle = prepare(&image, rootfs.path(), &opts, &dir, "bench").expect("prepare");
+        let mounted = measure(runs, |_| {
+            locald_engine::layer::mount(&bundle.state_dir).expect("mount the layer");
+            locald_engine::layer::unmount(&bundle.state_dir).expect("unmount the layer");
+        });
+        report("layer mount + unmount", runs, mounted);
+        let removed = measure(runs, |i| {
+            let dir = state.path().join(format!("r{i}"));
+            let b = prepare(&image, rootfs.path(), &opts, &dir, "bench").expect("prepare");
+            b.remove().expect("remove");
+        });
+        report("`prepare()` + `Bundle::remove()`", runs, removed);
+    }
 }

@@ -35,11 +35,18 @@ pub fn nofile_limits(engine_hard: u64) -> (u64, u64) {
 }
 
 /// The hard RLIMIT_NOFILE of the engine's own process (`RLIM_INFINITY` is `u64::MAX`).
+#[cfg(target_os = "linux")]
 fn engine_nofile_hard() -> u64 {
     use nix::sys::resource::{Resource, getrlimit};
     // getrlimit(2) fails only for an unknown resource or a bad pointer, neither possible here;
     // should it fail anyway, the soft limit is a hard limit every process may set.
     getrlimit(Resource::RLIMIT_NOFILE).map_or(NOFILE_SOFT_LIMIT, |(_, hard)| hard)
+}
+
+/// Off Linux (the engine only compiles there): the soft limit.
+#[cfg(not(target_os = "linux"))]
+fn engine_nofile_hard() -> u64 {
+    NOFILE_SOFT_LIMIT
 }
 
 /// The process umask: 0022, written into the bundle (`process.user.umask`) so that it depends

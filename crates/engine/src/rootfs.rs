@@ -592,6 +592,20 @@ impl ImageRoot {
             what: "reading an image rootfs",
         })
     }
+
+    /// Where a path leads inside the image (Linux only).
+    pub fn walk_path(&self, _path: &str) -> Result<PathWalk> {
+        Err(Error::Unsupported {
+            what: "reading an image rootfs",
+        })
+    }
+
+    /// Visit every entry of the tree (Linux only).
+    pub fn walk_owners(&self, _visit: &mut OwnerVisitor<'_>) -> Result<()> {
+        Err(Error::Unsupported {
+            what: "reading an image rootfs",
+        })
+    }
 }
 
 #[cfg(all(test, target_os = "linux"))]

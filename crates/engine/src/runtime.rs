@@ -163,8 +163,10 @@ impl Runtime {
             std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         }
         let stop_signal = bundle.info.stop_signal;
+        #[cfg(target_os = "linux")]
         let log_fd = log.raw_fd();
         // SAFETY: one fcntl(2): async-signal-safe.
+        #[cfg(target_os = "linux")]
         unsafe {
             std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
                 if nix::libc::fcntl(log_fd, nix::libc::F_SETFD, 0) == 0 {

@@ -3,7 +3,9 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::plan::{Item, Plan};
+#[cfg(target_os = "linux")]
+use crate::plan::Item;
+use crate::plan::Plan;
 
 /// Write the plan's layer entries ([`Item::LayerDir`], [`Item::LayerFile`], in plan order,
 /// parents first) into `upper`, a fresh directory the engine just created: directories with

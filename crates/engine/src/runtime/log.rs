@@ -6,12 +6,9 @@
 //! created and passes as `/proc/self/fd/N`; once runc has exited, the engine reads the entries
 //! of level `error` or `fatal`.
 
-use std::io::{Read, Seek};
-use std::os::fd::{AsRawFd, OwnedFd};
-
 use locald_spec_macros::implements;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The exit status of a command that could not be found (POSIX shells, Docker).
 pub const NOT_FOUND: u8 = 127;
@@ -20,25 +17,43 @@ pub const NOT_EXECUTABLE: u8 = 126;
 /// The exit status of the engine's own failures, and the runtime's (as `docker run`'s).
 pub const ENGINE_FAILED: u8 = 125;
 
-/// runc's log for one container.
+/// runc's log for one container (off Linux, where no runtime runs, an empty one).
 #[derive(Debug)]
 pub(crate) struct RuntimeLog {
+    #[cfg(target_os = "linux")]
     file: std::fs::File,
 }
 
+#[cfg(not(target_os = "linux"))]
 impl RuntimeLog {
     pub(crate) fn new() -> Result<RuntimeLog> {
+        Ok(RuntimeLog {})
+    }
+
+    pub(crate) fn args(&self) -> [String; 0] {
+        []
+    }
+
+    pub(crate) fn error(&mut self) -> Option<String> {
+        None
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl RuntimeLog {
+    pub(crate) fn new() -> Result<RuntimeLog> {
+        use std::os::fd::OwnedFd;
         let fd: OwnedFd = nix::sys::memfd::memfd_create(
             c"locald-runtime-log",
             nix::sys::memfd::MFdFlags::MFD_CLOEXEC,
         )
-        .map_err(|e| Error::io("memfd", "create", e.into()))?;
+        .map_err(|e| crate::error::Error::io("memfd", "create", e.into()))?;
         Ok(RuntimeLog { file: fd.into() })
     }
 
     /// The descriptor number to pass on (its close-on-exec flag cleared in the child).
     pub(crate) fn raw_fd(&self) -> i32 {
-        self.file.as_raw_fd()
+        std::os::fd::AsRawFd::as_raw_fd(&self.file)
     }
 
     /// The runtime's arguments naming the log.
@@ -53,6 +68,7 @@ impl RuntimeLog {
 
     /// The error the runtime logged, if any: its messages joined.
     pub(crate) fn error(&mut self) -> Option<String> {
+        use std::io::{Read, Seek};
         let mut text = String::new();
         self.file.rewind().ok()?;
         self.file.read_to_string(&mut text).ok()?;
