@@ -30,11 +30,20 @@ pub fn write(plan: &Plan, upper: &Path) -> Result<()> {
     use pathrs::flags::OpenFlags;
     use pathrs::{InodeType, Root};
 
-    let fail = |path: &str, op: &'static str, e: &dyn std::fmt::Display| {
+    // pathrs says only "pathrs create failed" at the top of its error: the errno (ENOSPC on a
+    // full state root, say) is in its sources, so the message names the whole chain.
+    let fail = |path: &str, op: &'static str, e: &dyn std::error::Error| {
+        let mut msg = e.to_string();
+        let mut source = e.source();
+        while let Some(s) = source {
+            msg.push_str(": ");
+            msg.push_str(&s.to_string());
+            source = s.source();
+        }
         Error::io(
             upper.join(path.trim_start_matches('/')),
             op,
-            std::io::Error::other(e.to_string()),
+            std::io::Error::other(msg),
         )
     };
     let root = Root::open(upper).map_err(|e| fail("/", "open", &e))?;
