@@ -1,5 +1,41 @@
-//! Helpers shared by the fuzz targets: how one fuzzer input is cut into the several strings a
-//! target needs, and the small checks several targets make.
+//! The fuzz targets of every parser of untrusted input ([`targets`]), the helpers they share,
+//! and the replay of their stored inputs on stable ([`replay`]).
+//!
+//! A member of the repository's workspace, so the replay test (`fuzz/tests/replay.rs`) runs in
+//! the ordinary test run with the same dependency builds. libFuzzer comes in only where
+//! cargo-fuzz builds (`--cfg fuzzing`, see `Cargo.toml`): `cargo +nightly fuzz run passwd`.
+
+pub mod replay;
+pub mod targets;
+
+/// libFuzzer's Rust side, for [`fuzz_target!`]; only in builds by cargo-fuzz.
+#[cfg(fuzzing)]
+pub use libfuzzer_sys;
+
+/// The whole of a target's binary, `fuzz_targets/NAME.rs`:
+///
+/// ```ignore
+/// #![cfg_attr(fuzzing, no_main)]
+/// locald_fuzz::fuzz_target!(passwd);
+/// ```
+///
+/// Built by cargo-fuzz (`--cfg fuzzing`) it is libFuzzer's target,
+/// `libfuzzer_sys::fuzz_target!(|data: &[u8]| locald_fuzz::targets::passwd(data))`. Built
+/// otherwise (the workspace's stable builds) it is a program that replays the files or
+/// directories it is given, or the target's stored inputs ([`replay::main`]):
+/// `cargo run -p locald-fuzz --bin passwd -- fuzz/artifacts/passwd/crash-...`.
+#[macro_export]
+macro_rules! fuzz_target {
+    ($name:ident) => {
+        #[cfg(fuzzing)]
+        $crate::libfuzzer_sys::fuzz_target!(|data: &[u8]| $crate::targets::$name(data));
+
+        #[cfg(not(fuzzing))]
+        fn main() -> std::process::ExitCode {
+            $crate::replay::main(stringify!($name), $crate::targets::$name)
+        }
+    };
+}
 
 /// Cut `data` into at most `n` parts at the byte 0xFF, which never occurs in UTF-8, so that
 /// every part can still be any UTF-8 text (NUL and newlines included). `None` when a part is not
