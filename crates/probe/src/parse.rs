@@ -69,6 +69,9 @@ impl Mount {
 }
 
 /// Decodes the octal escapes (`\040` for a space) the kernel writes in mountinfo paths.
+///
+/// The kernel escapes bytes, so an escape is `\000` to `\377`; a backslash followed by
+/// `400` to `777` is no escape the kernel writes, and is kept as the text it is.
 fn unescape(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
@@ -76,7 +79,8 @@ fn unescape(s: &str) -> String {
     while i < b.len() {
         if b[i] == b'\\'
             && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+            && (b'0'..=b'3').contains(&b[i + 1])
+            && b[i + 2..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
         {
             let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
             out.push(v);
