@@ -235,9 +235,17 @@ pub struct PasswdEntry {
     pub shell: String,
 }
 
-/// Parses `/etc/passwd`; comments, blank and malformed lines are skipped.
+/// The lines of `/etc/passwd` or `/etc/group` as libc's `getpwent`/`getgrent` read them: a line
+/// ends at `\n` only, so a `\r` before it belongs to the line's last field (a member `app\r` is
+/// not `app`), as it does for the engine that writes these files.
+fn db_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.split_terminator('\n')
+}
+
+/// Parses `/etc/passwd`; comments, blank and malformed lines are skipped. Lines end at `\n`
+/// only, as libc reads them.
 pub fn parse_passwd(text: &str) -> Vec<PasswdEntry> {
-    text.lines()
+    db_lines(text)
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .filter_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
@@ -266,9 +274,10 @@ pub struct GroupEntry {
     pub members: Vec<String>,
 }
 
-/// Parses `/etc/group`; comments, blank and malformed lines are skipped.
+/// Parses `/etc/group`; comments, blank and malformed lines are skipped. Lines end at `\n`
+/// only, as libc reads them.
 pub fn parse_group(text: &str) -> Vec<GroupEntry> {
-    text.lines()
+    db_lines(text)
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .filter_map(|l| {
             let f: Vec<&str> = l.split(':').collect();

@@ -1,7 +1,7 @@
 //! Regressions found by fuzzing (`fuzz/`, `ci/fuzz`): each test is named after the bug. The
 //! input that found it is replayed too, from `fuzz/seeds/TARGET/regression-*`.
 
-use locald_probe::parse::parse_mountinfo;
+use locald_probe::parse::{parse_group, parse_mountinfo, parse_passwd};
 
 /// Found by the `probe_mountinfo` target: `\400` to `\777` were decoded as escapes, computing
 /// `4 * 64 + ...` in a byte (an overflow panic with overflow checks, a wrong byte without).
@@ -19,4 +19,20 @@ fn an_octal_escape_above_377_is_text_not_an_overflowing_byte() {
         "\\377 is still the byte 0xFF"
     );
     assert_eq!(m[0].source, "s\\4000");
+}
+
+/// Found by the `passwd` and `group` targets: the probe read `/etc/passwd` and `/etc/group`
+/// with `str::lines`, which also ends a line at `\r\n`, where libc (and the engine, which
+/// writes the files the probe checks) end a line at `\n` only. In a file with CRLF line ends
+/// the probe saw the member `app` where libc sees `app\r`, and so could pass an engine that
+/// put a process in a group its own libc does not list it in.
+#[test]
+fn passwd_and_group_lines_end_at_newline_only_as_libc_reads_them() {
+    let groups = parse_group("staff:x:50:app\r\napp:x:1000:\r\n");
+    assert_eq!(groups.len(), 2);
+    assert_eq!(groups[0].members, ["app\r"]);
+    let users =
+        parse_passwd("root:x:0:0:root:/root:/bin/sh\r\napp:x:1000:1000::/home/app:/bin/sh\r\n");
+    assert_eq!(users.len(), 2);
+    assert_eq!(users[1].shell, "/bin/sh\r");
 }
