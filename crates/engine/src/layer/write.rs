@@ -31,19 +31,13 @@ pub fn write(plan: &Plan, upper: &Path) -> Result<()> {
     use pathrs::{InodeType, Root};
 
     // pathrs says only "pathrs create failed" at the top of its error: the errno (ENOSPC on a
-    // full state root, say) is in its sources, so the message names the whole chain.
-    let fail = |path: &str, op: &'static str, e: &dyn std::error::Error| {
-        let mut msg = e.to_string();
-        let mut source = e.source();
-        while let Some(s) = source {
-            msg.push_str(": ");
-            msg.push_str(&s.to_string());
-            source = s.source();
-        }
+    // full state root, say) is in its sources, so the message names the whole chain, and a
+    // symlink loop or a name too long in words (`rootfs::path_error`).
+    let fail = |path: &str, op: &'static str, e: &(dyn std::error::Error + 'static)| {
         Error::io(
             upper.join(path.trim_start_matches('/')),
             op,
-            std::io::Error::other(msg),
+            std::io::Error::other(crate::rootfs::path_error(e)),
         )
     };
     let root = Root::open(upper).map_err(|e| fail("/", "open", &e))?;
