@@ -1673,7 +1673,11 @@ mod stopping {
         let out = sh(mode, Users::RootOnly, &[], script);
         let text = out.ok();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], format!("/dev/init -- sh -c {script} "), "{text}");
+        assert_eq!(
+            lines[0],
+            format!("/dev/init --parent-death 15 -- sh -c {script} "),
+            "{text}"
+        );
         assert_ne!(lines[1], "1", "the workload is not PID 1: {text}");
     }
 
