@@ -28,12 +28,13 @@ use oci_spec::image::ImageConfiguration;
 use oci_spec::runtime::Spec;
 use serde::{Deserialize, Serialize};
 
+use crate::duties::PlanInput;
 use crate::error::{Error, Result};
 use crate::host_files::HostFiles;
 use crate::identity::IdentityFiles;
 use crate::layer;
 use crate::options::{IdMapping, RunOptions, UsernsCreator};
-use crate::plan::{Plan, PlanInput};
+use crate::plan::Plan;
 use crate::rootfs::ImageRoot;
 
 /// The name of the runtime config inside the bundle.

@@ -8,11 +8,12 @@
 use locald_spec_macros::implements;
 use oci_spec::image::ImageConfiguration;
 
+use crate::duties::Context;
 use crate::error::{Error, Result};
 use crate::identity::Identity;
-use crate::ids;
 use crate::options::RunOptions;
-use crate::plan::{Item, Plan};
+use crate::plan::{Item, Plan, Requirement};
+use crate::requirement;
 
 /// PATH when the image sets none (Docker's and containerd's default).
 #[implements("environment.path-default")]
@@ -25,7 +26,7 @@ pub const DEFAULT_TERM: &str = "xterm";
 struct Var {
     key: String,
     value: String,
-    requirement: &'static str,
+    requirement: Requirement,
 }
 
 fn check_key(key: &str, bad: impl Fn(String) -> Error) -> Result<()> {
@@ -60,7 +61,7 @@ fn image_vars(image: &ImageConfiguration) -> Result<Vec<Var>> {
             Ok(Var {
                 key: key.into(),
                 value: value.into(),
-                requirement: ids::ENVIRONMENT_IMAGE_ENV,
+                requirement: requirement!("environment.image-env"),
             })
         })
         .collect()
@@ -87,21 +88,25 @@ fn defaults<'a>(
     identity: &'a Identity,
     hostname: &'a str,
     tty: bool,
-) -> Vec<(&'static str, &'a str, &'static str)> {
+) -> Vec<(&'static str, &'a str, Requirement)> {
     let home = identity.home.as_deref().unwrap_or("/");
     let mut defaults = vec![
-        ("PATH", DEFAULT_PATH, ids::ENVIRONMENT_PATH_DEFAULT),
-        ("HOSTNAME", hostname, ids::ENVIRONMENT_HOSTNAME),
-        ("HOME", home, ids::ENVIRONMENT_HOME),
+        (
+            "PATH",
+            DEFAULT_PATH,
+            requirement!("environment.path-default"),
+        ),
+        ("HOSTNAME", hostname, requirement!("environment.hostname")),
+        ("HOME", home, requirement!("environment.home")),
     ];
     if tty {
-        defaults.push(("TERM", DEFAULT_TERM, ids::ENVIRONMENT_TERM));
+        defaults.push(("TERM", DEFAULT_TERM, requirement!("environment.term")));
     }
     defaults
 }
 
 /// Add each default whose key the image does not set.
-fn apply_defaults(vars: &mut Vec<Var>, defaults: Vec<(&'static str, &str, &'static str)>) {
+fn apply_defaults(vars: &mut Vec<Var>, defaults: Vec<(&'static str, &str, Requirement)>) {
     for (key, value, requirement) in defaults {
         if !vars.iter().any(|v| v.key == key) {
             vars.push(Var {
@@ -129,7 +134,7 @@ fn apply_overrides(vars: &mut Vec<Var>, overrides: &[(String, String)]) -> Resul
         let new = Var {
             key: key.clone(),
             value: value.clone(),
-            requirement: ids::ENVIRONMENT_OVERRIDE,
+            requirement: requirement!("environment.override"),
         };
         match vars.iter().position(|v| v.key == *key) {
             Some(i) => {
@@ -146,10 +151,19 @@ fn apply_overrides(vars: &mut Vec<Var>, overrides: &[(String, String)]) -> Resul
     Ok(())
 }
 
-/// Push the environment entries.
-///
-/// `identity.home` is the home to use for HOME (the passwd entry's, or the added entry's `/`).
-pub(crate) fn plan(
+/// Push the environment entries; HOME from the identity's home (the passwd entry's, or the
+/// added entry's `/`).
+pub(crate) fn plan(plan: &mut Plan, ctx: &Context<'_>) -> Result<()> {
+    plan_env(
+        plan,
+        ctx.image(),
+        ctx.options(),
+        &ctx.identity,
+        &ctx.hostname,
+    )
+}
+
+fn plan_env(
     plan: &mut Plan,
     image: &ImageConfiguration,
     opts: &RunOptions,
@@ -198,9 +212,9 @@ mod tests {
         }
     }
 
-    fn env(image_env: &[&str], opts: &RunOptions) -> Result<Vec<(String, &'static str)>> {
+    fn env(image_env: &[&str], opts: &RunOptions) -> Result<Vec<(String, Requirement)>> {
         let mut plan = Plan::default();
-        super::plan(
+        plan_env(
             &mut plan,
             &image(image_env),
             opts,
@@ -217,7 +231,7 @@ mod tests {
             .collect())
     }
 
-    fn strings(v: &[(String, &str)]) -> Vec<String> {
+    fn strings(v: &[(String, Requirement)]) -> Vec<String> {
         v.iter().map(|(s, _)| s.clone()).collect()
     }
 
@@ -230,10 +244,13 @@ mod tests {
             vec![
                 (
                     format!("PATH={DEFAULT_PATH}"),
-                    ids::ENVIRONMENT_PATH_DEFAULT
+                    requirement!("environment.path-default")
                 ),
-                ("HOSTNAME=host1".into(), ids::ENVIRONMENT_HOSTNAME),
-                ("HOME=/root".into(), ids::ENVIRONMENT_HOME),
+                (
+                    "HOSTNAME=host1".into(),
+                    requirement!("environment.hostname")
+                ),
+                ("HOME=/root".into(), requirement!("environment.home")),
             ]
         );
     }
@@ -267,7 +284,7 @@ mod tests {
                 "HOSTNAME=host1"
             ]
         );
-        assert_eq!(got[0].1, ids::ENVIRONMENT_IMAGE_ENV);
+        assert_eq!(got[0].1, requirement!("environment.image-env"));
     }
 
     #[test]
@@ -280,7 +297,7 @@ mod tests {
             ..Default::default()
         };
         let tty = env(&[], &opts).unwrap();
-        assert!(tty.contains(&("TERM=xterm".into(), ids::ENVIRONMENT_TERM)));
+        assert!(tty.contains(&("TERM=xterm".into(), requirement!("environment.term"))));
         // An image TERM wins over the default.
         let img = env(&["TERM=dumb"], &opts).unwrap();
         assert_eq!(
@@ -315,14 +332,14 @@ mod tests {
                 "NEW="
             ]
         );
-        assert_eq!(got[0].1, ids::ENVIRONMENT_OVERRIDE);
+        assert_eq!(got[0].1, requirement!("environment.override"));
     }
 
     #[test]
     #[verifies("environment.home")]
     fn home_falls_back_to_slash() {
         let mut plan = Plan::default();
-        super::plan(
+        plan_env(
             &mut plan,
             &image(&[]),
             &RunOptions::default(),

@@ -13,6 +13,9 @@ use syn::{Attribute, ImplItem, Item, LitStr, punctuated::Punctuated};
 pub const IMPLEMENTS: &str = "implements";
 /// The attribute that marks a verifying test.
 pub const VERIFIES: &str = "verifies";
+/// The attribute that instantiates a test function once per variant (`#[variants(root = ...,
+/// rootless = ...)]` on `fn name` makes the tests `name_root` and `name_rootless`).
+pub const VARIANTS: &str = "variants";
 
 /// An item of the reference code that implements a requirement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -256,17 +259,19 @@ impl Visitor<'_> {
                         );
                         continue;
                     };
-                    let mut path = self.module.clone();
-                    path.push(name.to_owned());
-                    self.links.tests.push(TestLink {
-                        id,
-                        file: self.file.to_owned(),
-                        line: span.start().line,
-                        test: TestRef {
-                            binary: self.target.binary.clone(),
-                            name: path.join("::"),
-                        },
-                    });
+                    for test in variant_names(attrs, name) {
+                        let mut path = self.module.clone();
+                        path.push(test);
+                        self.links.tests.push(TestLink {
+                            id: id.clone(),
+                            file: self.file.to_owned(),
+                            line: span.start().line,
+                            test: TestRef {
+                                binary: self.target.binary.clone(),
+                                name: path.join("::"),
+                            },
+                        });
+                    }
                 }
             }
         }
@@ -280,6 +285,30 @@ impl Visitor<'_> {
             line,
             message,
         ));
+    }
+}
+
+/// The tests a function named `name` stands for: itself, or, with `#[variants(a = .., b = ..)]`,
+/// `name_a` and `name_b` (what the `variants` attribute generates).
+fn variant_names(attrs: &[Attribute], name: &str) -> Vec<String> {
+    let variants = attrs.iter().find(|a| {
+        a.path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == VARIANTS)
+    });
+    let Some(attr) = variants else {
+        return vec![name.to_owned()];
+    };
+    let parsed =
+        attr.parse_args_with(Punctuated::<syn::MetaNameValue, syn::Token![,]>::parse_terminated);
+    match parsed {
+        Ok(list) => list
+            .iter()
+            .filter_map(|v| v.path.get_ident())
+            .map(|suffix| format!("{name}_{suffix}"))
+            .collect(),
+        Err(_) => vec![name.to_owned()],
     }
 }
 
@@ -381,6 +410,29 @@ mod tests {
         let mut links = Links::default();
         scan_text("crates/x/src/a.rs", text, &target, &mut links);
         links
+    }
+
+    #[test]
+    fn a_function_with_variants_stands_for_one_test_per_variant() {
+        let text = "#[verifies(\"a.b\")]\n#[variants(root = Mode::Root, rootless = Mode::Rootless)]\nfn runs(mode: Mode) {}\n\n#[verifies(\"a.c\")]\nfn plain() {}\n";
+        let links = scan_one(
+            text,
+            Target::in_package("x", Path::new("tests/e2e/identity.rs")),
+        );
+        let names: Vec<(&str, &str)> = links
+            .tests
+            .iter()
+            .map(|t| (t.id.as_str(), t.test.name.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("a.b", "identity::runs_root"),
+                ("a.b", "identity::runs_rootless"),
+                ("a.c", "identity::plain")
+            ]
+        );
+        assert!(links.tests.iter().all(|t| t.test.binary == "x::e2e"));
     }
 
     #[test]

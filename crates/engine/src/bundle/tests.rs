@@ -1,6 +1,6 @@
 use super::*;
-use crate::ids;
 use crate::plan::Item;
+use crate::requirement;
 use locald_spec_macros::verifies;
 use oci_spec::image::{ConfigBuilder, ImageConfigurationBuilder};
 use std::os::unix::fs::PermissionsExt;
@@ -163,18 +163,14 @@ fn missing_mount_targets_are_created_in_the_layer_not_the_image() {
         !upper.join("etc/hostname").exists(),
         "the image has a regular one"
     );
-    assert!(
-        b.plan
-            .entries()
-            .iter()
-            .any(|e| e.requirement == ids::FILESYSTEMS_LAYER_TARGETS
-                && e.item
-                    == Item::LayerDir {
-                        path: "/proc".into(),
-                        mode: crate::layer::NEW_DIR_MODE,
-                        owner: None
-                    })
-    );
+    assert!(b.plan.entries().iter().any(|e| e.requirement
+        == requirement!("filesystems.layer.targets")
+        && e.item
+            == Item::LayerDir {
+                path: "/proc".into(),
+                mode: crate::layer::NEW_DIR_MODE,
+                owner: None
+            }));
     assert_eq!(locald_testkit::tree_manifest(root.path()), before);
 }
 
@@ -448,7 +444,7 @@ fn failure_mid_write_leaves_nothing_behind() {
     let state = parent.path().join("c1");
     let mut plan = Plan::default();
     plan.push(
-        ids::NAMES_HOSTNAME_FILE,
+        requirement!("names.hostname.file"),
         Item::File {
             name: "hostname".into(),
             contents: "c1\n".into(),
@@ -458,7 +454,7 @@ fn failure_mid_write_leaves_nothing_behind() {
     );
     // The first file is written into the temp dir; the second fails.
     plan.push(
-        ids::NAMES_HOSTS_LOCALHOST,
+        requirement!("names.hosts.localhost"),
         Item::File {
             name: "../escape".into(),
             contents: String::new(),
@@ -557,7 +553,7 @@ fn a_late_failure_removes_a_read_only_layer_even_unprivileged() {
     let mut plan = Plan::default();
     for (path, mode) in [("/", 0o555), ("/etc", 0o555), ("/etc/ssl", 0o500)] {
         plan.push(
-            ids::FILESYSTEMS_LAYER_TARGETS,
+            requirement!("filesystems.layer.targets"),
             Item::LayerDir {
                 path: path.into(),
                 mode,
