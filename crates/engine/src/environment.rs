@@ -189,18 +189,9 @@ fn plan_env(
 mod tests {
     use super::*;
     use locald_spec_macros::verifies;
-    use oci_spec::image::{ConfigBuilder, ImageConfigurationBuilder};
 
     fn image(env: &[&str]) -> ImageConfiguration {
-        ImageConfigurationBuilder::default()
-            .config(
-                ConfigBuilder::default()
-                    .env(env.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-            .unwrap()
+        locald_testkit::image_config(serde_json::json!({ "Env": env }))
     }
 
     fn identity(home: Option<&str>) -> Identity {

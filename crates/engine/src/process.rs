@@ -178,24 +178,15 @@ fn plan_process(plan: &mut Plan, image: &ImageConfiguration, opts: &RunOptions) 
 mod tests {
     use super::*;
     use locald_spec_macros::verifies;
-    use oci_spec::image::{ConfigBuilder, ImageConfigurationBuilder};
 
     fn image(entrypoint: &[&str], cmd: &[&str], wd: Option<&str>) -> ImageConfiguration {
-        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let mut c = ConfigBuilder::default();
-        if !entrypoint.is_empty() {
-            c = c.entrypoint(v(entrypoint));
-        }
-        if !cmd.is_empty() {
-            c = c.cmd(v(cmd));
-        }
-        if let Some(wd) = wd {
-            c = c.working_dir(wd);
-        }
-        ImageConfigurationBuilder::default()
-            .config(c.build().unwrap())
-            .build()
-            .unwrap()
+        // An empty list is an absent field: the image spec has no empty Entrypoint.
+        let list = |a: &[&str]| (!a.is_empty()).then(|| serde_json::json!(a));
+        locald_testkit::image_config(serde_json::json!({
+            "Entrypoint": list(entrypoint),
+            "Cmd": list(cmd),
+            "WorkingDir": wd,
+        }))
     }
 
     #[test]

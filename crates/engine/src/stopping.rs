@@ -275,17 +275,9 @@ fn plan_init(plan: &mut Plan, image: &ImageConfiguration, opts: &RunOptions) -> 
 mod tests {
     use super::*;
     use locald_spec_macros::verifies;
-    use oci_spec::image::{ConfigBuilder, ImageConfigurationBuilder};
 
     fn image(stop: Option<&str>) -> ImageConfiguration {
-        let mut c = ConfigBuilder::default().cmd(vec!["sh".to_string()]);
-        if let Some(s) = stop {
-            c = c.stop_signal(s.to_string());
-        }
-        ImageConfigurationBuilder::default()
-            .config(c.build().unwrap())
-            .build()
-            .unwrap()
+        locald_testkit::image_config(serde_json::json!({ "Cmd": ["sh"], "StopSignal": stop }))
     }
 
     #[test]

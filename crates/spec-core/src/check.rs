@@ -195,6 +195,14 @@ pub fn check_project(project: &Project) -> Report {
             format!("cannot read the lock file: {e}"),
         )),
     }
+    if let Some(homes) = &project.homes {
+        problems.extend(crate::placement::check(
+            &registry,
+            &links.implementations,
+            homes,
+            "book.toml",
+        ));
+    }
     let mut report = check(&project.root, &registry, &links, evidence.as_ref());
     problems.append(&mut report.problems);
     report.problems = problems;

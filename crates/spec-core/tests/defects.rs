@@ -121,6 +121,55 @@ fn parse_only(body: &str) -> Vec<Problem> {
         .collect()
 }
 
+/// With `chapter-modules = true`, the code of a chapter's requirement lives in the module named
+/// after it; a `homes` entry lets it live elsewhere.
+#[test]
+fn code_outside_its_chapters_module_is_misplaced_unless_listed() {
+    const ON: &str = "[book]\ntitle = \"fixture\"\nsrc = \"book/src\"\n\n[preprocessor.locald-spec]\nchapter-modules = true\n";
+    let misplaced = |files: &[(&str, &str)]| -> Vec<Problem> {
+        let f = Fixture::new(files);
+        check_project(&f.project())
+            .problems
+            .into_iter()
+            .filter(|p| p.kind == ProblemKind::Misplaced)
+            .collect()
+    };
+    let chapter = block(GOOD);
+    let found = misplaced(&[
+        ("book.toml", ON),
+        ("book/src/identity.md", &chapter),
+        ("crates/eng/src/lib.rs", IMPL),
+    ]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        (found[0].file.as_str(), found[0].line),
+        ("crates/eng/src/lib.rs", 1)
+    );
+    assert!(
+        found[0].message.contains("src/identity.rs"),
+        "{}",
+        found[0].message
+    );
+    // At home.
+    let found = misplaced(&[
+        ("book.toml", ON),
+        ("book/src/identity.md", &chapter),
+        ("crates/eng/src/lib.rs", "mod identity;\n"),
+        ("crates/eng/src/identity.rs", IMPL),
+    ]);
+    assert_eq!(found, vec![]);
+    // Listed.
+    let listed = format!(
+        "{ON}\n[preprocessor.locald-spec.homes]\n\"identity.passwd\" = [\"crates/eng/src/lib.rs\"]\n"
+    );
+    let found = misplaced(&[
+        ("book.toml", &listed),
+        ("book/src/identity.md", &chapter),
+        ("crates/eng/src/lib.rs", IMPL),
+    ]);
+    assert_eq!(found, vec![]);
+}
+
 #[test]
 fn a_clean_requirement_is_verified() {
     let f = Fixture::new(&[

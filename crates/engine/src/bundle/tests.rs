@@ -2,7 +2,6 @@ use super::*;
 use crate::plan::Item;
 use crate::requirement;
 use locald_spec_macros::verifies;
-use oci_spec::image::{ConfigBuilder, ImageConfigurationBuilder};
 use std::os::unix::fs::PermissionsExt;
 
 /// A tiny rootfs with every default mount target (no binaries: nothing is run here).
@@ -29,17 +28,9 @@ fn image(user: Option<&str>) -> ImageConfiguration {
 }
 
 fn image_with(user: Option<&str>, cwd: Option<&str>) -> ImageConfiguration {
-    let mut c = ConfigBuilder::default().cmd(vec!["sh".to_string()]);
-    if let Some(u) = user {
-        c = c.user(u);
-    }
-    if let Some(w) = cwd {
-        c = c.working_dir(w);
-    }
-    ImageConfigurationBuilder::default()
-        .config(c.build().unwrap())
-        .build()
-        .unwrap()
+    locald_testkit::image_config(
+        serde_json::json!({ "Cmd": ["sh"], "User": user, "WorkingDir": cwd }),
+    )
 }
 
 fn entries(dir: &Path) -> Vec<String> {

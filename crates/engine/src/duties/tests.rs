@@ -3,19 +3,9 @@ use crate::options::{IdMapping, NetworkMode};
 use crate::plan::Item;
 use crate::requirement;
 use locald_spec_macros::verifies;
-use oci_spec::image::{ConfigBuilder, ImageConfigurationBuilder};
 
 fn image() -> ImageConfiguration {
-    ImageConfigurationBuilder::default()
-        .config(
-            ConfigBuilder::default()
-                .cmd(vec!["sh".to_string()])
-                .env(vec!["FOO=".to_string()])
-                .build()
-                .unwrap(),
-        )
-        .build()
-        .unwrap()
+    locald_testkit::image_config(serde_json::json!({ "Cmd": ["sh"], "Env": ["FOO="] }))
 }
 
 fn files() -> IdentityFiles {
