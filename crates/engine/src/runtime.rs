@@ -238,9 +238,12 @@ impl Runtime {
             self.delete(&root, &info.id)?;
             // The engine that ran it may have removed the bundle meanwhile, as it does when its
             // container ends.
-            if std::fs::symlink_metadata(bundle_dir).is_err() {
-                return Ok(());
-            }
+            return match crate::bundle::remove(bundle_dir) {
+                Err(Error::NotABundle { .. }) if std::fs::symlink_metadata(bundle_dir).is_err() => {
+                    Ok(())
+                }
+                other => other,
+            };
         }
         crate::bundle::remove(bundle_dir)
     }
