@@ -1,0 +1,160 @@
+//! The command line as a user meets it: a first run from a fresh clone, the exit statuses of
+//! usage errors, errors that name the flags typed, stdin with `-i`, Ctrl-C, a reader that goes
+//! away, `explain`'s output, shell completions.
+
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+use locald_engine::cli::STATIC_INIT;
+use locald_spec_macros::verifies;
+use locald_testkit::{Rootfs, Users, require_root, require_runc, static_init};
+
+/// What a finished engine printed and how it ended.
+fn output(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("spawn locald-engine");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The engine binary without an init from the environment: what a new user runs.
+fn bare(bin: &Path) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.env_remove("LOCALD_INIT");
+    cmd
+}
+
+/// A copy of the engine in a cargo target directory of its own (`BASE/target/debug`), with a
+/// dynamically linked `locald-init` beside it, as `cargo build` of a fresh clone leaves them
+/// (the engine itself stands in for cargo's dynamic debug init).
+fn fresh_clone_build(base: &Path) -> (PathBuf, PathBuf) {
+    let target = base.join("target");
+    std::fs::create_dir_all(target.join("debug")).unwrap();
+    std::fs::write(target.join(".rustc_info.json"), "{}").unwrap();
+    let bin = target.join("debug/locald-engine");
+    link_or_copy(Path::new(BIN), &bin);
+    link_or_copy(Path::new(BIN), &target.join("debug/locald-init"));
+    (target, bin)
+}
+
+/// The `--target-dir` of the build command in `hint`, which must be the README's and
+/// `ci/test`'s build of the static init.
+fn build_target_dir(hint: &str) -> PathBuf {
+    let build = "cargo build -p locald-init --profile init --target x86_64-unknown-linux-musl \
+                 --target-dir ";
+    let at = hint
+        .find(build)
+        .unwrap_or_else(|| panic!("no build command in {hint}"));
+    let rest = &hint[at + build.len()..];
+    PathBuf::from(rest.split_whitespace().next().unwrap())
+}
+
+/// `cargo run -p locald-engine -- run --rootfs R -- id` from a fresh clone: the dynamic init
+/// beside the debug engine is passed over; with no static build yet, every fix the error names
+/// works as written — building the static init where the command puts it, `--init-path`,
+/// `--no-init`.
+#[test]
+#[verifies("stopping.init.default")]
+fn a_first_run_from_a_fresh_clone_works_once_the_error_is_followed() {
+    require_root();
+    require_runc();
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let (target, bin) = fresh_clone_build(rootfs.base());
+    let run = |extra: &[&str]| {
+        output(
+            bare(&bin)
+                .args(["run", "--rootfs"])
+                .arg(rootfs.path())
+                .args(extra)
+                .args(["--", "id", "-u"]),
+        )
+    };
+    let out = run(&[]);
+    out.refused("no static locald-init found");
+    assert!(out.stderr.contains("dynamically linked"), "{out:#?}");
+    // The build goes where this engine looks: its own target directory's static build.
+    let built_into = build_target_dir(&out.stderr);
+    assert_eq!(built_into, target.join("static"), "{out:#?}");
+    assert!(
+        out.stderr
+            .contains("rustup target add x86_64-unknown-linux-musl"),
+        "{out:#?}"
+    );
+    // Each fix, followed.
+    let init = static_init();
+    assert_eq!(
+        run(&["--init-path", init.to_str().unwrap()]).ok().trim(),
+        "0"
+    );
+    assert_eq!(run(&["--no-init"]).ok().trim(), "0");
+    let lands = built_into.join(STATIC_INIT.strip_prefix("static/").unwrap());
+    std::fs::create_dir_all(lands.parent().unwrap()).unwrap();
+    std::fs::copy(&init, &lands).unwrap();
+    assert_eq!(run(&[]).ok().trim(), "0");
+}
+
+/// Errors name the flag the user typed, never the library's field names.
+#[test]
+fn errors_name_the_flags_typed() {
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let root = rootfs.path().to_str().unwrap();
+    let file = rootfs.write_scratch("rootfs.tar", "");
+    let bundle = rootfs.scratch().join("bundle");
+    std::fs::create_dir(&bundle).unwrap();
+    for (args, needle) in [
+        (
+            vec![
+                "explain",
+                "--no-init",
+                "--rootfs",
+                root,
+                "--add-host",
+                "bad name:192.0.2.7",
+            ],
+            "--add-host: \"bad name\"",
+        ),
+        (
+            vec!["explain", "--no-init", "--rootfs", file.to_str().unwrap()],
+            "a regular file, not a directory",
+        ),
+        (
+            vec!["explain", "--no-init", "--rootfs", "/nonexistent/rootfs"],
+            "--rootfs /nonexistent/rootfs: ",
+        ),
+        (
+            vec!["explain", "--no-init", "--rootfs", root, "--hostname=-x"],
+            "--hostname: ",
+        ),
+        (
+            vec![
+                "prepare",
+                "--no-init",
+                "--rootfs",
+                root,
+                "--bundle",
+                bundle.to_str().unwrap(),
+            ],
+            "--bundle ",
+        ),
+        (
+            vec!["ps", "--state-root", "/tmp/../tmp/x"],
+            "--state-root: ",
+        ),
+        (
+            vec!["ps", "--runtime", "/nonexistent/runc"],
+            "--runtime PATH",
+        ),
+    ] {
+        let out = output(Command::new(BIN).args(&args));
+        out.refused(needle);
+        assert!(!out.stderr.contains("run option"), "{out:#?}");
+        assert!(!out.stderr.contains("state_dir"), "{out:#?}");
+    }
+}
