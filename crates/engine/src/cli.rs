@@ -1,7 +1,8 @@
 //! The `locald-engine` command line's side of the library, kept here so that it is tested like
 //! the rest: the flags `run`, `prepare` and `explain` share ([`Options`], parsed by clap's value
 //! parsers) and their conversion into [`RunOptions`]; the static init they run under
-//! ([`find_init`]); and library errors reworded to name the flag a user typed ([`Failure`]).
+//! ([`find_init`]); library errors reworded to name the flag a user typed ([`Failure`]); and
+//! what `explain` prints ([`explain_text`], [`explain_json`]).
 //!
 //! ```
 //! use clap::Parser;
@@ -34,6 +35,7 @@ use oci_spec::image::ImageConfiguration;
 
 use crate::error::Error;
 use crate::options::{self, BindMount, DnsOptions, ExtraHost, NetworkMode, RunOptions};
+use crate::plan::Plan;
 use crate::runtime::ENGINE_FAILED;
 
 /// The network mode flag (`--network`).
@@ -546,6 +548,115 @@ impl fmt::Display for Failure {
 }
 
 impl std::error::Error for Failure {}
+
+/// The kind of a plan item, in words (`layer file`): the tag it is serialized with (`file`,
+/// a file of the bundle, is a `state file`, as the plan prints it).
+fn kind(item: &crate::plan::Item) -> String {
+    match serde_json::to_value(item)
+        .ok()
+        .and_then(|v| v.get("kind")?.as_str().map(|k| k.replace('-', " ")))
+    {
+        Some(k) if k == "file" => "state file".into(),
+        k => k.unwrap_or_default(),
+    }
+}
+
+/// The plan's decisions by requirement, in ID order: each with the kinds of decision it asks
+/// for and how many of each, in the plan's order.
+fn by_requirement(plan: &Plan) -> Vec<(&'static str, Vec<(String, usize)>)> {
+    let mut groups: Vec<(&'static str, Vec<(String, usize)>)> = Vec::new();
+    for e in plan.entries() {
+        let k = kind(&e.item);
+        let i = match groups.iter().position(|(r, _)| *r == e.requirement) {
+            Some(i) => i,
+            None => {
+                groups.push((e.requirement, Vec::new()));
+                groups.len() - 1
+            }
+        };
+        let kinds = &mut groups[i].1;
+        match kinds.iter_mut().find(|(name, _)| *name == k) {
+            Some((_, n)) => *n += 1,
+            None => kinds.push((k, 1)),
+        }
+    }
+    groups.sort_by(|a, b| a.0.cmp(b.0));
+    groups
+}
+
+/// `explain`'s text: a summary, one line per requirement (in ID order) with the kinds of
+/// decision it asks for, then every decision in the plan's order.
+///
+/// ```
+/// use locald_engine::plan::{Item, Plan};
+///
+/// let mut plan = Plan::default();
+/// plan.push("security.capabilities.default", Item::Capability { name: "CAP_CHOWN".into() });
+/// plan.push("security.capabilities.default", Item::Capability { name: "CAP_KILL".into() });
+/// plan.push("process.umask", Item::Umask { mask: 0o022 });
+/// let text = locald_engine::cli::explain_text(&plan);
+/// assert!(text.starts_with("3 decisions for 2 requirements"));
+/// assert!(text.contains("  security.capabilities.default    capability x2\n"));
+/// ```
+pub fn explain_text(plan: &Plan) -> String {
+    let groups = by_requirement(plan);
+    let mut out = format!(
+        "{} decisions for {} requirements (each decision follows):\n",
+        plan.entries().len(),
+        groups.len()
+    );
+    for (requirement, kinds) in &groups {
+        let kinds: Vec<String> = kinds
+            .iter()
+            .map(|(k, n)| {
+                if *n > 1 {
+                    format!("{k} x{n}")
+                } else {
+                    k.clone()
+                }
+            })
+            .collect();
+        out.push_str(&format!("  {requirement:<32} {}\n", kinds.join(", ")));
+    }
+    out.push('\n');
+    out.push_str(&plan.to_string());
+    out
+}
+
+/// `explain --json`: the id, a summary (each requirement with its number of decisions) and
+/// every decision, permission bits (`mode`, `mask`) as octal strings (`"0755"`), as they are
+/// written everywhere else.
+///
+/// ```
+/// use locald_engine::plan::{Item, Plan};
+///
+/// let mut plan = Plan::default();
+/// plan.push("process.umask", Item::Umask { mask: 0o022 });
+/// let v = locald_engine::cli::explain_json("c1", &plan);
+/// assert_eq!(v["entries"][0]["mask"], "0022");
+/// assert_eq!(v["summary"][0]["decisions"], 1);
+/// ```
+pub fn explain_json(id: &str, plan: &Plan) -> serde_json::Value {
+    let mut entries = serde_json::to_value(plan.entries()).unwrap_or_default();
+    for e in entries.as_array_mut().into_iter().flatten() {
+        let Some(obj) = e.as_object_mut() else {
+            continue;
+        };
+        for key in ["mode", "mask"] {
+            if let Some(n) = obj.get(key).and_then(serde_json::Value::as_u64) {
+                obj.insert(key.into(), format!("{n:04o}").into());
+            }
+        }
+    }
+    let summary: Vec<serde_json::Value> = by_requirement(plan)
+        .into_iter()
+        .map(|(r, kinds)| {
+            let n: usize = kinds.iter().map(|(_, n)| n).sum();
+            serde_json::json!({ "requirement": r, "decisions": n })
+        })
+        .collect();
+    serde_json::json!({ "id": id, "summary": summary, "entries": entries })
+}
 
 #[cfg(test)]
 mod tests;

@@ -115,11 +115,12 @@ enum Command {
         #[command(flatten)]
         runtime: RuntimeArgs,
     },
-    /// Print the plan: every decision with the requirement ID that asks for it.
+    /// Print the plan: a summary by requirement, then every decision with the requirement ID
+    /// that asks for it. Runs nothing: without an init it plans without one, saying so.
     Explain {
         #[command(flatten)]
         options: Options,
-        /// Print JSON instead of text.
+        /// Print JSON instead of text (permission bits as octal strings, "0755").
         #[arg(long)]
         json: bool,
         /// The bundle directory the generated files would live in.
@@ -230,10 +231,23 @@ fn start(dir: &Path, rt: &RuntimeArgs, attach: &Attach) -> CliResult<u8> {
     Ok(u8::try_from(code).unwrap_or(255))
 }
 
-/// `explain`: the plan, as text or JSON.
+/// `explain`: the plan, as text or JSON. It runs nothing, so a missing init is no reason to
+/// refuse: the plan is made without one, and stderr says so (an init the user named is still
+/// refused).
 fn explain(options: &Options, json: bool, bundle: Option<&Path>) -> CliResult<u8> {
     options.check_rootfs()?;
     let id = options.id();
+    let init = match options.init() {
+        Ok(init) => init,
+        Err(e) if !e.explicit => {
+            eprintln!(
+                "locald-engine: planning without an init, which `run` needs (this plan has no \
+                 /dev/init): {e}"
+            );
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
     let state_dir = bundle.map_or_else(
         || {
             state::default_state_root()
@@ -242,18 +256,18 @@ fn explain(options: &Options, json: bool, bundle: Option<&Path>) -> CliResult<u8
         },
         Path::to_owned,
     );
-    let opts = options.run_options(options.init()?);
+    let opts = options.run_options(init);
     let (plan, _) = bundle::plan(&options.image()?, &options.rootfs, &opts, &state_dir, &id)
         .map_err(|e| Failure::engine(e, StateFlag::Bundle))?;
-    if json {
-        let v = serde_json::json!({ "id": id, "entries": plan.entries() });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?
-        );
+    let mut out = std::io::stdout().lock();
+    let written = if json {
+        serde_json::to_writer_pretty(&mut out, &locald_engine::cli::explain_json(&id, &plan))
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out))
     } else {
-        print!("{plan}");
-    }
+        out.write_all(locald_engine::cli::explain_text(&plan).as_bytes())
+    };
+    written.map_err(|e| format!("writing the plan: {e}"))?;
     Ok(0)
 }
 

@@ -100,6 +100,107 @@ fn a_first_run_from_a_fresh_clone_works_once_the_error_is_followed() {
     assert_eq!(run(&[]).ok().trim(), "0");
 }
 
+/// `explain` runs nothing: without an init it plans without one and says so; an init the user
+/// names must still be usable.
+#[test]
+#[verifies("stopping.init.default")]
+fn explain_works_without_an_init_saying_so() {
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let (_, bin) = fresh_clone_build(rootfs.base());
+    let explain = |cmd: &mut Command| {
+        output(
+            cmd.args(["explain", "--rootfs"])
+                .arg(rootfs.path())
+                .args(["--", "true"]),
+        )
+    };
+    let out = explain(&mut bare(&bin));
+    assert!(out.ok().contains("process.args"), "{out:#?}");
+    assert!(out.stderr.contains("planning without an init"), "{out:#?}");
+    assert!(!out.stdout.contains("/dev/init"), "{out:#?}");
+    explain(bare(&bin).env("LOCALD_INIT", "/nonexistent/locald-init"))
+        .refused("LOCALD_INIT /nonexistent/locald-init: ");
+    let with_init = explain(bare(&bin).env("LOCALD_INIT", static_init()));
+    assert!(with_init.ok().contains("/dev/init"), "{with_init:#?}");
+    assert!(with_init.stderr.is_empty(), "{with_init:#?}");
+}
+
+fn explain(args: &[&str], rootfs: &Rootfs) -> Output {
+    output(
+        Command::new(BIN)
+            .args(["explain", "--no-init", "--rootfs"])
+            .arg(rootfs.path())
+            .args(args)
+            .args(["--", "true"]),
+    )
+}
+
+#[test]
+fn explain_leads_with_a_summary_by_requirement() {
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let out = explain(&[], &rootfs);
+    let text = out.ok();
+    let (summary, rest) = text.split_once("\n\n").expect("a summary, then the list");
+    let mut lines = summary.lines();
+    let head = lines.next().unwrap();
+    assert!(
+        head.contains(" decisions for ") && head.contains(" requirements"),
+        "{head}"
+    );
+    let summary: Vec<&str> = lines.collect();
+    let ids: Vec<&str> = summary
+        .iter()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(ids, sorted, "one line per requirement, in ID order");
+    assert!(
+        summary
+            .iter()
+            .any(|l| l.contains("security.capabilities.default") && l.contains("capability x")),
+        "{summary:#?}"
+    );
+    // Then every decision, each naming a requirement of the summary.
+    assert!(rest.lines().count() > ids.len());
+    for l in rest.lines() {
+        assert!(ids.contains(&l.split_whitespace().next().unwrap()), "{l}");
+    }
+}
+
+#[test]
+fn explain_json_writes_permission_bits_in_octal() {
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let out = explain(&["--json"], &rootfs);
+    let v: serde_json::Value = serde_json::from_str(out.ok()).unwrap();
+    let entries = v["entries"].as_array().unwrap();
+    let modes: Vec<&serde_json::Value> = entries
+        .iter()
+        .filter_map(|e| e.get("mode").or_else(|| e.get("mask")))
+        .collect();
+    assert!(modes.len() > 3, "{v:#}");
+    for m in modes {
+        let s = m.as_str().unwrap_or_else(|| panic!("{m} is not a string"));
+        assert!(
+            s.len() == 4 && s.chars().all(|c| ('0'..='7').contains(&c)),
+            "{s}"
+        );
+    }
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["kind"] == "umask" && e["mask"] == "0022"),
+        "{v:#}"
+    );
+    let summary = v["summary"].as_array().unwrap();
+    let total: u64 = summary
+        .iter()
+        .map(|s| s["decisions"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, entries.len() as u64);
+}
+
 /// Errors name the flag the user typed, never the library's field names.
 #[test]
 fn errors_name_the_flags_typed() {
