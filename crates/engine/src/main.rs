@@ -1,9 +1,9 @@
 //! `locald-engine`: prepare, explain and run OCI bundles from an image rootfs and config.
 //!
 //! ```text
-//! locald-engine run     --rootfs DIR [options] [-- CMD [ARG...]]
+//! locald-engine run     --rootfs DIR [-i] [options] [-- CMD [ARG...]]
 //! locald-engine prepare --rootfs DIR --bundle DIR [options] [-- CMD [ARG...]]
-//! locald-engine start   --bundle DIR
+//! locald-engine start   --bundle DIR [-i]
 //! locald-engine mount   --bundle DIR
 //! locald-engine explain --rootfs DIR [--json] [options] [-- CMD [ARG...]]
 //! locald-engine remove  --bundle DIR [--force]
@@ -146,6 +146,10 @@ struct Attach {
     /// Seconds between the stop signal (on SIGTERM or SIGINT to the engine) and SIGKILL.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     stop_timeout: u64,
+    /// Keep stdin open: the container reads the engine's stdin. Without -i its stdin is
+    /// /dev/null, unless -t gives it a terminal.
+    #[arg(long, short = 'i')]
+    interactive: bool,
 }
 
 impl RuntimeArgs {
@@ -185,7 +189,10 @@ fn run(options: &Options, rt: &RuntimeArgs, attach: &Attach) -> CliResult<u8> {
     require_terminal_for_tty(&opts)?;
     let id = options.id();
     let state_root = rt.state_root()?;
-    let runtime = rt.runtime(&state_root)?.with_parent_death_signal(true);
+    let runtime = rt
+        .runtime(&state_root)?
+        .with_parent_death_signal(true)
+        .with_stdin(attach.interactive);
     // What engines killed while preparing left behind.
     state_root.sweep()?;
     let dir = state_root.bundle_dir(&id)?;
@@ -226,7 +233,10 @@ fn prepare(options: &Options, dir: &Path) -> CliResult<u8> {
 fn start(dir: &Path, rt: &RuntimeArgs, attach: &Attach) -> CliResult<u8> {
     let bundle = bundle::Bundle::open(dir).map_err(|e| Failure::engine(e, StateFlag::Bundle))?;
     let state_root = rt.state_root()?;
-    let runtime = rt.runtime(&state_root)?.with_parent_death_signal(true);
+    let runtime = rt
+        .runtime(&state_root)?
+        .with_parent_death_signal(true)
+        .with_stdin(attach.interactive);
     let code = run_forwarding_signals(&runtime, &bundle, attach.stop_timeout())?;
     Ok(u8::try_from(code).unwrap_or(255))
 }

@@ -6,8 +6,9 @@
 
 mod common;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use common::*;
 use locald_engine::cli::STATIC_INIT;
@@ -258,4 +259,43 @@ fn errors_name_the_flags_typed() {
         assert!(!out.stderr.contains("run option"), "{out:#?}");
         assert!(!out.stderr.contains("state_dir"), "{out:#?}");
     }
+}
+
+/// What `-i` gives the container: the engine's stdin; without it, /dev/null.
+fn stdin_with_and_without_interactive(mode: Mode) {
+    require_runc();
+    let rootfs = Rootfs::build(Users::RootOnly);
+    own_rootfs(mode, &rootfs);
+    let cat = |opts: &[&str]| {
+        let mut child = engine_command(mode, &rootfs)
+            .args(["run", "--rootfs"])
+            .arg(rootfs.path())
+            .args(opts)
+            .args(["--", "cat"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Written and closed before the container starts: the pipe holds it until then.
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"hi\n").unwrap();
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(cat(&["-i"]), "hi\n");
+    assert_eq!(cat(&["--interactive", "--no-init"]), "hi\n");
+    assert_eq!(cat(&[]), "", "without -i, stdin is /dev/null");
+}
+
+#[test]
+fn interactive_forwards_stdin_root() {
+    stdin_with_and_without_interactive(Mode::Root);
+}
+
+#[test]
+fn interactive_forwards_stdin_rootless() {
+    stdin_with_and_without_interactive(Mode::Rootless);
 }
