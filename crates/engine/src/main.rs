@@ -23,9 +23,10 @@
 //! The command runs under the static `locald-init` as PID 1 (`--init-path PATH`, else
 //! `$LOCALD_INIT`, else `locald-init` next to this executable, else the workspace's static
 //! build when this executable lies in a cargo target directory; `--no-init` turns it off).
-//! SIGTERM or SIGINT to `run` stops the container: the image's `StopSignal` (else SIGTERM),
-//! then SIGKILL after `--stop-timeout SECS` (default 10); `run` exits with the container's
-//! status (128+N when signal N ended it).
+//! SIGTERM to `run` stops the container: the image's `StopSignal` (else SIGTERM), then SIGKILL
+//! after `--stop-timeout SECS` (default 10). SIGINT (Ctrl-C) is forwarded to the container as
+//! `docker run` forwards it; the second says that the engine waits, the third kills the
+//! container. `run` exits with the container's status (128+N when signal N ended it).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -52,6 +53,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Prepare a bundle, run it under runc, remove it, and exit with the container's status.
+    ///
+    /// Without a terminal, Ctrl-C (SIGINT) is forwarded to the container, as `docker run` does;
+    /// a second one says the engine is waiting for the container to stop, a third kills it
+    /// (SIGKILL). SIGTERM stops it: the image's StopSignal, then SIGKILL after --stop-timeout.
     Run {
         #[command(flatten)]
         options: Options,
@@ -70,7 +75,7 @@ enum Command {
         bundle: PathBuf,
     },
     /// Run a prepared bundle under runc (its layer mounted in a namespace of its own) and exit
-    /// with the container's status; the bundle stays.
+    /// with the container's status; the bundle stays. Signals as for `run`.
     Start {
         /// The bundle directory `prepare` wrote.
         #[arg(long, value_name = "DIR")]
@@ -143,7 +148,7 @@ struct RuntimeArgs {
 /// How `run` and `start` attach to the container.
 #[derive(Args)]
 struct Attach {
-    /// Seconds between the stop signal (on SIGTERM or SIGINT to the engine) and SIGKILL.
+    /// Seconds between the stop signal (on SIGTERM to the engine) and SIGKILL.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     stop_timeout: u64,
     /// Keep stdin open: the container reads the engine's stdin. Without -i its stdin is
@@ -361,12 +366,10 @@ fn rm(ids: &[String], force: bool, rt: &RuntimeArgs) -> CliResult<u8> {
     Ok(0)
 }
 
-/// Run the bundle. SIGTERM and SIGINT sent to the engine stop the container: its stop signal
-/// (the image's `StopSignal`, else SIGTERM) to its PID 1, then SIGKILL after `stop_timeout`.
-/// SIGHUP and SIGQUIT are forwarded to runc, which forwards them to the container. Either way
-/// the engine lives on to delete the container and its state, and returns its exit status.
+/// Run the bundle, forwarding the engine's signals (see [`on_signal`]); the engine lives on to
+/// delete the container and its state, and returns its exit status.
 #[cfg(target_os = "linux")]
-#[implements("stopping.signal", "stopping.timeout")]
+#[implements("stopping.signal", "stopping.timeout", "lifecycle.interrupt")]
 fn run_forwarding_signals(
     runtime: &Runtime,
     bundle: &bundle::Bundle,
@@ -386,34 +389,99 @@ fn run_forwarding_signals(
     // for `sigwait`; std resets the mask in the runc child.
     let _ = set.thread_block();
     let running = runtime.spawn(bundle)?;
-    let stopper = running.stopper();
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(running.pid()).unwrap_or(0));
-    if pid.as_raw() > 0 {
+    let mut forwarder = Forwarder {
+        stopper: running.stopper(),
+        runc: nix::unistd::Pid::from_raw(i32::try_from(running.pid()).unwrap_or(0)),
+        id: bundle.id.clone(),
+        stop_timeout,
+        interrupts: 0,
+        stopping: false,
+    };
+    if forwarder.runc.as_raw() > 0 {
         std::thread::spawn(move || {
-            let mut stopping = false;
             while let Ok(sig) = set.wait() {
-                if sig != Signal::SIGINT && sig != Signal::SIGTERM {
-                    let _ = nix::sys::signal::kill(pid, sig);
-                    continue;
-                }
-                if stopper.send_stop_signal().is_err() {
-                    // Not created yet (or already gone): runc forwards what it receives
-                    // (a real-time stop signal nix cannot name falls back to SIGTERM).
-                    let sig = Signal::try_from(stopper.stop_signal()).unwrap_or(Signal::SIGTERM);
-                    let _ = nix::sys::signal::kill(pid, sig);
-                }
-                if !stopping {
-                    stopping = true;
-                    let stopper = stopper.clone();
-                    std::thread::spawn(move || {
-                        std::thread::sleep(stop_timeout);
-                        let _ = stopper.kill();
-                    });
-                }
+                forwarder.on_signal(sig);
             }
         });
     }
     running.wait()
+}
+
+/// What the engine does with the signals it receives while its container runs.
+#[cfg(target_os = "linux")]
+struct Forwarder {
+    stopper: locald_engine::Stopper,
+    /// The `runc run` process, which forwards what it receives to the container's PID 1.
+    runc: nix::unistd::Pid,
+    id: String,
+    stop_timeout: Duration,
+    /// SIGINTs received so far.
+    interrupts: u32,
+    /// Whether the SIGKILL after the stop timeout is armed.
+    stopping: bool,
+}
+
+#[cfg(target_os = "linux")]
+impl Forwarder {
+    /// - SIGTERM stops the container: its stop signal (the image's `StopSignal`, else SIGTERM)
+    ///   to its PID 1, then SIGKILL after the stop timeout (`docker stop`'s way).
+    /// - SIGINT (Ctrl-C; with a terminal it goes through the container's own) is forwarded
+    ///   unchanged, as `docker run` does: docker/cli's `runContainer`
+    ///   (cli/command/container/run.go) starts `ForwardAllSignals`
+    ///   (cli/command/container/signals.go) under `--sig-proxy`, on by default, which passes
+    ///   every signal it receives to the container through `ContainerKill`. A workload that
+    ///   dies of it ends the run with 130 (128+SIGINT), as under docker, not 143. The docker CLI
+    ///   gives up after the third SIGINT or SIGTERM (`forceExitAfter3TerminationSignals`,
+    ///   cmd/docker/docker.go) and leaves the container running; the engine says at the second
+    ///   that it is waiting and what the third does, and at the third kills the container
+    ///   (SIGKILL), so that nothing outlives it.
+    /// - SIGHUP and SIGQUIT are forwarded to runc, which forwards them to the container.
+    fn on_signal(&mut self, sig: nix::sys::signal::Signal) {
+        use nix::sys::signal::{Signal, kill};
+        match sig {
+            Signal::SIGTERM => {
+                if self.stopper.send_stop_signal().is_err() {
+                    // Not created yet (or already gone): runc forwards what it receives
+                    // (a real-time stop signal nix cannot name falls back to SIGTERM).
+                    let sig =
+                        Signal::try_from(self.stopper.stop_signal()).unwrap_or(Signal::SIGTERM);
+                    let _ = kill(self.runc, sig);
+                }
+                if !self.stopping {
+                    self.stopping = true;
+                    let stopper = self.stopper.clone();
+                    let timeout = self.stop_timeout;
+                    std::thread::spawn(move || {
+                        std::thread::sleep(timeout);
+                        let _ = stopper.kill();
+                    });
+                }
+            }
+            Signal::SIGINT => {
+                self.interrupts += 1;
+                let id = &self.id;
+                match self.interrupts {
+                    1 => {
+                        let _ = kill(self.runc, sig);
+                    }
+                    2 => {
+                        eprintln!(
+                            "locald-engine: waiting for container {id} to stop (SIGINT \
+                             forwarded again); press Ctrl-C once more to kill it (SIGKILL)"
+                        );
+                        let _ = kill(self.runc, sig);
+                    }
+                    _ => {
+                        eprintln!("locald-engine: killing container {id} (SIGKILL)");
+                        let _ = self.stopper.kill();
+                    }
+                }
+            }
+            _ => {
+                let _ = kill(self.runc, sig);
+            }
+        }
+    }
 }
 
 #[cfg(not(target_os = "linux"))]

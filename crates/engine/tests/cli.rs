@@ -6,14 +6,20 @@
 
 mod common;
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
 
 use common::*;
 use locald_engine::cli::STATIC_INIT;
 use locald_spec_macros::verifies;
 use locald_testkit::{Rootfs, Users, require_root, require_runc, static_init};
+use nix::sys::signal::Signal;
+
+/// Long enough to detect a hang, never a speed assertion.
+const HANG: Duration = Duration::from_secs(60);
 
 /// What a finished engine printed and how it ended.
 fn output(cmd: &mut Command) -> Output {
@@ -298,4 +304,162 @@ fn interactive_forwards_stdin_root() {
 #[test]
 fn interactive_forwards_stdin_rootless() {
     stdin_with_and_without_interactive(Mode::Rootless);
+}
+
+/// A `locald-engine run` in the background, without a terminal, its stdout and stderr read
+/// line by line; dropped while still running, it is killed (and its container with it).
+struct Background {
+    engine: Child,
+    stdout: Receiver<String>,
+    stderr: Receiver<String>,
+}
+
+fn lines(from: impl Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(from).lines() {
+            let _ = tx.send(line.unwrap_or_default());
+        }
+    });
+    rx
+}
+
+impl Background {
+    /// Start `sh -c SCRIPT`, which must print `ready` once it runs.
+    fn start(mode: Mode, rootfs: &Rootfs, script: &str) -> Self {
+        require_runc();
+        let mut engine = engine_command(mode, rootfs)
+            .args(["run", "--rootfs"])
+            .arg(rootfs.path())
+            .args(["--", "sh", "-c", script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn locald-engine");
+        let stdout = lines(engine.stdout.take().unwrap());
+        let stderr = lines(engine.stderr.take().unwrap());
+        let bg = Background {
+            engine,
+            stdout,
+            stderr,
+        };
+        assert_eq!(
+            bg.stdout.recv_timeout(HANG).expect("ready in time"),
+            "ready"
+        );
+        bg
+    }
+
+    fn pid(&self) -> nix::unistd::Pid {
+        nix::unistd::Pid::from_raw(self.engine.id() as i32)
+    }
+
+    /// Send `sig` and wait (bounded) until the engine has taken it, so that the next one is
+    /// never merged with it.
+    fn signal(&self, sig: Signal) {
+        nix::sys::signal::kill(self.pid(), sig).unwrap();
+        let status = format!("/proc/{}/status", self.pid());
+        let bit = 1u64 << (sig as u32 - 1);
+        let deadline = Instant::now() + HANG;
+        loop {
+            let text = std::fs::read_to_string(&status).unwrap_or_default();
+            let pending = text
+                .lines()
+                .find_map(|l| l.strip_prefix("ShdPnd:"))
+                .map_or(0, |m| u64::from_str_radix(m.trim(), 16).unwrap());
+            if pending & bit == 0 {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{sig} never taken");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The next line on stderr; a hang fails the test.
+    fn stderr_line(&self) -> String {
+        self.stderr.recv_timeout(HANG).expect("a message in time")
+    }
+
+    /// Wait for the engine to exit; a hang fails the test.
+    fn wait(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + HANG;
+        loop {
+            if let Some(st) = self.engine.try_wait().unwrap() {
+                return st;
+            }
+            assert!(Instant::now() < deadline, "locald-engine run did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.engine.kill();
+        let _ = self.engine.wait();
+    }
+}
+
+/// Ctrl-C reaches the workload as SIGINT, as under `docker run`: `sleep` dies of it and the
+/// run ends with 130; SIGTERM stops the container with its stop signal: 143.
+fn interrupt_is_forwarded(mode: Mode) {
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let script = "echo ready; exec sleep 1000";
+    let mut bg = Background::start(mode, &rootfs, script);
+    bg.signal(Signal::SIGINT);
+    assert_eq!(bg.wait().code(), Some(130));
+    let mut bg = Background::start(mode, &rootfs, script);
+    bg.signal(Signal::SIGTERM);
+    assert_eq!(bg.wait().code(), Some(143));
+    // A workload that handles SIGINT sees SIGINT, not the stop signal.
+    let script = "trap 'echo got-int; exit 7' INT; trap 'echo got-term; exit 8' TERM; \
+                  echo ready; while :; do sleep 1; done";
+    let mut bg = Background::start(mode, &rootfs, script);
+    bg.signal(Signal::SIGINT);
+    assert_eq!(bg.stdout.recv_timeout(HANG).unwrap(), "got-int");
+    assert_eq!(bg.wait().code(), Some(7));
+}
+
+#[test]
+#[verifies("lifecycle.interrupt")]
+fn interrupt_is_forwarded_as_docker_run_does_root() {
+    interrupt_is_forwarded(Mode::Root);
+}
+
+#[test]
+#[verifies("lifecycle.interrupt")]
+fn interrupt_is_forwarded_as_docker_run_does_rootless() {
+    interrupt_is_forwarded(Mode::Rootless);
+}
+
+/// A workload that ignores SIGINT: the second Ctrl-C says the engine is waiting and what the
+/// next does; the third kills the container.
+fn repeated_interrupts(mode: Mode) {
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let mut bg = Background::start(mode, &rootfs, "trap '' INT; echo ready; exec sleep 1000");
+    bg.signal(Signal::SIGINT);
+    bg.signal(Signal::SIGINT);
+    let waiting = bg.stderr_line();
+    assert!(
+        waiting.contains("waiting for container") && waiting.contains("Ctrl-C once more"),
+        "{waiting}"
+    );
+    assert!(waiting.contains("SIGKILL"), "{waiting}");
+    assert!(bg.engine.try_wait().unwrap().is_none(), "still running");
+    bg.signal(Signal::SIGINT);
+    assert!(bg.stderr_line().contains("killing container"));
+    assert_eq!(bg.wait().code(), Some(137));
+}
+
+#[test]
+#[verifies("lifecycle.interrupt")]
+fn a_second_interrupt_says_the_engine_waits_and_a_third_kills_root() {
+    repeated_interrupts(Mode::Root);
+}
+
+#[test]
+#[verifies("lifecycle.interrupt")]
+fn a_second_interrupt_says_the_engine_waits_and_a_third_kills_rootless() {
+    repeated_interrupts(Mode::Rootless);
 }
