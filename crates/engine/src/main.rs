@@ -35,15 +35,27 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use locald_engine::cli::{Failure, Options, StateFlag};
+use locald_engine::runtime::ENGINE_FAILED;
 use locald_engine::state::{self, StateRoot};
 use locald_engine::{RunOptions, Runtime, bundle};
 use locald_spec_macros::implements;
+
+/// The exit statuses, shown after `--help` and in the man page (`lifecycle.exit-status`).
+const EXIT_STATUS: &str = "\
+Exit status (docker run's):
+  0        success (run, start: the container exited 0)
+  1-124    run, start: the container's own status
+  125      the engine failed: a usage error, a refused option, the runtime's failure
+  126      the command cannot be executed
+  127      the command cannot be found
+  128+N    run, start: the container was killed by signal N (130 SIGINT, 137 SIGKILL, 143 SIGTERM)";
 
 #[derive(Parser)]
 #[command(
     name = "locald-engine",
     version,
-    about = "Run OCI image rootfs trees under runc"
+    about = "Run OCI image rootfs trees under runc",
+    after_help = EXIT_STATUS
 )]
 struct Cli {
     #[command(subcommand)]
@@ -493,8 +505,25 @@ fn run_forwarding_signals(
     runtime.run(bundle)
 }
 
+/// Parse the command line; a usage error exits 125 like the engine's other failures (docker's
+/// `FlagErrorFunc`, cli/cobra.go, gives flag errors 125), `--help` and `--version` exit 0.
+#[implements("lifecycle.exit-status")]
+fn parse() -> Result<Cli, ExitCode> {
+    Cli::try_parse().map_err(|e| {
+        let _ = e.print();
+        if e.use_stderr() {
+            ExitCode::from(ENGINE_FAILED)
+        } else {
+            ExitCode::SUCCESS
+        }
+    })
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     let result = match &cli.command {
         Command::Run {
             options,

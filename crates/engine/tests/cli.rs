@@ -208,6 +208,43 @@ fn explain_json_writes_permission_bits_in_octal() {
     assert_eq!(total, entries.len() as u64);
 }
 
+/// Usage errors exit 125 like the engine's other failures (docker's flag errors do); help and
+/// version exit 0; the help shows the table.
+#[test]
+#[verifies("lifecycle.exit-status")]
+fn usage_errors_exit_125_and_help_exits_0() {
+    for args in [
+        &["run", "--bogus"][..],
+        &["run", "--rootfs", "/", "--env", "NOVALUE"],
+        &["run", "--rootfs", "/", "--bind", "/only"],
+        &["run", "--rootfs", "/", "--add-host", "db"],
+        &["run"],
+        &["nosuch"],
+        &[],
+        &["rm"],
+    ] {
+        let out = output(Command::new(BIN).args(args));
+        assert_eq!(out.code, 125, "{args:?}: {out:#?}");
+        assert!(out.stdout.is_empty(), "{out:#?}");
+        assert!(!out.stderr.is_empty(), "{out:#?}");
+    }
+    let help = output(Command::new(BIN).arg("--help"));
+    assert!(help.ok().contains("125"), "{help:#?}");
+    assert!(help.stdout.contains("128+N"), "{help:#?}");
+    output(Command::new(BIN).arg("--version")).ok();
+    let run_help = output(Command::new(BIN).args(["run", "--help"]));
+    let text = run_help.ok();
+    assert!(text.contains("-i, --interactive"), "{text}");
+    assert!(
+        text.contains("/dev/null"),
+        "what stdin is without -i: {text}"
+    );
+    assert!(
+        text.contains("{\"config\":"),
+        "the minimal image configuration: {text}"
+    );
+}
+
 /// Errors name the flag the user typed, never the library's field names.
 #[test]
 fn errors_name_the_flags_typed() {
