@@ -505,6 +505,22 @@ fn run_forwarding_signals(
     runtime.run(bundle)
 }
 
+/// Restore the default action of SIGPIPE, which the Rust runtime ignores: a reader that goes
+/// away (`locald-engine explain | head -1`) then ends the engine quietly, as it ends `cat`,
+/// instead of a panic on the failed write (what `locald_spec_core::sigpipe` does for
+/// locald-spec). The runtime and the container are unaffected: std resets SIGPIPE in children.
+fn restore_sigpipe() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: first thing in `main`, before any thread exists; SIG_DFL is a valid disposition
+    // for SIGPIPE and replaces no handler of ours.
+    unsafe {
+        let _ = nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigDfl,
+        );
+    }
+}
+
 /// Parse the command line; a usage error exits 125 like the engine's other failures (docker's
 /// `FlagErrorFunc`, cli/cobra.go, gives flag errors 125), `--help` and `--version` exit 0.
 #[implements("lifecycle.exit-status")]
@@ -520,6 +536,7 @@ fn parse() -> Result<Cli, ExitCode> {
 }
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = match parse() {
         Ok(cli) => cli,
         Err(code) => return code,

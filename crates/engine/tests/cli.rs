@@ -7,6 +7,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::Receiver;
@@ -206,6 +207,71 @@ fn explain_json_writes_permission_bits_in_octal() {
         .map(|s| s["decisions"].as_u64().unwrap())
         .sum();
     assert_eq!(total, entries.len() as u64);
+}
+
+/// Run `args` with stdout a pipe nobody reads (its read end closed before the engine writes)
+/// and return how the engine ended and what it printed on stderr.
+fn with_reader_gone(args: &[&str]) -> (ExitStatus, String) {
+    let (read, write) = nix::unistd::pipe().unwrap();
+    drop(read);
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdout(Stdio::from(write))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (child.wait().unwrap(), err)
+}
+
+/// Like `cat`, the engine ends quietly, killed by SIGPIPE, when the reader of its output goes
+/// away (`explain | head -1`, `ps | head -1`): no panic, no message.
+#[test]
+fn a_reader_that_goes_away_ends_explain_and_ps_quietly() {
+    require_runc();
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let root = rootfs.path().to_str().unwrap();
+    let state = rootfs.base().join("state");
+    let state = state.to_str().unwrap();
+    for args in [
+        &["explain", "--no-init", "--rootfs", root, "--", "true"][..],
+        &[
+            "explain",
+            "--json",
+            "--no-init",
+            "--rootfs",
+            root,
+            "--",
+            "true",
+        ][..],
+        &["ps", "--state-root", state][..],
+        &["--help"][..],
+    ] {
+        let (status, err) = with_reader_gone(args);
+        assert_eq!(
+            status.signal(),
+            Some(Signal::SIGPIPE as i32),
+            "{args:?}: {status:?} {err}"
+        );
+        assert!(err.is_empty(), "{args:?}: {err}");
+    }
+    // And through a real pipe into `head -1`: one line, nothing on stderr.
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            &format!("{BIN} explain --no-init --rootfs {root} -- true | head -1"),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    assert!(out.stderr.is_empty(), "{out:?}");
 }
 
 /// Usage errors exit 125 like the engine's other failures (docker's flag errors do); help and
