@@ -9,6 +9,8 @@
 //! locald-engine remove  --bundle DIR [--force]
 //! locald-engine ps
 //! locald-engine rm      [--force] ID...
+//! locald-engine completions bash|zsh|fish|elvish|powershell
+//! locald-engine man     [DIR]
 //! ```
 //!
 //! The flags that describe a container, their conversion into `RunOptions`, the search for the
@@ -33,7 +35,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use locald_engine::cli::{Failure, Options, StateFlag};
 use locald_engine::runtime::ENGINE_FAILED;
 use locald_engine::state::{self, StateRoot};
@@ -143,6 +145,19 @@ enum Command {
         /// The bundle directory the generated files would live in.
         #[arg(long, value_name = "DIR")]
         bundle: Option<PathBuf>,
+    },
+    /// Print a shell completion script for SHELL.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (locald-engine.1 and one per command) into DIR, or print
+    /// locald-engine.1 without DIR.
+    Man {
+        /// The directory to write them into (created if missing).
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -378,6 +393,31 @@ fn rm(ids: &[String], force: bool, rt: &RuntimeArgs) -> CliResult<u8> {
     Ok(0)
 }
 
+/// `completions SHELL`: the script, from the clap definitions.
+fn completions(shell: clap_complete::Shell) -> CliResult<u8> {
+    clap_complete::generate(
+        shell,
+        &mut Cli::command(),
+        "locald-engine",
+        &mut std::io::stdout(),
+    );
+    Ok(0)
+}
+
+/// `man [DIR]`: the man pages, from the clap definitions.
+fn man(dir: Option<&Path>) -> CliResult<u8> {
+    let written = match dir {
+        Some(dir) => std::fs::create_dir_all(dir)
+            .and_then(|()| clap_mangen::generate_to(Cli::command(), dir))
+            .map_err(|e| format!("{}: {e}", dir.display())),
+        None => clap_mangen::Man::new(Cli::command())
+            .render(&mut std::io::stdout())
+            .map_err(|e| e.to_string()),
+    };
+    written?;
+    Ok(0)
+}
+
 /// Run the bundle, forwarding the engine's signals (see [`on_signal`]); the engine lives on to
 /// delete the container and its state, and returns its exit status.
 #[cfg(target_os = "linux")]
@@ -575,6 +615,8 @@ fn main() -> ExitCode {
             json,
             bundle,
         } => explain(options, *json, bundle.as_deref()),
+        Command::Completions { shell } => completions(*shell),
+        Command::Man { dir } => man(dir.as_deref()),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -584,5 +626,37 @@ fn main() -> ExitCode {
             // workload statuses; 126/127 when the command cannot be executed or found.
             ExitCode::from(e.status)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn man_pages_cover_every_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("man1");
+        man(Some(&out)).unwrap();
+        for page in [
+            "locald-engine.1",
+            "locald-engine-run.1",
+            "locald-engine-explain.1",
+        ] {
+            let text = std::fs::read_to_string(out.join(page)).unwrap();
+            assert!(text.starts_with(".ie") || text.contains(".TH"), "{page}");
+        }
+        let run = std::fs::read_to_string(out.join("locald-engine-run.1")).unwrap();
+        assert!(
+            run.contains("interactive") && run.contains("rootfs"),
+            "{run}"
+        );
+        let main = std::fs::read_to_string(out.join("locald-engine.1")).unwrap();
+        assert!(main.contains("125"), "the exit statuses: {main}");
     }
 }

@@ -288,6 +288,7 @@ fn usage_errors_exit_125_and_help_exits_0() {
         &["nosuch"],
         &[],
         &["rm"],
+        &["completions", "tcsh"],
     ] {
         let out = output(Command::new(BIN).args(args));
         assert_eq!(out.code, 125, "{args:?}: {out:#?}");
@@ -565,4 +566,25 @@ fn a_second_interrupt_says_the_engine_waits_and_a_third_kills_root() {
 #[verifies("lifecycle.interrupt")]
 fn a_second_interrupt_says_the_engine_waits_and_a_third_kills_rootless() {
     repeated_interrupts(Mode::Rootless);
+}
+
+#[test]
+fn shell_completions_come_from_the_command_line_definition() {
+    for (shell, marker) in [
+        ("bash", "_locald__engine()"),
+        ("zsh", "#compdef locald-engine"),
+        ("fish", "complete -c locald-engine"),
+    ] {
+        let out = output(Command::new(BIN).args(["completions", shell]));
+        let text = out.ok();
+        assert!(text.contains(marker), "{shell}: {text}");
+        for flag in ["rootfs", "add-host", "interactive", "state-root"] {
+            assert!(text.contains(flag), "{shell} lacks {flag}");
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    output(Command::new(BIN).arg("man").arg(dir.path().join("man1"))).ok();
+    assert!(dir.path().join("man1/locald-engine-rm.1").is_file());
+    let page = output(Command::new(BIN).arg("man"));
+    assert!(page.ok().contains(".TH locald-engine"), "{page:#?}");
 }
