@@ -198,7 +198,7 @@ impl Options {
         let what = if meta.is_file() {
             "a regular file"
         } else {
-            "not a directory"
+            "a special file"
         };
         Err(Failure::new(format!(
             "--rootfs {}: {what}, not a directory; --rootfs takes the image's root filesystem \
