@@ -11,7 +11,7 @@
 //! | `youki` | `locald-engine run --runtime youki ...`, as root, when youki is installed |
 //!
 //! A configuration whose tool (or privilege) is missing is recorded as unavailable with the
-//! reason. The results file ([`Report`]) has this shape:
+//! reason. The results file ([`Conformance`]) has this shape:
 //!
 //! ```json
 //! {"generated_at": "2025-01-01T00:00:00Z",
@@ -29,9 +29,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
 use clap::Parser;
-use serde::{Deserialize, Serialize};
+use locald_conformance::{CheckResult, Conformance, Engine};
 
-use crate::{CheckResult, Outcome, table};
+use crate::{Finding, Outcome, table};
 
 /// The configurations, in matrix order.
 pub const ENGINES: [&str; 6] = [
@@ -73,48 +73,6 @@ pub struct Cli {
     /// runc-spec, podman, youki.
     #[arg(long, value_name = "NAME")]
     pub only: Vec<String>,
-}
-
-/// An engine configuration as recorded in the results file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EngineInfo {
-    /// One of [`ENGINES`].
-    pub name: String,
-    /// What runs the probe.
-    pub description: String,
-    /// The versions of the tools involved (empty when unavailable).
-    pub version: String,
-    /// Whether the configuration ran.
-    pub available: bool,
-    /// Why it is unavailable, or why its run produced no results.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-/// One probe result of one engine.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResultRow {
-    /// The engine configuration's name.
-    pub engine: String,
-    /// The requirement ID.
-    pub id: String,
-    /// The probe check.
-    pub check: String,
-    /// The outcome.
-    pub outcome: Outcome,
-    /// What the probe observed.
-    pub detail: String,
-}
-
-/// The results file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Report {
-    /// When the run started (RFC 3339, UTC).
-    pub generated_at: String,
-    /// Every configuration asked for, available or not.
-    pub engines: Vec<EngineInfo>,
-    /// Every result of every available configuration.
-    pub results: Vec<ResultRow>,
 }
 
 /// Formats seconds since the epoch as RFC 3339 UTC (`2025-01-31T12:00:00Z`).
@@ -412,12 +370,12 @@ impl Env {
 /// What one configuration produced.
 enum Run {
     Unavailable(String),
-    Ran(Result<Vec<CheckResult>, String>),
+    Ran(Result<Vec<Finding>, String>),
 }
 
 /// Runs `cmd` (whose last arguments start the probe with `--json`) and parses the probe's
 /// output; the probe exits 1 when a check failed, which is a result, not an error.
-fn probe_output(cmd: &mut Command, what: &str) -> Result<Vec<CheckResult>, String> {
+fn probe_output(cmd: &mut Command, what: &str) -> Result<Vec<Finding>, String> {
     let out = cmd
         .stdin(Stdio::null())
         .output()
@@ -425,7 +383,7 @@ fn probe_output(cmd: &mut Command, what: &str) -> Result<Vec<CheckResult>, Strin
     let code = out.status.code();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    match (code, serde_json::from_str::<Vec<CheckResult>>(&stdout)) {
+    match (code, serde_json::from_str::<Vec<Finding>>(&stdout)) {
         (Some(0 | 1), Ok(r)) if !r.is_empty() => Ok(r),
         (_, Err(e)) => Err(format!(
             "{what} exited with {}; no probe output ({e}); stderr: {}",
@@ -587,7 +545,7 @@ fn run_runc_spec(env: &Env) -> Run {
     Run::Ran(runc_spec(env, runc))
 }
 
-fn runc_spec(env: &Env, runc: &Path) -> Result<Vec<CheckResult>, String> {
+fn runc_spec(env: &Env, runc: &Path) -> Result<Vec<Finding>, String> {
     let bundle = env.base.join("runc-bundle");
     mkdir(&bundle, 0o755)?;
     let out = Command::new(runc)
@@ -645,7 +603,7 @@ fn run_podman(env: &Env) -> Run {
     Run::Ran(podman_run(env, &podman))
 }
 
-fn podman_run(env: &Env, podman: &Path) -> Result<Vec<CheckResult>, String> {
+fn podman_run(env: &Env, podman: &Path) -> Result<Vec<Finding>, String> {
     let tar = env.base.join("rootfs.tar");
     let ok = |cmd: &mut Command, what: &str| -> Result<(), String> {
         let out = cmd
@@ -744,7 +702,7 @@ fn version(name: &str, env: &Env) -> String {
 }
 
 /// The matrix: one row per (requirement, check), one column per engine.
-pub fn matrix(report: &Report) -> String {
+pub fn matrix(report: &Conformance) -> String {
     let engines: Vec<&str> = report.engines.iter().map(|e| e.name.as_str()).collect();
     let mut keys: Vec<(&str, &str)> = Vec::new();
     for r in &report.results {
@@ -799,7 +757,7 @@ pub fn matrix(report: &Report) -> String {
 
 /// Runs the configurations `cli` selects and writes the report; `Err` for a failure to run at
 /// all (a configuration that is unavailable, or whose checks fail, is a result).
-pub fn run(cli: &Cli) -> Result<(Report, PathBuf, bool), String> {
+pub fn run(cli: &Cli) -> Result<(Conformance, PathBuf, bool), String> {
     for name in &cli.only {
         if !ENGINES.contains(&name.as_str()) {
             return Err(format!(
@@ -868,7 +826,7 @@ pub fn run(cli: &Cli) -> Result<(Report, PathBuf, bool), String> {
             "youki" => run_locald_youki(&env),
             _ => run_podman(&env),
         };
-        let mut info = EngineInfo {
+        let mut info = Engine {
             name: name.to_owned(),
             description: describe(name).to_owned(),
             version: String::new(),
@@ -881,13 +839,7 @@ pub fn run(cli: &Cli) -> Result<(Report, PathBuf, bool), String> {
                 info.available = true;
                 info.version = version(name, &env);
                 match outcome {
-                    Ok(rs) => results.extend(rs.into_iter().map(|r| ResultRow {
-                        engine: name.to_owned(),
-                        id: r.id,
-                        check: r.check,
-                        outcome: r.outcome,
-                        detail: r.detail,
-                    })),
+                    Ok(rs) => results.extend(rs.into_iter().map(|f| CheckResult::new(name, f))),
                     Err(e) => {
                         all_ran = false;
                         info.reason = Some(format!("the run produced no results: {e}"));
@@ -897,7 +849,7 @@ pub fn run(cli: &Cli) -> Result<(Report, PathBuf, bool), String> {
         }
         engines.push(info);
     }
-    let report = Report {
+    let report = Conformance {
         generated_at,
         engines,
         results,
@@ -905,12 +857,11 @@ pub fn run(cli: &Cli) -> Result<(Report, PathBuf, bool), String> {
     let out = cli
         .out
         .clone()
-        .unwrap_or_else(|| workspace_root().join("target/locald-spec/conformance.json"));
+        .unwrap_or_else(|| workspace_root().join(locald_conformance::CONFORMANCE_FILE));
     if let Some(parent) = out.parent() {
         fs::create_dir_all(parent).map_err(|e| format!("mkdir {}: {e}", parent.display()))?;
     }
-    let json = serde_json::to_string_pretty(&report).expect("report serializes");
-    fs::write(&out, json + "\n").map_err(|e| format!("write {}: {e}", out.display()))?;
+    fs::write(&out, report.to_json()).map_err(|e| format!("write {}: {e}", out.display()))?;
     Ok((report, out, all_ran))
 }
 
@@ -959,18 +910,18 @@ mod tests {
     }
 
     #[test]
-    fn report_shape_and_matrix() {
-        let report = Report {
+    fn the_matrix_marks_failures_and_unavailable_engines() {
+        let report = Conformance {
             generated_at: rfc3339(0),
             engines: vec![
-                EngineInfo {
+                Engine {
                     name: "locald-root".into(),
                     description: "d".into(),
                     version: "v".into(),
                     available: true,
                     reason: None,
                 },
-                EngineInfo {
+                Engine {
                     name: "podman".into(),
                     description: "d".into(),
                     version: String::new(),
@@ -978,7 +929,7 @@ mod tests {
                     reason: Some("podman is not installed".into()),
                 },
             ],
-            results: vec![ResultRow {
+            results: vec![CheckResult {
                 engine: "locald-root".into(),
                 id: "a.b".into(),
                 check: "checks::c".into(),
@@ -986,10 +937,6 @@ mod tests {
                 detail: "x".into(),
             }],
         };
-        let v = serde_json::to_value(&report).unwrap();
-        assert!(v["engines"][0].get("reason").is_none());
-        assert_eq!(v["engines"][1]["reason"], "podman is not installed");
-        assert_eq!(v["results"][0]["outcome"], "fail");
         let m = matrix(&report);
         assert!(m.contains("a.b          c      FAIL         -"), "{m}");
         assert!(

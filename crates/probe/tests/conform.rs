@@ -13,53 +13,18 @@
 //! a message naming it: a test that returned early would be recorded as passed.
 
 #![cfg(target_os = "linux")]
+// `conformance_tests!` filters the probed IDs one macro step at a time: a few steps per ID.
+#![recursion_limit = "1024"]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use locald_probe::Outcome;
-use locald_probe::conform::{Report, ResultRow};
-use locald_spec_macros::verifies;
+use locald_conformance::{CheckResult, Conformance};
+use locald_probe::checks::probed_ids;
+use locald_probe::{Outcome, conformance_tests};
 use locald_testkit::{missing, require_busybox, require_root, require_runc, test_user};
 
 const RUNNER: &str = env!("CARGO_BIN_EXE_locald-conform");
-
-/// Every requirement the probe checks.
-const PROBED: &[&str] = &[
-    "dns.resolv-conf.host-network",
-    "dns.resolv-conf.private-network",
-    "environment.home",
-    "environment.hostname",
-    "environment.path-default",
-    "environment.term",
-    "filesystems.cgroup",
-    "filesystems.dev",
-    "filesystems.dev-mqueue",
-    "filesystems.dev-pts",
-    "filesystems.dev-shm",
-    "filesystems.proc",
-    "filesystems.sys",
-    "identity.group.current-group",
-    "identity.passwd.current-user",
-    "identity.user.additional-gids",
-    "isolation.namespaces.ipc",
-    "isolation.namespaces.mount",
-    "isolation.namespaces.network",
-    "isolation.namespaces.pid",
-    "isolation.namespaces.user",
-    "isolation.namespaces.uts",
-    "names.hostname.default",
-    "names.hostname.file",
-    "names.hosts.hostname",
-    "names.hosts.localhost",
-    "process.rlimits.nofile",
-    "process.terminal",
-    "security.capabilities.default",
-    "security.devices.deny-all",
-    "security.masked-paths",
-    "security.no-new-privileges",
-    "security.readonly-paths",
-];
 
 /// The cargo target directory the runner was built into.
 fn target_dir() -> PathBuf {
@@ -87,7 +52,7 @@ fn engine_bin() -> PathBuf {
 }
 
 /// Runs `locald-conform --only NAME` and returns its report.
-fn conform(name: &str) -> Report {
+fn conform(name: &str) -> Conformance {
     require_root();
     require_runc();
     require_busybox();
@@ -111,7 +76,7 @@ fn conform(name: &str) -> Report {
         out.status
     );
     let text = std::fs::read_to_string(&out_file).expect("the results file");
-    let report: Report = serde_json::from_str(&text).expect("the results file parses");
+    let report: Conformance = serde_json::from_str(&text).expect("the results file parses");
     assert_eq!(report.engines.len(), 1, "{text}");
     let engine = &report.engines[0];
     assert_eq!(engine.name, name);
@@ -124,23 +89,24 @@ fn conform(name: &str) -> Report {
     report
 }
 
-fn rows<'a>(report: &'a Report, id: &str) -> Vec<&'a ResultRow> {
+fn rows<'a>(report: &'a Conformance, id: &str) -> Vec<&'a CheckResult> {
     report.results.iter().filter(|r| r.id == id).collect()
 }
 
-/// Every requirement the probe checks has results, all `pass` except those in `not_applicable`,
-/// which must be `not-applicable`.
-fn assert_conforms(report: &Report, not_applicable: &[&str]) {
+/// Every requirement the probe checks has results: those in `verified` all `pass`, every other
+/// one `not-applicable`; and the probe reports no requirement it does not check.
+fn assert_conforms(report: &Conformance, verified: &[&str]) {
+    let probed = probed_ids();
     let mut problems = Vec::new();
-    for id in PROBED {
+    for id in &probed {
         let rs = rows(report, id);
         if rs.is_empty() {
             problems.push(format!("{id}: no result"));
         }
-        let want = if not_applicable.contains(id) {
-            Outcome::NotApplicable
-        } else {
+        let want = if verified.contains(id) {
             Outcome::Pass
+        } else {
+            Outcome::NotApplicable
         };
         for r in rs.iter().filter(|r| r.outcome != want) {
             problems.push(format!(
@@ -156,147 +122,53 @@ fn assert_conforms(report: &Report, not_applicable: &[&str]) {
         .results
         .iter()
         .map(|r| r.id.as_str())
-        .filter(|id| !PROBED.contains(id))
+        .filter(|id| !probed.contains(id))
         .collect();
-    assert!(unknown.is_empty(), "results for unlisted IDs: {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "results for IDs no check verifies: {unknown:?}"
+    );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-#[test]
-#[verifies(
-    "dns.resolv-conf.host-network",
-    "environment.home",
-    "environment.hostname",
-    "environment.path-default",
-    "environment.term",
-    "filesystems.cgroup",
-    "filesystems.dev",
-    "filesystems.dev-mqueue",
-    "filesystems.dev-pts",
-    "filesystems.dev-shm",
-    "filesystems.proc",
-    "filesystems.sys",
-    "identity.group.current-group",
-    "identity.passwd.current-user",
-    "identity.user.additional-gids",
-    "isolation.namespaces.ipc",
-    "isolation.namespaces.mount",
-    "isolation.namespaces.network",
-    "isolation.namespaces.pid",
-    "isolation.namespaces.user",
-    "isolation.namespaces.uts",
-    "names.hostname.default",
-    "names.hostname.file",
-    "names.hosts.hostname",
-    "names.hosts.localhost",
-    "process.rlimits.nofile",
-    "process.terminal",
-    "security.capabilities.default",
-    "security.devices.deny-all",
-    "security.masked-paths",
-    "security.no-new-privileges",
-    "security.readonly-paths"
-)]
-fn locald_root_passes_every_probe_check() {
-    let report = conform("locald-root");
-    // locald's mode is the host's network: the private-network DNS rule does not apply.
-    assert_conforms(&report, &["dns.resolv-conf.private-network"]);
-}
+// One test per configuration of this engine, each verifying every requirement the probe's
+// checks verify but those its configuration makes not applicable (`except`): the lists are the
+// checks' own `#[verifies]`, which `conformance_tests!` and the spec's link scanner both read.
+conformance_tests! {
+    /// As root: locald's mode is the host's network, where the private-network DNS rule does
+    /// not apply.
+    #[verifies(module = "checks", except = ["dns.resolv-conf.private-network"])]
+    fn locald_root_passes_every_probe_check() {
+        assert_conforms(&conform("locald-root"), VERIFIES);
+    }
 
-#[test]
-#[verifies(
-    "dns.resolv-conf.host-network",
-    "environment.home",
-    "environment.hostname",
-    "environment.path-default",
-    "environment.term",
-    "filesystems.cgroup",
-    "filesystems.dev",
-    "filesystems.dev-mqueue",
-    "filesystems.dev-pts",
-    "filesystems.dev-shm",
-    "filesystems.proc",
-    "filesystems.sys",
-    "identity.group.current-group",
-    "identity.passwd.current-user",
-    "identity.user.additional-gids",
-    "isolation.namespaces.ipc",
-    "isolation.namespaces.mount",
-    "isolation.namespaces.network",
-    "isolation.namespaces.pid",
-    "isolation.namespaces.user",
-    "isolation.namespaces.uts",
-    "names.hostname.default",
-    "names.hostname.file",
-    "names.hosts.hostname",
-    "names.hosts.localhost",
-    "process.rlimits.nofile",
-    "process.terminal",
-    "security.capabilities.default",
-    "security.masked-paths",
-    "security.no-new-privileges",
-    "security.readonly-paths"
-)]
-fn locald_rootless_passes_every_probe_check() {
-    let report = conform("locald-rootless");
-    // Rootless, runc applies no device cgroup: the probe cannot observe the deny-all rule.
-    assert_conforms(
-        &report,
-        &[
-            "security.devices.deny-all",
-            "dns.resolv-conf.private-network",
-        ],
-    );
-    let user = rows(&report, "isolation.namespaces.user");
-    assert!(
-        user.iter().all(|r| r.detail.contains("single mapping")),
-        "rootless must be in a user namespace: {user:?}"
-    );
-}
+    /// Rootless, runc applies no device cgroup: the probe cannot observe the deny-all rule.
+    #[verifies(
+        module = "checks",
+        except = ["security.devices.deny-all", "dns.resolv-conf.private-network"]
+    )]
+    fn locald_rootless_passes_every_probe_check() {
+        let report = conform("locald-rootless");
+        assert_conforms(&report, VERIFIES);
+        let user = rows(&report, "isolation.namespaces.user");
+        assert!(
+            user.iter().all(|r| r.detail.contains("single mapping")),
+            "rootless must be in a user namespace: {user:?}"
+        );
+    }
 
-#[test]
-#[verifies(
-    "dns.resolv-conf.private-network",
-    "environment.home",
-    "environment.hostname",
-    "environment.path-default",
-    "environment.term",
-    "filesystems.cgroup",
-    "filesystems.dev",
-    "filesystems.dev-mqueue",
-    "filesystems.dev-pts",
-    "filesystems.dev-shm",
-    "filesystems.proc",
-    "filesystems.sys",
-    "identity.group.current-group",
-    "identity.passwd.current-user",
-    "identity.user.additional-gids",
-    "isolation.namespaces.ipc",
-    "isolation.namespaces.mount",
-    "isolation.namespaces.network",
-    "isolation.namespaces.pid",
-    "isolation.namespaces.user",
-    "isolation.namespaces.uts",
-    "names.hostname.default",
-    "names.hostname.file",
-    "names.hosts.hostname",
-    "names.hosts.localhost",
-    "process.rlimits.nofile",
-    "process.terminal",
-    "security.capabilities.default",
-    "security.devices.deny-all",
-    "security.masked-paths",
-    "security.no-new-privileges",
-    "security.readonly-paths"
-)]
-fn locald_private_network_passes_every_probe_check() {
-    let report = conform("locald-private");
-    assert_conforms(&report, &["dns.resolv-conf.host-network"]);
-    let net = rows(&report, "isolation.namespaces.network");
-    assert!(
-        net.iter().all(|r| r.detail.starts_with("private mode")),
-        "--network none must give a private network namespace: {net:?}"
-    );
+    /// `--network none`: a private network namespace, where the host-network DNS rule does not
+    /// apply.
+    #[verifies(module = "checks", except = ["dns.resolv-conf.host-network"])]
+    fn locald_private_network_passes_every_probe_check() {
+        let report = conform("locald-private");
+        assert_conforms(&report, VERIFIES);
+        let net = rows(&report, "isolation.namespaces.network");
+        assert!(
+            net.iter().all(|r| r.detail.starts_with("private mode")),
+            "--network none must give a private network namespace: {net:?}"
+        );
+    }
 }
 
 /// Under bare `runc spec` defaults the probe must fail what runc demonstrably does not do:

@@ -3,37 +3,37 @@
 
 use crate::Page;
 use crate::html::escape;
-use locald_spec_core::conformance::{CheckOutcome, CheckResult};
+use locald_spec_core::conformance::{CheckResult, Outcome};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// One outcome for several checks of a requirement under one engine: fail if any failed, pass if
 /// any passed, else not applicable.
-pub fn combined(results: &[&CheckResult]) -> CheckOutcome {
-    if results.iter().any(|r| r.outcome == CheckOutcome::Fail) {
-        CheckOutcome::Fail
-    } else if results.iter().any(|r| r.outcome == CheckOutcome::Pass) {
-        CheckOutcome::Pass
+pub fn combined(results: &[&CheckResult]) -> Outcome {
+    if results.iter().any(|r| r.outcome == Outcome::Fail) {
+        Outcome::Fail
+    } else if results.iter().any(|r| r.outcome == Outcome::Pass) {
+        Outcome::Pass
     } else {
-        CheckOutcome::NotApplicable
+        Outcome::NotApplicable
     }
 }
 
 /// The word shown for an outcome.
-pub fn outcome_str(o: CheckOutcome) -> &'static str {
+pub fn outcome_str(o: Outcome) -> &'static str {
     match o {
-        CheckOutcome::Pass => "pass",
-        CheckOutcome::Fail => "fail",
-        CheckOutcome::NotApplicable => "n/a",
+        Outcome::Pass => "pass",
+        Outcome::Fail => "fail",
+        Outcome::NotApplicable => "n/a",
     }
 }
 
 /// The CSS class suffix of an outcome.
-pub fn outcome_class(o: CheckOutcome) -> &'static str {
+pub fn outcome_class(o: Outcome) -> &'static str {
     match o {
-        CheckOutcome::Pass => "pass",
-        CheckOutcome::Fail => "fail",
-        CheckOutcome::NotApplicable => "not-applicable",
+        Outcome::Pass => "pass",
+        Outcome::Fail => "fail",
+        Outcome::NotApplicable => "not-applicable",
     }
 }
 
@@ -84,9 +84,9 @@ pub fn conformance(page: &Page<'_>) -> String {
             }
             let o = combined(&mine);
             let t = passed.entry(e.name.as_str()).or_default();
-            if o != CheckOutcome::NotApplicable {
+            if o != Outcome::NotApplicable {
                 t.1 += 1;
-                if o == CheckOutcome::Pass {
+                if o == Outcome::Pass {
                     t.0 += 1;
                 }
             }
