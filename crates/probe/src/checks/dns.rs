@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use locald_spec_macros::verifies;
 
-use super::{Ctx, ns_vs_host, read, show_ips};
+use super::{Ctx, host_network, read, show_ips};
 use crate::Verdict;
 use crate::parse::{self, ResolvConf};
 
@@ -16,19 +16,6 @@ pub const FALLBACK_NAMESERVERS: [IpAddr; 2] = [
 
 /// The systemd-resolved stub listener.
 pub const RESOLVED_STUB: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 53));
-
-/// Whether the container shares the host's network namespace (`Ok(true)`), has one of its own
-/// (`Ok(false)`), or the runner did not say (a not-applicable verdict).
-fn host_network(ctx: &Ctx) -> Result<bool, Verdict> {
-    match ns_vs_host(ctx, "net") {
-        Err(e) => Err(Verdict::fail(e)),
-        Ok((_, Some(private))) => Ok(!private),
-        Ok((own, None)) => Err(Verdict::not_applicable(format!(
-            "{own}; the host's net namespace was not given (--host-ns): host or private \
-             network unknown"
-        ))),
-    }
-}
 
 /// Summarises a resolver configuration for a detail.
 fn show_rc(rc: &ResolvConf) -> String {

@@ -53,6 +53,8 @@ pub struct Ctx {
     pub caller: Option<(u32, u32)>,
     /// The host's `/etc/resolv.conf` (empty when it has none), given by the runner.
     pub host_resolv_conf: Option<String>,
+    /// The host's `/etc/hosts` (empty when it has none), given by the runner.
+    pub host_hosts: Option<String>,
 }
 
 fn read(path: &str) -> Result<String, String> {
@@ -66,6 +68,7 @@ impl Ctx {
         host_ns: BTreeMap<String, String>,
         caller: Option<(u32, u32)>,
         host_resolv_conf: Option<String>,
+        host_hosts: Option<String>,
     ) -> Ctx {
         Ctx {
             mounts: parse::parse_mountinfo(&read("/proc/self/mountinfo").unwrap_or_default()),
@@ -85,6 +88,7 @@ impl Ctx {
             host_ns,
             caller,
             host_resolv_conf,
+            host_hosts,
         }
     }
 
@@ -172,6 +176,19 @@ fn own_ns(kind: &str) -> Result<String, String> {
 fn ns_vs_host(ctx: &Ctx, kind: &str) -> Result<(String, Option<bool>), String> {
     let own = own_ns(kind)?;
     Ok((own.clone(), ctx.host_ns.get(kind).map(|h| *h != own)))
+}
+
+/// Whether the container shares the host's network namespace (`Ok(true)`), has one of its own
+/// (`Ok(false)`), or the runner did not say (a not-applicable verdict).
+fn host_network(ctx: &Ctx) -> Result<bool, Verdict> {
+    match ns_vs_host(ctx, "net") {
+        Err(e) => Err(Verdict::fail(e)),
+        Ok((_, Some(private))) => Ok(!private),
+        Ok((own, None)) => Err(Verdict::not_applicable(format!(
+            "{own}; the host's net namespace was not given (--host-ns): host or private \
+             network unknown"
+        ))),
+    }
 }
 
 /// Lists addresses for a detail.

@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use locald_spec_macros::verifies;
 
-use super::{Ctx, hostname, read, show_ips};
+use super::{Ctx, host_network, hostname, read, show_ips};
 use crate::Verdict;
 use crate::parse::{self, HostsEntry, Mount};
 
@@ -106,14 +106,34 @@ pub const LOOPBACK: [IpAddr; 2] = [
     IpAddr::V6(Ipv6Addr::LOCALHOST),
 ];
 
-fn hosts() -> Result<Vec<HostsEntry>, String> {
-    read("/etc/hosts").map(|t| parse::parse_hosts(&t))
+/// The container's `/etc/hosts`, or the verdict when there is nothing of the engine's to grade.
+fn hosts(ctx: &Ctx) -> Result<Vec<HostsEntry>, Verdict> {
+    let text = read("/etc/hosts").map_err(Verdict::fail)?;
+    let on_host_network = host_network(ctx) == Ok(true);
+    match host_copy_verdict(&text, ctx.host_hosts.as_deref(), on_host_network) {
+        Some(v) => Err(v),
+        None => Ok(parse::parse_hosts(&text)),
+    }
+}
+
+/// On the host's network, an engine that gives the container the host's own `/etc/hosts`,
+/// copied unchanged (Docker; the kubelet and CRI-O do the same with a header or a bind), has
+/// generated nothing: the localhost and hostname lines are this spec's choice there
+/// (`names.hosts.host-network`), so such a file is not graded.
+fn host_copy_verdict(own: &str, host: Option<&str>, on_host_network: bool) -> Option<Verdict> {
+    (on_host_network && host == Some(own)).then(|| {
+        Verdict::not_applicable(
+            "/etc/hosts is the host's own file, copied unchanged on the host's network: no \
+             generated lines to grade (writing them there is this spec's choice, \
+             names.hosts.host-network)",
+        )
+    })
 }
 
 #[verifies("names.hosts.localhost")]
-pub(super) fn hosts_localhost(_ctx: &Ctx) -> Verdict {
-    match hosts() {
-        Err(e) => Verdict::fail(e),
+pub(super) fn hosts_localhost(ctx: &Ctx) -> Verdict {
+    match hosts(ctx) {
+        Err(v) => v,
         Ok(entries) => hosts_localhost_verdict(&entries),
     }
 }
@@ -159,9 +179,10 @@ fn hosts_localhost_verdict(entries: &[HostsEntry]) -> Verdict {
 }
 
 #[verifies("names.hosts.hostname")]
-pub(super) fn hosts_hostname(_ctx: &Ctx) -> Verdict {
-    match (hostname(), hosts()) {
-        (Err(e), _) | (_, Err(e)) => Verdict::fail(e),
+pub(super) fn hosts_hostname(ctx: &Ctx) -> Verdict {
+    match (hostname(), hosts(ctx)) {
+        (_, Err(v)) => v,
+        (Err(e), _) => Verdict::fail(e),
         (Ok(name), Ok(entries)) => hosts_hostname_verdict(&name, &entries),
     }
 }
@@ -336,6 +357,25 @@ ff02::2\tip6-allrouters
             "{}",
             v.detail
         );
+    }
+
+    #[test]
+    fn the_hosts_own_file_copied_on_the_hosts_network_is_not_graded() {
+        let host = "127.0.0.1 localhost\n127.0.1.1 vm\n";
+        let v = host_copy_verdict(host, Some(host), true).expect("not graded");
+        assert_eq!(v.outcome, Outcome::NotApplicable);
+        assert!(
+            v.detail.contains("names.hosts.host-network"),
+            "{}",
+            v.detail
+        );
+        // Graded: a private network, an unknown host file, or anything but a verbatim copy
+        // (this engine's generated lines followed by the host's).
+        assert!(host_copy_verdict(host, Some(host), false).is_none());
+        assert!(host_copy_verdict(host, None, true).is_none());
+        assert!(host_copy_verdict(LOCALD_HOSTS, Some(host), true).is_none());
+        let appended = format!("{LOCALD_HOSTS}# The host's /etc/hosts\n{host}");
+        assert!(host_copy_verdict(&appended, Some(host), true).is_none());
     }
 
     #[test]
