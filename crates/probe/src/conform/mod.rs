@@ -8,6 +8,8 @@
 //! | `locald-private` | `locald-engine run --network none ...`, as root: a private network namespace |
 //! | `runc-spec` | `runc run` of the bundle `runc spec` writes, with only root path, args and `terminal: false` changed |
 //! | `podman` | `podman --runtime runc --cgroup-manager cgroupfs run --rm` of the rootfs imported as an image |
+//! | `docker` | `docker run --rm --network host` of the rootfs imported as an image, under a `dockerd` the runner starts on its own socket and data root ([`docker`]) |
+//! | `docker --init` | the same with `--init` (docker-init, tini, is PID 1) |
 //! | `youki` | `locald-engine run --runtime youki ...`, as root, when youki is installed |
 //!
 //! A configuration whose tool (or privilege) is missing is recorded as unavailable with the
@@ -33,13 +35,17 @@ use locald_conformance::{CheckResult, Conformance, Engine};
 
 use crate::{Finding, Outcome, table};
 
+pub mod docker;
+
 /// The configurations, in matrix order.
-pub const ENGINES: [&str; 6] = [
+pub const ENGINES: [&str; 8] = [
     "locald-root",
     "locald-rootless",
     "locald-private",
     "runc-spec",
     "podman",
+    "docker",
+    "docker --init",
     "youki",
 ];
 
@@ -70,7 +76,7 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Run only this configuration (repeatable): locald-root, locald-rootless, locald-private,
-    /// runc-spec, podman, youki.
+    /// runc-spec, podman, docker, "docker --init", youki.
     #[arg(long, value_name = "NAME")]
     pub only: Vec<String>,
 }
@@ -279,15 +285,24 @@ pub fn host_namespaces() -> String {
         .join(",")
 }
 
-/// The largest host `/etc/resolv.conf` passed to the probe: one argument must stay below the
+/// The largest host file (`/etc/resolv.conf`, `/etc/hosts`) passed to the probe: one argument must stay below the
 /// kernel's MAX_ARG_STRLEN (128 KiB); a real file is a few hundred bytes.
-const MAX_RESOLV_CONF_ARG: usize = 64 * 1024;
+const MAX_HOST_FILE_ARG: usize = 64 * 1024;
 
 /// The runner's `/etc/resolv.conf`, for `--host-resolv-conf`: empty when there is none (as the
 /// engines read it), `None` when it is unreadable or too large to pass.
 pub fn host_resolv_conf() -> Option<String> {
-    match fs::read_to_string("/etc/resolv.conf") {
-        Ok(t) if t.len() <= MAX_RESOLV_CONF_ARG => Some(t),
+    host_file("/etc/resolv.conf")
+}
+
+/// The runner's `/etc/hosts`, for `--host-hosts`, read as [`host_resolv_conf`] is.
+pub fn host_hosts() -> Option<String> {
+    host_file("/etc/hosts")
+}
+
+fn host_file(path: &str) -> Option<String> {
+    match fs::read_to_string(path) {
+        Ok(t) if t.len() <= MAX_HOST_FILE_ARG => Some(t),
         Ok(_) => None,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(String::new()),
         Err(_) => None,
@@ -325,6 +340,7 @@ struct Env {
     rootfs: PathBuf,
     host_ns: String,
     host_resolv_conf: Option<String>,
+    host_hosts: Option<String>,
     engine_bin: PathBuf,
     init: PathBuf,
     runc: Option<PathBuf>,
@@ -362,6 +378,9 @@ impl Env {
         ];
         if let Some(text) = &self.host_resolv_conf {
             args.extend(["--host-resolv-conf".to_owned(), text.clone()]);
+        }
+        if let Some(text) = &self.host_hosts {
+            args.extend(["--host-hosts".to_owned(), text.clone()]);
         }
         args
     }
@@ -603,31 +622,42 @@ fn run_podman(env: &Env) -> Run {
     Run::Ran(podman_run(env, &podman))
 }
 
-fn podman_run(env: &Env, podman: &Path) -> Result<Vec<Finding>, String> {
+/// Runs `cmd`; its standard error is the error when it fails.
+fn ok(cmd: &mut Command, what: &str) -> Result<(), String> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("{what}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// The probe's rootfs as a tar archive, for the engines that import it as an image (written
+/// once per run).
+fn rootfs_tar(env: &Env) -> Result<PathBuf, String> {
     let tar = env.base.join("rootfs.tar");
-    let ok = |cmd: &mut Command, what: &str| -> Result<(), String> {
-        let out = cmd
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("{what}: {e}"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{what}: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ))
-        }
-    };
-    ok(
-        Command::new("tar")
-            .arg("-C")
-            .arg(&env.rootfs)
-            .arg("-cf")
-            .arg(&tar)
-            .arg("."),
-        "tar the rootfs",
-    )?;
+    if !tar.is_file() {
+        ok(
+            Command::new("tar")
+                .arg("-C")
+                .arg(&env.rootfs)
+                .arg("-cf")
+                .arg(&tar)
+                .arg("."),
+            "tar the rootfs",
+        )?;
+    }
+    Ok(tar)
+}
+
+fn podman_run(env: &Env, podman: &Path) -> Result<Vec<Finding>, String> {
+    let tar = rootfs_tar(env)?;
     let image = format!("localhost/locald-conform-probe:{}", std::process::id());
     ok(
         Command::new(podman).arg("import").arg(&tar).arg(&image),
@@ -673,14 +703,24 @@ fn describe(name: &str) -> &'static str {
         "youki" => {
             "locald-engine run as root with youki (youki's libcontainer, the runtime locald embeds) instead of runc"
         }
+        "docker" => {
+            "docker run --rm --network host of the rootfs imported as an image, under Debian's dockerd started on a socket and data root of its own (--bridge=none --iptables=false, cgroupfs driver)"
+        }
+        "docker --init" => {
+            "the same docker run with --init: docker-init (tini) is PID 1 and the probe its child"
+        }
         _ => {
             "podman --runtime runc --cgroup-manager cgroupfs run --rm --ulimit nofile=1024:1024 --ulimit nproc=4096:4096"
         }
     }
 }
 
-fn version(name: &str, env: &Env) -> String {
+fn version(name: &str, env: &Env, docker: Option<&Result<docker::Daemon, String>>) -> String {
     match name {
+        "docker" | "docker --init" => docker
+            .and_then(|d| d.as_ref().ok())
+            .map(|d| d.version.clone())
+            .unwrap_or_default(),
         "locald-root" | "locald-rootless" | "locald-private" => locald_version(env),
         "runc-spec" => env
             .runc
@@ -807,6 +847,7 @@ pub fn run(cli: &Cli) -> Result<(Conformance, PathBuf, bool), String> {
         rootfs,
         host_ns: host_namespaces(),
         host_resolv_conf: host_resolv_conf(),
+        host_hosts: host_hosts(),
         engine_bin: cli
             .engine_bin
             .clone()
@@ -817,6 +858,11 @@ pub fn run(cli: &Cli) -> Result<(Conformance, PathBuf, bool), String> {
     let mut engines = Vec::new();
     let mut results = Vec::new();
     let mut all_ran = true;
+    // One daemon serves both Docker configurations; dropping it (after the loop, or on any
+    // early return) stops it.
+    let docker = (selected.iter().any(|n| n.starts_with("docker"))
+        && docker::Daemon::unavailable().is_none())
+    .then(|| docker::Daemon::start(&env));
     for name in selected {
         let run = match name {
             "locald-root" => run_locald_root(&env, "host"),
@@ -824,6 +870,8 @@ pub fn run(cli: &Cli) -> Result<(Conformance, PathBuf, bool), String> {
             "locald-rootless" => run_locald_rootless(&env),
             "runc-spec" => run_runc_spec(&env),
             "youki" => run_locald_youki(&env),
+            "docker" => docker::run(&env, docker.as_ref(), false),
+            "docker --init" => docker::run(&env, docker.as_ref(), true),
             _ => run_podman(&env),
         };
         let mut info = Engine {
@@ -837,7 +885,7 @@ pub fn run(cli: &Cli) -> Result<(Conformance, PathBuf, bool), String> {
             Run::Unavailable(reason) => info.reason = Some(reason),
             Run::Ran(outcome) => {
                 info.available = true;
-                info.version = version(name, &env);
+                info.version = version(name, &env, docker.as_ref());
                 match outcome {
                     Ok(rs) => results.extend(rs.into_iter().map(|f| CheckResult::new(name, f))),
                     Err(e) => {
@@ -849,6 +897,7 @@ pub fn run(cli: &Cli) -> Result<(Conformance, PathBuf, bool), String> {
         }
         engines.push(info);
     }
+    drop(docker);
     let report = Conformance {
         generated_at,
         engines,
@@ -911,32 +960,17 @@ mod tests {
 
     #[test]
     fn the_matrix_marks_failures_and_unavailable_engines() {
-        let report = Conformance {
-            generated_at: rfc3339(0),
-            engines: vec![
-                Engine {
-                    name: "locald-root".into(),
-                    description: "d".into(),
-                    version: "v".into(),
-                    available: true,
-                    reason: None,
-                },
-                Engine {
-                    name: "podman".into(),
-                    description: "d".into(),
-                    version: String::new(),
-                    available: false,
-                    reason: Some("podman is not installed".into()),
-                },
+        let report: Conformance = serde_json::from_value(serde_json::json!({
+            "generated_at": rfc3339(0),
+            "engines": [
+                {"name": "locald-root", "description": "d", "version": "v", "available": true},
+                {"name": "podman", "description": "d", "version": "", "available": false,
+                 "reason": "podman is not installed"}
             ],
-            results: vec![CheckResult {
-                engine: "locald-root".into(),
-                id: "a.b".into(),
-                check: "checks::c".into(),
-                outcome: Outcome::Fail,
-                detail: "x".into(),
-            }],
-        };
+            "results": [{"engine": "locald-root", "id": "a.b", "check": "checks::c",
+                         "outcome": "fail", "detail": "x"}]
+        }))
+        .expect("a report");
         let m = matrix(&report);
         assert!(m.contains("a.b          c      FAIL         -"), "{m}");
         assert!(
