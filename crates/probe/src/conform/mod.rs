@@ -36,6 +36,7 @@ use locald_conformance::{CheckResult, Conformance, Engine};
 use crate::{Finding, Outcome, table};
 
 pub mod docker;
+pub mod kubernetes;
 
 /// The configurations, in matrix order.
 pub const ENGINES: [&str; 8] = [
@@ -75,6 +76,18 @@ pub struct Cli {
     /// The results file (default: target/locald-spec/conformance.json of the workspace).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Print a Kubernetes batch/v1 Job (JSON, for `kubectl apply -f`) that runs the probe from
+    /// IMAGE, an image holding the static probe as /locald-probe; run nothing.
+    #[arg(long, value_name = "IMAGE")]
+    pub kubernetes: Option<String>,
+    /// Add the probe's findings in FILE (`kubectl logs job/locald-probe`) to the results file as
+    /// the configuration `kubernetes`; run nothing.
+    #[arg(long, value_name = "FILE", conflicts_with = "kubernetes")]
+    pub kubernetes_log: Option<PathBuf>,
+    /// Write the probe's root filesystem (the static probe as /locald-probe, busybox) as a tar
+    /// archive to FILE, to import as an image (`docker import FILE REF`); run nothing.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["kubernetes", "kubernetes_log"])]
+    pub rootfs_tar: Option<PathBuf>,
     /// Run only this configuration (repeatable): locald-root, locald-rootless, locald-private,
     /// runc-spec, podman, docker, "docker --init", youki.
     #[arg(long, value_name = "NAME")]
@@ -795,6 +808,32 @@ pub fn matrix(report: &Conformance) -> String {
     out
 }
 
+/// The static probe: `--probe`, else built with cargo; refused unless it is a static ELF
+/// executable, the only kind that runs in a root filesystem holding nothing else.
+fn static_probe(cli: &Cli) -> Result<PathBuf, String> {
+    let probe = match &cli.probe {
+        Some(p) => p.clone(),
+        None => build_probe()?,
+    };
+    let bytes = fs::read(&probe).map_err(|e| format!("probe {}: {e}", probe.display()))?;
+    if elf_has_interpreter(&bytes) != Some(false) {
+        return Err(format!(
+            "probe {} is not a static ELF executable (build it with RUSTFLAGS=\"-C \
+             target-feature=+crt-static\" --target {PROBE_TARGET})",
+            probe.display()
+        ));
+    }
+    Ok(probe)
+}
+
+/// The run's temporary directory.
+fn work_dir() -> Result<tempfile::TempDir, String> {
+    tempfile::Builder::new()
+        .prefix("locald-conform-")
+        .tempdir()
+        .map_err(|e| format!("temporary directory: {e}"))
+}
+
 /// Runs the configurations `cli` selects and writes the report; `Err` for a failure to run at
 /// all (a configuration that is unavailable, or whose checks fail, is a result).
 pub fn run(cli: &Cli) -> Result<(Conformance, PathBuf, bool), String> {
@@ -817,27 +856,13 @@ pub fn run(cli: &Cli) -> Result<(Conformance, PathBuf, bool), String> {
             .map(|d| d.as_secs())
             .unwrap_or(0),
     );
-    let probe = match &cli.probe {
-        Some(p) => p.clone(),
-        None => build_probe()?,
-    };
-    let bytes = fs::read(&probe).map_err(|e| format!("probe {}: {e}", probe.display()))?;
-    if elf_has_interpreter(&bytes) != Some(false) {
-        return Err(format!(
-            "probe {} is not a static ELF executable (build it with RUSTFLAGS=\"-C \
-             target-feature=+crt-static\" --target {PROBE_TARGET})",
-            probe.display()
-        ));
-    }
+    let probe = static_probe(cli)?;
     // The engine checks the init itself (static, executable) and names it when it is not.
     let init = match &cli.init {
         Some(p) => p.clone(),
         None => build_init()?,
     };
-    let dir = tempfile::Builder::new()
-        .prefix("locald-conform-")
-        .tempdir()
-        .map_err(|e| format!("temporary directory: {e}"))?;
+    let dir = work_dir()?;
     // Temporary directories are 0700: the rootless user must traverse this one.
     chmod(dir.path(), 0o755)?;
     let rootfs = dir.path().join("rootfs");
@@ -903,10 +928,7 @@ pub fn run(cli: &Cli) -> Result<(Conformance, PathBuf, bool), String> {
         engines,
         results,
     };
-    let out = cli
-        .out
-        .clone()
-        .unwrap_or_else(|| workspace_root().join(locald_conformance::CONFORMANCE_FILE));
+    let out = out_file(cli);
     if let Some(parent) = out.parent() {
         fs::create_dir_all(parent).map_err(|e| format!("mkdir {}: {e}", parent.display()))?;
     }
@@ -920,8 +942,75 @@ pub fn main() -> ExitCode {
     main_with(&Cli::parse())
 }
 
+/// The results file `cli` names, or the workspace's.
+fn out_file(cli: &Cli) -> PathBuf {
+    cli.out
+        .clone()
+        .unwrap_or_else(|| workspace_root().join(locald_conformance::CONFORMANCE_FILE))
+}
+
+/// `--kubernetes-log FILE`: the findings of a cluster's run added to the results file.
+fn add_kubernetes_log(cli: &Cli, log: &Path) -> Result<String, String> {
+    let text = fs::read_to_string(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let out = out_file(cli);
+    let mut report = Conformance::read(&out)?.unwrap_or_default();
+    let n = kubernetes::add_log(&mut report, &text, log)?;
+    if let Some(parent) = out.parent() {
+        fs::create_dir_all(parent).map_err(|e| format!("mkdir {}: {e}", parent.display()))?;
+    }
+    fs::write(&out, report.to_json()).map_err(|e| format!("write {}: {e}", out.display()))?;
+    Ok(format!(
+        "{n} findings of `{}` added to {}",
+        kubernetes::ENGINE,
+        out.display()
+    ))
+}
+
+/// `--rootfs-tar FILE`: the probe's root filesystem as an archive.
+fn write_rootfs_tar(cli: &Cli, file: &Path) -> Result<String, String> {
+    let dir = work_dir()?;
+    let rootfs = dir.path().join("rootfs");
+    build_rootfs(&rootfs, &static_probe(cli)?)?;
+    ok(
+        Command::new("tar")
+            .arg("-C")
+            .arg(&rootfs)
+            .arg("-cf")
+            .arg(file)
+            .arg("."),
+        "tar the rootfs",
+    )?;
+    Ok(format!(
+        "{}: the probe's root filesystem; import it as an image, e.g. docker import {} \
+         locald-probe:latest",
+        file.display(),
+        file.display()
+    ))
+}
+
 /// Runs with options parsed elsewhere (`locald-spec conform`), printing the matrix.
 pub fn main_with(cli: &Cli) -> ExitCode {
+    let other = if let Some(image) = &cli.kubernetes {
+        let job = serde_json::to_string_pretty(&kubernetes::job_manifest(image))
+            .expect("a manifest serializes");
+        println!("{job}");
+        return ExitCode::SUCCESS;
+    } else if let Some(log) = &cli.kubernetes_log {
+        Some(add_kubernetes_log(cli, log))
+    } else {
+        cli.rootfs_tar.as_ref().map(|f| write_rootfs_tar(cli, f))
+    };
+    match other {
+        Some(Ok(said)) => {
+            println!("{said}");
+            return ExitCode::SUCCESS;
+        }
+        Some(Err(e)) => {
+            eprintln!("locald-conform: {e}");
+            return ExitCode::from(2);
+        }
+        None => {}
+    }
     match run(cli) {
         Ok((report, out, all_ran)) => {
             print!("{}", matrix(&report));
