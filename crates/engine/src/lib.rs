@@ -33,6 +33,7 @@
 #![warn(missing_docs)]
 
 pub mod bundle;
+pub mod cli;
 pub mod cnb;
 pub mod dns;
 pub mod duties;

@@ -220,9 +220,11 @@ pub fn check_init(path: &Path) -> Result<()> {
         Some(false) => Ok(()),
         Some(true) => Err(err(
             "dynamically linked (it has an ELF interpreter) and would not start in an image \
-             without the host's C library; build it static: RUSTFLAGS=\"-C \
-             target-feature=+crt-static\" cargo build -p locald-init --release --target \
-             x86_64-unknown-linux-gnu"
+             without the host's C library; build it static in the locald workspace: cargo \
+             build -p locald-init --profile init --target x86_64-unknown-linux-musl \
+             --target-dir target/static (the musl target: rustup target add \
+             x86_64-unknown-linux-musl), which writes \
+             target/static/x86_64-unknown-linux-musl/init/locald-init"
                 .into(),
         )),
         None => Err(err("not a 64-bit little-endian ELF executable".into())),

@@ -180,7 +180,7 @@ pub fn check_project(project: &Project) -> Report {
     // Probe checks run inside containers after the test run: their results join its evidence
     // (and its source digests, taken before either ran).
     if let (Some(ev), Some(c)) = (evidence.as_mut(), conformance.as_ref()) {
-        ev.extend_latest(c.own_evidence());
+        ev.extend_latest(crate::conformance::own_evidence(c));
     }
     // Without a lock file nothing has been confirmed yet: fingerprints are only checked once
     // `locald-spec lock` has written one.

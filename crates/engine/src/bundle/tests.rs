@@ -614,3 +614,24 @@ fn a_bundle_reads_back_from_its_directory() {
         Error::NotABundle { .. }
     ));
 }
+
+#[test]
+#[verifies("lifecycle.remove")]
+fn concurrent_removals_of_one_bundle_both_succeed() {
+    // `rm --force` and the engine that ran the container both remove its bundle when the
+    // container dies; without the lock one of them failed on an entry the other had removed.
+    let root = rootfs();
+    for _ in 0..20 {
+        let (parent, b) = prepared(root.path(), &RunOptions::default(), &image(None));
+        // Enough entries that the two walks overlap.
+        for i in 0..200 {
+            fs::write(b.state_dir.join(format!("layer/upper/f{i}")), "x").unwrap();
+        }
+        let dir = b.state_dir.clone();
+        let other = std::thread::spawn(move || remove(&dir));
+        let mine = remove(&b.state_dir);
+        let theirs = other.join().unwrap();
+        assert!(mine.is_ok() && theirs.is_ok(), "{mine:?} / {theirs:?}");
+        assert_eq!(entries(parent.path()), Vec::<String>::new());
+    }
+}

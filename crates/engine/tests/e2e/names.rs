@@ -162,7 +162,7 @@ mod name_files {
             &["--add-host", "a b:192.0.2.1"],
             "true",
         );
-        bad.refused("extra_hosts");
+        bad.refused("--add-host");
         let bad = sh(
             Mode::Root,
             Users::RootOnly,
