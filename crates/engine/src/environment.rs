@@ -19,6 +19,10 @@ use crate::requirement;
 #[implements("environment.path-default")]
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/// `container`, the marker systemd's Container Interface asks container managers to set.
+#[implements("environment.container")]
+pub const DEFAULT_CONTAINER: &str = "locald";
+
 /// TERM when the process has a terminal.
 #[implements("environment.term")]
 pub const DEFAULT_TERM: &str = "xterm";
@@ -77,11 +81,13 @@ pub(crate) fn image_env(image: &ImageConfiguration) -> Result<Vec<(String, Strin
 }
 
 /// The defaults, each with its requirement: PATH, HOSTNAME (the container's hostname), HOME
-/// (`identity.home`: the passwd entry's home, or `/`), and TERM only with a terminal.
+/// (`identity.home`: the passwd entry's home, or `/`), `container`, and TERM only with a
+/// terminal.
 #[implements(
     "environment.path-default",
     "environment.hostname",
     "environment.home",
+    "environment.container",
     "environment.term"
 )]
 fn defaults<'a>(
@@ -98,6 +104,11 @@ fn defaults<'a>(
         ),
         ("HOSTNAME", hostname, requirement!("environment.hostname")),
         ("HOME", home, requirement!("environment.home")),
+        (
+            "container",
+            DEFAULT_CONTAINER,
+            requirement!("environment.container"),
+        ),
     ];
     if tty {
         defaults.push(("TERM", DEFAULT_TERM, requirement!("environment.term")));
@@ -242,7 +253,44 @@ mod tests {
                     requirement!("environment.hostname")
                 ),
                 ("HOME=/root".into(), requirement!("environment.home")),
+                (
+                    format!("container={DEFAULT_CONTAINER}"),
+                    requirement!("environment.container")
+                ),
             ]
+        );
+    }
+
+    #[test]
+    #[verifies("environment.container")]
+    fn container_is_marked_unless_the_image_or_the_caller_says_otherwise() {
+        let marker = |image_env: &[&str], caller: &[(&str, &str)]| {
+            let opts = RunOptions {
+                env: caller
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                ..Default::default()
+            };
+            let got = env(image_env, &opts).unwrap();
+            let found: Vec<_> = got
+                .into_iter()
+                .filter(|(s, _)| s.starts_with("container="))
+                .collect();
+            assert_eq!(found.len(), 1, "{found:?}");
+            found.into_iter().next().unwrap()
+        };
+        assert_eq!(
+            marker(&[], &[]),
+            (
+                "container=locald".to_string(),
+                requirement!("environment.container")
+            )
+        );
+        assert_eq!(marker(&["container=oci"], &[]).0, "container=oci");
+        assert_eq!(
+            marker(&["container=oci"], &[("container", "")]).0,
+            "container="
         );
     }
 
@@ -272,7 +320,8 @@ mod tests {
                 "A=b=c",
                 "HOME=/srv",
                 "CNB_PLATFORM_API=0.12",
-                "HOSTNAME=host1"
+                "HOSTNAME=host1",
+                "container=locald"
             ]
         );
         assert_eq!(got[0].1, requirement!("environment.image-env"));
@@ -320,6 +369,7 @@ mod tests {
                 "PATH=/x",
                 "HOSTNAME=host1",
                 "HOME=/root",
+                "container=locald",
                 "NEW="
             ]
         );

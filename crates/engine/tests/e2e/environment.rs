@@ -49,6 +49,24 @@ fn image_env_is_preserved(mode: Mode) {
     assert_eq!(lines.iter().filter(|l| l.starts_with("HOME=")).count(), 1);
 }
 
+/// PID 1 (the init) and the workload see `container=locald`; an image's own value is kept.
+#[verifies("environment.container")]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
+fn the_container_is_marked_for_pid_1_and_the_workload(mode: Mode) {
+    let script = "echo \"$container\"; tr '\\0' '\\n' < /proc/1/environ | grep '^container='";
+    let out = sh(mode, Users::RootOnly, &[], script);
+    assert_eq!(out.ok(), "locald\ncontainer=locald\n");
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let cfg = image_config_file(
+        &rootfs,
+        serde_json::json!({ "Env": ["container=oci"], "Cmd": ["sh", "-c", "echo $container"] }),
+    );
+    assert_eq!(
+        run(mode, &rootfs, &["--image-config", &cfg], &[]).ok(),
+        "oci\n"
+    );
+}
+
 #[verifies("environment.home", "environment.hostname", "environment.term")]
 #[variants(root = Mode::Root, rootless = Mode::Rootless)]
 fn home_and_hostname_defaults(mode: Mode) {

@@ -65,3 +65,25 @@ pub(super) fn term_without_terminal(ctx: &Ctx) -> Verdict {
         (true, None) => Verdict::fail("the process has a terminal but no TERM"),
     }
 }
+
+/// The files by which other engines mark their containers, as systemd's `detect_container`
+/// reads them: Podman's and Docker's.
+const MARKER_FILES: [&str; 2] = ["/run/.containerenv", "/.dockerenv"];
+
+#[verifies("environment.container")]
+pub(super) fn container_marked(ctx: &Ctx) -> Verdict {
+    match ctx.env.get("container") {
+        Some(v) if !v.is_empty() => Verdict::pass(format!("container={v}")),
+        Some(_) => Verdict::fail("container is set but empty: \"not in a container\" to systemd"),
+        None => match MARKER_FILES
+            .iter()
+            .find(|f| std::path::Path::new(f).exists())
+        {
+            Some(f) => Verdict::pass(format!("no container variable, but the marker file {f}")),
+            None => Verdict::fail(format!(
+                "no container variable and none of {}",
+                MARKER_FILES.join(", ")
+            )),
+        },
+    }
+}
