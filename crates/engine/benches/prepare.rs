@@ -17,19 +17,12 @@ use locald_engine::host_files::HostFiles;
 use locald_engine::identity::IdentityFiles;
 use locald_engine::{Plan, PlanInput, RunOptions, prepare};
 use locald_testkit::{Rootfs, Users};
-use oci_spec::image::{ConfigBuilder, ImageConfiguration, ImageConfigurationBuilder};
+use oci_spec::image::ImageConfiguration;
 
 fn image() -> ImageConfiguration {
-    ImageConfigurationBuilder::default()
-        .config(
-            ConfigBuilder::default()
-                .cmd(vec!["/bin/true".to_string()])
-                .env(vec!["PATH=/usr/bin:/bin".to_string()])
-                .build()
-                .expect("image config"),
-        )
-        .build()
-        .expect("image configuration")
+    locald_testkit::image_config(
+        serde_json::json!({ "Cmd": ["/bin/true"], "Env": ["PATH=/usr/bin:/bin"] }),
+    )
 }
 
 /// Median and 90th percentile of `runs` timings of `f` (after `runs / 10 + 1` untimed ones).

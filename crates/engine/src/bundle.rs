@@ -28,12 +28,13 @@ use oci_spec::image::ImageConfiguration;
 use oci_spec::runtime::Spec;
 use serde::{Deserialize, Serialize};
 
+use crate::duties::PlanInput;
 use crate::error::{Error, Result};
 use crate::host_files::HostFiles;
 use crate::identity::IdentityFiles;
 use crate::layer;
 use crate::options::{IdMapping, RunOptions, UsernsCreator};
-use crate::plan::{Plan, PlanInput};
+use crate::plan::Plan;
 use crate::rootfs::ImageRoot;
 
 /// The name of the runtime config inside the bundle.
@@ -170,12 +171,51 @@ impl Bundle {
 /// locald_engine::bundle::remove("/var/lib/locald-engine/bundles/app".as_ref())?;
 /// # Ok::<(), locald_engine::Error>(())
 /// ```
+///
+/// Two removals of one bundle (the engine that ran a container cleaning up as `rm --force`
+/// kills it) are serialized by an exclusive `flock(2)` on the bundle directory; the second
+/// finds the directory gone and has nothing left to do.
 #[implements("lifecycle.remove")]
 pub fn remove(bundle_dir: &Path) -> Result<()> {
+    #[cfg(target_os = "linux")]
+    let _lock = match lock(bundle_dir)? {
+        Some(lock) => lock,
+        None => return Ok(()),
+    };
     BundleInfo::read(bundle_dir)?;
     #[cfg(target_os = "linux")]
     layer::unmount(bundle_dir)?;
     remove_tree(bundle_dir)
+}
+
+/// Take the bundle's removal lock; `None` when another removal finished first (the directory
+/// the lock was taken on is no longer at `bundle_dir`).
+#[cfg(target_os = "linux")]
+fn lock(bundle_dir: &Path) -> Result<Option<nix::fcntl::Flock<fs::File>>> {
+    use std::os::unix::fs::MetadataExt;
+    let dir = match fs::File::open(bundle_dir) {
+        Ok(dir) => dir,
+        // Not there at all: not a bundle, said the usual way.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return BundleInfo::read(bundle_dir).map(|_| None);
+        }
+        Err(e) => return Err(Error::io(bundle_dir, "open", e)),
+    };
+    let locked = nix::fcntl::Flock::lock(dir, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, e)| Error::io(bundle_dir, "lock", e.into()))?;
+    let held = locked
+        .metadata()
+        .map_err(|e| Error::io(bundle_dir, "stat", e))?;
+    match fs::symlink_metadata(bundle_dir) {
+        Ok(now) if now.dev() == held.dev() && now.ino() == held.ino() => Ok(Some(locked)),
+        Ok(_) => Err(Error::io(
+            bundle_dir,
+            "remove",
+            std::io::Error::other("replaced while waiting for another removal"),
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(bundle_dir, "stat", e)),
+    }
 }
 
 /// Delete the bundle `dir` recursively, staying on its filesystem; directories the engine's

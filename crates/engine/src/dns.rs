@@ -11,12 +11,13 @@ use std::net::IpAddr;
 
 use locald_spec_macros::implements;
 
+use crate::duties::Context;
 use crate::error::{Error, Result};
 use crate::host_files::{HostFiles, RESOLV_CONF_PATH};
-use crate::ids;
 use crate::names::valid_hostname;
 use crate::options::{DnsOptions, NetworkMode, RunOptions};
 use crate::plan::{Item, Plan};
+use crate::requirement;
 
 /// The systemd-resolved stub listener.
 pub const RESOLVED_STUB: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 53));
@@ -269,10 +270,15 @@ pub fn resolv_conf(network: NetworkMode, dns: &DnsOptions, host: &HostFiles) -> 
 }
 
 /// Push the `resolv.conf` state file, bind-mounted over the image's.
-pub(crate) fn plan(plan: &mut Plan, opts: &RunOptions, host: &HostFiles) -> Result<()> {
+pub(crate) fn plan(plan: &mut Plan, ctx: &Context<'_>) -> Result<()> {
+    plan_resolv_conf(plan, ctx.options(), ctx.input.host_files)
+}
+
+/// The `resolv.conf` state file for `opts` and the host's files.
+fn plan_resolv_conf(plan: &mut Plan, opts: &RunOptions, host: &HostFiles) -> Result<()> {
     let requirement = match opts.network {
-        NetworkMode::Host => ids::DNS_RESOLV_CONF_HOST_NETWORK,
-        NetworkMode::Private => ids::DNS_RESOLV_CONF_PRIVATE_NETWORK,
+        NetworkMode::Host => requirement!("dns.resolv-conf.host-network"),
+        NetworkMode::Private => requirement!("dns.resolv-conf.private-network"),
     };
     plan.push(
         requirement,

@@ -8,15 +8,20 @@
 use locald_spec_macros::implements;
 use oci_spec::image::ImageConfiguration;
 
+use crate::duties::Context;
 use crate::error::{Error, Result};
 use crate::identity::Identity;
-use crate::ids;
 use crate::options::RunOptions;
-use crate::plan::{Item, Plan};
+use crate::plan::{Item, Plan, Requirement};
+use crate::requirement;
 
 /// PATH when the image sets none (Docker's and containerd's default).
 #[implements("environment.path-default")]
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// `container`, the marker systemd's Container Interface asks container managers to set.
+#[implements("environment.container")]
+pub const DEFAULT_CONTAINER: &str = "locald";
 
 /// TERM when the process has a terminal.
 #[implements("environment.term")]
@@ -25,7 +30,7 @@ pub const DEFAULT_TERM: &str = "xterm";
 struct Var {
     key: String,
     value: String,
-    requirement: &'static str,
+    requirement: Requirement,
 }
 
 fn check_key(key: &str, bad: impl Fn(String) -> Error) -> Result<()> {
@@ -60,7 +65,7 @@ fn image_vars(image: &ImageConfiguration) -> Result<Vec<Var>> {
             Ok(Var {
                 key: key.into(),
                 value: value.into(),
-                requirement: ids::ENVIRONMENT_IMAGE_ENV,
+                requirement: requirement!("environment.image-env"),
             })
         })
         .collect()
@@ -76,32 +81,43 @@ pub(crate) fn image_env(image: &ImageConfiguration) -> Result<Vec<(String, Strin
 }
 
 /// The defaults, each with its requirement: PATH, HOSTNAME (the container's hostname), HOME
-/// (`identity.home`: the passwd entry's home, or `/`), and TERM only with a terminal.
+/// (`identity.home`: the passwd entry's home, or `/`), `container`, and TERM only with a
+/// terminal.
 #[implements(
     "environment.path-default",
     "environment.hostname",
     "environment.home",
+    "environment.container",
     "environment.term"
 )]
 fn defaults<'a>(
     identity: &'a Identity,
     hostname: &'a str,
     tty: bool,
-) -> Vec<(&'static str, &'a str, &'static str)> {
+) -> Vec<(&'static str, &'a str, Requirement)> {
     let home = identity.home.as_deref().unwrap_or("/");
     let mut defaults = vec![
-        ("PATH", DEFAULT_PATH, ids::ENVIRONMENT_PATH_DEFAULT),
-        ("HOSTNAME", hostname, ids::ENVIRONMENT_HOSTNAME),
-        ("HOME", home, ids::ENVIRONMENT_HOME),
+        (
+            "PATH",
+            DEFAULT_PATH,
+            requirement!("environment.path-default"),
+        ),
+        ("HOSTNAME", hostname, requirement!("environment.hostname")),
+        ("HOME", home, requirement!("environment.home")),
+        (
+            "container",
+            DEFAULT_CONTAINER,
+            requirement!("environment.container"),
+        ),
     ];
     if tty {
-        defaults.push(("TERM", DEFAULT_TERM, ids::ENVIRONMENT_TERM));
+        defaults.push(("TERM", DEFAULT_TERM, requirement!("environment.term")));
     }
     defaults
 }
 
 /// Add each default whose key the image does not set.
-fn apply_defaults(vars: &mut Vec<Var>, defaults: Vec<(&'static str, &str, &'static str)>) {
+fn apply_defaults(vars: &mut Vec<Var>, defaults: Vec<(&'static str, &str, Requirement)>) {
     for (key, value, requirement) in defaults {
         if !vars.iter().any(|v| v.key == key) {
             vars.push(Var {
@@ -129,7 +145,7 @@ fn apply_overrides(vars: &mut Vec<Var>, overrides: &[(String, String)]) -> Resul
         let new = Var {
             key: key.clone(),
             value: value.clone(),
-            requirement: ids::ENVIRONMENT_OVERRIDE,
+            requirement: requirement!("environment.override"),
         };
         match vars.iter().position(|v| v.key == *key) {
             Some(i) => {
@@ -146,10 +162,19 @@ fn apply_overrides(vars: &mut Vec<Var>, overrides: &[(String, String)]) -> Resul
     Ok(())
 }
 
-/// Push the environment entries.
-///
-/// `identity.home` is the home to use for HOME (the passwd entry's, or the added entry's `/`).
-pub(crate) fn plan(
+/// Push the environment entries; HOME from the identity's home (the passwd entry's, or the
+/// added entry's `/`).
+pub(crate) fn plan(plan: &mut Plan, ctx: &Context<'_>) -> Result<()> {
+    plan_env(
+        plan,
+        ctx.image(),
+        ctx.options(),
+        &ctx.identity,
+        &ctx.hostname,
+    )
+}
+
+fn plan_env(
     plan: &mut Plan,
     image: &ImageConfiguration,
     opts: &RunOptions,
@@ -175,18 +200,9 @@ pub(crate) fn plan(
 mod tests {
     use super::*;
     use locald_spec_macros::verifies;
-    use oci_spec::image::{ConfigBuilder, ImageConfigurationBuilder};
 
     fn image(env: &[&str]) -> ImageConfiguration {
-        ImageConfigurationBuilder::default()
-            .config(
-                ConfigBuilder::default()
-                    .env(env.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-            .unwrap()
+        locald_testkit::image_config(serde_json::json!({ "Env": env }))
     }
 
     fn identity(home: Option<&str>) -> Identity {
@@ -198,9 +214,9 @@ mod tests {
         }
     }
 
-    fn env(image_env: &[&str], opts: &RunOptions) -> Result<Vec<(String, &'static str)>> {
+    fn env(image_env: &[&str], opts: &RunOptions) -> Result<Vec<(String, Requirement)>> {
         let mut plan = Plan::default();
-        super::plan(
+        plan_env(
             &mut plan,
             &image(image_env),
             opts,
@@ -217,7 +233,7 @@ mod tests {
             .collect())
     }
 
-    fn strings(v: &[(String, &str)]) -> Vec<String> {
+    fn strings(v: &[(String, Requirement)]) -> Vec<String> {
         v.iter().map(|(s, _)| s.clone()).collect()
     }
 
@@ -230,11 +246,51 @@ mod tests {
             vec![
                 (
                     format!("PATH={DEFAULT_PATH}"),
-                    ids::ENVIRONMENT_PATH_DEFAULT
+                    requirement!("environment.path-default")
                 ),
-                ("HOSTNAME=host1".into(), ids::ENVIRONMENT_HOSTNAME),
-                ("HOME=/root".into(), ids::ENVIRONMENT_HOME),
+                (
+                    "HOSTNAME=host1".into(),
+                    requirement!("environment.hostname")
+                ),
+                ("HOME=/root".into(), requirement!("environment.home")),
+                (
+                    format!("container={DEFAULT_CONTAINER}"),
+                    requirement!("environment.container")
+                ),
             ]
+        );
+    }
+
+    #[test]
+    #[verifies("environment.container")]
+    fn container_is_marked_unless_the_image_or_the_caller_says_otherwise() {
+        let marker = |image_env: &[&str], caller: &[(&str, &str)]| {
+            let opts = RunOptions {
+                env: caller
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                ..Default::default()
+            };
+            let got = env(image_env, &opts).unwrap();
+            let found: Vec<_> = got
+                .into_iter()
+                .filter(|(s, _)| s.starts_with("container="))
+                .collect();
+            assert_eq!(found.len(), 1, "{found:?}");
+            found.into_iter().next().unwrap()
+        };
+        assert_eq!(
+            marker(&[], &[]),
+            (
+                "container=locald".to_string(),
+                requirement!("environment.container")
+            )
+        );
+        assert_eq!(marker(&["container=oci"], &[]).0, "container=oci");
+        assert_eq!(
+            marker(&["container=oci"], &[("container", "")]).0,
+            "container="
         );
     }
 
@@ -264,10 +320,11 @@ mod tests {
                 "A=b=c",
                 "HOME=/srv",
                 "CNB_PLATFORM_API=0.12",
-                "HOSTNAME=host1"
+                "HOSTNAME=host1",
+                "container=locald"
             ]
         );
-        assert_eq!(got[0].1, ids::ENVIRONMENT_IMAGE_ENV);
+        assert_eq!(got[0].1, requirement!("environment.image-env"));
     }
 
     #[test]
@@ -280,7 +337,7 @@ mod tests {
             ..Default::default()
         };
         let tty = env(&[], &opts).unwrap();
-        assert!(tty.contains(&("TERM=xterm".into(), ids::ENVIRONMENT_TERM)));
+        assert!(tty.contains(&("TERM=xterm".into(), requirement!("environment.term"))));
         // An image TERM wins over the default.
         let img = env(&["TERM=dumb"], &opts).unwrap();
         assert_eq!(
@@ -312,17 +369,18 @@ mod tests {
                 "PATH=/x",
                 "HOSTNAME=host1",
                 "HOME=/root",
+                "container=locald",
                 "NEW="
             ]
         );
-        assert_eq!(got[0].1, ids::ENVIRONMENT_OVERRIDE);
+        assert_eq!(got[0].1, requirement!("environment.override"));
     }
 
     #[test]
     #[verifies("environment.home")]
     fn home_falls_back_to_slash() {
         let mut plan = Plan::default();
-        super::plan(
+        plan_env(
             &mut plan,
             &image(&[]),
             &RunOptions::default(),

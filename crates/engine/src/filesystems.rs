@@ -29,10 +29,11 @@ use std::path::Path;
 
 use locald_spec_macros::implements;
 
+use crate::duties::Context;
 use crate::error::{Error, Result};
-use crate::ids;
 use crate::options::{BindMount, NetworkMode, RunOptions};
-use crate::plan::{Item, MountEntry, Plan};
+use crate::plan::{Item, MountEntry, Plan, Requirement};
+use crate::requirement;
 
 /// Options of the binds of generated state files (`ro` is added with a read-only root).
 pub const STATE_FILE_BIND_OPTIONS: &[&str] = &["bind", "nosuid", "nodev", "noexec"];
@@ -55,7 +56,7 @@ fn can_mount_sysfs(opts: &RunOptions) -> bool {
 /// never a copy, never written), mounted at the bundle's `rootfs`; read-only when the caller
 /// asks.
 #[implements("filesystems.root")]
-pub(crate) fn plan_root(plan: &mut Plan, rootfs: &Path, readonly: bool) -> Result<()> {
+fn plan_root(plan: &mut Plan, rootfs: &Path, readonly: bool) -> Result<()> {
     if !rootfs.is_absolute() {
         return Err(Error::InvalidOption {
             field: "rootfs",
@@ -63,7 +64,7 @@ pub(crate) fn plan_root(plan: &mut Plan, rootfs: &Path, readonly: bool) -> Resul
         });
     }
     plan.push(
-        ids::FILESYSTEMS_ROOT,
+        requirement!("filesystems.root"),
         Item::Root {
             image: rootfs.to_owned(),
             readonly,
@@ -186,15 +187,15 @@ pub const CGROUP_READONLY_PATH: &str = "/sys/fs/cgroup";
 /// let mounts = default_mounts(&RunOptions::default());
 /// assert_eq!(mounts[0].1.destination, "/proc");
 /// ```
-pub fn default_mounts(opts: &RunOptions) -> Vec<(&'static str, MountEntry)> {
+pub fn default_mounts(opts: &RunOptions) -> Vec<(Requirement, MountEntry)> {
     vec![
-        (ids::FILESYSTEMS_PROC, proc_mount()),
-        (ids::FILESYSTEMS_DEV, dev_mount()),
-        (ids::FILESYSTEMS_DEV_PTS, dev_pts_mount(opts)),
-        (ids::FILESYSTEMS_DEV_SHM, dev_shm_mount()),
-        (ids::FILESYSTEMS_DEV_MQUEUE, dev_mqueue_mount()),
-        (ids::FILESYSTEMS_SYS, sys_mount(opts)),
-        (ids::FILESYSTEMS_CGROUP, cgroup_mount()),
+        (requirement!("filesystems.proc"), proc_mount()),
+        (requirement!("filesystems.dev"), dev_mount()),
+        (requirement!("filesystems.dev-pts"), dev_pts_mount(opts)),
+        (requirement!("filesystems.dev-shm"), dev_shm_mount()),
+        (requirement!("filesystems.dev-mqueue"), dev_mqueue_mount()),
+        (requirement!("filesystems.sys"), sys_mount(opts)),
+        (requirement!("filesystems.cgroup"), cgroup_mount()),
     ]
 }
 
@@ -254,16 +255,23 @@ pub fn state_file_bind_options(opts: &RunOptions) -> Vec<String> {
     o
 }
 
-/// Push every mount: pseudo filesystems, state-file binds, then the caller's binds.
-pub(crate) fn plan(plan: &mut Plan, opts: &RunOptions, state_dir: &Path) -> Result<()> {
+/// Push the root and every mount: pseudo filesystems, state-file binds, then the caller's
+/// binds.
+pub(crate) fn plan(plan: &mut Plan, ctx: &Context<'_>) -> Result<()> {
+    plan_root(plan, ctx.input.rootfs, ctx.options().readonly_rootfs)?;
+    plan_mounts(plan, ctx.options(), ctx.input.state_dir)
+}
+
+/// The mounts: pseudo filesystems, state-file binds, then the caller's binds.
+fn plan_mounts(plan: &mut Plan, opts: &RunOptions, state_dir: &Path) -> Result<()> {
     for (req, m) in default_mounts(opts) {
         plan.push(req, Item::Mount(m));
     }
     if let Some(m) = tmp_mount(opts) {
-        plan.push(ids::FILESYSTEMS_TMP, Item::Mount(m));
+        plan.push(requirement!("filesystems.tmp"), Item::Mount(m));
     }
     plan.push(
-        ids::FILESYSTEMS_CGROUP,
+        requirement!("filesystems.cgroup"),
         Item::ReadonlyPath {
             path: CGROUP_READONLY_PATH.into(),
         },
@@ -274,7 +282,7 @@ pub(crate) fn plan(plan: &mut Plan, opts: &RunOptions, state_dir: &Path) -> Resu
         field: "state_dir",
         reason: format!("{} is not valid UTF-8", state_dir.display()),
     })?;
-    let state_binds: Vec<(&'static str, MountEntry)> = plan
+    let state_binds: Vec<(Requirement, MountEntry)> = plan
         .entries()
         .iter()
         .filter_map(|e| match &e.item {
@@ -298,7 +306,10 @@ pub(crate) fn plan(plan: &mut Plan, opts: &RunOptions, state_dir: &Path) -> Resu
         plan.push(req, Item::Mount(m));
     }
     for b in &opts.binds {
-        plan.push(ids::FILESYSTEMS_BIND_MOUNTS, Item::Mount(bind_mount(b)?));
+        plan.push(
+            requirement!("filesystems.bind-mounts"),
+            Item::Mount(bind_mount(b)?),
+        );
     }
     Ok(())
 }
@@ -317,7 +328,7 @@ mod tests {
         }
     }
 
-    fn find<'a>(m: &'a [(&'static str, MountEntry)], dest: &str) -> &'a MountEntry {
+    fn find<'a>(m: &'a [(Requirement, MountEntry)], dest: &str) -> &'a MountEntry {
         &m.iter().find(|(_, m)| m.destination == dest).unwrap().1
     }
 
@@ -350,13 +361,13 @@ mod tests {
         assert_eq!(
             reqs,
             [
-                ids::FILESYSTEMS_PROC,
-                ids::FILESYSTEMS_DEV,
-                ids::FILESYSTEMS_DEV_PTS,
-                ids::FILESYSTEMS_DEV_SHM,
-                ids::FILESYSTEMS_DEV_MQUEUE,
-                ids::FILESYSTEMS_SYS,
-                ids::FILESYSTEMS_CGROUP
+                requirement!("filesystems.proc"),
+                requirement!("filesystems.dev"),
+                requirement!("filesystems.dev-pts"),
+                requirement!("filesystems.dev-shm"),
+                requirement!("filesystems.dev-mqueue"),
+                requirement!("filesystems.sys"),
+                requirement!("filesystems.cgroup")
             ]
         );
         let types: Vec<_> = m.iter().map(|(_, m)| m.typ.as_str()).collect();
@@ -383,7 +394,7 @@ mod tests {
     fn the_cgroup_tmpfs_is_made_read_only_too() {
         for opts in [RunOptions::default(), rootless(NetworkMode::Host)] {
             let mut p = Plan::default();
-            plan(&mut p, &opts, Path::new("/state/c1")).unwrap();
+            plan_mounts(&mut p, &opts, Path::new("/state/c1")).unwrap();
             let ro: Vec<_> = p
                 .entries()
                 .iter()
@@ -392,7 +403,7 @@ mod tests {
             assert_eq!(
                 ro,
                 [&crate::plan::Entry {
-                    requirement: ids::FILESYSTEMS_CGROUP,
+                    requirement: requirement!("filesystems.cgroup"),
                     item: Item::ReadonlyPath {
                         path: "/sys/fs/cgroup".into()
                     }
@@ -434,7 +445,7 @@ mod tests {
         for (readonly, ro) in [(false, false), (true, true)] {
             let mut p = Plan::default();
             p.push(
-                ids::NAMES_HOSTS_LOCALHOST,
+                requirement!("names.hosts.localhost"),
                 Item::File {
                     name: "hosts".into(),
                     contents: String::new(),
@@ -446,13 +457,13 @@ mod tests {
                 readonly_rootfs: readonly,
                 ..Default::default()
             };
-            plan(&mut p, &opts, Path::new("/state/c1")).unwrap();
+            plan_mounts(&mut p, &opts, Path::new("/state/c1")).unwrap();
             let e = p
                 .entries()
                 .iter()
                 .find(|e| matches!(&e.item, Item::Mount(m) if m.destination == "/etc/hosts"))
                 .unwrap();
-            assert_eq!(e.requirement, ids::NAMES_HOSTS_LOCALHOST);
+            assert_eq!(e.requirement, requirement!("names.hosts.localhost"));
             let Item::Mount(m) = &e.item else {
                 unreachable!()
             };
@@ -465,7 +476,7 @@ mod tests {
     fn non_utf8_state_dir_is_refused() {
         use std::os::unix::ffi::OsStrExt;
         let dir = Path::new(std::ffi::OsStr::from_bytes(b"/state/\xff"));
-        let err = plan(&mut Plan::default(), &RunOptions::default(), dir).unwrap_err();
+        let err = plan_mounts(&mut Plan::default(), &RunOptions::default(), dir).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -486,7 +497,7 @@ mod tests {
         assert_eq!(
             p.entries(),
             [crate::plan::Entry {
-                requirement: ids::FILESYSTEMS_ROOT,
+                requirement: requirement!("filesystems.root"),
                 item: Item::Root {
                     image: "/images/app".into(),
                     readonly: false
@@ -519,7 +530,7 @@ mod tests {
                 ..Default::default()
             };
             assert!(
-                plan(&mut Plan::default(), &opts, Path::new("/s")).is_err(),
+                plan_mounts(&mut Plan::default(), &opts, Path::new("/s")).is_err(),
                 "{dest}"
             );
         }
@@ -532,9 +543,9 @@ mod tests {
             ..Default::default()
         };
         let mut p = Plan::default();
-        plan(&mut p, &opts, Path::new("/s")).unwrap();
+        plan_mounts(&mut p, &opts, Path::new("/s")).unwrap();
         let last = p.entries().last().unwrap();
-        assert_eq!(last.requirement, ids::FILESYSTEMS_BIND_MOUNTS);
+        assert_eq!(last.requirement, requirement!("filesystems.bind-mounts"));
         assert_eq!(
             last.item,
             Item::Mount(MountEntry::new("/data", "bind", "/src", &["rbind", "ro"]))
@@ -552,7 +563,7 @@ mod tests {
     fn tmp_is_a_tmpfs_only_with_a_read_only_root() {
         let tmp_entries = |opts: &RunOptions| {
             let mut p = Plan::default();
-            plan(&mut p, opts, Path::new("/s")).unwrap();
+            plan_mounts(&mut p, opts, Path::new("/s")).unwrap();
             p.entries()
                 .iter()
                 .filter(|e| matches!(&e.item, Item::Mount(m) if m.destination == "/tmp"))
@@ -573,7 +584,7 @@ mod tests {
             assert_eq!(
                 tmp_entries(&opts),
                 [crate::plan::Entry {
-                    requirement: ids::FILESYSTEMS_TMP,
+                    requirement: requirement!("filesystems.tmp"),
                     item: Item::Mount(MountEntry::new(
                         "/tmp",
                         "tmpfs",

@@ -462,5 +462,8 @@ pub fn generate_files(files: &IdentityFiles, id: &Identity) -> Result<GeneratedF
 
 pub(crate) mod entries;
 
+pub(crate) use entries::plan;
+pub use entries::resolve;
+
 #[cfg(test)]
 mod tests;

@@ -14,9 +14,11 @@
 
 use locald_spec_macros::implements;
 
-use crate::ids;
+use crate::duties::Context;
+use crate::error::Result;
 use crate::options::{NetworkMode, RunOptions};
-use crate::plan::{IdKind, Item, Namespace, Plan};
+use crate::plan::{IdKind, Item, Namespace, Plan, Requirement};
+use crate::requirement;
 
 /// The namespaces every container gets a private instance of, each with the requirement that
 /// asks for it.
@@ -26,11 +28,11 @@ use crate::plan::{IdKind, Item, Namespace, Plan};
     "isolation.namespaces.uts",
     "isolation.namespaces.mount"
 )]
-pub const PRIVATE_NAMESPACES: [(Namespace, &str); 4] = [
-    (Namespace::Pid, ids::ISOLATION_NAMESPACES_PID),
-    (Namespace::Ipc, ids::ISOLATION_NAMESPACES_IPC),
-    (Namespace::Uts, ids::ISOLATION_NAMESPACES_UTS),
-    (Namespace::Mount, ids::ISOLATION_NAMESPACES_MOUNT),
+pub const PRIVATE_NAMESPACES: [(Namespace, Requirement); 4] = [
+    (Namespace::Pid, requirement!("isolation.namespaces.pid")),
+    (Namespace::Ipc, requirement!("isolation.namespaces.ipc")),
+    (Namespace::Uts, requirement!("isolation.namespaces.uts")),
+    (Namespace::Mount, requirement!("isolation.namespaces.mount")),
 ];
 
 /// Whether the container gets a network namespace of its own: only in
@@ -55,14 +57,14 @@ pub(crate) fn plan_user_namespace(plan: &mut Plan, opts: &RunOptions) {
         return;
     };
     plan.push(
-        ids::ISOLATION_NAMESPACES_USER,
+        requirement!("isolation.namespaces.user"),
         Item::Namespace {
             namespace: Namespace::User,
         },
     );
     for (kind, host_id) in [(IdKind::Uid, m.host_uid), (IdKind::Gid, m.host_gid)] {
         plan.push(
-            ids::ISOLATION_NAMESPACES_USER,
+            requirement!("isolation.namespaces.user"),
             Item::IdMapping {
                 id: kind,
                 container_id: 0,
@@ -115,11 +117,11 @@ fn plan_nested_user_namespace(plan: &mut Plan, opts: &RunOptions) {
         return;
     };
     plan.push(
-        ids::ISOLATION_NAMESPACES_USER_NESTED,
+        requirement!("isolation.namespaces.user-nested"),
         Item::NestedUserNamespace { uid, gid },
     );
     plan.push(
-        ids::ISOLATION_NAMESPACES_USER_NESTED,
+        requirement!("isolation.namespaces.user-nested"),
         Item::Capability {
             name: NESTED_USERNS_CAPABILITY.into(),
         },
@@ -127,13 +129,19 @@ fn plan_nested_user_namespace(plan: &mut Plan, opts: &RunOptions) {
 }
 
 /// Push the namespace and id-mapping entries.
-pub(crate) fn plan(plan: &mut Plan, opts: &RunOptions) {
+pub(crate) fn plan(plan: &mut Plan, ctx: &Context<'_>) -> Result<()> {
+    plan_namespaces(plan, ctx.options());
+    Ok(())
+}
+
+/// The namespaces and id mappings for `opts`.
+fn plan_namespaces(plan: &mut Plan, opts: &RunOptions) {
     for (namespace, requirement) in PRIVATE_NAMESPACES {
         plan.push(requirement, Item::Namespace { namespace });
     }
     if private_network(opts) {
         plan.push(
-            ids::ISOLATION_NAMESPACES_NETWORK,
+            requirement!("isolation.namespaces.network"),
             Item::Namespace {
                 namespace: Namespace::Network,
             },
@@ -170,7 +178,7 @@ mod tests {
     )]
     fn host_network_root_mode() {
         let mut p = Plan::default();
-        plan(&mut p, &RunOptions::default());
+        plan_namespaces(&mut p, &RunOptions::default());
         use Namespace::*;
         assert_eq!(namespaces(&p), [Pid, Ipc, Uts, Mount]);
         assert!(
@@ -182,10 +190,10 @@ mod tests {
         assert_eq!(
             reqs,
             [
-                ids::ISOLATION_NAMESPACES_PID,
-                ids::ISOLATION_NAMESPACES_IPC,
-                ids::ISOLATION_NAMESPACES_UTS,
-                ids::ISOLATION_NAMESPACES_MOUNT,
+                requirement!("isolation.namespaces.pid"),
+                requirement!("isolation.namespaces.ipc"),
+                requirement!("isolation.namespaces.uts"),
+                requirement!("isolation.namespaces.mount"),
             ]
         );
     }
@@ -199,7 +207,7 @@ mod tests {
             ..Default::default()
         };
         let mut p = Plan::default();
-        plan(&mut p, &opts);
+        plan_namespaces(&mut p, &opts);
         use Namespace::*;
         assert_eq!(namespaces(&p), [Pid, Ipc, Uts, Mount, Network, User]);
         let maps: Vec<_> = p
@@ -237,7 +245,7 @@ mod tests {
             ..Default::default()
         };
         let mut p = Plan::default();
-        plan(&mut p, &opts);
+        plan_namespaces(&mut p, &opts);
         use Namespace::*;
         assert_eq!(namespaces(&p), [Pid, Ipc, Uts, Mount, User]);
     }
@@ -309,7 +317,7 @@ mod tests {
         }
         assert!(caps.ambient().is_none() && caps.inheritable().is_none());
         assert!(plan.entries().iter().any(|e| e.requirement
-            == ids::ISOLATION_NAMESPACES_USER_NESTED
+            == requirement!("isolation.namespaces.user-nested")
             && e.item
                 == Item::NestedUserNamespace {
                     uid: 1000,
@@ -338,7 +346,7 @@ mod tests {
         );
         // Without a nested mapping nothing changes: no extra capability, no init option.
         let mut p = Plan::default();
-        plan(&mut p, &RunOptions::rootless_for_current_user());
+        plan_namespaces(&mut p, &RunOptions::rootless_for_current_user());
         assert!(
             !p.entries()
                 .iter()

@@ -35,8 +35,8 @@ use std::path::Path;
 use locald_spec_macros::implements;
 
 use crate::error::{Error, Result};
-use crate::ids;
-use crate::plan::{Item, MountEntry, Plan};
+use crate::plan::{Item, MountEntry, Plan, Requirement};
+use crate::requirement;
 use crate::rootfs::{FileKind, ImageRoot, PathWalk};
 
 mod owners;
@@ -98,11 +98,11 @@ fn join(dir: &str, name: &str) -> String {
 struct Additions {
     root: String,
     seen: HashSet<String>,
-    entries: Vec<(&'static str, Item)>,
+    entries: Vec<(Requirement, Item)>,
 }
 
 impl Additions {
-    fn dir(&mut self, req: &'static str, path: String, mode: u32, owner: Option<(u32, u32)>) {
+    fn dir(&mut self, req: Requirement, path: String, mode: u32, owner: Option<(u32, u32)>) {
         if self.seen.insert(path.clone()) {
             self.entries
                 .push((req, Item::LayerDir { path, mode, owner }));
@@ -112,7 +112,7 @@ impl Additions {
     /// Mirror the directories on the resolved path of `walk`'s existing part, the root first,
     /// into the layer (walked again by its resolved path: a symlink on the way, `/etc ->
     /// /usr/etc`, puts `/usr` there, which the walk of `/etc` did not visit).
-    fn mirror(&mut self, root: &ImageRoot, req: &'static str, walk: &PathWalk) -> Result<()> {
+    fn mirror(&mut self, root: &ImageRoot, req: Requirement, walk: &PathWalk) -> Result<()> {
         let resolved = root.walk_path(&walk.resolved())?;
         for e in &resolved.existing {
             if e.kind == FileKind::Directory {
@@ -127,7 +127,7 @@ impl Additions {
     fn provide_dirs(
         &mut self,
         root: &ImageRoot,
-        req: &'static str,
+        req: Requirement,
         walk: &PathWalk,
     ) -> Result<String> {
         self.mirror(root, req, walk)?;
@@ -139,7 +139,7 @@ impl Additions {
         Ok(path)
     }
 
-    fn file(&mut self, req: &'static str, path: String, contents: String, mode: u32) -> Result<()> {
+    fn file(&mut self, req: Requirement, path: String, contents: String, mode: u32) -> Result<()> {
         if !self.seen.insert(path.clone()) {
             return Err(Error::TargetUnreachable {
                 destination: path,
@@ -230,9 +230,13 @@ fn provide_kernel_fs_dir(root: &ImageRoot, add: &mut Additions, m: &MountEntry) 
     match own {
         Some(e) if e.kind == FileKind::Directory => {}
         _ => {
-            add.mirror(root, ids::FILESYSTEMS_LAYER_TARGETS, &parent_walk)?;
+            add.mirror(
+                root,
+                requirement!("filesystems.layer.targets"),
+                &parent_walk,
+            )?;
             add.dir(
-                ids::FILESYSTEMS_LAYER_TARGETS,
+                requirement!("filesystems.layer.targets"),
                 join(parent, name),
                 NEW_DIR_MODE,
                 None,
@@ -250,7 +254,7 @@ fn plan_layer_file(
     root: &ImageRoot,
     add: &mut Additions,
     mounts: &[MountEntry],
-    req: &'static str,
+    req: Requirement,
     path: &str,
     contents: String,
     mode: u32,
@@ -328,7 +332,7 @@ fn plan_bind_target(
     root: &ImageRoot,
     add: &mut Additions,
     m: &mut MountEntry,
-    req: &'static str,
+    req: Requirement,
     kind: FileKind,
     generated: bool,
 ) -> Result<()> {
@@ -437,7 +441,7 @@ fn plan_working_dir(
         }
         return Ok(());
     }
-    add.provide_dirs(root, ids::PROCESS_CWD, &walk)?;
+    add.provide_dirs(root, requirement!("process.cwd"), &walk)?;
     Ok(())
 }
 
@@ -456,11 +460,11 @@ pub fn plan(plan: &mut Plan, root: &ImageRoot, state_files: &[String]) -> Result
         entries: Vec::new(),
     };
     // The layer's own root mirrors the image's: the merged `/` shows its mode and owner.
-    add.mirror(root, ids::FILESYSTEMS_ROOT, &root_dir)?;
+    add.mirror(root, requirement!("filesystems.root"), &root_dir)?;
 
     let mut entries = std::mem::take(plan.entries_mut());
     let mut earlier: Vec<MountEntry> = Vec::new();
-    let mut files: Vec<(usize, &'static str, String, String, u32)> = Vec::new();
+    let mut files: Vec<(usize, Requirement, String, String, u32)> = Vec::new();
     for (i, e) in entries.iter_mut().enumerate() {
         match &mut e.item {
             Item::Mount(m) => {

@@ -27,19 +27,21 @@
 //! writable layer over the image, for [`filesystems`]); [`cnb`] holds the Cloud Native
 //! Buildpacks profile. Each
 //! requirement's implementing items carry `#[implements("id")]` and its tests
-//! `#[verifies("id")]`; [`ids`] lists the requirement IDs the engine tags its plan entries with.
+//! `#[verifies("id")]`; every plan entry names its requirement with [`requirement!`], checked
+//! at compile time. [`duties`] runs the chapters' duties in order.
 
 #![warn(missing_docs)]
 
 pub mod bundle;
+pub mod cli;
 pub mod cnb;
 pub mod dns;
+pub mod duties;
 pub mod environment;
 pub mod error;
 pub mod filesystems;
 pub mod host_files;
 pub mod identity;
-pub mod ids;
 pub mod isolation;
 pub mod layer;
 pub mod limits;
@@ -57,10 +59,14 @@ pub mod stopping;
 mod tree;
 
 pub use bundle::{Bundle, prepare};
+pub use duties::PlanInput;
 pub use error::{Error, Result};
 pub use options::{
     BindMount, DnsOptions, ExtraHost, IdMapping, NetworkMode, RunOptions, UsernsCreator,
 };
-pub use plan::{Entry, Item, Plan, PlanInput};
+pub use plan::{Entry, Item, Plan, Requirement};
+
+#[doc(hidden)]
+pub use locald_spec_macros as __spec_macros;
 pub use rootfs::ImageRoot;
 pub use runtime::{Running, Runtime, Stopped, Stopper};

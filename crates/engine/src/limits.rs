@@ -51,7 +51,7 @@ fn too_big(field: &'static str, reason: String) -> Error {
 /// use locald_engine::{limits, plan::{Item, Plan}};
 ///
 /// let mut plan = Plan::default();
-/// plan.push(locald_engine::ids::PROCESS_ARGS, Item::Args { args: vec!["x".repeat(200_000)] });
+/// plan.push(requirement!("process.args"), Item::Args { args: vec!["x".repeat(200_000)] });
 /// assert!(limits::check(&plan).unwrap_err().to_string().contains("131072"));
 /// ```
 #[implements("limits.exec")]
@@ -182,13 +182,13 @@ fn nix_nonblock() -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids;
+    use crate::requirement;
     use locald_spec_macros::verifies;
 
     fn plan(items: Vec<Item>) -> Plan {
         let mut p = Plan::default();
         for i in items {
-            p.push(ids::PROCESS_ARGS, i);
+            p.push(requirement!("process.args"), i);
         }
         p
     }

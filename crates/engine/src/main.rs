@@ -1,15 +1,21 @@
 //! `locald-engine`: prepare, explain and run OCI bundles from an image rootfs and config.
 //!
 //! ```text
-//! locald-engine run     --rootfs DIR [options] [-- CMD [ARG...]]
+//! locald-engine run     --rootfs DIR [-i] [options] [-- CMD [ARG...]]
 //! locald-engine prepare --rootfs DIR --bundle DIR [options] [-- CMD [ARG...]]
-//! locald-engine start   --bundle DIR
+//! locald-engine start   --bundle DIR [-i]
 //! locald-engine mount   --bundle DIR
 //! locald-engine explain --rootfs DIR [--json] [options] [-- CMD [ARG...]]
 //! locald-engine remove  --bundle DIR [--force]
 //! locald-engine ps
 //! locald-engine rm      [--force] ID...
+//! locald-engine completions bash|zsh|fish|elvish|powershell
+//! locald-engine man     [DIR]
 //! ```
+//!
+//! The flags that describe a container, their conversion into `RunOptions`, the search for the
+//! init and the wording of errors live in the library (`locald_engine::cli`); this file holds
+//! the commands and the signal handling.
 //!
 //! Every container gets its own writable layer over the image (see `locald_engine::layer`).
 //! Run as a non-root user (or with `--rootless`), the container gets a user namespace with the
@@ -17,27 +23,41 @@
 //! that namespace itself and runs runc inside it.
 //!
 //! The command runs under the static `locald-init` as PID 1 (`--init-path PATH`, else
-//! `$LOCALD_INIT`, else `locald-init` next to this executable; `--no-init` turns it off).
-//! SIGTERM or SIGINT to `run` stops the container: the image's `StopSignal` (else SIGTERM),
-//! then SIGKILL after `--stop-timeout SECS` (default 10); `run` exits with the container's
-//! status (128+N when signal N ended it).
+//! `$LOCALD_INIT`, else `locald-init` next to this executable, else the workspace's static
+//! build when this executable lies in a cargo target directory; `--no-init` turns it off).
+//! SIGTERM to `run` stops the container: the image's `StopSignal` (else SIGTERM), then SIGKILL
+//! after `--stop-timeout SECS` (default 10). SIGINT (Ctrl-C) is forwarded to the container as
+//! `docker run` forwards it; the second says that the engine waits, the third kills the
+//! container. `run` exits with the container's status (128+N when signal N ended it).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use locald_engine::cli::{Failure, Options, StateFlag};
+use locald_engine::runtime::ENGINE_FAILED;
 use locald_engine::state::{self, StateRoot};
-use locald_engine::{BindMount, DnsOptions, NetworkMode, RunOptions, Runtime, bundle, options};
+use locald_engine::{RunOptions, Runtime, bundle};
 use locald_spec_macros::implements;
-use oci_spec::image::ImageConfiguration;
+
+/// The exit statuses, shown after `--help` and in the man page (`lifecycle.exit-status`).
+const EXIT_STATUS: &str = "\
+Exit status (docker run's):
+  0        success (run, start: the container exited 0)
+  1-124    run, start: the container's own status
+  125      the engine failed: a usage error, a refused option, the runtime's failure
+  126      the command cannot be executed
+  127      the command cannot be found
+  128+N    run, start: the container was killed by signal N (130 SIGINT, 137 SIGKILL, 143 SIGTERM)";
 
 #[derive(Parser)]
 #[command(
     name = "locald-engine",
     version,
-    about = "Run OCI image rootfs trees under runc"
+    about = "Run OCI image rootfs trees under runc",
+    after_help = EXIT_STATUS
 )]
 struct Cli {
     #[command(subcommand)]
@@ -47,35 +67,37 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Prepare a bundle, run it under runc, remove it, and exit with the container's status.
+    ///
+    /// Without a terminal, Ctrl-C (SIGINT) is forwarded to the container, as `docker run` does;
+    /// a second one says the engine is waiting for the container to stop, a third kills it
+    /// (SIGKILL). SIGTERM stops it: the image's StopSignal, then SIGKILL after --stop-timeout.
     Run {
         #[command(flatten)]
-        common: Common,
+        options: Options,
         #[command(flatten)]
         runtime: RuntimeArgs,
-        /// Seconds between the stop signal (on SIGTERM or SIGINT to the engine) and SIGKILL.
-        #[arg(long, value_name = "SECS", default_value_t = 10)]
-        stop_timeout: u64,
+        #[command(flatten)]
+        attach: Attach,
     },
     /// Write a bundle (config.json, the container's layer, generated files) into a new
     /// directory and print its path. Mounts nothing; run it with `start`.
     Prepare {
         #[command(flatten)]
-        common: Common,
+        options: Options,
         /// The bundle directory to create; it must not exist.
         #[arg(long, value_name = "DIR")]
         bundle: PathBuf,
     },
     /// Run a prepared bundle under runc (its layer mounted in a namespace of its own) and exit
-    /// with the container's status; the bundle stays.
+    /// with the container's status; the bundle stays. Signals as for `run`.
     Start {
         /// The bundle directory `prepare` wrote.
         #[arg(long, value_name = "DIR")]
         bundle: PathBuf,
         #[command(flatten)]
         runtime: RuntimeArgs,
-        /// Seconds between the stop signal (on SIGTERM or SIGINT to the engine) and SIGKILL.
-        #[arg(long, value_name = "SECS", default_value_t = 10)]
-        stop_timeout: u64,
+        #[command(flatten)]
+        attach: Attach,
     },
     /// As root: mount a prepared bundle's layer on its rootfs in this mount namespace, for an
     /// OCI runtime run by hand (`runc run --bundle DIR ID`); `remove` unmounts it.
@@ -112,16 +134,30 @@ enum Command {
         #[command(flatten)]
         runtime: RuntimeArgs,
     },
-    /// Print the plan: every decision with the requirement ID that asks for it.
+    /// Print the plan: a summary by requirement, then every decision with the requirement ID
+    /// that asks for it. Runs nothing: without an init it plans without one, saying so.
     Explain {
         #[command(flatten)]
-        common: Common,
-        /// Print JSON instead of text.
+        options: Options,
+        /// Print JSON instead of text (permission bits as octal strings, "0755").
         #[arg(long)]
         json: bool,
         /// The bundle directory the generated files would live in.
         #[arg(long, value_name = "DIR")]
         bundle: Option<PathBuf>,
+    },
+    /// Print a shell completion script for SHELL.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (locald-engine.1 and one per command) into DIR, or print
+    /// locald-engine.1 without DIR.
+    Man {
+        /// The directory to write them into (created if missing).
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -136,267 +172,37 @@ struct RuntimeArgs {
     state_root: Option<PathBuf>,
 }
 
+/// How `run` and `start` attach to the container.
+#[derive(Args)]
+struct Attach {
+    /// Seconds between the stop signal (on SIGTERM to the engine) and SIGKILL.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    stop_timeout: u64,
+    /// Keep stdin open: the container reads the engine's stdin. Without -i its stdin is
+    /// /dev/null, unless -t gives it a terminal.
+    #[arg(long, short = 'i')]
+    interactive: bool,
+}
+
 impl RuntimeArgs {
     fn state_root(&self) -> CliResult<StateRoot> {
         let path = self
             .state_root
             .clone()
             .unwrap_or_else(state::default_state_root);
-        StateRoot::open(&path).map_err(Failure::from)
+        Ok(StateRoot::open(&path)?)
     }
 
     fn runtime(&self, state_root: &StateRoot) -> CliResult<Runtime> {
         let rt = match &self.runtime {
             Some(p) => Runtime::with_binary(p),
             None => Runtime::find(),
-        }
-        .map_err(Failure::from)?;
+        }?;
         Ok(rt.with_state_root(state_root.runtime_root()))
     }
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Network {
-    /// Share the host network namespace.
-    Host,
-    /// A private network namespace with only loopback.
-    #[value(alias = "private")]
-    None,
-}
-
-#[derive(Args)]
-struct Common {
-    /// The image root filesystem (used in place, never modified).
-    #[arg(long, value_name = "DIR")]
-    rootfs: PathBuf,
-    /// The OCI image configuration JSON (default: an empty configuration).
-    #[arg(long, value_name = "FILE")]
-    image_config: Option<PathBuf>,
-    /// Run as this user: name, uid, name:group, uid:gid, ...
-    #[arg(long, value_name = "SPEC")]
-    user: Option<String>,
-    /// Network mode.
-    #[arg(long, value_enum, default_value = "host")]
-    network: Network,
-    /// Container hostname (default: the first 12 characters of the id).
-    #[arg(long, value_name = "NAME")]
-    hostname: Option<String>,
-    /// Add a line to the container's /etc/hosts: NAME:IP (repeatable).
-    #[arg(long = "add-host", value_name = "NAME:IP")]
-    add_hosts: Vec<String>,
-    /// A nameserver for /etc/resolv.conf, replacing the host's (repeatable).
-    #[arg(long = "dns", value_name = "IP")]
-    dns: Vec<std::net::IpAddr>,
-    /// A search domain for /etc/resolv.conf, replacing the host's (repeatable; `.` for none).
-    #[arg(long = "dns-search", value_name = "DOMAIN")]
-    dns_search: Vec<String>,
-    /// A resolver option for /etc/resolv.conf, replacing the host's (repeatable).
-    #[arg(long = "dns-option", value_name = "OPTION")]
-    dns_options: Vec<String>,
-    /// Set an environment variable (repeatable), replacing the image's value.
-    #[arg(long = "env", short = 'e', value_name = "KEY=VALUE")]
-    env: Vec<String>,
-    /// Bind-mount a host path: SRC:DEST[:ro] (repeatable).
-    #[arg(long = "bind", value_name = "SRC:DEST[:ro]")]
-    binds: Vec<String>,
-    /// Allocate a terminal.
-    #[arg(long, short = 't')]
-    tty: bool,
-    /// Use the rootless single mapping even when running as root.
-    #[arg(long)]
-    rootless: bool,
-    /// Mount the rootfs read-only.
-    #[arg(long)]
-    readonly_rootfs: bool,
-    /// Container id (default: generated).
-    #[arg(long)]
-    id: Option<String>,
-    /// The static locald-init to run the command under as PID 1 (default: $LOCALD_INIT, else
-    /// `locald-init` next to the locald-engine executable).
-    #[arg(long, value_name = "PATH", conflicts_with = "no_init")]
-    init_path: Option<PathBuf>,
-    /// Run the command itself as PID 1, without an init.
-    #[arg(long)]
-    no_init: bool,
-    /// Command and arguments, replacing the image's Cmd.
-    #[arg(last = true, value_name = "CMD")]
-    args: Vec<String>,
-}
-
-/// Why the CLI failed, with the exit status that says so: 125 for the engine's own failures
-/// and the runtime's, 126 and 127 when the command cannot be executed or found (Docker's
-/// statuses for `docker run`).
-#[derive(Debug)]
-struct Failure {
-    status: u8,
-    message: String,
-}
-
-impl From<String> for Failure {
-    fn from(message: String) -> Self {
-        Failure {
-            status: locald_engine::runtime::ENGINE_FAILED,
-            message,
-        }
-    }
-}
-
-impl From<&str> for Failure {
-    fn from(message: &str) -> Self {
-        Failure::from(message.to_owned())
-    }
-}
-
-impl From<locald_engine::Error> for Failure {
-    fn from(e: locald_engine::Error) -> Self {
-        let status = match &e {
-            locald_engine::Error::Start { status, .. } => *status,
-            _ => locald_engine::runtime::ENGINE_FAILED,
-        };
-        Failure {
-            status,
-            message: e.to_string(),
-        }
-    }
-}
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
 type CliResult<T> = Result<T, Failure>;
-
-fn parse_env(kv: &str) -> CliResult<(String, String)> {
-    kv.split_once('=')
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .ok_or_else(|| format!("--env {kv:?}: expected KEY=VALUE").into())
-}
-
-fn parse_bind(spec: &str) -> CliResult<BindMount> {
-    let parts: Vec<&str> = spec.split(':').collect();
-    let (source, destination, readonly) = match parts.as_slice() {
-        [s, d] => (s, d, false),
-        [s, d, "ro"] => (s, d, true),
-        [s, d, "rw"] => (s, d, false),
-        _ => return Err(format!("--bind {spec:?}: expected SRC:DEST[:ro]").into()),
-    };
-    Ok(BindMount {
-        source: std::path::absolute(source).map_err(|e| format!("--bind {source}: {e}"))?,
-        destination: (*destination).to_owned(),
-        readonly,
-    })
-}
-
-fn euid_is_root() -> bool {
-    #[cfg(target_os = "linux")]
-    return nix::unistd::geteuid().is_root();
-    #[cfg(not(target_os = "linux"))]
-    false
-}
-
-impl Common {
-    fn image(&self) -> CliResult<ImageConfiguration> {
-        match &self.image_config {
-            None => Ok(ImageConfiguration::default()),
-            Some(p) => locald_engine::limits::read_image_config(p).map_err(Failure::from),
-        }
-    }
-
-    fn options(&self) -> CliResult<RunOptions> {
-        Ok(RunOptions {
-            user: self.user.clone(),
-            env: self
-                .env
-                .iter()
-                .map(|kv| parse_env(kv))
-                .collect::<CliResult<_>>()?,
-            args: (!self.args.is_empty()).then(|| self.args.clone()),
-            hostname: self.hostname.clone(),
-            network: match self.network {
-                Network::Host => NetworkMode::Host,
-                Network::None => NetworkMode::Private,
-            },
-            extra_hosts: self
-                .add_hosts
-                .iter()
-                .map(|h| {
-                    h.parse()
-                        .map_err(|e| Failure::from(format!("--add-host: {e}")))
-                })
-                .collect::<CliResult<_>>()?,
-            dns: DnsOptions {
-                servers: self.dns.clone(),
-                search: self.dns_search.clone(),
-                options: self.dns_options.clone(),
-            },
-            tty: self.tty,
-            id_mapping: if self.rootless || !euid_is_root() {
-                options::current_user_mapping()
-            } else {
-                None
-            },
-            binds: self
-                .binds
-                .iter()
-                .map(|b| parse_bind(b))
-                .collect::<CliResult<_>>()?,
-            readonly_rootfs: self.readonly_rootfs,
-            init: self.init()?,
-        })
-    }
-
-    /// The init's host path: `--init-path`, else `$LOCALD_INIT`, else `locald-init` next to
-    /// this executable; none with `--no-init`. A missing one is an error naming where it was
-    /// looked for (that it is static is checked when the bundle is prepared).
-    #[implements("stopping.init.default")]
-    fn init(&self) -> CliResult<Option<PathBuf>> {
-        if self.no_init {
-            return Ok(None);
-        }
-        let (path, source) = if let Some(p) = &self.init_path {
-            (p.clone(), "--init-path")
-        } else if let Some(p) = std::env::var_os("LOCALD_INIT").filter(|p| !p.is_empty()) {
-            (PathBuf::from(p), "LOCALD_INIT")
-        } else {
-            let exe = std::env::current_exe()
-                .map_err(|e| format!("cannot locate the locald-engine executable: {e}"))?;
-            (exe.with_file_name("locald-init"), "next to locald-engine")
-        };
-        match std::fs::canonicalize(&path) {
-            Ok(p) => Ok(Some(p)),
-            Err(e) => Err(format!(
-                "init not found: {} ({source}): {e}; build a static locald-init there, pass \
-                 --init-path PATH or set LOCALD_INIT, or run without an init (--no-init)",
-                path.display()
-            )
-            .into()),
-        }
-    }
-
-    fn id(&self) -> String {
-        self.id.clone().unwrap_or_else(generated_id)
-    }
-}
-
-/// A 64-hex-digit id, unique enough per host: time, pid and a per-process counter.
-fn generated_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let mut out = String::new();
-    for round in 0..4u64 {
-        // RandomState is seeded randomly per process.
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(nanos);
-        h.write_u32(std::process::id());
-        h.write_u64(round);
-        out.push_str(&format!("{:016x}", h.finish()));
-    }
-    out
-}
 
 /// Refuse `--tty` unless the engine's own stdin is a terminal: runc opens the caller's terminal
 /// for the container's console, and would otherwise fail far less clearly.
@@ -408,16 +214,20 @@ fn require_terminal_for_tty(opts: &RunOptions) -> CliResult<()> {
     Ok(())
 }
 
-fn run(common: &Common, rt: &RuntimeArgs, stop_timeout: Duration) -> CliResult<u8> {
-    let image = common.image()?;
-    let opts = common.options()?;
+fn run(options: &Options, rt: &RuntimeArgs, attach: &Attach) -> CliResult<u8> {
+    options.check_rootfs()?;
+    let image = options.image()?;
+    let opts = options.run_options(options.init()?);
     require_terminal_for_tty(&opts)?;
-    let id = common.id();
+    let id = options.id();
     let state_root = rt.state_root()?;
-    let runtime = rt.runtime(&state_root)?.with_parent_death_signal(true);
+    let runtime = rt
+        .runtime(&state_root)?
+        .with_parent_death_signal(true)
+        .with_stdin(attach.interactive);
     // What engines killed while preparing left behind.
-    state_root.sweep().map_err(Failure::from)?;
-    let dir = state_root.bundle_dir(&id).map_err(Failure::from)?;
+    state_root.sweep()?;
+    let dir = state_root.bundle_dir(&id)?;
     // A bundle left by an engine that was killed: removed, unless its container still runs.
     if std::fs::symlink_metadata(&dir).is_ok() {
         runtime.remove(&dir, false).map_err(|e| {
@@ -426,33 +236,93 @@ fn run(common: &Common, rt: &RuntimeArgs, stop_timeout: Duration) -> CliResult<u
             )
         })?;
     }
-    let bundle =
-        locald_engine::prepare(&image, &common.rootfs, &opts, &dir, &id).map_err(Failure::from)?;
-    let result = run_forwarding_signals(&runtime, &bundle, stop_timeout);
+    let bundle = locald_engine::prepare(&image, &options.rootfs, &opts, &dir, &id)?;
+    let result = run_forwarding_signals(&runtime, &bundle, attach.stop_timeout());
     let removed = bundle.remove();
-    let code = result.map_err(Failure::from)?;
-    removed.map_err(Failure::from)?;
+    let code = result?;
+    removed?;
     Ok(u8::try_from(code).unwrap_or(255))
 }
 
+impl Attach {
+    fn stop_timeout(&self) -> Duration {
+        Duration::from_secs(self.stop_timeout)
+    }
+}
+
+/// `prepare`: write the bundle, print its path.
+fn prepare(options: &Options, dir: &Path) -> CliResult<u8> {
+    options.check_rootfs()?;
+    let id = options.id();
+    let opts = options.run_options(options.init()?);
+    let b = locald_engine::prepare(&options.image()?, &options.rootfs, &opts, dir, &id)
+        .map_err(|e| Failure::engine(e, StateFlag::Bundle))?;
+    println!("{}", b.state_dir.display());
+    Ok(0)
+}
+
 /// `start`: run a prepared bundle, leave it in place.
-fn start(dir: &Path, rt: &RuntimeArgs, stop_timeout: Duration) -> CliResult<u8> {
-    let bundle = bundle::Bundle::open(dir).map_err(Failure::from)?;
+fn start(dir: &Path, rt: &RuntimeArgs, attach: &Attach) -> CliResult<u8> {
+    let bundle = bundle::Bundle::open(dir).map_err(|e| Failure::engine(e, StateFlag::Bundle))?;
     let state_root = rt.state_root()?;
-    let runtime = rt.runtime(&state_root)?.with_parent_death_signal(true);
-    let code = run_forwarding_signals(&runtime, &bundle, stop_timeout).map_err(Failure::from)?;
+    let runtime = rt
+        .runtime(&state_root)?
+        .with_parent_death_signal(true)
+        .with_stdin(attach.interactive);
+    let code = run_forwarding_signals(&runtime, &bundle, attach.stop_timeout())?;
     Ok(u8::try_from(code).unwrap_or(255))
+}
+
+/// `explain`: the plan, as text or JSON. It runs nothing, so a missing init is no reason to
+/// refuse: the plan is made without one, and stderr says so (an init the user named is still
+/// refused).
+fn explain(options: &Options, json: bool, bundle: Option<&Path>) -> CliResult<u8> {
+    options.check_rootfs()?;
+    let id = options.id();
+    let init = match options.init() {
+        Ok(init) => init,
+        Err(e) if !e.explicit => {
+            eprintln!(
+                "locald-engine: planning without an init, which `run` needs (this plan has no \
+                 /dev/init): {e}"
+            );
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let state_dir = bundle.map_or_else(
+        || {
+            state::default_state_root()
+                .join(state::BUNDLES_DIR)
+                .join(&id)
+        },
+        Path::to_owned,
+    );
+    let opts = options.run_options(init);
+    let (plan, _) = bundle::plan(&options.image()?, &options.rootfs, &opts, &state_dir, &id)
+        .map_err(|e| Failure::engine(e, StateFlag::Bundle))?;
+    let mut out = std::io::stdout().lock();
+    let written = if json {
+        serde_json::to_writer_pretty(&mut out, &locald_engine::cli::explain_json(&id, &plan))
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out))
+    } else {
+        out.write_all(locald_engine::cli::explain_text(&plan).as_bytes())
+    };
+    written.map_err(|e| format!("writing the plan: {e}"))?;
+    Ok(0)
 }
 
 /// `remove --bundle DIR`: refuses while runc knows the container, unless forced.
 fn remove(dir: &Path, force: bool, rt: &RuntimeArgs) -> CliResult<u8> {
     let state_root = rt.state_root()?;
+    let bundle_failure = |e| Failure::engine(e, StateFlag::Bundle);
     match rt.runtime(&state_root) {
-        Ok(runtime) => runtime.remove(dir, force).map_err(Failure::from)?,
+        Ok(runtime) => runtime.remove(dir, force).map_err(bundle_failure)?,
         // Without a runtime nothing can say the container is gone: only a forced removal.
         Err(e) if force => {
             eprintln!("locald-engine: {e}; removing the bundle anyway (--force)");
-            bundle::remove(dir).map_err(Failure::from)?
+            bundle::remove(dir).map_err(bundle_failure)?
         }
         Err(e) => {
             return Err(format!("{e}; cannot tell whether the container still runs").into());
@@ -465,8 +335,7 @@ fn remove(dir: &Path, force: bool, rt: &RuntimeArgs) -> CliResult<u8> {
 fn ps(rt: &RuntimeArgs) -> CliResult<u8> {
     let state_root = rt.state_root()?;
     let runtime = rt.runtime(&state_root)?;
-    let known: std::collections::HashMap<String, String> =
-        runtime.list().map_err(Failure::from)?.into_iter().collect();
+    let known: std::collections::HashMap<String, String> = runtime.list()?.into_iter().collect();
     let mut rows = Vec::new();
     let entries = std::fs::read_dir(state_root.bundles())
         .map_err(|e| format!("{}: {e}", state_root.bundles().display()))?;
@@ -501,18 +370,16 @@ fn ps(rt: &RuntimeArgs) -> CliResult<u8> {
 fn rm(ids: &[String], force: bool, rt: &RuntimeArgs) -> CliResult<u8> {
     let state_root = rt.state_root()?;
     let runtime = rt.runtime(&state_root)?;
-    state_root.sweep().map_err(Failure::from)?;
+    state_root.sweep()?;
     for id in ids {
-        let dir = state_root.bundle_dir(id).map_err(Failure::from)?;
+        let dir = state_root.bundle_dir(id)?;
         if std::fs::symlink_metadata(&dir).is_err() {
             // A container without a bundle (its bundle removed by hand): delete it from runc.
             match runtime.status(&state_root.runtime_root(), id) {
                 Some(s) if s != "stopped" && !force => {
                     return Err(format!("container {id} is {s}; use --force to kill it").into());
                 }
-                Some(_) => runtime
-                    .delete(&state_root.runtime_root(), id)
-                    .map_err(Failure::from)?,
+                Some(_) => runtime.delete(&state_root.runtime_root(), id)?,
                 None => {
                     return Err(
                         format!("no container {id} in {}", state_root.path().display()).into(),
@@ -521,17 +388,40 @@ fn rm(ids: &[String], force: bool, rt: &RuntimeArgs) -> CliResult<u8> {
             }
             continue;
         }
-        runtime.remove(&dir, force).map_err(Failure::from)?;
+        runtime.remove(&dir, force)?;
     }
     Ok(0)
 }
 
-/// Run the bundle. SIGTERM and SIGINT sent to the engine stop the container: its stop signal
-/// (the image's `StopSignal`, else SIGTERM) to its PID 1, then SIGKILL after `stop_timeout`.
-/// SIGHUP and SIGQUIT are forwarded to runc, which forwards them to the container. Either way
-/// the engine lives on to delete the container and its state, and returns its exit status.
+/// `completions SHELL`: the script, from the clap definitions.
+fn completions(shell: clap_complete::Shell) -> CliResult<u8> {
+    clap_complete::generate(
+        shell,
+        &mut Cli::command(),
+        "locald-engine",
+        &mut std::io::stdout(),
+    );
+    Ok(0)
+}
+
+/// `man [DIR]`: the man pages, from the clap definitions.
+fn man(dir: Option<&Path>) -> CliResult<u8> {
+    let written = match dir {
+        Some(dir) => std::fs::create_dir_all(dir)
+            .and_then(|()| clap_mangen::generate_to(Cli::command(), dir))
+            .map_err(|e| format!("{}: {e}", dir.display())),
+        None => clap_mangen::Man::new(Cli::command())
+            .render(&mut std::io::stdout())
+            .map_err(|e| e.to_string()),
+    };
+    written?;
+    Ok(0)
+}
+
+/// Run the bundle, forwarding the engine's signals (see [`on_signal`]); the engine lives on to
+/// delete the container and its state, and returns its exit status.
 #[cfg(target_os = "linux")]
-#[implements("stopping.signal", "stopping.timeout")]
+#[implements("stopping.signal", "stopping.timeout", "lifecycle.interrupt")]
 fn run_forwarding_signals(
     runtime: &Runtime,
     bundle: &bundle::Bundle,
@@ -551,34 +441,99 @@ fn run_forwarding_signals(
     // for `sigwait`; std resets the mask in the runc child.
     let _ = set.thread_block();
     let running = runtime.spawn(bundle)?;
-    let stopper = running.stopper();
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(running.pid()).unwrap_or(0));
-    if pid.as_raw() > 0 {
+    let mut forwarder = Forwarder {
+        stopper: running.stopper(),
+        runc: nix::unistd::Pid::from_raw(i32::try_from(running.pid()).unwrap_or(0)),
+        id: bundle.id.clone(),
+        stop_timeout,
+        interrupts: 0,
+        stopping: false,
+    };
+    if forwarder.runc.as_raw() > 0 {
         std::thread::spawn(move || {
-            let mut stopping = false;
             while let Ok(sig) = set.wait() {
-                if sig != Signal::SIGINT && sig != Signal::SIGTERM {
-                    let _ = nix::sys::signal::kill(pid, sig);
-                    continue;
-                }
-                if stopper.send_stop_signal().is_err() {
-                    // Not created yet (or already gone): runc forwards what it receives
-                    // (a real-time stop signal nix cannot name falls back to SIGTERM).
-                    let sig = Signal::try_from(stopper.stop_signal()).unwrap_or(Signal::SIGTERM);
-                    let _ = nix::sys::signal::kill(pid, sig);
-                }
-                if !stopping {
-                    stopping = true;
-                    let stopper = stopper.clone();
-                    std::thread::spawn(move || {
-                        std::thread::sleep(stop_timeout);
-                        let _ = stopper.kill();
-                    });
-                }
+                forwarder.on_signal(sig);
             }
         });
     }
     running.wait()
+}
+
+/// What the engine does with the signals it receives while its container runs.
+#[cfg(target_os = "linux")]
+struct Forwarder {
+    stopper: locald_engine::Stopper,
+    /// The `runc run` process, which forwards what it receives to the container's PID 1.
+    runc: nix::unistd::Pid,
+    id: String,
+    stop_timeout: Duration,
+    /// SIGINTs received so far.
+    interrupts: u32,
+    /// Whether the SIGKILL after the stop timeout is armed.
+    stopping: bool,
+}
+
+#[cfg(target_os = "linux")]
+impl Forwarder {
+    /// - SIGTERM stops the container: its stop signal (the image's `StopSignal`, else SIGTERM)
+    ///   to its PID 1, then SIGKILL after the stop timeout (`docker stop`'s way).
+    /// - SIGINT (Ctrl-C; with a terminal it goes through the container's own) is forwarded
+    ///   unchanged, as `docker run` does: docker/cli's `runContainer`
+    ///   (cli/command/container/run.go) starts `ForwardAllSignals`
+    ///   (cli/command/container/signals.go) under `--sig-proxy`, on by default, which passes
+    ///   every signal it receives to the container through `ContainerKill`. A workload that
+    ///   dies of it ends the run with 130 (128+SIGINT), as under docker, not 143. The docker CLI
+    ///   gives up after the third SIGINT or SIGTERM (`forceExitAfter3TerminationSignals`,
+    ///   cmd/docker/docker.go) and leaves the container running; the engine says at the second
+    ///   that it is waiting and what the third does, and at the third kills the container
+    ///   (SIGKILL), so that nothing outlives it.
+    /// - SIGHUP and SIGQUIT are forwarded to runc, which forwards them to the container.
+    fn on_signal(&mut self, sig: nix::sys::signal::Signal) {
+        use nix::sys::signal::{Signal, kill};
+        match sig {
+            Signal::SIGTERM => {
+                if self.stopper.send_stop_signal().is_err() {
+                    // Not created yet (or already gone): runc forwards what it receives
+                    // (a real-time stop signal nix cannot name falls back to SIGTERM).
+                    let sig =
+                        Signal::try_from(self.stopper.stop_signal()).unwrap_or(Signal::SIGTERM);
+                    let _ = kill(self.runc, sig);
+                }
+                if !self.stopping {
+                    self.stopping = true;
+                    let stopper = self.stopper.clone();
+                    let timeout = self.stop_timeout;
+                    std::thread::spawn(move || {
+                        std::thread::sleep(timeout);
+                        let _ = stopper.kill();
+                    });
+                }
+            }
+            Signal::SIGINT => {
+                self.interrupts += 1;
+                let id = &self.id;
+                match self.interrupts {
+                    1 => {
+                        let _ = kill(self.runc, sig);
+                    }
+                    2 => {
+                        eprintln!(
+                            "locald-engine: waiting for container {id} to stop (SIGINT \
+                             forwarded again); press Ctrl-C once more to kill it (SIGKILL)"
+                        );
+                        let _ = kill(self.runc, sig);
+                    }
+                    _ => {
+                        eprintln!("locald-engine: killing container {id} (SIGKILL)");
+                        let _ = self.stopper.kill();
+                    }
+                }
+            }
+            _ => {
+                let _ = kill(self.runc, sig);
+            }
+        }
+    }
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -590,23 +545,57 @@ fn run_forwarding_signals(
     runtime.run(bundle)
 }
 
+/// Restore the default action of SIGPIPE, which the Rust runtime ignores: a reader that goes
+/// away (`locald-engine explain | head -1`) then ends the engine quietly, as it ends `cat`,
+/// instead of a panic on the failed write (what `locald_spec_core::sigpipe` does for
+/// locald-spec). The runtime and the container are unaffected: std resets SIGPIPE in children.
+fn restore_sigpipe() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: first thing in `main`, before any thread exists; SIG_DFL is a valid disposition
+    // for SIGPIPE and replaces no handler of ours.
+    unsafe {
+        let _ = nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigDfl,
+        );
+    }
+}
+
+/// Parse the command line; a usage error exits 125 like the engine's other failures (docker's
+/// `FlagErrorFunc`, cli/cobra.go, gives flag errors 125), `--help` and `--version` exit 0.
+#[implements("lifecycle.exit-status")]
+fn parse() -> Result<Cli, ExitCode> {
+    Cli::try_parse().map_err(|e| {
+        let _ = e.print();
+        if e.use_stderr() {
+            ExitCode::from(ENGINE_FAILED)
+        } else {
+            ExitCode::SUCCESS
+        }
+    })
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    restore_sigpipe();
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     let result = match &cli.command {
         Command::Run {
-            common,
+            options,
             runtime,
-            stop_timeout,
-        } => run(common, runtime, Duration::from_secs(*stop_timeout)),
+            attach,
+        } => run(options, runtime, attach),
         Command::Start {
             bundle,
             runtime,
-            stop_timeout,
-        } => start(bundle, runtime, Duration::from_secs(*stop_timeout)),
+            attach,
+        } => start(bundle, runtime, attach),
         #[cfg(target_os = "linux")]
         Command::Mount { bundle } => locald_engine::layer::mount(bundle)
             .map(|()| 0)
-            .map_err(Failure::from),
+            .map_err(|e| Failure::engine(e, StateFlag::Bundle)),
         #[cfg(not(target_os = "linux"))]
         Command::Mount { .. } => Err("mount needs Linux".into()),
         Command::Ps { runtime } => ps(runtime),
@@ -615,62 +604,59 @@ fn main() -> ExitCode {
             ids,
             runtime,
         } => rm(ids, *force, runtime),
-        Command::Prepare { common, bundle } => (|| {
-            let id = common.id();
-            let b = locald_engine::prepare(
-                &common.image()?,
-                &common.rootfs,
-                &common.options()?,
-                bundle,
-                &id,
-            )
-            .map_err(Failure::from)?;
-            println!("{}", b.state_dir.display());
-            Ok(0)
-        })(),
+        Command::Prepare { options, bundle } => prepare(options, bundle),
         Command::Remove {
             bundle,
             force,
             runtime,
         } => remove(bundle, *force, runtime),
         Command::Explain {
-            common,
+            options,
             json,
             bundle,
-        } => (|| {
-            let id = common.id();
-            let state_dir = bundle.clone().unwrap_or_else(|| {
-                state::default_state_root()
-                    .join(state::BUNDLES_DIR)
-                    .join(&id)
-            });
-            let (plan, _) = bundle::plan(
-                &common.image()?,
-                &common.rootfs,
-                &common.options()?,
-                &state_dir,
-                &id,
-            )
-            .map_err(Failure::from)?;
-            if *json {
-                let v = serde_json::json!({ "id": id, "entries": plan.entries() });
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&v).map_err(|e| Failure::from(e.to_string()))?
-                );
-            } else {
-                print!("{plan}");
-            }
-            Ok(0)
-        })(),
+        } => explain(options, *json, bundle.as_deref()),
+        Command::Completions { shell } => completions(*shell),
+        Command::Man { dir } => man(dir.as_deref()),
     };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("locald-engine: {}", e.message);
+            eprintln!("locald-engine: {e}");
             // 125, like docker run, so engine failures are distinguishable from common
             // workload statuses; 126/127 when the command cannot be executed or found.
             ExitCode::from(e.status)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn man_pages_cover_every_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("man1");
+        man(Some(&out)).unwrap();
+        for page in [
+            "locald-engine.1",
+            "locald-engine-run.1",
+            "locald-engine-explain.1",
+        ] {
+            let text = std::fs::read_to_string(out.join(page)).unwrap();
+            assert!(text.starts_with(".ie") || text.contains(".TH"), "{page}");
+        }
+        let run = std::fs::read_to_string(out.join("locald-engine-run.1")).unwrap();
+        assert!(
+            run.contains("interactive") && run.contains("rootfs"),
+            "{run}"
+        );
+        let main = std::fs::read_to_string(out.join("locald-engine.1")).unwrap();
+        assert!(main.contains("125"), "the exit statuses: {main}");
     }
 }

@@ -14,11 +14,12 @@ pub use hosts::{LOCALHOST_LINES, hosts_file};
 
 use locald_spec_macros::implements;
 
+use crate::duties::Context;
 use crate::error::{Error, Result};
 use crate::host_files::{HOSTS_PATH, HostFiles};
-use crate::ids;
 use crate::options::RunOptions;
 use crate::plan::{Item, Plan};
+use crate::requirement;
 
 /// Where the hostname file is mounted.
 pub const HOSTNAME_PATH: &str = "/etc/hostname";
@@ -126,15 +127,21 @@ pub fn hostname_file(hostname: &str) -> String {
     format!("{hostname}\n")
 }
 
-/// Push the `hostname` and `hosts` state files, bind-mounted over the image's.
-pub(crate) fn plan_files(
-    plan: &mut Plan,
-    opts: &RunOptions,
-    hostname: &str,
-    host: &HostFiles,
-) -> Result<()> {
+/// Push the hostname and the `hostname` and `hosts` files, bind-mounted over the image's.
+pub(crate) fn plan(plan: &mut Plan, ctx: &Context<'_>) -> Result<()> {
     plan.push(
-        ids::NAMES_HOSTNAME_FILE,
+        requirement!("names.hostname.default"),
+        Item::Hostname {
+            name: ctx.hostname.clone(),
+        },
+    );
+    plan_files(plan, ctx.options(), &ctx.hostname, ctx.input.host_files)
+}
+
+/// Push the `hostname` and `hosts` state files, bind-mounted over the image's.
+fn plan_files(plan: &mut Plan, opts: &RunOptions, hostname: &str, host: &HostFiles) -> Result<()> {
+    plan.push(
+        requirement!("names.hostname.file"),
         Item::File {
             name: "hostname".into(),
             contents: hostname_file(hostname),
@@ -149,7 +156,7 @@ pub(crate) fn plan_files(
         host.hosts.as_deref(),
     )?;
     plan.push(
-        ids::NAMES_HOSTS_LOCALHOST,
+        requirement!("names.hosts.localhost"),
         Item::File {
             name: "hosts".into(),
             contents: hosts,
@@ -160,18 +167,6 @@ pub(crate) fn plan_files(
     Ok(())
 }
 
-/// Choose the hostname, push its entry, and return it.
-pub(crate) fn plan(plan: &mut Plan, opts: &RunOptions, id: &str) -> Result<String> {
-    let hostname = hostname_for(opts, id)?;
-    plan.push(
-        ids::NAMES_HOSTNAME_DEFAULT,
-        Item::Hostname {
-            name: hostname.clone(),
-        },
-    );
-    Ok(hostname)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,17 +175,28 @@ mod tests {
     #[test]
     #[verifies("names.hostname.default")]
     fn hostname_defaults_to_the_first_12_characters_of_the_id() {
-        let mut p = Plan::default();
-        let h = plan(&mut p, &RunOptions::default(), "abcdef0123456789").unwrap();
+        let h = hostname_for(&RunOptions::default(), "abcdef0123456789").unwrap();
         assert_eq!(h, "abcdef012345");
+        let image = oci_spec::image::ImageConfiguration::default();
+        let input = crate::PlanInput {
+            image: &image,
+            identity_files: &Default::default(),
+            host_files: &Default::default(),
+            options: &RunOptions::default(),
+            rootfs: std::path::Path::new("/img"),
+            state_dir: std::path::Path::new("/s"),
+            id: "abcdef0123456789",
+        };
+        let mut p = Plan::default();
+        plan(&mut p, &crate::duties::Context::new(&input).unwrap()).unwrap();
         assert_eq!(
-            p.entries(),
-            [crate::plan::Entry {
-                requirement: ids::NAMES_HOSTNAME_DEFAULT,
+            p.entries()[0],
+            crate::plan::Entry {
+                requirement: requirement!("names.hostname.default"),
                 item: Item::Hostname {
                     name: "abcdef012345".into()
                 }
-            }]
+            }
         );
         // Shorter ids are used whole.
         assert_eq!(hostname_for(&RunOptions::default(), "c1").unwrap(), "c1");
@@ -263,7 +269,7 @@ mod tests {
         assert_eq!(
             files[0],
             (
-                ids::NAMES_HOSTNAME_FILE,
+                requirement!("names.hostname.file"),
                 "hostname",
                 "web\n",
                 0o644,
@@ -274,7 +280,7 @@ mod tests {
         assert_eq!(
             (req, name, mode, at),
             (
-                ids::NAMES_HOSTS_LOCALHOST,
+                requirement!("names.hosts.localhost"),
                 "hosts",
                 0o644,
                 Some("/etc/hosts")

@@ -123,6 +123,62 @@ pub struct BindMount {
     pub readonly: bool,
 }
 
+impl FromStr for BindMount {
+    type Err = crate::Error;
+
+    /// Parse `SRC:DEST[:ro|:rw]` (`docker run -v`'s short form); a relative `SRC` is made
+    /// absolute against the current directory.
+    ///
+    /// ```
+    /// use locald_engine::BindMount;
+    ///
+    /// let b: BindMount = "/srv/data:/data:ro".parse()?;
+    /// assert_eq!((b.source.to_str(), b.destination.as_str(), b.readonly), (Some("/srv/data"), "/data", true));
+    /// assert!("/srv/data".parse::<BindMount>().is_err());
+    /// # Ok::<(), locald_engine::Error>(())
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = |reason: String| crate::Error::InvalidOption {
+            field: "binds",
+            reason,
+        };
+        let parts: Vec<&str> = s.split(':').collect();
+        let (source, destination, readonly) = match parts.as_slice() {
+            [s, d] => (s, d, false),
+            [s, d, "ro"] => (s, d, true),
+            [s, d, "rw"] => (s, d, false),
+            _ => return Err(bad(format!("{s:?}: expected SRC:DEST[:ro]"))),
+        };
+        if source.is_empty() {
+            return Err(bad(format!("{s:?}: the source is empty")));
+        }
+        Ok(BindMount {
+            source: std::path::absolute(source).map_err(|e| bad(format!("{source}: {e}")))?,
+            destination: (*destination).to_owned(),
+            readonly,
+        })
+    }
+}
+
+/// Parse an environment variable given as `KEY=VALUE` (`docker run --env`): the key ends at
+/// the first `=`, the value may be empty or hold more `=`.
+///
+/// ```
+/// use locald_engine::options::parse_env_var;
+///
+/// assert_eq!(parse_env_var("A=b=c")?, ("A".to_string(), "b=c".to_string()));
+/// assert!(parse_env_var("A").is_err());
+/// # Ok::<(), locald_engine::Error>(())
+/// ```
+pub fn parse_env_var(s: &str) -> crate::Result<(String, String)> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| crate::Error::InvalidOption {
+            field: "env",
+            reason: format!("{s:?}: expected KEY=VALUE"),
+        })
+}
+
 /// An extra line of the container's `/etc/hosts` (`docker run --add-host NAME:IP`).
 ///
 /// ```

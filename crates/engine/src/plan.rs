@@ -1,23 +1,80 @@
-//! The plan: everything the engine decides for one container, as an ordered list of entries,
-//! each tagged with the requirement ID that asks for it.
+//! The plan's model: everything the engine decides for one container, as an ordered list of
+//! entries, each tagged with the requirement that asks for it.
 //!
-//! The plan is the single source of the runtime spec ([`Plan::to_spec`]) and of the state
-//! directory's files, and it is what `locald-engine explain` prints. Building it is pure: the
-//! only input read from disk is the image's identity files, passed in as [`IdentityFiles`].
+//! The plan is the single source of the runtime spec ([`Plan::to_spec`]) and of the bundle's
+//! files, and it is what `locald-engine explain` prints. This module is a leaf: it knows no
+//! duty. The duties fill a plan in [`crate::duties`] ([`Plan::build`]).
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use oci_spec::image::ImageConfiguration;
 use serde::Serialize;
 
-use crate::error::Result;
-use crate::host_files::HostFiles;
-use crate::identity::IdentityFiles;
-use crate::options::RunOptions;
-use crate::{
-    dns, environment, filesystems, identity, isolation, names, process, security, stopping,
-};
+/// A requirement of the book, named in code by [`requirement!`](crate::requirement): the
+/// macro checks at compile time that a requirement block defines the ID, so every entry of a
+/// plan names a real requirement, and names it once.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Requirement(&'static str);
+
+impl Requirement {
+    /// Only for [`requirement!`](crate::requirement), which checks `id` first.
+    #[doc(hidden)]
+    pub const fn __checked(id: &'static str) -> Requirement {
+        Requirement(id)
+    }
+
+    /// The ID, `chapter.topic`.
+    pub const fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl fmt::Display for Requirement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl fmt::Debug for Requirement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+impl Serialize for Requirement {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
+    }
+}
+
+impl PartialEq<&str> for Requirement {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<str> for Requirement {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+/// A requirement of the book as a [`Requirement`], checked at compile time: an ID no
+/// requirement block defines (a typo, a renamed requirement) does not compile.
+///
+/// ```
+/// let r = locald_engine::requirement!("filesystems.proc");
+/// assert_eq!(r.as_str(), "filesystems.proc");
+/// ```
+#[macro_export]
+macro_rules! requirement {
+    ($id:literal) => {
+        $crate::plan::Requirement::__checked($crate::__spec_macros::requirement!($id))
+    };
+}
+
+/// SIGTERM: the stop signal when the plan names none.
+const SIGTERM: i32 = 15;
 
 /// A mount in the plan (an OCI runtime `mounts` entry).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -268,81 +325,23 @@ pub enum Item {
 /// A plan entry: a decision and the requirement that asks for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Entry {
-    /// The requirement ID (see [`crate::ids`]).
-    pub requirement: &'static str,
+    /// The requirement that asks for it.
+    pub requirement: Requirement,
     /// The decision.
     #[serde(flatten)]
     pub item: Item,
 }
 
-/// What a plan is built from.
-#[derive(Debug, Clone, Copy)]
-pub struct PlanInput<'a> {
-    /// The image configuration.
-    pub image: &'a ImageConfiguration,
-    /// The image's /etc/passwd and /etc/group.
-    pub identity_files: &'a IdentityFiles,
-    /// The host's /etc/hosts and resolver files.
-    pub host_files: &'a HostFiles,
-    /// The caller's choices.
-    pub options: &'a RunOptions,
-    /// Absolute path of the image rootfs on the host.
-    pub rootfs: &'a Path,
-    /// Final path of the state directory (generated files are bind-mounted from here).
-    pub state_dir: &'a Path,
-    /// The container id.
-    pub id: &'a str,
-}
-
-/// The ordered list of entries for one container.
-///
-/// ```
-/// use locald_engine::{host_files::HostFiles, ids, identity::IdentityFiles, Plan, PlanInput, RunOptions};
-/// use oci_spec::image::{ConfigBuilder, ImageConfigurationBuilder};
-///
-/// let image = ImageConfigurationBuilder::default()
-///     .config(ConfigBuilder::default().cmd(vec!["sh".to_string()]).build()?)
-///     .build()?;
-/// let plan = Plan::build(&PlanInput {
-///     image: &image,
-///     identity_files: &IdentityFiles::default(),
-///     host_files: &HostFiles::default(),
-///     options: &RunOptions::default(),
-///     rootfs: "/images/busybox".as_ref(),
-///     state_dir: "/run/locald-engine/bundles/c1".as_ref(),
-///     id: "c1",
-/// })?;
-/// assert!(plan.entries().iter().any(|e| e.requirement == ids::FILESYSTEMS_PROC));
-/// assert_eq!(plan.env_value("PATH").as_deref(), Some(locald_engine::environment::DEFAULT_PATH));
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
+/// The ordered list of entries for one container ([`Plan::build`] fills it, see
+/// [`crate::duties`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Plan {
     entries: Vec<Entry>,
 }
 
 impl Plan {
-    /// Build the plan for one container. Pure: no I/O.
-    pub fn build(input: &PlanInput<'_>) -> Result<Plan> {
-        let mut plan = Plan::default();
-        filesystems::plan_root(&mut plan, input.rootfs, input.options.readonly_rootfs)?;
-        isolation::plan(&mut plan, input.options);
-        let hostname = names::plan(&mut plan, input.options, input.id)?;
-        let identity = identity::entries::plan(&mut plan, input)?;
-        names::plan_files(&mut plan, input.options, &hostname, input.host_files)?;
-        dns::plan(&mut plan, input.options, input.host_files)?;
-        process::plan(&mut plan, input.image, input.options)?;
-        environment::plan(&mut plan, input.image, input.options, &identity, &hostname)?;
-        filesystems::plan(&mut plan, input.options, input.state_dir)?;
-        stopping::plan(&mut plan, input.image, input.options)?;
-        process::plan_rlimits(&mut plan);
-        process::plan_umask(&mut plan);
-        security::plan(&mut plan);
-        Ok(plan)
-    }
-
     /// Append an entry.
-    pub fn push(&mut self, requirement: &'static str, item: Item) {
+    pub fn push(&mut self, requirement: Requirement, item: Item) {
         self.entries.push(Entry { requirement, item });
     }
 
@@ -404,12 +403,12 @@ impl Plan {
                 Item::StopSignal { signal, .. } => Some(*signal),
                 _ => None,
             })
-            .unwrap_or(stopping::SIGTERM)
+            .unwrap_or(SIGTERM)
     }
 
-    /// The requirement IDs the plan uses, deduplicated, in first-use order.
-    pub fn requirements(&self) -> Vec<&'static str> {
-        let mut out: Vec<&'static str> = Vec::new();
+    /// The requirements the plan uses, deduplicated, in first-use order.
+    pub fn requirements(&self) -> Vec<Requirement> {
+        let mut out: Vec<Requirement> = Vec::new();
         for e in &self.entries {
             if !out.contains(&e.requirement) {
                 out.push(e.requirement);
@@ -504,7 +503,7 @@ fn ro(readonly: bool) -> &'static str {
 
 impl fmt::Display for Entry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:<32} {}", self.requirement, self.item)
+        write!(f, "{:<32} {}", self.requirement.as_str(), self.item)
     }
 }
 
@@ -516,6 +515,3 @@ impl fmt::Display for Plan {
         Ok(())
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -9,10 +9,11 @@
 use locald_spec_macros::implements;
 use oci_spec::image::ImageConfiguration;
 
+use crate::duties::Context;
 use crate::error::{Error, Result};
-use crate::ids;
 use crate::options::RunOptions;
 use crate::plan::{Item, Plan};
+use crate::requirement;
 
 /// The RLIMIT_NOFILE soft limit: `FD_SETSIZE`, the highest descriptor count `select(2)` can
 /// handle, and the soft limit systemd gives every service.
@@ -128,10 +129,10 @@ pub fn terminal(opts: &RunOptions) -> bool {
 /// hard limit, which is therefore the one input of the plan that does not come from
 /// [`crate::PlanInput`].
 #[implements("process.rlimits.nofile")]
-pub(crate) fn plan_rlimits(plan: &mut Plan) {
+fn plan_rlimits(plan: &mut Plan) {
     let (soft, hard) = nofile_limits(engine_nofile_hard());
     plan.push(
-        ids::PROCESS_RLIMIT_NOFILE,
+        requirement!("process.rlimits.nofile"),
         Item::Rlimit {
             resource: "RLIMIT_NOFILE".into(),
             soft,
@@ -142,22 +143,30 @@ pub(crate) fn plan_rlimits(plan: &mut Plan) {
 
 /// Push the umask, [`UMASK`].
 #[implements("process.umask")]
-pub(crate) fn plan_umask(plan: &mut Plan) {
-    plan.push(ids::PROCESS_UMASK, Item::Umask { mask: UMASK });
+fn plan_umask(plan: &mut Plan) {
+    plan.push(requirement!("process.umask"), Item::Umask { mask: UMASK });
+}
+
+/// Push args, cwd, terminal, resource limits and umask.
+pub(crate) fn plan(plan: &mut Plan, ctx: &Context<'_>) -> Result<()> {
+    plan_process(plan, ctx.image(), ctx.options())?;
+    plan_rlimits(plan);
+    plan_umask(plan);
+    Ok(())
 }
 
 /// Push args, cwd and terminal.
-pub(crate) fn plan(plan: &mut Plan, image: &ImageConfiguration, opts: &RunOptions) -> Result<()> {
+fn plan_process(plan: &mut Plan, image: &ImageConfiguration, opts: &RunOptions) -> Result<()> {
     let args = command(image, opts.args.as_deref())?;
-    plan.push(ids::PROCESS_ARGS, Item::Args { args });
+    plan.push(requirement!("process.args"), Item::Args { args });
     plan.push(
-        ids::PROCESS_CWD,
+        requirement!("process.cwd"),
         Item::Cwd {
             path: working_dir(image)?,
         },
     );
     plan.push(
-        ids::PROCESS_TERMINAL,
+        requirement!("process.terminal"),
         Item::Terminal {
             enabled: terminal(opts),
         },
@@ -169,24 +178,15 @@ pub(crate) fn plan(plan: &mut Plan, image: &ImageConfiguration, opts: &RunOption
 mod tests {
     use super::*;
     use locald_spec_macros::verifies;
-    use oci_spec::image::{ConfigBuilder, ImageConfigurationBuilder};
 
     fn image(entrypoint: &[&str], cmd: &[&str], wd: Option<&str>) -> ImageConfiguration {
-        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let mut c = ConfigBuilder::default();
-        if !entrypoint.is_empty() {
-            c = c.entrypoint(v(entrypoint));
-        }
-        if !cmd.is_empty() {
-            c = c.cmd(v(cmd));
-        }
-        if let Some(wd) = wd {
-            c = c.working_dir(wd);
-        }
-        ImageConfigurationBuilder::default()
-            .config(c.build().unwrap())
-            .build()
-            .unwrap()
+        // An empty list is an absent field: the image spec has no empty Entrypoint.
+        let list = |a: &[&str]| (!a.is_empty()).then(|| serde_json::json!(a));
+        locald_testkit::image_config(serde_json::json!({
+            "Entrypoint": list(entrypoint),
+            "Cmd": list(cmd),
+            "WorkingDir": wd,
+        }))
     }
 
     #[test]
@@ -247,7 +247,7 @@ mod tests {
         let img = image(&[], &["sh"], None);
         let terminals = |tty| {
             let mut p = Plan::default();
-            plan(
+            plan_process(
                 &mut p,
                 &img,
                 &RunOptions {
@@ -258,7 +258,7 @@ mod tests {
             .unwrap();
             p.entries()
                 .iter()
-                .filter(|e| e.requirement == ids::PROCESS_TERMINAL)
+                .filter(|e| e.requirement == requirement!("process.terminal"))
                 .map(|e| e.item.clone())
                 .collect::<Vec<_>>()
         };
@@ -342,7 +342,7 @@ mod tests {
         assert_eq!(
             p.entries(),
             [crate::plan::Entry {
-                requirement: ids::PROCESS_UMASK,
+                requirement: requirement!("process.umask"),
                 item: Item::Umask { mask: 0o022 }
             }]
         );

@@ -1,7 +1,8 @@
 //! Run a prepared bundle under runc, in the namespaces that hold its layer (see [`launch`]).
 //!
 //! `runc run` runs in the foreground with the caller's stdout and stderr, stdin from /dev/null
-//! unless the process has a terminal, and forwards signals it receives to the container. Its
+//! unless the process has a terminal or the caller asks for its own ([`Runtime::with_stdin`]),
+//! and forwards signals it receives to the container. Its
 //! exit status is the container's (128+N when the container was killed by signal N). `runc run`
 //! deletes the container itself when it ends; only when runc did not (it was killed, or failed
 //! to) is `runc delete --force` run, which spares every ordinary run a second start of runc.
@@ -35,6 +36,7 @@ pub struct Runtime {
     binary: PathBuf,
     state_root: Option<PathBuf>,
     parent_death_signal: bool,
+    inherit_stdin: bool,
 }
 
 /// Find `name` in `$PATH`.
@@ -83,6 +85,7 @@ impl Runtime {
             binary,
             state_root: None,
             parent_death_signal: false,
+            inherit_stdin: false,
         })
     }
 
@@ -100,6 +103,7 @@ impl Runtime {
             binary,
             state_root: None,
             parent_death_signal: false,
+            inherit_stdin: false,
         })
     }
 
@@ -118,6 +122,13 @@ impl Runtime {
     /// early would stop the container.
     pub fn with_parent_death_signal(mut self, on: bool) -> Self {
         self.parent_death_signal = on;
+        self
+    }
+
+    /// Give the container the caller's stdin (`locald-engine run -i`), as `docker run -i`
+    /// does, instead of /dev/null; a process with a terminal reads its terminal either way.
+    pub fn with_stdin(mut self, inherit: bool) -> Self {
+        self.inherit_stdin = inherit;
         self
     }
 
@@ -158,7 +169,9 @@ impl Runtime {
             .arg(&bundle.state_dir)
             .arg(&bundle.id);
         if !tty {
-            cmd.stdin(Stdio::null());
+            if !self.inherit_stdin {
+                cmd.stdin(Stdio::null());
+            }
             #[cfg(unix)]
             std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         }
@@ -238,9 +251,12 @@ impl Runtime {
             self.delete(&root, &info.id)?;
             // The engine that ran it may have removed the bundle meanwhile, as it does when its
             // container ends.
-            if std::fs::symlink_metadata(bundle_dir).is_err() {
-                return Ok(());
-            }
+            return match crate::bundle::remove(bundle_dir) {
+                Err(Error::NotABundle { .. }) if std::fs::symlink_metadata(bundle_dir).is_err() => {
+                    Ok(())
+                }
+                other => other,
+            };
         }
         crate::bundle::remove(bundle_dir)
     }

@@ -9,8 +9,10 @@
 
 use locald_spec_macros::implements;
 
-use crate::ids;
+use crate::duties::Context;
+use crate::error::Result;
 use crate::plan::{Item, Plan};
+use crate::requirement;
 
 /// Default capabilities: Podman's set (containers/common `DefaultCapabilities`), Docker's
 /// less NET_RAW, MKNOD and AUDIT_WRITE. They go in the bounding, effective and permitted sets
@@ -66,7 +68,7 @@ pub const READONLY_PATHS: &[&str] = &[
 fn plan_capabilities(plan: &mut Plan) {
     for cap in DEFAULT_CAPABILITIES {
         plan.push(
-            ids::SECURITY_CAPABILITIES_DEFAULT,
+            requirement!("security.capabilities.default"),
             Item::Capability {
                 name: (*cap).into(),
             },
@@ -78,7 +80,7 @@ fn plan_capabilities(plan: &mut Plan) {
 #[implements("security.no-new-privileges")]
 fn plan_no_new_privileges(plan: &mut Plan) {
     plan.push(
-        ids::SECURITY_NO_NEW_PRIVILEGES,
+        requirement!("security.no-new-privileges"),
         Item::NoNewPrivileges { enabled: true },
     );
 }
@@ -89,7 +91,7 @@ fn plan_no_new_privileges(plan: &mut Plan) {
 fn plan_masked_paths(plan: &mut Plan) {
     for p in MASKED_PATHS {
         plan.push(
-            ids::SECURITY_MASKED_PATHS,
+            requirement!("security.masked-paths"),
             Item::MaskedPath { path: (*p).into() },
         );
     }
@@ -100,7 +102,7 @@ fn plan_masked_paths(plan: &mut Plan) {
 fn plan_readonly_paths(plan: &mut Plan) {
     for p in READONLY_PATHS {
         plan.push(
-            ids::SECURITY_READONLY_PATHS,
+            requirement!("security.readonly-paths"),
             Item::ReadonlyPath { path: (*p).into() },
         );
     }
@@ -114,7 +116,7 @@ fn plan_readonly_paths(plan: &mut Plan) {
 #[implements("security.devices.deny-all")]
 fn plan_device_rule(plan: &mut Plan) {
     plan.push(
-        ids::SECURITY_DEVICES_DENY_ALL,
+        requirement!("security.devices.deny-all"),
         Item::DeviceRule {
             allow: false,
             access: "rwm".into(),
@@ -123,7 +125,13 @@ fn plan_device_rule(plan: &mut Plan) {
 }
 
 /// Push capabilities, no_new_privileges, masked/read-only paths and the device rule.
-pub(crate) fn plan(plan: &mut Plan) {
+pub(crate) fn plan(plan: &mut Plan, _ctx: &Context<'_>) -> Result<()> {
+    plan_security(plan);
+    Ok(())
+}
+
+/// The security entries, the same for every container.
+fn plan_security(plan: &mut Plan) {
     plan_capabilities(plan);
     plan_no_new_privileges(plan);
     plan_masked_paths(plan);
@@ -138,11 +146,11 @@ mod tests {
 
     fn planned() -> Plan {
         let mut p = Plan::default();
-        plan(&mut p);
+        plan_security(&mut p);
         p
     }
 
-    fn items_of(p: &Plan, requirement: &str) -> Vec<Item> {
+    fn items_of(p: &Plan, requirement: crate::Requirement) -> Vec<Item> {
         p.entries()
             .iter()
             .filter(|e| e.requirement == requirement)
@@ -153,7 +161,7 @@ mod tests {
     #[test]
     #[verifies("security.capabilities.default")]
     fn capabilities_are_podmans_eleven() {
-        let caps: Vec<_> = items_of(&planned(), ids::SECURITY_CAPABILITIES_DEFAULT)
+        let caps: Vec<_> = items_of(&planned(), requirement!("security.capabilities.default"))
             .into_iter()
             .map(|i| match i {
                 Item::Capability { name } => name,
@@ -173,7 +181,7 @@ mod tests {
     #[verifies("security.no-new-privileges")]
     fn no_new_privileges_is_set() {
         assert_eq!(
-            items_of(&planned(), ids::SECURITY_NO_NEW_PRIVILEGES),
+            items_of(&planned(), requirement!("security.no-new-privileges")),
             [Item::NoNewPrivileges { enabled: true }]
         );
     }
@@ -182,7 +190,7 @@ mod tests {
     #[verifies("security.masked-paths", "security.readonly-paths")]
     fn masked_and_readonly_paths_are_runcs_lists() {
         let p = planned();
-        let masked: Vec<_> = items_of(&p, ids::SECURITY_MASKED_PATHS);
+        let masked: Vec<_> = items_of(&p, requirement!("security.masked-paths"));
         assert_eq!(masked.len(), MASKED_PATHS.len());
         for path in ["/proc/kcore", "/proc/keys", "/sys/firmware"] {
             assert!(
@@ -190,7 +198,7 @@ mod tests {
                 "{path}"
             );
         }
-        let readonly: Vec<_> = items_of(&p, ids::SECURITY_READONLY_PATHS);
+        let readonly: Vec<_> = items_of(&p, requirement!("security.readonly-paths"));
         assert_eq!(readonly.len(), READONLY_PATHS.len());
         for path in ["/proc/sys", "/proc/sysrq-trigger", "/proc/bus"] {
             assert!(
@@ -204,7 +212,7 @@ mod tests {
     #[verifies("security.devices.deny-all")]
     fn device_rule_denies_all() {
         assert_eq!(
-            items_of(&planned(), ids::SECURITY_DEVICES_DENY_ALL),
+            items_of(&planned(), requirement!("security.devices.deny-all")),
             [Item::DeviceRule {
                 allow: false,
                 access: "rwm".into()

@@ -12,10 +12,11 @@ use std::time::Duration;
 use locald_spec_macros::implements;
 use oci_spec::image::ImageConfiguration;
 
+use crate::duties::Context;
 use crate::error::{Error, Result};
-use crate::ids;
 use crate::options::RunOptions;
 use crate::plan::{Item, MountEntry, Plan};
+use crate::requirement;
 
 /// Where the init is mounted inside the container: in the engine's own `/dev` tmpfs, so runc
 /// creates the mount point in memory and never in the image.
@@ -219,9 +220,11 @@ pub fn check_init(path: &Path) -> Result<()> {
         Some(false) => Ok(()),
         Some(true) => Err(err(
             "dynamically linked (it has an ELF interpreter) and would not start in an image \
-             without the host's C library; build it static: RUSTFLAGS=\"-C \
-             target-feature=+crt-static\" cargo build -p locald-init --release --target \
-             x86_64-unknown-linux-gnu"
+             without the host's C library; build it static in the locald workspace: cargo \
+             build -p locald-init --profile init --target x86_64-unknown-linux-musl \
+             --target-dir target/static (the musl target: rustup target add \
+             x86_64-unknown-linux-musl), which writes \
+             target/static/x86_64-unknown-linux-musl/init/locald-init"
                 .into(),
         )),
         None => Err(err("not a 64-bit little-endian ELF executable".into())),
@@ -232,14 +235,18 @@ pub fn check_init(path: &Path) -> Result<()> {
 /// init is its PID 1) and the stop signal. Runs after the filesystems, so the init's mount
 /// comes after the `/dev` tmpfs.
 #[implements("stopping.init.default", "stopping.init.readonly", "stopping.signal")]
-pub(crate) fn plan(plan: &mut Plan, image: &ImageConfiguration, opts: &RunOptions) -> Result<()> {
+pub(crate) fn plan(plan: &mut Plan, ctx: &Context<'_>) -> Result<()> {
+    plan_init(plan, ctx.image(), ctx.options())
+}
+
+fn plan_init(plan: &mut Plan, image: &ImageConfiguration, opts: &RunOptions) -> Result<()> {
     if let Some(init) = &opts.init {
         let source = init.to_str().ok_or_else(|| Error::Init {
             path: init.clone(),
             reason: "the path is not UTF-8".into(),
         })?;
         plan.push(
-            ids::STOPPING_INIT_READONLY,
+            requirement!("stopping.init.readonly"),
             Item::Mount(MountEntry::new(
                 INIT_TARGET,
                 "bind",
@@ -248,7 +255,7 @@ pub(crate) fn plan(plan: &mut Plan, image: &ImageConfiguration, opts: &RunOption
             )),
         );
         plan.push(
-            ids::STOPPING_INIT_DEFAULT,
+            requirement!("stopping.init.default"),
             Item::Init {
                 path: init.clone(),
                 target: INIT_TARGET.into(),
@@ -257,7 +264,7 @@ pub(crate) fn plan(plan: &mut Plan, image: &ImageConfiguration, opts: &RunOption
     }
     let signal = stop_signal(image)?;
     plan.push(
-        ids::STOPPING_SIGNAL,
+        requirement!("stopping.signal"),
         Item::StopSignal {
             signal,
             name: signal_name(signal),
@@ -270,17 +277,9 @@ pub(crate) fn plan(plan: &mut Plan, image: &ImageConfiguration, opts: &RunOption
 mod tests {
     use super::*;
     use locald_spec_macros::verifies;
-    use oci_spec::image::{ConfigBuilder, ImageConfigurationBuilder};
 
     fn image(stop: Option<&str>) -> ImageConfiguration {
-        let mut c = ConfigBuilder::default().cmd(vec!["sh".to_string()]);
-        if let Some(s) = stop {
-            c = c.stop_signal(s.to_string());
-        }
-        ImageConfigurationBuilder::default()
-            .config(c.build().unwrap())
-            .build()
-            .unwrap()
+        locald_testkit::image_config(serde_json::json!({ "Cmd": ["sh"], "StopSignal": stop }))
     }
 
     #[test]
@@ -412,7 +411,7 @@ mod tests {
     }
 
     fn plan_for(image: &ImageConfiguration, init: Option<&str>) -> Plan {
-        Plan::build(&crate::plan::PlanInput {
+        Plan::build(&crate::PlanInput {
             image,
             identity_files: &crate::identity::IdentityFiles::default(),
             host_files: &crate::host_files::HostFiles::default(),
@@ -442,20 +441,17 @@ mod tests {
         assert_eq!(m.typ, "bind");
         assert_eq!(m.source, "/usr/lib/locald/locald-init");
         assert_eq!(m.options, ["bind", "ro", "nosuid", "nodev"]);
-        let tagged = |id: &str| {
+        let tagged = |id: crate::Requirement| {
             plan.entries()
                 .iter()
                 .filter(|e| e.requirement == id)
                 .count()
         };
-        assert_eq!(tagged(ids::STOPPING_INIT_READONLY), 1);
-        assert_eq!(tagged(ids::STOPPING_INIT_DEFAULT), 1);
+        assert_eq!(tagged(requirement!("stopping.init.readonly")), 1);
+        assert_eq!(tagged(requirement!("stopping.init.default")), 1);
         let spec = plan.to_spec().unwrap();
         let args = spec.process().as_ref().unwrap().args().clone().unwrap();
         assert_eq!(args, ["/dev/init", "--parent-death", "15", "--", "sh"]);
-        for e in plan.entries() {
-            assert!(ids::ALL.contains(&e.requirement), "{}", e.requirement);
-        }
     }
 
     #[test]
@@ -481,7 +477,7 @@ mod tests {
         let e = plan
             .entries()
             .iter()
-            .find(|e| e.requirement == ids::STOPPING_SIGNAL)
+            .find(|e| e.requirement == requirement!("stopping.signal"))
             .expect("stop signal entry");
         assert_eq!(
             e.item,

@@ -1,26 +1,29 @@
 //! The locald conformance probe and its runner.
 //!
 //! - [`checks`]: every requirement of the specification that is observable from inside a
-//!   container, one function per check, each annotated with the requirement IDs it verifies.
+//!   container, one file per chapter of the book, one function per check, each annotated with
+//!   the requirement IDs it verifies (the registry is generated from those attributes).
 //! - [`parse`]: the parsers for the files the checks read (mountinfo, status, passwd, hosts,
 //!   resolv.conf, ...).
 //! - [`conform`]: the runner that builds a rootfs around the static `locald-probe` binary and
 //!   runs it under several engines (this engine rootful, rootless and with a private network,
-//!   bare `runc spec`, Podman, youki).
+//!   bare `runc spec`, Podman, Docker, youki).
 //!
-//! The probe binary prints one [`CheckResult`] per requirement a check covers:
+//! The probe binary prints one [`Finding`] per requirement a check covers; the runner writes a
+//! [`locald_conformance::Conformance`]. Both types are `locald-conformance`'s, the one schema
+//! the checker reads too. The probe shares no code with the engine it grades.
 //!
 //! ```
-//! use locald_probe::{CheckResult, Outcome};
-//! let r = CheckResult {
+//! use locald_probe::{Finding, Outcome};
+//! let f = Finding {
 //!     id: "process.rlimits.nofile".into(),
-//!     check: "checks::rlimit_nofile".into(),
+//!     check: "checks::process::rlimit_nofile".into(),
 //!     outcome: Outcome::Pass,
 //!     detail: "soft 1024, hard 1024".into(),
 //! };
 //! assert_eq!(
-//!     serde_json::to_string(&r).unwrap(),
-//!     r#"{"id":"process.rlimits.nofile","check":"checks::rlimit_nofile","outcome":"pass","detail":"soft 1024, hard 1024"}"#
+//!     serde_json::to_string(&f).unwrap(),
+//!     r#"{"id":"process.rlimits.nofile","check":"checks::process::rlimit_nofile","outcome":"pass","detail":"soft 1024, hard 1024"}"#
 //! );
 //! ```
 
@@ -30,30 +33,14 @@ pub mod checks;
 pub mod conform;
 pub mod parse;
 
-use serde::{Deserialize, Serialize};
+pub use locald_conformance::{Finding, Outcome};
 
-/// The outcome of one check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    /// The requirement holds as observed.
-    Pass,
-    /// The requirement does not hold.
-    Fail,
-    /// The check does not apply to this container (e.g. depends on a mode or an input the probe
-    /// cannot see).
-    NotApplicable,
-}
+include!(concat!(env!("OUT_DIR"), "/conformance_tests.rs"));
 
-impl Outcome {
-    /// `pass`, `fail` or `not-applicable`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Pass => "pass",
-            Outcome::Fail => "fail",
-            Outcome::NotApplicable => "not-applicable",
-        }
-    }
+/// What `conformance_tests!` expands to names.
+#[doc(hidden)]
+pub mod __private {
+    pub use locald_spec_macros::verifies;
 }
 
 /// A check's verdict: the outcome and what was observed.
@@ -100,20 +87,6 @@ impl Verdict {
     }
 }
 
-/// One line of the probe's output: a requirement, the check that observed it, and the verdict.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CheckResult {
-    /// The requirement ID.
-    pub id: String,
-    /// The check: its function's path in this crate (`checks::name`), as the spec link scanner
-    /// names it.
-    pub check: String,
-    /// The outcome.
-    pub outcome: Outcome,
-    /// What was observed.
-    pub detail: String,
-}
-
 /// Renders rows as a plain text table with a header.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
@@ -155,15 +128,6 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn outcome_serializes_kebab_case() {
-        assert_eq!(
-            serde_json::to_string(&Outcome::NotApplicable).unwrap(),
-            "\"not-applicable\""
-        );
-        assert_eq!(Outcome::Fail.as_str(), "fail");
-    }
 
     #[test]
     fn table_aligns_columns() {

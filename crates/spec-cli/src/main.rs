@@ -40,8 +40,9 @@ enum Command {
     Diff(diff::Args),
     /// What each release (git tags `v*`) added, removed and changed, and what is unreleased.
     Changelog(changelog::Args),
-    /// Run the conformance probe under every available engine configuration (this engine root
-    /// and rootless, bare runc, Podman) and write the results the book shows.
+    /// Run the conformance probe under every available engine configuration (this engine root,
+    /// rootless and on a private network, bare runc, Podman, Docker) and write the results the
+    /// book shows.
     Conform(locald_probe::conform::Cli),
 }
 

@@ -223,21 +223,8 @@ fn report_list(dir: &Path, key: &str) -> Vec<serde_json::Value> {
     v[key].as_array().unwrap().clone()
 }
 
-/// Runs git in `dir` with a fixed identity, no signing.
 fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
-        .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"])
-        .args(args)
-        .output()
-        .expect("git must be installed for these tests");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    locald_spec_core::git::git_for_tests(dir, args);
 }
 
 #[test]

@@ -180,7 +180,7 @@ pub fn check_project(project: &Project) -> Report {
     // Probe checks run inside containers after the test run: their results join its evidence
     // (and its source digests, taken before either ran).
     if let (Some(ev), Some(c)) = (evidence.as_mut(), conformance.as_ref()) {
-        ev.extend_latest(c.own_evidence());
+        ev.extend_latest(crate::conformance::own_evidence(c));
     }
     // Without a lock file nothing has been confirmed yet: fingerprints are only checked once
     // `locald-spec lock` has written one.
@@ -194,6 +194,14 @@ pub fn check_project(project: &Project) -> Report {
             0,
             format!("cannot read the lock file: {e}"),
         )),
+    }
+    if let Some(homes) = &project.homes {
+        problems.extend(crate::placement::check(
+            &registry,
+            &links.implementations,
+            homes,
+            "book.toml",
+        ));
     }
     let mut report = check(&project.root, &registry, &links, evidence.as_ref());
     problems.append(&mut report.problems);

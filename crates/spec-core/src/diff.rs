@@ -2,12 +2,12 @@
 //! requirements, and those newly unverified — for release notes and CI comments.
 
 use crate::check::{Report, Status};
+use crate::git::{SILENT, git};
 use crate::model::{Provenance, fold_whitespace};
 use crate::parse::Registry;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 /// What one side of a diff knows of a requirement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -366,29 +366,6 @@ pub fn from_registry(registry: &Registry) -> Vec<Snapshot> {
             status: None,
         })
         .collect()
-}
-
-/// How [`git`]'s error ends when git failed without a word (`rev-parse --quiet` finding nothing).
-const SILENT: &str = "with no message";
-
-/// Runs `git -C root ARGS` and returns its standard output, or a message naming the command.
-pub(crate) fn git(root: &Path, args: &[&str]) -> Result<String, String> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .output()
-        .map_err(|e| format!("cannot run git: {e}"))?;
-    if !out.status.success() {
-        let said = String::from_utf8_lossy(&out.stderr).trim().to_owned();
-        let said = if said.is_empty() {
-            format!("{}, {SILENT}", out.status)
-        } else {
-            said
-        };
-        return Err(format!("git {}: {said}", args.join(" ")));
-    }
-    String::from_utf8(out.stdout).map_err(|e| e.to_string())
 }
 
 /// Reads the book as it was at git revision `rev` of the repository at `root`; `book_src` is

@@ -2,7 +2,8 @@
 //! with the release before it, and the working tree with the last one ("Unreleased"). This is
 //! what the changelog page and `locald-spec changelog` show.
 
-use crate::diff::{Diff, Snapshot, diff, from_registry, git, registry_at_revision};
+use crate::diff::{Diff, Snapshot, diff, from_registry, registry_at_revision};
+use crate::git::git;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -137,7 +138,6 @@ fn tagged(root: &Path, book_src: &str) -> Result<Vec<(String, String, Vec<Snapsh
 mod tests {
     use super::*;
     use crate::parse::Registry;
-    use std::process::Command;
 
     fn req(id: &str, level: &str, action: &str) -> String {
         format!(
@@ -146,27 +146,7 @@ mod tests {
     }
 
     fn run(dir: &Path, args: &[&str]) {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args([
-                "-c",
-                "user.name=t",
-                "-c",
-                "user.email=t@example.org",
-                "-c",
-                "commit.gpgsign=false",
-                "-c",
-                "tag.gpgsign=false",
-            ])
-            .args(args)
-            .output()
-            .expect("git must be installed for these tests");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        crate::git::git_for_tests(dir, args);
     }
 
     fn write_book(dir: &Path, reqs: &[(&str, &str, &str)]) {

@@ -1,11 +1,22 @@
 //! The link scanner: finds `#[implements("id")]` and `#[verifies("id")]` attributes in Rust
 //! sources with `syn`, and records where each linked item is and what test it is.
+//!
+//! Two forms reach past the literal attribute on an item:
+//!
+//! - items inside an item-position macro invocation (`tests! { #[verifies("a.b")] fn t() {} }`)
+//!   are scanned like the file's own, when the invocation's body parses as items;
+//! - `#[verifies(module = "checks", except = ["a.b"])]` on a test links it to every requirement
+//!   the functions of that module of its package's library verify, but those excepted: a macro
+//!   that generates tests from the library's own `#[verifies]` (the conformance probe's
+//!   `conformance_tests!`) is described once, and the IDs are never restated. It is resolved
+//!   when every file is scanned ([`Links::resolve_derived`]).
 
 use crate::parse::rel;
 use crate::problem::{Problem, ProblemKind};
 use proc_macro2::Span;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use syn::parse::ParseStream;
 use syn::spanned::Spanned;
 use syn::{Attribute, ImplItem, Item, LitStr, punctuated::Punctuated};
 
@@ -13,6 +24,9 @@ use syn::{Attribute, ImplItem, Item, LitStr, punctuated::Punctuated};
 pub const IMPLEMENTS: &str = "implements";
 /// The attribute that marks a verifying test.
 pub const VERIFIES: &str = "verifies";
+/// The attribute that instantiates a test function once per variant (`#[variants(root = ...,
+/// rootless = ...)]` on `fn name` makes the tests `name_root` and `name_rootless`).
+pub const VARIANTS: &str = "variants";
 
 /// An item of the reference code that implements a requirement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +76,26 @@ pub struct TestLink {
     pub test: TestRef,
 }
 
+/// A test whose `#[verifies]` names a module of its package's library instead of IDs:
+/// `#[verifies(module = "checks", except = ["a.b"])]`, awaiting [`Links::resolve_derived`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DerivedLink {
+    /// The source file, relative to the repository root.
+    pub file: String,
+    /// The line of the test function.
+    pub line: usize,
+    /// The line of the attribute, for problems.
+    pub attr_line: usize,
+    /// How the test runner names the test.
+    pub test: TestRef,
+    /// The binary ID of the library whose functions' links it takes: the test's package's.
+    pub library: String,
+    /// The module of that library (`checks`; `a::b` for a nested one).
+    pub module: String,
+    /// The requirement IDs left out.
+    pub except: Vec<String>,
+}
+
 /// Everything the scanner found.
 #[derive(Debug, Clone, Default)]
 pub struct Links {
@@ -69,6 +103,8 @@ pub struct Links {
     pub implementations: Vec<Implementation>,
     /// Verifying tests, in file order.
     pub tests: Vec<TestLink>,
+    /// Tests linked through a module, not yet resolved into [`Links::tests`].
+    pub derived: Vec<DerivedLink>,
     /// Malformed attributes and unparsable files.
     pub problems: Vec<Problem>,
     /// Every scanned file (repository-relative), for evidence digests.
@@ -125,7 +161,89 @@ pub fn scan(repo_root: &Path, dirs: &[&str]) -> Links {
         let target = Target::of(repo_root, &path);
         scan_text(&file, &text, &target, &mut links);
     }
+    links.resolve_derived();
     links
+}
+
+impl Links {
+    /// Turns every [`DerivedLink`] into test links, one per requirement the functions of its
+    /// module verify (each once, in scan order) but those it excepts. A module whose functions
+    /// verify nothing, or an exception no function verifies, is a problem at the attribute.
+    pub fn resolve_derived(&mut self) {
+        for d in std::mem::take(&mut self.derived) {
+            let prefix = format!("{}::", d.module);
+            let mut ids: Vec<String> = Vec::new();
+            for t in &self.tests {
+                if t.test.binary == d.library
+                    && t.test.name.starts_with(&prefix)
+                    && !ids.contains(&t.id)
+                {
+                    ids.push(t.id.clone());
+                }
+            }
+            let problem = |message: String| {
+                Problem::new(ProblemKind::BadLink, None, &d.file, d.attr_line, message)
+            };
+            if ids.is_empty() {
+                self.problems.push(problem(format!(
+                    "#[verifies(module = \"{}\")]: no function of module `{}` of `{}` verifies \
+                     a requirement",
+                    d.module, d.module, d.library
+                )));
+                continue;
+            }
+            for e in d.except.iter().filter(|e| !ids.contains(e)) {
+                self.problems.push(problem(format!(
+                    "#[verifies(module = \"{}\")] excepts `{e}`, which no function of that \
+                     module verifies",
+                    d.module
+                )));
+            }
+            for id in ids.into_iter().filter(|i| !d.except.contains(i)) {
+                self.tests.push(TestLink {
+                    id,
+                    file: d.file.clone(),
+                    line: d.line,
+                    test: d.test.clone(),
+                });
+            }
+        }
+    }
+}
+
+/// `module = "path", except = ["id", ...]` (the exception list optional).
+fn parse_derived(input: ParseStream) -> syn::Result<(String, Vec<String>)> {
+    let key: syn::Ident = input.parse()?;
+    if key != "module" {
+        return Err(syn::Error::new(key.span(), "expected `module = \"...\"`"));
+    }
+    input.parse::<syn::Token![=]>()?;
+    let module: LitStr = input.parse()?;
+    let mut except = Vec::new();
+    if input.parse::<Option<syn::Token![,]>>()?.is_some() && !input.is_empty() {
+        let key: syn::Ident = input.parse()?;
+        if key != "except" {
+            return Err(syn::Error::new(key.span(), "expected `except = [...]`"));
+        }
+        input.parse::<syn::Token![=]>()?;
+        let list;
+        syn::bracketed!(list in input);
+        except = Punctuated::<LitStr, syn::Token![,]>::parse_terminated(&list)?
+            .iter()
+            .map(LitStr::value)
+            .collect();
+        input.parse::<Option<syn::Token![,]>>()?;
+    }
+    Ok((module.value(), except))
+}
+
+/// The items of a macro invocation's body, when it holds items.
+fn parse_items(input: ParseStream) -> syn::Result<Vec<Item>> {
+    let mut items = Vec::new();
+    while !input.is_empty() {
+        items.push(input.parse()?);
+    }
+    Ok(items)
 }
 
 /// Scans one file's text; `target` tells how its tests are named.
@@ -189,6 +307,13 @@ impl Visitor<'_> {
                     }
                     continue;
                 }
+                // A macro invocation holding items: scanned as if they stood here.
+                Item::Macro(m) if m.ident.is_none() => {
+                    if let Ok(inner) = m.mac.parse_body_with(parse_items) {
+                        self.items(&inner);
+                    }
+                    continue;
+                }
                 Item::Mod(m) => {
                     self.attrs(&m.attrs, item.span(), &format!("mod {}", m.ident), None);
                     if let Some((_, inner)) = &m.content {
@@ -227,7 +352,26 @@ impl Visitor<'_> {
                     continue;
                 }
                 Err(e) => {
-                    self.bad_link(line, format!("#[{kind}(...)] takes string literals: {e}"));
+                    match (
+                        kind == VERIFIES,
+                        fn_name,
+                        attr.parse_args_with(parse_derived),
+                    ) {
+                        (true, Some(name), Ok((module, except))) => {
+                            self.derived(line, span.start().line, name, module, except)
+                        }
+                        _ => self.bad_link(
+                            line,
+                            format!(
+                                "#[{kind}(...)] takes string literals{}: {e}",
+                                if kind == VERIFIES {
+                                    " (or, on a test, `module = \"...\", except = [...]`)"
+                                } else {
+                                    ""
+                                }
+                            ),
+                        ),
+                    }
                     continue;
                 }
             };
@@ -256,20 +400,53 @@ impl Visitor<'_> {
                         );
                         continue;
                     };
-                    let mut path = self.module.clone();
-                    path.push(name.to_owned());
-                    self.links.tests.push(TestLink {
-                        id,
-                        file: self.file.to_owned(),
-                        line: span.start().line,
-                        test: TestRef {
-                            binary: self.target.binary.clone(),
-                            name: path.join("::"),
-                        },
-                    });
+                    for test in variant_names(attrs, name) {
+                        let mut path = self.module.clone();
+                        path.push(test);
+                        self.links.tests.push(TestLink {
+                            id: id.clone(),
+                            file: self.file.to_owned(),
+                            line: span.start().line,
+                            test: TestRef {
+                                binary: self.target.binary.clone(),
+                                name: path.join("::"),
+                            },
+                        });
+                    }
                 }
             }
         }
+    }
+
+    fn derived(
+        &mut self,
+        attr_line: usize,
+        line: usize,
+        name: &str,
+        module: String,
+        except: Vec<String>,
+    ) {
+        let mut path = self.module.clone();
+        path.push(name.to_owned());
+        let library = self
+            .target
+            .binary
+            .split("::")
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        self.links.derived.push(DerivedLink {
+            file: self.file.to_owned(),
+            line,
+            attr_line,
+            test: TestRef {
+                binary: self.target.binary.clone(),
+                name: path.join("::"),
+            },
+            library,
+            module,
+            except,
+        });
     }
 
     fn bad_link(&mut self, line: usize, message: String) {
@@ -280,6 +457,30 @@ impl Visitor<'_> {
             line,
             message,
         ));
+    }
+}
+
+/// The tests a function named `name` stands for: itself, or, with `#[variants(a = .., b = ..)]`,
+/// `name_a` and `name_b` (what the `variants` attribute generates).
+fn variant_names(attrs: &[Attribute], name: &str) -> Vec<String> {
+    let variants = attrs.iter().find(|a| {
+        a.path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == VARIANTS)
+    });
+    let Some(attr) = variants else {
+        return vec![name.to_owned()];
+    };
+    let parsed =
+        attr.parse_args_with(Punctuated::<syn::MetaNameValue, syn::Token![,]>::parse_terminated);
+    match parsed {
+        Ok(list) => list
+            .iter()
+            .filter_map(|v| v.path.get_ident())
+            .map(|suffix| format!("{name}_{suffix}"))
+            .collect(),
+        Err(_) => vec![name.to_owned()],
     }
 }
 
@@ -384,6 +585,29 @@ mod tests {
     }
 
     #[test]
+    fn a_function_with_variants_stands_for_one_test_per_variant() {
+        let text = "#[verifies(\"a.b\")]\n#[variants(root = Mode::Root, rootless = Mode::Rootless)]\nfn runs(mode: Mode) {}\n\n#[verifies(\"a.c\")]\nfn plain() {}\n";
+        let links = scan_one(
+            text,
+            Target::in_package("x", Path::new("tests/e2e/identity.rs")),
+        );
+        let names: Vec<(&str, &str)> = links
+            .tests
+            .iter()
+            .map(|t| (t.id.as_str(), t.test.name.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("a.b", "identity::runs_root"),
+                ("a.b", "identity::runs_rootless"),
+                ("a.c", "identity::plain")
+            ]
+        );
+        assert!(links.tests.iter().all(|t| t.test.binary == "x::e2e"));
+    }
+
+    #[test]
     fn finds_implementations_with_their_source() {
         let text = "use m::implements;\n\n/// Doc.\n#[implements(\"a.b\", \"a.c\")]\npub fn f() {\n    1;\n}\n";
         let links = scan_one(text, Target::in_package("x", Path::new("src/a.rs")));
@@ -431,6 +655,82 @@ mod tests {
                 (ProblemKind::BadLink, 7),
                 (ProblemKind::BadLink, 9)
             ]
+        );
+    }
+
+    #[test]
+    fn items_inside_a_macro_invocation_are_scanned() {
+        let text = "mod m {\n  tests! {\n    /// Doc.\n    #[verifies(\"a.b\")]\n    fn works() {}\n  }\n}\nmacro_rules! t { ($x:tt) => { #[verifies(\"a.c\")] fn f() {} } }\nt! { 1 + }\n";
+        let links = scan_one(text, Target::in_package("p", Path::new("tests/e2e.rs")));
+        let found: Vec<_> = links
+            .tests
+            .iter()
+            .map(|t| (t.id.as_str(), t.test.name.as_str(), t.line))
+            .collect();
+        // A macro's definition and a body that is not items are left alone.
+        assert_eq!(found, vec![("a.b", "m::works", 3)]);
+        assert!(links.problems.is_empty(), "{:?}", links.problems);
+    }
+
+    /// A test may take its IDs from the `#[verifies]` of a module of its package's library.
+    #[test]
+    fn a_test_verifying_a_module_links_to_its_functions_ids_but_the_excepted() {
+        let mut links = Links::default();
+        let lib = "#[verifies(\"a.b\")]\npub fn one() {}\n#[verifies(\"a.c\", \"a.b\")]\npub fn two() {}\n";
+        scan_text(
+            "crates/p/src/checks/a.rs",
+            lib,
+            &Target::in_package("p", Path::new("src/checks/a.rs")),
+            &mut links,
+        );
+        // Another package's module of the same name counts for nothing.
+        scan_text(
+            "crates/q/src/checks/x.rs",
+            "#[verifies(\"x.y\")]\nfn f() {}\n",
+            &Target::in_package("q", Path::new("src/checks/x.rs")),
+            &mut links,
+        );
+        let tests = "gen! {\n    #[verifies(module = \"checks\", except = [\"a.c\"])]\n    fn all_but_c() {}\n}\n#[verifies(module = \"checks\")]\nfn all() {}\n#[verifies(module = \"checks\", except = [\"a.z\"])]\nfn typo() {}\n#[verifies(module = \"nothing\")]\nfn empty() {}\n#[verifies(modul = \"checks\")]\nfn bad() {}\n";
+        scan_text(
+            "crates/p/tests/conform.rs",
+            tests,
+            &Target::in_package("p", Path::new("tests/conform.rs")),
+            &mut links,
+        );
+        assert_eq!(links.derived.len(), 4);
+        links.resolve_derived();
+        assert!(links.derived.is_empty());
+        let of = |name: &str| -> Vec<&str> {
+            links
+                .tests
+                .iter()
+                .filter(|t| t.test.binary == "p::conform" && t.test.name == name)
+                .map(|t| t.id.as_str())
+                .collect()
+        };
+        assert_eq!(of("all_but_c"), vec!["a.b"]);
+        assert_eq!(of("all"), vec!["a.b", "a.c"]);
+        assert_eq!(of("typo"), vec!["a.b", "a.c"]);
+        assert!(of("empty").is_empty());
+        let problems: Vec<_> = links
+            .problems
+            .iter()
+            .map(|p| (p.line, p.message.as_str()))
+            .collect();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert_eq!(problems[0].0, 11);
+        assert!(
+            problems[0].1.contains("(or, on a test, `module"),
+            "{problems:?}"
+        );
+        assert_eq!(problems[1].0, 7);
+        assert!(problems[1].1.contains("excepts `a.z`"), "{problems:?}");
+        assert_eq!(problems[2].0, 9);
+        assert!(
+            problems[2]
+                .1
+                .contains("no function of module `nothing` of `p`"),
+            "{problems:?}"
         );
     }
 

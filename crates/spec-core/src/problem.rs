@@ -44,6 +44,9 @@ pub enum ProblemKind {
     UnparsableSource,
     /// The requirement's text changed since its links were last confirmed (the lock file).
     Suspect,
+    /// A requirement is implemented only outside its chapter's module (or a home list entry
+    /// is unused): see [`crate::placement`].
+    Misplaced,
 }
 
 impl ProblemKind {
@@ -68,6 +71,7 @@ impl ProblemKind {
             ProblemKind::MissingSnippet => "missing-snippet",
             ProblemKind::UnparsableSource => "unparsable-source",
             ProblemKind::Suspect => "suspect",
+            ProblemKind::Misplaced => "misplaced",
         }
     }
 }

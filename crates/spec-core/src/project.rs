@@ -27,6 +27,10 @@ pub struct Project {
     pub lock: PathBuf,
     /// The conformance results file written by `locald-conform`.
     pub conformance: PathBuf,
+    /// Whether a requirement must be implemented in its chapter's module
+    /// (`chapter-modules = true`), and the homes listed beside those
+    /// (`[preprocessor.locald-spec.homes]`): see [`crate::placement`]. `None`: not checked.
+    pub homes: Option<crate::placement::Homes>,
 }
 
 /// Errors locating a project.
@@ -88,6 +92,32 @@ impl Project {
             .and_then(|o| o.get("repository-url"))
             .and_then(|u| u.as_str())
             .map(|u| u.trim_end_matches('/').to_owned());
+        let chapter_modules = match ours.and_then(|o| o.get("chapter-modules")) {
+            None => false,
+            Some(v) => v.as_bool().ok_or_else(|| {
+                bad("preprocessor.locald-spec.chapter-modules must be true or false".into())
+            })?,
+        };
+        let homes = match ours.and_then(|o| o.get("homes")) {
+            None => Default::default(),
+            Some(v) => v
+                .as_table()
+                .and_then(|t| {
+                    t.iter()
+                        .map(|(k, v)| {
+                            let paths = v
+                                .as_array()?
+                                .iter()
+                                .map(|p| p.as_str().map(str::to_owned))
+                                .collect::<Option<Vec<_>>>()?;
+                            Some((k.clone(), paths))
+                        })
+                        .collect::<Option<crate::placement::Homes>>()
+                })
+                .ok_or_else(|| {
+                    bad("preprocessor.locald-spec.homes must map IDs to lists of paths".into())
+                })?,
+        };
         let evidence = std::env::var_os(EVIDENCE_ENV)
             .map(PathBuf::from)
             .unwrap_or_else(|| root.join(EVIDENCE_FILE));
@@ -99,6 +129,16 @@ impl Project {
             repository_url,
             lock: root.join(crate::lock::LOCK_FILE),
             conformance: root.join(crate::conformance::CONFORMANCE_FILE),
+            homes: if chapter_modules {
+                Some(homes)
+            } else if homes.is_empty() {
+                None
+            } else {
+                return Err(bad(
+                    "preprocessor.locald-spec.homes is only read with chapter-modules = true"
+                        .into(),
+                ));
+            },
         })
     }
 

@@ -49,6 +49,64 @@ pub fn verifies(attr: TokenStream, item: TokenStream) -> TokenStream {
     link("verifies", attr, item)
 }
 
+/// Instantiates a test function once per variant: on `fn name(arg: T) { ... }`,
+/// `#[variants(a = EXPR_A, b = EXPR_B)]` keeps the function and adds a `#[test] fn name_a()`
+/// calling `name(EXPR_A)` and a `#[test] fn name_b()` calling `name(EXPR_B)`. The function's
+/// `#[verifies]` attribute stays on it; the `locald-spec` link scanner knows that the tests that
+/// ran are `name_a` and `name_b`, so one definition verifies its requirements in every variant
+/// (the end-to-end tests' root and rootless runs).
+///
+/// ```
+/// use locald_spec_macros::{variants, verifies};
+///
+/// #[derive(Debug, Clone, Copy)]
+/// enum Mode { Root, Rootless }
+///
+/// #[verifies("identity.passwd.current-user")]
+/// #[variants(root = Mode::Root, rootless = Mode::Rootless)]
+/// fn runs_in(mode: Mode) {
+///     assert!(matches!(mode, Mode::Root | Mode::Rootless));
+/// }
+/// // Under `cargo test`, `runs_in_root` and `runs_in_rootless` are the tests that run.
+/// # runs_in(Mode::Root);
+/// ```
+#[proc_macro_attribute]
+pub fn variants(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let parser = Punctuated::<syn::MetaNameValue, Token![,]>::parse_terminated;
+    let variants = match syn::parse::Parser::parse(parser, attr) {
+        Ok(v) if !v.is_empty() => v,
+        Ok(_) => {
+            let e = syn::Error::new(
+                Span::call_site(),
+                "#[variants] needs at least one `name = expression`",
+            );
+            return with_item(e.to_compile_error(), item);
+        }
+        Err(e) => return with_item(e.to_compile_error(), item),
+    };
+    let func = match syn::parse::<syn::ItemFn>(item.clone()) {
+        Ok(f) => f,
+        Err(e) => return with_item(e.to_compile_error(), item),
+    };
+    let name = &func.sig.ident;
+    let mut tests = proc_macro2::TokenStream::new();
+    for v in &variants {
+        let Some(suffix) = v.path.get_ident() else {
+            let e = syn::Error::new_spanned(&v.path, "a variant's name is one identifier");
+            return with_item(e.to_compile_error(), item);
+        };
+        let test = syn::Ident::new(&format!("{name}_{suffix}"), suffix.span());
+        let value = &v.value;
+        tests.extend(quote! {
+            #[test]
+            fn #test() {
+                #name(#value)
+            }
+        });
+    }
+    quote!(#func #tests).into()
+}
+
 /// A requirement ID as a `&'static str`, checked at compile time against the book.
 ///
 /// The engine tags every entry it puts into a bundle with the ID of the requirement that asks for

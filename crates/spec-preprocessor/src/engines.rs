@@ -3,37 +3,37 @@
 
 use crate::Page;
 use crate::html::escape;
-use locald_spec_core::conformance::{CheckOutcome, CheckResult};
+use locald_spec_core::conformance::{CheckResult, Outcome};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// One outcome for several checks of a requirement under one engine: fail if any failed, pass if
 /// any passed, else not applicable.
-pub fn combined(results: &[&CheckResult]) -> CheckOutcome {
-    if results.iter().any(|r| r.outcome == CheckOutcome::Fail) {
-        CheckOutcome::Fail
-    } else if results.iter().any(|r| r.outcome == CheckOutcome::Pass) {
-        CheckOutcome::Pass
+pub fn combined(results: &[&CheckResult]) -> Outcome {
+    if results.iter().any(|r| r.outcome == Outcome::Fail) {
+        Outcome::Fail
+    } else if results.iter().any(|r| r.outcome == Outcome::Pass) {
+        Outcome::Pass
     } else {
-        CheckOutcome::NotApplicable
+        Outcome::NotApplicable
     }
 }
 
 /// The word shown for an outcome.
-pub fn outcome_str(o: CheckOutcome) -> &'static str {
+pub fn outcome_str(o: Outcome) -> &'static str {
     match o {
-        CheckOutcome::Pass => "pass",
-        CheckOutcome::Fail => "fail",
-        CheckOutcome::NotApplicable => "n/a",
+        Outcome::Pass => "pass",
+        Outcome::Fail => "fail",
+        Outcome::NotApplicable => "n/a",
     }
 }
 
 /// The CSS class suffix of an outcome.
-pub fn outcome_class(o: CheckOutcome) -> &'static str {
+pub fn outcome_class(o: Outcome) -> &'static str {
     match o {
-        CheckOutcome::Pass => "pass",
-        CheckOutcome::Fail => "fail",
-        CheckOutcome::NotApplicable => "not-applicable",
+        Outcome::Pass => "pass",
+        Outcome::Fail => "fail",
+        Outcome::NotApplicable => "not-applicable",
     }
 }
 
@@ -48,7 +48,7 @@ pub fn conformance(page: &Page<'_>) -> String {
     let mut h = String::new();
     let _ = writeln!(h, "<p>Measured {}.</p>", escape(&c.generated_at));
     h.push_str(
-        "<table class=\"req-conformance-matrix\">\n<thead><tr><th>Requirement</th><th>Level</th>",
+        "<div class=\"req-conformance-scroll\">\n<table class=\"req-conformance-matrix\">\n<thead><tr><th>Requirement</th><th>Level</th>",
     );
     for e in &engines {
         let _ = write!(
@@ -84,9 +84,9 @@ pub fn conformance(page: &Page<'_>) -> String {
             }
             let o = combined(&mine);
             let t = passed.entry(e.name.as_str()).or_default();
-            if o != CheckOutcome::NotApplicable {
+            if o != Outcome::NotApplicable {
                 t.1 += 1;
-                if o == CheckOutcome::Pass {
+                if o == Outcome::Pass {
                     t.0 += 1;
                 }
             }
@@ -107,7 +107,7 @@ pub fn conformance(page: &Page<'_>) -> String {
         let _ = write!(h, "<td><strong>{p}/{n}</strong></td>");
     }
     h.push_str(
-        "</tr>\n</tbody>\n</table>\n\n<h2 id=\"engines\">Configurations measured</h2>\n<ul>\n",
+        "</tr>\n</tbody>\n</table>\n</div>\n\n<h2 id=\"engines\">Configurations measured</h2>\n<ul>\n",
     );
     for e in &c.engines {
         let state = if e.available {
@@ -127,4 +127,85 @@ pub fn conformance(page: &Page<'_>) -> String {
     }
     h.push_str("</ul>\n");
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixture;
+    use locald_spec_core::conformance::{Conformance, Engine};
+
+    fn engine(name: &str, available: bool) -> Engine {
+        Engine {
+            name: name.into(),
+            description: format!("{name} runs the probe"),
+            version: "1".into(),
+            available,
+            reason: (!available).then(|| "not installed".into()),
+        }
+    }
+
+    fn result(engine: &str, outcome: Outcome) -> CheckResult {
+        CheckResult {
+            engine: engine.into(),
+            id: "a.one".into(),
+            check: "checks::a::one".into(),
+            outcome,
+            detail: format!("{engine} saw it"),
+        }
+    }
+
+    /// One column per configuration that ran, in the file's order (`docker --init` included),
+    /// inside a box that scrolls on its own when the columns do not fit; the totals count what
+    /// applied; a configuration that did not run is listed with its reason.
+    #[test]
+    fn the_comparison_has_a_column_per_configuration_in_a_scrolling_box() {
+        let (_dir, project, mut report, history) = fixture::report();
+        report.conformance = Some(Conformance {
+            generated_at: "2025-01-01T00:00:00Z".into(),
+            engines: vec![
+                engine("locald-root", true),
+                engine("docker", true),
+                engine("docker --init", true),
+                engine("youki", false),
+            ],
+            results: vec![
+                result("locald-root", Outcome::Pass),
+                result("docker", Outcome::Fail),
+                result("docker --init", Outcome::NotApplicable),
+            ],
+        });
+        let page = Page {
+            project: &project,
+            report: &report,
+            history: &history,
+            file: "book/src/conformance.md",
+            depth: 0,
+        };
+        let h = conformance(&page);
+        assert!(
+            h.starts_with("<p>Measured 2025-01-01T00:00:00Z.</p>\n<div class=\"req-conformance-scroll\">\n<table"),
+            "{h}"
+        );
+        assert!(h.contains("</table>\n</div>"), "{h}");
+        let heads: Vec<&str> = h
+            .split("<th title=\"")
+            .skip(1)
+            .filter_map(|c| c.split_once("\">")?.1.split_once("</th>"))
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(heads, ["locald-root", "docker", "docker --init"]);
+        assert!(
+            h.contains("<td class=\"conf-fail\" title=\"docker saw it\">fail</td>"),
+            "{h}"
+        );
+        assert!(
+            h.contains("<td><strong>1/1</strong></td><td><strong>0/1</strong></td><td><strong>0/0</strong></td>"),
+            "{h}"
+        );
+        assert!(
+            h.contains("<li><strong>youki</strong>: youki runs the probe (not measured: not installed)</li>"),
+            "{h}"
+        );
+    }
 }

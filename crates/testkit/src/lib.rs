@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 mod debian;
+mod image;
 mod init;
 mod prereq;
 mod rootfs;
@@ -22,6 +23,7 @@ mod tree;
 mod user;
 
 pub use debian::{DEBIAN_SUITE, debian_rootfs, debian_rootfs_for};
+pub use image::image_config;
 pub use init::static_init;
 pub use prereq::{missing, require_busybox, require_root, require_runc};
 pub use rootfs::{APPLETS, Rootfs, Users};

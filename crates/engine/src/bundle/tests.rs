@@ -1,8 +1,7 @@
 use super::*;
-use crate::ids;
 use crate::plan::Item;
+use crate::requirement;
 use locald_spec_macros::verifies;
-use oci_spec::image::{ConfigBuilder, ImageConfigurationBuilder};
 use std::os::unix::fs::PermissionsExt;
 
 /// A tiny rootfs with every default mount target (no binaries: nothing is run here).
@@ -29,17 +28,9 @@ fn image(user: Option<&str>) -> ImageConfiguration {
 }
 
 fn image_with(user: Option<&str>, cwd: Option<&str>) -> ImageConfiguration {
-    let mut c = ConfigBuilder::default().cmd(vec!["sh".to_string()]);
-    if let Some(u) = user {
-        c = c.user(u);
-    }
-    if let Some(w) = cwd {
-        c = c.working_dir(w);
-    }
-    ImageConfigurationBuilder::default()
-        .config(c.build().unwrap())
-        .build()
-        .unwrap()
+    locald_testkit::image_config(
+        serde_json::json!({ "Cmd": ["sh"], "User": user, "WorkingDir": cwd }),
+    )
 }
 
 fn entries(dir: &Path) -> Vec<String> {
@@ -163,18 +154,14 @@ fn missing_mount_targets_are_created_in_the_layer_not_the_image() {
         !upper.join("etc/hostname").exists(),
         "the image has a regular one"
     );
-    assert!(
-        b.plan
-            .entries()
-            .iter()
-            .any(|e| e.requirement == ids::FILESYSTEMS_LAYER_TARGETS
-                && e.item
-                    == Item::LayerDir {
-                        path: "/proc".into(),
-                        mode: crate::layer::NEW_DIR_MODE,
-                        owner: None
-                    })
-    );
+    assert!(b.plan.entries().iter().any(|e| e.requirement
+        == requirement!("filesystems.layer.targets")
+        && e.item
+            == Item::LayerDir {
+                path: "/proc".into(),
+                mode: crate::layer::NEW_DIR_MODE,
+                owner: None
+            }));
     assert_eq!(locald_testkit::tree_manifest(root.path()), before);
 }
 
@@ -448,7 +435,7 @@ fn failure_mid_write_leaves_nothing_behind() {
     let state = parent.path().join("c1");
     let mut plan = Plan::default();
     plan.push(
-        ids::NAMES_HOSTNAME_FILE,
+        requirement!("names.hostname.file"),
         Item::File {
             name: "hostname".into(),
             contents: "c1\n".into(),
@@ -458,7 +445,7 @@ fn failure_mid_write_leaves_nothing_behind() {
     );
     // The first file is written into the temp dir; the second fails.
     plan.push(
-        ids::NAMES_HOSTS_LOCALHOST,
+        requirement!("names.hosts.localhost"),
         Item::File {
             name: "../escape".into(),
             contents: String::new(),
@@ -557,7 +544,7 @@ fn a_late_failure_removes_a_read_only_layer_even_unprivileged() {
     let mut plan = Plan::default();
     for (path, mode) in [("/", 0o555), ("/etc", 0o555), ("/etc/ssl", 0o500)] {
         plan.push(
-            ids::FILESYSTEMS_LAYER_TARGETS,
+            requirement!("filesystems.layer.targets"),
             Item::LayerDir {
                 path: path.into(),
                 mode,
@@ -626,4 +613,36 @@ fn a_bundle_reads_back_from_its_directory() {
         Bundle::open(root.path()).unwrap_err(),
         Error::NotABundle { .. }
     ));
+}
+
+#[test]
+#[verifies("lifecycle.remove")]
+fn concurrent_removals_of_one_bundle_both_succeed() {
+    // `rm --force` and the engine that ran the container both remove its bundle when the
+    // container dies; without the lock one of them failed on an entry the other had removed.
+    let root = rootfs();
+    for _ in 0..20 {
+        let (parent, b) = prepared(root.path(), &RunOptions::default(), &image(None));
+        // Enough entries that the two walks overlap.
+        for i in 0..200 {
+            fs::write(b.state_dir.join(format!("layer/upper/f{i}")), "x").unwrap();
+        }
+        let dir = b.state_dir.clone();
+        let other = std::thread::spawn(move || remove(&dir));
+        let mine = remove(&b.state_dir);
+        let theirs = other.join().unwrap();
+        // The one that came second either waited for the first (and found nothing left to do)
+        // or started after it finished (and found no bundle, as `Bundle::remove` and
+        // `Runtime::remove` take it); never an error half-way.
+        let fine = |r: &Result<()>| match r {
+            Ok(()) => true,
+            Err(Error::NotABundle { reason, .. }) => reason.contains("No such file"),
+            Err(_) => false,
+        };
+        assert!(
+            fine(&mine) && fine(&theirs) && (mine.is_ok() || theirs.is_ok()),
+            "{mine:?} / {theirs:?}"
+        );
+        assert_eq!(entries(parent.path()), Vec::<String>::new());
+    }
 }

@@ -53,18 +53,9 @@ impl Fixture {
 }
 
 fn image(user: Option<&str>, env: &[&str], entrypoint: Option<&[&str]>) -> ImageConfiguration {
-    let mut c = ConfigBuilder::default();
-    c = c.env(env.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-    if let Some(u) = user {
-        c = c.user(u);
-    }
-    if let Some(e) = entrypoint {
-        c = c.entrypoint(e.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-    }
-    ImageConfigurationBuilder::default()
-        .config(c.build().unwrap())
-        .build()
-        .unwrap()
+    locald_testkit::image_config(
+        serde_json::json!({ "User": user, "Env": env, "Entrypoint": entrypoint }),
+    )
 }
 
 fn builder() -> ImageConfiguration {

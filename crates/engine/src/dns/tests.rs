@@ -242,15 +242,21 @@ fn parse_render_round_trips() {
 #[verifies("dns.resolv-conf.host-network", "dns.resolv-conf.private-network")]
 fn the_plan_mounts_the_file_read_only_tagged_by_mode() {
     for (network, req) in [
-        (NetworkMode::Host, ids::DNS_RESOLV_CONF_HOST_NETWORK),
-        (NetworkMode::Private, ids::DNS_RESOLV_CONF_PRIVATE_NETWORK),
+        (
+            NetworkMode::Host,
+            requirement!("dns.resolv-conf.host-network"),
+        ),
+        (
+            NetworkMode::Private,
+            requirement!("dns.resolv-conf.private-network"),
+        ),
     ] {
         let mut p = Plan::default();
         let opts = RunOptions {
             network,
             ..RunOptions::default()
         };
-        plan(&mut p, &opts, &systemd_resolved()).unwrap();
+        plan_resolv_conf(&mut p, &opts, &systemd_resolved()).unwrap();
         match p.entries() {
             [e] => {
                 assert_eq!(e.requirement, req);

@@ -5,10 +5,11 @@ use locald_spec_macros::implements;
 use super::{
     ADDED_HOME, GROUP_PATH, Identity, PASSWD_PATH, UserSource, generate_files, resolve_user,
 };
+use crate::duties::{Context, PlanInput};
 use crate::error::{Error, Result};
-use crate::ids;
 use crate::options::IdMapping;
-use crate::plan::{Item, Plan, PlanInput};
+use crate::plan::{Item, Plan};
+use crate::requirement;
 
 /// Mode of the generated files: world-readable, so any container uid can resolve names.
 pub const GENERATED_FILE_MODE: u32 = 0o644;
@@ -44,8 +45,9 @@ fn refuse_unmapped(id: &Identity, mapping: &IdMapping, source: UserSource) -> Re
     Ok(())
 }
 
-/// Resolve the process identity, push its entries, and return it (with `home` filled in).
-pub(crate) fn plan(plan: &mut Plan, input: &PlanInput<'_>) -> Result<Identity> {
+/// Resolve the process identity for `input` (`home` filled in: the passwd entry's, else the
+/// added entry's `/`); a user the image or the mapping cannot give is an error.
+pub fn resolve(input: &PlanInput<'_>) -> Result<Identity> {
     let (passwd, groups) = input.identity_files.parse()?;
     let image_user = input.image.config().as_ref().and_then(|c| c.user().clone());
     let (spec, source) = user_spec(input.options.user.as_deref(), image_user.as_deref());
@@ -66,24 +68,34 @@ pub(crate) fn plan(plan: &mut Plan, input: &PlanInput<'_>) -> Result<Identity> {
         // unprivileged user namespace anyway.
         id.additional_gids.clear();
     }
+    if id.home.is_none() {
+        id.home = Some(ADDED_HOME.into());
+    }
+    Ok(id)
+}
+
+/// Push the identity's entries: the process user and groups, and the generated `/etc/passwd`
+/// and `/etc/group` in the container's layer.
+pub(crate) fn plan(plan: &mut Plan, ctx: &Context<'_>) -> Result<()> {
+    let id = &ctx.identity;
     plan.push(
-        ids::IDENTITY_USER_RESOLVE,
+        requirement!("identity.user.resolve"),
         Item::User {
             uid: id.uid,
             gid: id.gid,
         },
     );
     plan.push(
-        ids::IDENTITY_USER_ADDITIONAL_GIDS,
+        requirement!("identity.user.additional-gids"),
         Item::AdditionalGids {
             gids: id.additional_gids.clone(),
         },
     );
-    let files = generate_files(input.identity_files, &id)?;
+    let files = generate_files(ctx.input.identity_files, id)?;
     // Written into the container's own layer, not bind-mounted: `useradd` and `passwd`
     // replace these files by rename, which a bind mount refuses (EBUSY).
     plan.push(
-        ids::IDENTITY_PASSWD_CURRENT_USER,
+        requirement!("identity.passwd.current-user"),
         Item::LayerFile {
             path: PASSWD_PATH.into(),
             contents: files.passwd,
@@ -92,7 +104,7 @@ pub(crate) fn plan(plan: &mut Plan, input: &PlanInput<'_>) -> Result<Identity> {
         },
     );
     plan.push(
-        ids::IDENTITY_GROUP_CURRENT_GROUP,
+        requirement!("identity.group.current-group"),
         Item::LayerFile {
             path: GROUP_PATH.into(),
             contents: files.group,
@@ -100,10 +112,7 @@ pub(crate) fn plan(plan: &mut Plan, input: &PlanInput<'_>) -> Result<Identity> {
             owner: None,
         },
     );
-    if id.home.is_none() {
-        id.home = Some(ADDED_HOME.into());
-    }
-    Ok(id)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 use super::*;
 use crate::options::RunOptions;
-use crate::plan::Entry;
+use crate::plan::{Entry, Requirement};
 use locald_spec_macros::verifies;
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
@@ -15,10 +15,10 @@ fn image() -> tempfile::TempDir {
 }
 
 /// The default mounts and the given extra entries, completed against `dir`.
-fn complete(dir: &Path, extra: Vec<(&'static str, Item)>) -> crate::Result<Vec<Entry>> {
+fn complete(dir: &Path, extra: Vec<(Requirement, Item)>) -> crate::Result<Vec<Entry>> {
     let mut plan = Plan::default();
     plan.push(
-        ids::FILESYSTEMS_ROOT,
+        requirement!("filesystems.root"),
         Item::Root {
             image: dir.into(),
             readonly: false,
@@ -46,9 +46,9 @@ fn layer_paths(entries: &[Entry]) -> Vec<String> {
         .collect()
 }
 
-fn hosts_bind() -> (&'static str, Item) {
+fn hosts_bind() -> (Requirement, Item) {
     (
-        ids::NAMES_HOSTS_LOCALHOST,
+        requirement!("names.hosts.localhost"),
         Item::Mount(MountEntry::new(
             "/etc/hosts",
             "bind",
@@ -125,7 +125,7 @@ fn an_etc_leading_into_proc_is_refused() {
     let err = complete(
         dir.path(),
         vec![(
-            ids::IDENTITY_PASSWD_CURRENT_USER,
+            requirement!("identity.passwd.current-user"),
             Item::LayerFile {
                 path: "/etc/passwd".into(),
                 contents: String::new(),
@@ -145,7 +145,7 @@ fn dangling_symlinks_and_loops_are_refused_naming_them() {
     symlink("/nowhere", dir.path().join("data")).unwrap();
     let bind = |dest: &str| {
         (
-            ids::FILESYSTEMS_BIND_MOUNTS,
+            requirement!("filesystems.bind-mounts"),
             Item::Mount(MountEntry::new(dest, "bind", "/tmp", &["rbind"])),
         )
     };
@@ -165,11 +165,11 @@ fn a_generated_file_under_a_bind_mount_is_refused() {
         dir.path(),
         vec![
             (
-                ids::FILESYSTEMS_BIND_MOUNTS,
+                requirement!("filesystems.bind-mounts"),
                 Item::Mount(MountEntry::new("/etc", "bind", "/tmp", &["rbind"])),
             ),
             (
-                ids::IDENTITY_PASSWD_CURRENT_USER,
+                requirement!("identity.passwd.current-user"),
                 Item::LayerFile {
                     path: "/etc/passwd".into(),
                     contents: String::new(),

@@ -175,14 +175,9 @@ pub fn sh(mode: Mode, users: Users, opts: &[&str], script: &str) -> Output {
 }
 
 /// Write an image configuration JSON beside the rootfs and return its path as a string.
-pub fn image_config(rootfs: &Rootfs, config: serde_json::Value) -> String {
-    let doc = serde_json::json!({
-        "architecture": "amd64",
-        "os": "linux",
-        "rootfs": { "type": "layers", "diff_ids": [] },
-        "config": config,
-    });
-    let p = rootfs.write_scratch("image-config.json", &doc.to_string());
+pub fn image_config_file(rootfs: &Rootfs, config: serde_json::Value) -> String {
+    let doc = serde_json::to_string(&locald_testkit::image_config(config)).unwrap();
+    let p = rootfs.write_scratch("image-config.json", &doc);
     p.to_str().unwrap().to_owned()
 }
 

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! locald-probe [--json] [--host-ns pid:[N],net:[N],...] [--caller UID:GID]
-//!              [--host-resolv-conf TEXT]
+//!              [--host-resolv-conf TEXT] [--host-hosts TEXT]
 //! ```
 //!
 //! Prints a table (or, with `--json`, `[{"id", "check", "outcome", "detail"}]`) and exits 0
@@ -39,6 +39,10 @@ struct Cli {
     /// container's with.
     #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
     host_resolv_conf: Option<String>,
+    /// The host's /etc/hosts, its text (empty when the host has none): on the host's network a
+    /// container's that is a verbatim copy of it is not graded.
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+    host_hosts: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -63,7 +67,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let results = run_all(&Ctx::gather(host_ns, caller, cli.host_resolv_conf));
+    let results = run_all(&Ctx::gather(
+        host_ns,
+        caller,
+        cli.host_resolv_conf,
+        cli.host_hosts,
+    ));
     if cli.json {
         println!(
             "{}",

@@ -8,10 +8,12 @@
 //! | `locald-private` | `locald-engine run --network none ...`, as root: a private network namespace |
 //! | `runc-spec` | `runc run` of the bundle `runc spec` writes, with only root path, args and `terminal: false` changed |
 //! | `podman` | `podman --runtime runc --cgroup-manager cgroupfs run --rm` of the rootfs imported as an image |
+//! | `docker` | `docker run --rm --network host` of the rootfs imported as an image, under a `dockerd` the runner starts on its own socket and data root ([`docker`]) |
+//! | `docker --init` | the same with `--init` (docker-init, tini, is PID 1) |
 //! | `youki` | `locald-engine run --runtime youki ...`, as root, when youki is installed |
 //!
 //! A configuration whose tool (or privilege) is missing is recorded as unavailable with the
-//! reason. The results file ([`Report`]) has this shape:
+//! reason. The results file ([`Conformance`]) has this shape:
 //!
 //! ```json
 //! {"generated_at": "2025-01-01T00:00:00Z",
@@ -29,17 +31,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
 use clap::Parser;
-use serde::{Deserialize, Serialize};
+use locald_conformance::{CheckResult, Conformance, Engine};
 
-use crate::{CheckResult, Outcome, table};
+use crate::{Finding, Outcome, table};
+
+pub mod docker;
+pub mod kubernetes;
 
 /// The configurations, in matrix order.
-pub const ENGINES: [&str; 6] = [
+pub const ENGINES: [&str; 8] = [
     "locald-root",
     "locald-rootless",
     "locald-private",
     "runc-spec",
     "podman",
+    "docker",
+    "docker --init",
     "youki",
 ];
 
@@ -69,52 +76,22 @@ pub struct Cli {
     /// The results file (default: target/locald-spec/conformance.json of the workspace).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Print a Kubernetes batch/v1 Job (JSON, for `kubectl apply -f`) that runs the probe from
+    /// IMAGE, an image holding the static probe as /locald-probe; run nothing.
+    #[arg(long, value_name = "IMAGE")]
+    pub kubernetes: Option<String>,
+    /// Add the probe's findings in FILE (`kubectl logs job/locald-probe`) to the results file as
+    /// the configuration `kubernetes`; run nothing.
+    #[arg(long, value_name = "FILE", conflicts_with = "kubernetes")]
+    pub kubernetes_log: Option<PathBuf>,
+    /// Write the probe's root filesystem (the static probe as /locald-probe, busybox) as a tar
+    /// archive to FILE, to import as an image (`docker import FILE REF`); run nothing.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["kubernetes", "kubernetes_log"])]
+    pub rootfs_tar: Option<PathBuf>,
     /// Run only this configuration (repeatable): locald-root, locald-rootless, locald-private,
-    /// runc-spec, podman, youki.
+    /// runc-spec, podman, docker, "docker --init", youki.
     #[arg(long, value_name = "NAME")]
     pub only: Vec<String>,
-}
-
-/// An engine configuration as recorded in the results file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EngineInfo {
-    /// One of [`ENGINES`].
-    pub name: String,
-    /// What runs the probe.
-    pub description: String,
-    /// The versions of the tools involved (empty when unavailable).
-    pub version: String,
-    /// Whether the configuration ran.
-    pub available: bool,
-    /// Why it is unavailable, or why its run produced no results.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-/// One probe result of one engine.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResultRow {
-    /// The engine configuration's name.
-    pub engine: String,
-    /// The requirement ID.
-    pub id: String,
-    /// The probe check.
-    pub check: String,
-    /// The outcome.
-    pub outcome: Outcome,
-    /// What the probe observed.
-    pub detail: String,
-}
-
-/// The results file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Report {
-    /// When the run started (RFC 3339, UTC).
-    pub generated_at: String,
-    /// Every configuration asked for, available or not.
-    pub engines: Vec<EngineInfo>,
-    /// Every result of every available configuration.
-    pub results: Vec<ResultRow>,
 }
 
 /// Formats seconds since the epoch as RFC 3339 UTC (`2025-01-31T12:00:00Z`).
@@ -321,15 +298,24 @@ pub fn host_namespaces() -> String {
         .join(",")
 }
 
-/// The largest host `/etc/resolv.conf` passed to the probe: one argument must stay below the
+/// The largest host file (`/etc/resolv.conf`, `/etc/hosts`) passed to the probe: one argument must stay below the
 /// kernel's MAX_ARG_STRLEN (128 KiB); a real file is a few hundred bytes.
-const MAX_RESOLV_CONF_ARG: usize = 64 * 1024;
+const MAX_HOST_FILE_ARG: usize = 64 * 1024;
 
 /// The runner's `/etc/resolv.conf`, for `--host-resolv-conf`: empty when there is none (as the
 /// engines read it), `None` when it is unreadable or too large to pass.
 pub fn host_resolv_conf() -> Option<String> {
-    match fs::read_to_string("/etc/resolv.conf") {
-        Ok(t) if t.len() <= MAX_RESOLV_CONF_ARG => Some(t),
+    host_file("/etc/resolv.conf")
+}
+
+/// The runner's `/etc/hosts`, for `--host-hosts`, read as [`host_resolv_conf`] is.
+pub fn host_hosts() -> Option<String> {
+    host_file("/etc/hosts")
+}
+
+fn host_file(path: &str) -> Option<String> {
+    match fs::read_to_string(path) {
+        Ok(t) if t.len() <= MAX_HOST_FILE_ARG => Some(t),
         Ok(_) => None,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(String::new()),
         Err(_) => None,
@@ -367,6 +353,7 @@ struct Env {
     rootfs: PathBuf,
     host_ns: String,
     host_resolv_conf: Option<String>,
+    host_hosts: Option<String>,
     engine_bin: PathBuf,
     init: PathBuf,
     runc: Option<PathBuf>,
@@ -405,6 +392,9 @@ impl Env {
         if let Some(text) = &self.host_resolv_conf {
             args.extend(["--host-resolv-conf".to_owned(), text.clone()]);
         }
+        if let Some(text) = &self.host_hosts {
+            args.extend(["--host-hosts".to_owned(), text.clone()]);
+        }
         args
     }
 }
@@ -412,12 +402,12 @@ impl Env {
 /// What one configuration produced.
 enum Run {
     Unavailable(String),
-    Ran(Result<Vec<CheckResult>, String>),
+    Ran(Result<Vec<Finding>, String>),
 }
 
 /// Runs `cmd` (whose last arguments start the probe with `--json`) and parses the probe's
 /// output; the probe exits 1 when a check failed, which is a result, not an error.
-fn probe_output(cmd: &mut Command, what: &str) -> Result<Vec<CheckResult>, String> {
+fn probe_output(cmd: &mut Command, what: &str) -> Result<Vec<Finding>, String> {
     let out = cmd
         .stdin(Stdio::null())
         .output()
@@ -425,7 +415,7 @@ fn probe_output(cmd: &mut Command, what: &str) -> Result<Vec<CheckResult>, Strin
     let code = out.status.code();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    match (code, serde_json::from_str::<Vec<CheckResult>>(&stdout)) {
+    match (code, serde_json::from_str::<Vec<Finding>>(&stdout)) {
         (Some(0 | 1), Ok(r)) if !r.is_empty() => Ok(r),
         (_, Err(e)) => Err(format!(
             "{what} exited with {}; no probe output ({e}); stderr: {}",
@@ -587,7 +577,7 @@ fn run_runc_spec(env: &Env) -> Run {
     Run::Ran(runc_spec(env, runc))
 }
 
-fn runc_spec(env: &Env, runc: &Path) -> Result<Vec<CheckResult>, String> {
+fn runc_spec(env: &Env, runc: &Path) -> Result<Vec<Finding>, String> {
     let bundle = env.base.join("runc-bundle");
     mkdir(&bundle, 0o755)?;
     let out = Command::new(runc)
@@ -645,31 +635,42 @@ fn run_podman(env: &Env) -> Run {
     Run::Ran(podman_run(env, &podman))
 }
 
-fn podman_run(env: &Env, podman: &Path) -> Result<Vec<CheckResult>, String> {
+/// Runs `cmd`; its standard error is the error when it fails.
+fn ok(cmd: &mut Command, what: &str) -> Result<(), String> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("{what}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// The probe's rootfs as a tar archive, for the engines that import it as an image (written
+/// once per run).
+fn rootfs_tar(env: &Env) -> Result<PathBuf, String> {
     let tar = env.base.join("rootfs.tar");
-    let ok = |cmd: &mut Command, what: &str| -> Result<(), String> {
-        let out = cmd
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("{what}: {e}"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{what}: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ))
-        }
-    };
-    ok(
-        Command::new("tar")
-            .arg("-C")
-            .arg(&env.rootfs)
-            .arg("-cf")
-            .arg(&tar)
-            .arg("."),
-        "tar the rootfs",
-    )?;
+    if !tar.is_file() {
+        ok(
+            Command::new("tar")
+                .arg("-C")
+                .arg(&env.rootfs)
+                .arg("-cf")
+                .arg(&tar)
+                .arg("."),
+            "tar the rootfs",
+        )?;
+    }
+    Ok(tar)
+}
+
+fn podman_run(env: &Env, podman: &Path) -> Result<Vec<Finding>, String> {
+    let tar = rootfs_tar(env)?;
     let image = format!("localhost/locald-conform-probe:{}", std::process::id());
     ok(
         Command::new(podman).arg("import").arg(&tar).arg(&image),
@@ -715,14 +716,24 @@ fn describe(name: &str) -> &'static str {
         "youki" => {
             "locald-engine run as root with youki (youki's libcontainer, the runtime locald embeds) instead of runc"
         }
+        "docker" => {
+            "docker run --rm --network host of the rootfs imported as an image, under Debian's dockerd started on a socket and data root of its own (--bridge=none --iptables=false, cgroupfs driver)"
+        }
+        "docker --init" => {
+            "the same docker run with --init: docker-init (tini) is PID 1 and the probe its child"
+        }
         _ => {
             "podman --runtime runc --cgroup-manager cgroupfs run --rm --ulimit nofile=1024:1024 --ulimit nproc=4096:4096"
         }
     }
 }
 
-fn version(name: &str, env: &Env) -> String {
+fn version(name: &str, env: &Env, docker: Option<&Result<docker::Daemon, String>>) -> String {
     match name {
+        "docker" | "docker --init" => docker
+            .and_then(|d| d.as_ref().ok())
+            .map(|d| d.version.clone())
+            .unwrap_or_default(),
         "locald-root" | "locald-rootless" | "locald-private" => locald_version(env),
         "runc-spec" => env
             .runc
@@ -744,7 +755,7 @@ fn version(name: &str, env: &Env) -> String {
 }
 
 /// The matrix: one row per (requirement, check), one column per engine.
-pub fn matrix(report: &Report) -> String {
+pub fn matrix(report: &Conformance) -> String {
     let engines: Vec<&str> = report.engines.iter().map(|e| e.name.as_str()).collect();
     let mut keys: Vec<(&str, &str)> = Vec::new();
     for r in &report.results {
@@ -797,9 +808,35 @@ pub fn matrix(report: &Report) -> String {
     out
 }
 
+/// The static probe: `--probe`, else built with cargo; refused unless it is a static ELF
+/// executable, the only kind that runs in a root filesystem holding nothing else.
+fn static_probe(cli: &Cli) -> Result<PathBuf, String> {
+    let probe = match &cli.probe {
+        Some(p) => p.clone(),
+        None => build_probe()?,
+    };
+    let bytes = fs::read(&probe).map_err(|e| format!("probe {}: {e}", probe.display()))?;
+    if elf_has_interpreter(&bytes) != Some(false) {
+        return Err(format!(
+            "probe {} is not a static ELF executable (build it with RUSTFLAGS=\"-C \
+             target-feature=+crt-static\" --target {PROBE_TARGET})",
+            probe.display()
+        ));
+    }
+    Ok(probe)
+}
+
+/// The run's temporary directory.
+fn work_dir() -> Result<tempfile::TempDir, String> {
+    tempfile::Builder::new()
+        .prefix("locald-conform-")
+        .tempdir()
+        .map_err(|e| format!("temporary directory: {e}"))
+}
+
 /// Runs the configurations `cli` selects and writes the report; `Err` for a failure to run at
 /// all (a configuration that is unavailable, or whose checks fail, is a result).
-pub fn run(cli: &Cli) -> Result<(Report, PathBuf, bool), String> {
+pub fn run(cli: &Cli) -> Result<(Conformance, PathBuf, bool), String> {
     for name in &cli.only {
         if !ENGINES.contains(&name.as_str()) {
             return Err(format!(
@@ -819,27 +856,13 @@ pub fn run(cli: &Cli) -> Result<(Report, PathBuf, bool), String> {
             .map(|d| d.as_secs())
             .unwrap_or(0),
     );
-    let probe = match &cli.probe {
-        Some(p) => p.clone(),
-        None => build_probe()?,
-    };
-    let bytes = fs::read(&probe).map_err(|e| format!("probe {}: {e}", probe.display()))?;
-    if elf_has_interpreter(&bytes) != Some(false) {
-        return Err(format!(
-            "probe {} is not a static ELF executable (build it with RUSTFLAGS=\"-C \
-             target-feature=+crt-static\" --target {PROBE_TARGET})",
-            probe.display()
-        ));
-    }
+    let probe = static_probe(cli)?;
     // The engine checks the init itself (static, executable) and names it when it is not.
     let init = match &cli.init {
         Some(p) => p.clone(),
         None => build_init()?,
     };
-    let dir = tempfile::Builder::new()
-        .prefix("locald-conform-")
-        .tempdir()
-        .map_err(|e| format!("temporary directory: {e}"))?;
+    let dir = work_dir()?;
     // Temporary directories are 0700: the rootless user must traverse this one.
     chmod(dir.path(), 0o755)?;
     let rootfs = dir.path().join("rootfs");
@@ -849,6 +872,7 @@ pub fn run(cli: &Cli) -> Result<(Report, PathBuf, bool), String> {
         rootfs,
         host_ns: host_namespaces(),
         host_resolv_conf: host_resolv_conf(),
+        host_hosts: host_hosts(),
         engine_bin: cli
             .engine_bin
             .clone()
@@ -859,6 +883,11 @@ pub fn run(cli: &Cli) -> Result<(Report, PathBuf, bool), String> {
     let mut engines = Vec::new();
     let mut results = Vec::new();
     let mut all_ran = true;
+    // One daemon serves both Docker configurations; dropping it (after the loop, or on any
+    // early return) stops it.
+    let docker = (selected.iter().any(|n| n.starts_with("docker"))
+        && docker::Daemon::unavailable().is_none())
+    .then(|| docker::Daemon::start(&env));
     for name in selected {
         let run = match name {
             "locald-root" => run_locald_root(&env, "host"),
@@ -866,9 +895,11 @@ pub fn run(cli: &Cli) -> Result<(Report, PathBuf, bool), String> {
             "locald-rootless" => run_locald_rootless(&env),
             "runc-spec" => run_runc_spec(&env),
             "youki" => run_locald_youki(&env),
+            "docker" => docker::run(&env, docker.as_ref(), false),
+            "docker --init" => docker::run(&env, docker.as_ref(), true),
             _ => run_podman(&env),
         };
-        let mut info = EngineInfo {
+        let mut info = Engine {
             name: name.to_owned(),
             description: describe(name).to_owned(),
             version: String::new(),
@@ -879,15 +910,9 @@ pub fn run(cli: &Cli) -> Result<(Report, PathBuf, bool), String> {
             Run::Unavailable(reason) => info.reason = Some(reason),
             Run::Ran(outcome) => {
                 info.available = true;
-                info.version = version(name, &env);
+                info.version = version(name, &env, docker.as_ref());
                 match outcome {
-                    Ok(rs) => results.extend(rs.into_iter().map(|r| ResultRow {
-                        engine: name.to_owned(),
-                        id: r.id,
-                        check: r.check,
-                        outcome: r.outcome,
-                        detail: r.detail,
-                    })),
+                    Ok(rs) => results.extend(rs.into_iter().map(|f| CheckResult::new(name, f))),
                     Err(e) => {
                         all_ran = false;
                         info.reason = Some(format!("the run produced no results: {e}"));
@@ -897,20 +922,17 @@ pub fn run(cli: &Cli) -> Result<(Report, PathBuf, bool), String> {
         }
         engines.push(info);
     }
-    let report = Report {
+    drop(docker);
+    let report = Conformance {
         generated_at,
         engines,
         results,
     };
-    let out = cli
-        .out
-        .clone()
-        .unwrap_or_else(|| workspace_root().join("target/locald-spec/conformance.json"));
+    let out = out_file(cli);
     if let Some(parent) = out.parent() {
         fs::create_dir_all(parent).map_err(|e| format!("mkdir {}: {e}", parent.display()))?;
     }
-    let json = serde_json::to_string_pretty(&report).expect("report serializes");
-    fs::write(&out, json + "\n").map_err(|e| format!("write {}: {e}", out.display()))?;
+    fs::write(&out, report.to_json()).map_err(|e| format!("write {}: {e}", out.display()))?;
     Ok((report, out, all_ran))
 }
 
@@ -920,8 +942,75 @@ pub fn main() -> ExitCode {
     main_with(&Cli::parse())
 }
 
+/// The results file `cli` names, or the workspace's.
+fn out_file(cli: &Cli) -> PathBuf {
+    cli.out
+        .clone()
+        .unwrap_or_else(|| workspace_root().join(locald_conformance::CONFORMANCE_FILE))
+}
+
+/// `--kubernetes-log FILE`: the findings of a cluster's run added to the results file.
+fn add_kubernetes_log(cli: &Cli, log: &Path) -> Result<String, String> {
+    let text = fs::read_to_string(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let out = out_file(cli);
+    let mut report = Conformance::read(&out)?.unwrap_or_default();
+    let n = kubernetes::add_log(&mut report, &text, log)?;
+    if let Some(parent) = out.parent() {
+        fs::create_dir_all(parent).map_err(|e| format!("mkdir {}: {e}", parent.display()))?;
+    }
+    fs::write(&out, report.to_json()).map_err(|e| format!("write {}: {e}", out.display()))?;
+    Ok(format!(
+        "{n} findings of `{}` added to {}",
+        kubernetes::ENGINE,
+        out.display()
+    ))
+}
+
+/// `--rootfs-tar FILE`: the probe's root filesystem as an archive.
+fn write_rootfs_tar(cli: &Cli, file: &Path) -> Result<String, String> {
+    let dir = work_dir()?;
+    let rootfs = dir.path().join("rootfs");
+    build_rootfs(&rootfs, &static_probe(cli)?)?;
+    ok(
+        Command::new("tar")
+            .arg("-C")
+            .arg(&rootfs)
+            .arg("-cf")
+            .arg(file)
+            .arg("."),
+        "tar the rootfs",
+    )?;
+    Ok(format!(
+        "{}: the probe's root filesystem; import it as an image, e.g. docker import {} \
+         locald-probe:latest",
+        file.display(),
+        file.display()
+    ))
+}
+
 /// Runs with options parsed elsewhere (`locald-spec conform`), printing the matrix.
 pub fn main_with(cli: &Cli) -> ExitCode {
+    let other = if let Some(image) = &cli.kubernetes {
+        let job = serde_json::to_string_pretty(&kubernetes::job_manifest(image))
+            .expect("a manifest serializes");
+        println!("{job}");
+        return ExitCode::SUCCESS;
+    } else if let Some(log) = &cli.kubernetes_log {
+        Some(add_kubernetes_log(cli, log))
+    } else {
+        cli.rootfs_tar.as_ref().map(|f| write_rootfs_tar(cli, f))
+    };
+    match other {
+        Some(Ok(said)) => {
+            println!("{said}");
+            return ExitCode::SUCCESS;
+        }
+        Some(Err(e)) => {
+            eprintln!("locald-conform: {e}");
+            return ExitCode::from(2);
+        }
+        None => {}
+    }
     match run(cli) {
         Ok((report, out, all_ran)) => {
             print!("{}", matrix(&report));
@@ -959,37 +1048,18 @@ mod tests {
     }
 
     #[test]
-    fn report_shape_and_matrix() {
-        let report = Report {
-            generated_at: rfc3339(0),
-            engines: vec![
-                EngineInfo {
-                    name: "locald-root".into(),
-                    description: "d".into(),
-                    version: "v".into(),
-                    available: true,
-                    reason: None,
-                },
-                EngineInfo {
-                    name: "podman".into(),
-                    description: "d".into(),
-                    version: String::new(),
-                    available: false,
-                    reason: Some("podman is not installed".into()),
-                },
+    fn the_matrix_marks_failures_and_unavailable_engines() {
+        let report: Conformance = serde_json::from_value(serde_json::json!({
+            "generated_at": rfc3339(0),
+            "engines": [
+                {"name": "locald-root", "description": "d", "version": "v", "available": true},
+                {"name": "podman", "description": "d", "version": "", "available": false,
+                 "reason": "podman is not installed"}
             ],
-            results: vec![ResultRow {
-                engine: "locald-root".into(),
-                id: "a.b".into(),
-                check: "checks::c".into(),
-                outcome: Outcome::Fail,
-                detail: "x".into(),
-            }],
-        };
-        let v = serde_json::to_value(&report).unwrap();
-        assert!(v["engines"][0].get("reason").is_none());
-        assert_eq!(v["engines"][1]["reason"], "podman is not installed");
-        assert_eq!(v["results"][0]["outcome"], "fail");
+            "results": [{"engine": "locald-root", "id": "a.b", "check": "checks::c",
+                         "outcome": "fail", "detail": "x"}]
+        }))
+        .expect("a report");
         let m = matrix(&report);
         assert!(m.contains("a.b          c      FAIL         -"), "{m}");
         assert!(

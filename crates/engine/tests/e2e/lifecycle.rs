@@ -1,16 +1,12 @@
 //! The life of a bundle as the CLI sees it: exit statuses, removal, and what the engine's
 //! death leaves (nothing mounted; a bundle `ps` lists and `rm` removes), rootful and rootless.
 
-#![cfg(target_os = "linux")]
-
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
-use locald_spec_macros::verifies;
+use crate::common::*;
+use locald_spec_macros::{variants, verifies};
 use locald_testkit::{Rootfs, Users, require_runc};
 
 /// The overlay mounts of the host's (the test's) mount namespace whose options name `needle`.
@@ -48,6 +44,8 @@ fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+#[verifies("lifecycle.exit-status")]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
 fn exit_statuses(mode: Mode) {
     let rootfs = Rootfs::build(Users::RootOnly);
     // The workload's own statuses pass through.
@@ -61,18 +59,6 @@ fn exit_statuses(mode: Mode) {
     assert_eq!(out.code, 126, "{out:#?}");
     // The engine refused: 125.
     run(mode, &rootfs, &["--id=-rf"], &["true"]).refused("not a valid container id");
-}
-
-#[test]
-#[verifies("lifecycle.exit-status")]
-fn exit_statuses_root() {
-    exit_statuses(Mode::Root);
-}
-
-#[test]
-#[verifies("lifecycle.exit-status")]
-fn exit_statuses_rootless() {
-    exit_statuses(Mode::Rootless);
 }
 
 /// `locald-engine run --id ID --state-root SR` in the background, its container running.
@@ -102,6 +88,8 @@ fn background(
     child
 }
 
+#[verifies("lifecycle.remove")]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
 fn remove_refuses_a_running_container_unless_forced(mode: Mode) {
     let rootfs = Rootfs::build(Users::RootOnly);
     let sr = state_root(mode, &rootfs);
@@ -150,18 +138,6 @@ fn remove_refuses_a_running_container_unless_forced(mode: Mode) {
 
 #[test]
 #[verifies("lifecycle.remove")]
-fn remove_refuses_a_running_container_unless_forced_root() {
-    remove_refuses_a_running_container_unless_forced(Mode::Root);
-}
-
-#[test]
-#[verifies("lifecycle.remove")]
-fn remove_refuses_a_running_container_unless_forced_rootless() {
-    remove_refuses_a_running_container_unless_forced(Mode::Rootless);
-}
-
-#[test]
-#[verifies("lifecycle.remove")]
 fn remove_refuses_a_directory_the_engine_did_not_prepare_root() {
     let rootfs = Rootfs::build(Users::RootOnly);
     // What `runc spec` makes beside real data.
@@ -182,6 +158,8 @@ fn remove_refuses_a_directory_the_engine_did_not_prepare_root() {
 /// bundle, mounting, the container running — nothing stays mounted on the host, the container
 /// does not outlive the engine for long (runc gets the stop signal as its parent-death
 /// signal), and `rm --force` (or the next `run` with the id) removes whatever is left.
+#[verifies("lifecycle.engine-death", "filesystems.layer.private")]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
 fn sigkill_at_any_phase_leaves_nothing_mounted(mode: Mode) {
     require_runc();
     let rootfs = Rootfs::build(Users::RootOnly);
@@ -247,18 +225,6 @@ fn runc_status(root: &Path, id: &str) -> Option<String> {
 /// The image was never written (no `/f` at its root).
 fn rootfs_untouched(rootfs: &Rootfs) -> bool {
     !rootfs.path().join("f").exists()
-}
-
-#[test]
-#[verifies("lifecycle.engine-death", "filesystems.layer.private")]
-fn sigkill_at_any_phase_leaves_nothing_mounted_root() {
-    sigkill_at_any_phase_leaves_nothing_mounted(Mode::Root);
-}
-
-#[test]
-#[verifies("lifecycle.engine-death", "filesystems.layer.private")]
-fn sigkill_at_any_phase_leaves_nothing_mounted_rootless() {
-    sigkill_at_any_phase_leaves_nothing_mounted(Mode::Rootless);
 }
 
 /// SIGKILL during removal: the bundle's record goes last, so `rm` still recognizes what is
@@ -367,4 +333,118 @@ fn hostile_image_configurations_are_refused_naming_them_root() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
+}
+
+mod cli {
+    use crate::*;
+
+    use locald_engine::requirement;
+
+    #[test]
+    fn explain_lists_every_entry_with_a_known_requirement_id() {
+        let rootfs = Rootfs::build(Users::RootOnly);
+        let root = rootfs.path().to_str().unwrap();
+        let out = Command::new(BIN)
+            .env("LOCALD_INIT", static_init())
+            .args([
+                "explain", "--rootfs", root, "--id", "c1", "--json", "--", "sh",
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let entries = v["entries"].as_array().unwrap();
+        assert!(!entries.is_empty());
+        // Every ID the engine prints is one the book defines.
+        let workspace = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+        let book = locald_spec_core::parse::Registry::load(workspace, &workspace.join("book/src"))
+            .unwrap();
+        let defined = book.defined_ids();
+        for e in entries {
+            let id = e["requirement"].as_str().unwrap();
+            assert!(defined.contains(id), "{id}");
+        }
+        let text = Command::new(BIN)
+            .env("LOCALD_INIT", static_init())
+            .args(["explain", "--rootfs", root, "--id", "c1", "--", "sh"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8(text.stdout).unwrap();
+        assert!(text.contains("filesystems.proc"), "{text}");
+        assert!(text.contains("process.args"), "{text}");
+        for id in [
+            requirement!("stopping.init.default"),
+            requirement!("stopping.init.readonly"),
+            requirement!("stopping.signal"),
+        ] {
+            assert!(text.contains(id.as_str()), "{id}: {text}");
+        }
+    }
+
+    #[test]
+    fn missing_runtime_is_a_clear_error() {
+        let rootfs = Rootfs::build(Users::RootOnly);
+        let out = Command::new(BIN)
+            .args(["run", "--runtime", "/nonexistent/runc", "--rootfs"])
+            .arg(rootfs.path())
+            .args(["--", "true"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(125), "{out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("/nonexistent/runc") && err.contains("not found"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn prepare_writes_a_bundle_and_prints_its_path() {
+        let rootfs = Rootfs::build(Users::RootOnly);
+        let bundle = rootfs.base().join("bundle");
+        let out = Command::new(BIN)
+            .env("LOCALD_INIT", static_init())
+            .args(["prepare", "--rootfs"])
+            .arg(rootfs.path())
+            .arg("--bundle")
+            .arg(&bundle)
+            .args(["--id", "c1", "--", "sh"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap().trim(),
+            bundle.to_str().unwrap()
+        );
+        for f in [
+            "config.json",
+            "locald-bundle.json",
+            "layer/upper/etc/passwd",
+        ] {
+            assert!(bundle.join(f).is_file(), "{f}");
+        }
+    }
+}
+
+mod runc_state {
+    use crate::*;
+
+    /// `runc run` deletes the container itself when it ends, so the engine starts no second
+    /// runc (`delete`) for an ordinary run; nothing may be left behind in runc's state.
+    #[test]
+    fn no_runc_state_is_left_after_a_run_root() {
+        let rootfs = Rootfs::build(Users::RootOnly);
+        let id = format!("runc-state-{}", std::process::id());
+        let runc_root = default_runtime_root(Mode::Root);
+        let runc_root = runc_root.as_path();
+        run(Mode::Root, &rootfs, &["--id", &id], &["true"]).ok();
+        assert!(!runc_root.join(&id).exists());
+        let out = Command::new(require_runc())
+            .arg("--root")
+            .arg(runc_root)
+            .args(["state", &id])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{out:?}");
+    }
 }

@@ -2,13 +2,9 @@
 //! rootful and rootless, on a real Debian tree and on busybox: what a root workload writes
 //! never reaches the image or another container.
 
-#![cfg(target_os = "linux")]
-
-mod common;
-
 use std::process::Stdio;
 
-use common::*;
+use crate::common::*;
 use locald_spec_macros::verifies;
 use locald_testkit::{Rootfs, Users, require_runc, tree_manifest};
 
@@ -180,4 +176,117 @@ fn a_root_owned_image_is_refused_unless_read_only_rootless() {
     );
     let (code, out, err) = run_on(&["--readonly-rootfs"]);
     assert_eq!((code, out.as_str()), (Some(0), "ran\n"), "{err}");
+}
+
+/// A real Debian minbase rootfs (`debootstrap --variant=minbase bookworm`, built once into
+/// `target/debian-rootfs`): what the busybox tree cannot show — glibc's NSS (`getent`), bash as
+/// root's shell, coreutils' `id` — seen through the engine's generated files and mounts.
+mod debian {
+    use crate::*;
+
+    #[verifies(
+        "identity.user.resolve",
+        "identity.passwd.current-user",
+        "identity.group.current-group",
+        "environment.path-default",
+        "environment.home",
+        "environment.hostname",
+        "filesystems.proc",
+        "filesystems.dev",
+        "filesystems.dev-pts",
+        "filesystems.dev-shm",
+        "filesystems.dev-mqueue",
+        "filesystems.sys",
+        "filesystems.cgroup"
+    )]
+    #[variants(root = Mode::Root, rootless = Mode::Rootless)]
+    fn a_debian_workload_sees_a_sane_container(mode: Mode) {
+        require_runc();
+        let debian = debian_for(mode);
+        // The busybox rootfs is only the carrier of the engine and init copies the rootless
+        // test user can execute (see `engine_binary`); the container runs on the Debian tree.
+        let carrier = Rootfs::build(Users::RootOnly);
+        let script = "id -un; id -gn; getent passwd $(id -u); echo ---; env; echo ---; \
+                      cat /proc/self/mountinfo";
+        let out = engine_command(mode, &carrier)
+            .args(["run", "--rootfs", debian.to_str().unwrap(), "--"])
+            .args(["sh", "-c", script])
+            .output()
+            .expect("spawn locald-engine");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{out:#?}");
+        let mut parts = stdout.split("---\n");
+        let (who, env, mounts) = (
+            parts.next().unwrap(),
+            parts.next().expect("env"),
+            parts.next().expect("mountinfo"),
+        );
+        assert_eq!(
+            who, "root\nroot\nroot:x:0:0:root:/root:/bin/bash\n",
+            "{stdout}"
+        );
+        let env: Vec<&str> = env.lines().collect();
+        for want in [
+            format!("PATH={}", locald_engine::environment::DEFAULT_PATH),
+            "HOME=/root".to_string(),
+        ] {
+            assert!(env.contains(&want.as_str()), "{want} in {env:?}");
+        }
+        assert!(env.iter().any(|v| v.starts_with("HOSTNAME=")), "{env:?}");
+        for (point, fstype) in [
+            ("/proc", "proc"),
+            ("/dev", "tmpfs"),
+            ("/dev/pts", "devpts"),
+            ("/dev/shm", "tmpfs"),
+            ("/dev/mqueue", "mqueue"),
+            ("/sys", "sysfs"),
+        ] {
+            assert_eq!(fstype_at(mounts, point), Some(fstype), "{point}: {mounts}");
+        }
+        let info = mountinfo(mounts);
+        assert!(
+            mount_at(&info, "/etc/passwd").is_none(),
+            "in the layer: {mounts}"
+        );
+        assert_eq!(
+            mount_at(&info, "/").map(|m| m.fstype),
+            Some("overlay"),
+            "{mounts}"
+        );
+        assert!(mount_at(&info, "/sys/fs/cgroup").is_some(), "{mounts}");
+    }
+
+    #[test]
+    #[verifies(
+        "identity.user.resolve",
+        "identity.passwd.current-user",
+        "identity.group.current-group",
+        "environment.home"
+    )]
+    fn debian_names_resolve_for_a_named_user_and_a_numeric_uid_it_lacks_root() {
+        require_runc();
+        let debian = locald_testkit::debian_rootfs();
+        let carrier = Rootfs::build(Users::RootOnly);
+        let script = "echo $(id -un) $(id -gn) $HOME; getent passwd $(id -u) | cut -d: -f1,6";
+        let who = |user: &str| {
+            let out = engine_command(Mode::Root, &carrier)
+                .args([
+                    "run",
+                    "--rootfs",
+                    debian.to_str().unwrap(),
+                    "--user",
+                    user,
+                    "--",
+                ])
+                .args(["sh", "-c", script])
+                .output()
+                .expect("spawn locald-engine");
+            assert!(out.status.success(), "{user}: {out:#?}");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        // The image's own entry: Debian's `man` user, uid 6, primary group `man` (12).
+        assert_eq!(who("man"), "man man /var/cache/man\nman:/var/cache/man\n");
+        // A uid and gid the image lacks: the engine's entries, resolved by glibc.
+        assert_eq!(who("1234:1234"), "user1234 group1234 /\nuser1234:/\n");
+    }
 }

@@ -15,16 +15,16 @@
 //! user of the mode, with the same arguments `Runtime::spawn` uses, so that its output can be
 //! captured.
 
-#![cfg(target_os = "linux")]
-
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use locald_engine::{Bundle, IdMapping, RunOptions, cnb, prepare};
-use locald_spec_macros::verifies;
-use locald_testkit::{Rootfs, Users, require_root, require_runc, static_init, test_user};
+use locald_spec_macros::{variants, verifies};
+use locald_testkit::{
+    Rootfs, Users, image_config, require_root, require_runc, static_init, test_user,
+};
 use oci_spec::image::ImageConfiguration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,16 +113,6 @@ fn base_options(mode: Mode, rootfs: &Rootfs) -> RunOptions {
         id_mapping: (mode == Mode::Rootless).then(|| IdMapping::new(uid, gid)),
         ..RunOptions::default()
     }
-}
-
-fn image_config(config: serde_json::Value) -> ImageConfiguration {
-    serde_json::from_value(serde_json::json!({
-        "architecture": "amd64",
-        "os": "linux",
-        "rootfs": { "type": "layers", "diff_ids": [] },
-        "config": config,
-    }))
-    .expect("image config")
 }
 
 #[derive(Debug)]
@@ -368,6 +358,8 @@ stat -c '%n %u:%g' "$CNB_APP_DIR/built" "$CNB_LAYERS_DIR/config/metadata.toml" \
         lifecycle_runs_as_the_build_user(Mode::Rootless);
     }
 
+    #[verifies("cnb.build.exit-codes")]
+    #[variants(root = Mode::Root, rootless = Mode::Rootless)]
     fn lifecycle_exit_status_passes_through(mode: Mode) {
         let (rootfs, image, dirs) = builder(mode);
         // A failure inside the lifecycle: the cache turns read-only after the profile checked
@@ -390,20 +382,10 @@ stat -c '%n %u:%g' "$CNB_APP_DIR/built" "$CNB_LAYERS_DIR/config/metadata.toml" \
         );
     }
 
-    #[test]
-    #[verifies("cnb.build.exit-codes")]
-    fn lifecycle_exit_status_passes_through_root() {
-        lifecycle_exit_status_passes_through(Mode::Root);
-    }
-
-    #[test]
-    #[verifies("cnb.build.exit-codes")]
-    fn lifecycle_exit_status_passes_through_rootless() {
-        lifecycle_exit_status_passes_through(Mode::Rootless);
-    }
-
     /// Builders made by `pack builder create` have no `/cache` nor `/layout-repo`: the engine
     /// provides the two mount targets without writing into the image.
+    #[verifies("cnb.build.directories", "filesystems.layer.targets")]
+    #[variants(root = Mode::Root, rootless = Mode::Rootless)]
     fn a_pack_builder_without_cache_and_layout_targets_runs(mode: Mode) {
         let (rootfs, image, dirs) = builder(mode);
         for d in ["cache", "layout-repo"] {
@@ -434,18 +416,6 @@ stat -c '%n %u:%g' "$CNB_APP_DIR/built" "$CNB_LAYERS_DIR/config/metadata.toml" \
         for d in ["cache", "layout-repo"] {
             assert!(!rootfs.path().join(d).exists(), "/{d} created in the image");
         }
-    }
-
-    #[test]
-    #[verifies("cnb.build.directories", "filesystems.layer.targets")]
-    fn a_pack_builder_without_cache_and_layout_targets_runs_root() {
-        a_pack_builder_without_cache_and_layout_targets_runs(Mode::Root);
-    }
-
-    #[test]
-    #[verifies("cnb.build.directories", "filesystems.layer.targets")]
-    fn a_pack_builder_without_cache_and_layout_targets_runs_rootless() {
-        a_pack_builder_without_cache_and_layout_targets_runs(Mode::Rootless);
     }
 }
 
@@ -570,9 +540,9 @@ exit "${EXIT_CODE:-0}"
         assert_eq!(launcher, app, "the launcher execs the app: {out:#?}");
         assert_ne!(app, 1, "an init is PID 1: {out:#?}");
         let pid1 = match mode {
-            Mode::Root => "app pid1 /dev/init -- /cnb/process/web --port 8080 ",
+            Mode::Root => "app pid1 /dev/init --parent-death 15 -- /cnb/process/web --port 8080 ",
             Mode::Rootless => {
-                "app pid1 /dev/init --userns 1002:1000 -- /cnb/process/web --port 8080 "
+                "app pid1 /dev/init --userns 1002:1000 --parent-death 15 -- /cnb/process/web --port 8080 "
             }
         };
         let workspace_owner = match mode {
@@ -623,6 +593,8 @@ exit "${EXIT_CODE:-0}"
         launcher_execs_the_app(Mode::Rootless);
     }
 
+    #[verifies("cnb.app.exit-codes", "signals.init.exit-status")]
+    #[variants(root = Mode::Root, rootless = Mode::Rootless)]
     fn exit_codes_pass_through(mode: Mode) {
         let rootfs = app_rootfs(mode);
         let base = base_options(mode, &rootfs);
@@ -665,17 +637,5 @@ exit "${EXIT_CODE:-0}"
                 "{code}"
             );
         }
-    }
-
-    #[test]
-    #[verifies("cnb.app.exit-codes", "signals.init.exit-status")]
-    fn exit_codes_pass_through_root() {
-        exit_codes_pass_through(Mode::Root);
-    }
-
-    #[test]
-    #[verifies("cnb.app.exit-codes", "signals.init.exit-status")]
-    fn exit_codes_pass_through_rootless() {
-        exit_codes_pass_through(Mode::Rootless);
     }
 }

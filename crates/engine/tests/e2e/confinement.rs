@@ -2,15 +2,11 @@
 //! "Confinement"), rootful and rootless, each reproducing the attack against the engine binary
 //! under real runc: on the engine before the per-container layer each of them got out.
 
-#![cfg(target_os = "linux")]
-
-mod common;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
-use locald_spec_macros::verifies;
+use crate::common::*;
+use locald_spec_macros::{variants, verifies};
 use locald_testkit::{Rootfs, Users, require_runc, second_test_user, test_user};
 
 /// How many times the victim container starts while the attacker races.
@@ -38,6 +34,8 @@ impl Drop for Attacker {
 /// directory is beside `/srv/x`, not below it: a missing one below would make the old engine
 /// mirror `/srv/x` itself, which it never bound, while beside it `/srv/x` is an entry of a
 /// mirrored `/srv`, bound by host path.
+#[verifies("confinement.mount-targets", "filesystems.layer.private")]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
 fn a_sibling_cannot_swap_the_shared_image_under_a_victim(mode: Mode) {
     require_runc();
     let rootfs = Rootfs::build(Users::RootOnly);
@@ -70,7 +68,7 @@ fn a_sibling_cannot_swap_the_shared_image_under_a_victim(mode: Mode) {
     )
     .unwrap();
     assert_eq!(line, "racing\n", "the attacker started");
-    let config = image_config(&rootfs, serde_json::json!({ "WorkingDir": "/srv/work" }));
+    let config = image_config_file(&rootfs, serde_json::json!({ "WorkingDir": "/srv/work" }));
     let probe = format!("test -e /srv/x{} && echo ESCAPED; pwd", marker.display());
     let mut escaped = 0;
     let mut failed = Vec::new();
@@ -114,23 +112,13 @@ fn a_sibling_cannot_swap_the_shared_image_under_a_victim(mode: Mode) {
     );
 }
 
-#[test]
-#[verifies("confinement.mount-targets", "filesystems.layer.private")]
-fn a_sibling_cannot_swap_the_shared_image_under_a_victim_root() {
-    a_sibling_cannot_swap_the_shared_image_under_a_victim(Mode::Root);
-}
-
-#[test]
-#[verifies("confinement.mount-targets", "filesystems.layer.private")]
-fn a_sibling_cannot_swap_the_shared_image_under_a_victim_rootless() {
-    a_sibling_cannot_swap_the_shared_image_under_a_victim(Mode::Rootless);
-}
-
 /// Escape 2: an image whose `/dev` is a symlink that resolves inside the root but, read by a
 /// runtime that joins `ROOTFS/dev/...` without resolving it there (runc 1.1.5's `setupPtmx`
 /// and `setupDevSymlinks`), names a host directory: runc wrote `ptmx`, `fd`, `stdin`, `stdout`
 /// and `stderr` there. Here the link names a directory of the test's, so nothing of the host's
 /// is at risk; the container's `/dev` must be a plain directory of its own layer.
+#[verifies("confinement.mount-targets", "filesystems.layer.targets")]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
 fn a_dev_symlink_never_leads_the_runtime_to_the_host(mode: Mode) {
     require_runc();
     let rootfs = Rootfs::build(Users::RootOnly);
@@ -182,39 +170,17 @@ fn a_dev_symlink_never_leads_the_runtime_to_the_host(mode: Mode) {
     );
 }
 
-#[test]
-#[verifies("confinement.mount-targets", "filesystems.layer.targets")]
-fn a_dev_symlink_never_leads_the_runtime_to_the_host_root() {
-    a_dev_symlink_never_leads_the_runtime_to_the_host(Mode::Root);
-}
-
-#[test]
-#[verifies("confinement.mount-targets", "filesystems.layer.targets")]
-fn a_dev_symlink_never_leads_the_runtime_to_the_host_rootless() {
-    a_dev_symlink_never_leads_the_runtime_to_the_host(Mode::Rootless);
-}
-
 /// The working directory `/work -> /proc/self/fd/7`, with a decoy directory `proc/self/fd/7`
 /// in the image, passed a check of the literal path: only runc's CVE-2024-21626 fix stood in
 /// the way. It is refused before anything runs.
+#[verifies("confinement.mount-targets", "process.cwd")]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
 fn a_working_directory_into_proc_is_refused(mode: Mode) {
     let rootfs = Rootfs::build(Users::RootOnly);
     std::fs::create_dir_all(rootfs.path().join("proc/self/fd/7")).unwrap();
     std::os::unix::fs::symlink("/proc/self/fd/7", rootfs.path().join("work")).unwrap();
-    let config = image_config(&rootfs, serde_json::json!({ "WorkingDir": "/work" }));
+    let config = image_config_file(&rootfs, serde_json::json!({ "WorkingDir": "/work" }));
     run(mode, &rootfs, &["--image-config", &config], &["pwd"]).refused("/proc/self/fd/7");
-}
-
-#[test]
-#[verifies("confinement.mount-targets", "process.cwd")]
-fn a_working_directory_into_proc_is_refused_root() {
-    a_working_directory_into_proc_is_refused(Mode::Root);
-}
-
-#[test]
-#[verifies("confinement.mount-targets", "process.cwd")]
-fn a_working_directory_into_proc_is_refused_rootless() {
-    a_working_directory_into_proc_is_refused(Mode::Rootless);
 }
 
 /// Escape 3: without XDG_RUNTIME_DIR or a home of one's own (su, cron), the state root is

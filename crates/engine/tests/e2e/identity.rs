@@ -1,0 +1,120 @@
+use super::*;
+
+#[verifies(
+    "identity.user.resolve",
+    "identity.passwd.current-user",
+    "identity.group.current-group"
+)]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
+fn current_uid_has_passwd_entry(mode: Mode) {
+    let out = sh(mode, Users::RootOnly, &[], "id -u; id -un; id -gn");
+    assert_eq!(out.ok(), "0\nroot\nroot\n");
+}
+
+#[verifies("identity.passwd.current-user", "identity.group.current-group")]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
+fn uid_0_gets_an_entry_when_the_image_has_none(mode: Mode) {
+    let script = "id -un; id -gn; cat /etc/passwd /etc/group";
+    let out = sh(mode, Users::NoEntries, &[], script);
+    assert_eq!(
+        out.ok(),
+        "root\nroot\nroot:x:0:0:container user:/:/bin/sh\nroot:x:0:\n"
+    );
+}
+
+#[test]
+#[verifies(
+    "identity.user.resolve",
+    "identity.passwd.current-user",
+    "environment.home"
+)]
+fn numeric_uid_missing_from_image_resolves_root() {
+    let script = "id -u; id -g; id -un; whoami; echo $HOME; cat /etc/passwd";
+    let out = sh(Mode::Root, Users::RootOnly, &["--user", "1234"], script);
+    assert_eq!(
+        out.ok(),
+        "1234\n0\nuser1234\nuser1234\n/\n\
+         root:x:0:0:root:/root:/bin/sh\nuser1234:x:1234:0:container user:/:/bin/sh\n"
+    );
+}
+
+#[test]
+#[verifies("identity.user.resolve", "identity.group.current-group")]
+fn numeric_gid_missing_from_image_gets_a_group_entry_root() {
+    let script = "id -g; id -gn; cat /etc/group";
+    let out = sh(
+        Mode::Root,
+        Users::RootOnly,
+        &["--user", "1234:4321"],
+        script,
+    );
+    assert_eq!(out.ok(), "4321\ngroup4321\nroot:x:0:\ngroup4321:x:4321:\n");
+}
+
+#[test]
+#[verifies("identity.user.resolve")]
+fn image_user_is_used_and_the_option_replaces_it_root() {
+    let rootfs = Rootfs::build(Users::App);
+    let cfg = image_config_file(
+        &rootfs,
+        serde_json::json!({ "User": "app", "Cmd": ["id", "-un"] }),
+    );
+    let out = run(Mode::Root, &rootfs, &["--image-config", &cfg], &[]);
+    assert_eq!(out.ok(), "app\n");
+    let opts = ["--image-config", &cfg, "--user", "root"];
+    assert_eq!(run(Mode::Root, &rootfs, &opts, &[]).ok(), "root\n");
+}
+
+#[test]
+#[verifies("identity.user.resolve", "identity.user.additional-gids")]
+fn named_user_gets_its_groups_root() {
+    let script = "id -un; id -u; id -g; id -G";
+    let out = sh(Mode::Root, Users::App, &["--user", "app"], script);
+    let text = out.ok();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[..3], ["app", "1000", "1000"]);
+    let groups: Vec<&str> = lines[3].split(' ').collect();
+    assert_eq!(groups, ["1000", "50"], "primary, then staff: {text}");
+}
+
+#[test]
+#[verifies("identity.user.resolve", "identity.user.additional-gids")]
+fn explicit_group_replaces_supplementary_groups_root() {
+    let out = sh(Mode::Root, Users::App, &["--user", "app:0"], "id -u; id -G");
+    assert_eq!(out.ok(), "1000\n0\n");
+}
+
+#[test]
+#[verifies("identity.user.resolve")]
+fn unknown_user_is_refused_naming_it_root() {
+    sh(Mode::Root, Users::RootOnly, &["--user", "ghost"], "true").refused("`ghost`");
+}
+
+#[test]
+#[verifies("identity.user.resolve", "isolation.namespaces.user")]
+fn unmapped_uid_is_refused_rootless() {
+    sh(Mode::Rootless, Users::App, &["--user", "app"], "true").refused("not mapped");
+}
+
+/// The generated files are the container's: root appends to them and replaces them by
+/// rename (what useradd does), and the image keeps its own.
+#[verifies(
+    "identity.passwd.current-user",
+    "identity.group.current-group",
+    "filesystems.layer.engine-files"
+)]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
+fn generated_files_are_the_containers(mode: Mode) {
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let script = "echo 'alice:x:1000:1000::/home/alice:/bin/sh' >> /etc/passwd && \
+                  cp /etc/group /tmp/g && echo 'alice:x:1000:' >> /tmp/g && \
+                  mv /tmp/g /etc/group && echo 1.2.3.4 db >> /etc/hosts && \
+                  id -un alice && grep -c alice /etc/group && tail -1 /etc/hosts && \
+                  stat -c %a /etc/passwd /etc/group";
+    let out = run(mode, &rootfs, &[], &["sh", "-c", script]);
+    assert_eq!(out.ok(), "alice\n1\n1.2.3.4 db\n644\n644\n");
+    assert_eq!(
+        std::fs::read_to_string(rootfs.path().join("etc/passwd")).unwrap(),
+        "root:x:0:0:root:/root:/bin/sh\n"
+    );
+}
