@@ -51,7 +51,10 @@ pub fn env(data: &[u8]) {
     for kv in &got[at..] {
         // Then only defaults the image does not set.
         let key = kv.split_once('=').unwrap().0;
-        assert!(["PATH", "HOSTNAME", "HOME", "TERM"].contains(&key), "{kv}");
+        assert!(
+            ["PATH", "HOSTNAME", "HOME", "TERM", "container"].contains(&key),
+            "{kv}"
+        );
         assert!(!env.iter().any(|e| e.split_once('=').unwrap().0 == key));
     }
 }
