@@ -318,7 +318,7 @@ const OTHER: &[Other] = &[
         name: "non_utf8_bind_destination",
         what: "`--bind SRC:/mnt/\\xff` (a destination that is not UTF-8)",
         requirement: "filesystems.bind-mounts",
-        expect: UsageError("invalid UTF-8"),
+        expect: UsageError("/mnt/\u{fffd} is not UTF-8"),
         rootless: None,
     },
     Other {
@@ -520,7 +520,7 @@ impl Image {
     }
 
     fn config(&mut self, config: serde_json::Value) {
-        let p = image_config(&self.rootfs, config);
+        let p = image_config_file(&self.rootfs, config);
         self.opts.push("--image-config".into());
         self.opts.push(p.into());
     }
@@ -569,7 +569,12 @@ impl Image {
             }
             Expect::Refused(needle) => out.refused(needle),
             Expect::UsageError(needle) => {
-                assert_eq!(out.code, 2, "{out:#?}");
+                // 125, as docker run's flag errors (cli/cobra.go FlagErrorFunc).
+                assert_eq!(out.code, 125, "{out:#?}");
+                assert!(
+                    out.stderr.contains(" for '--"),
+                    "the flag is named: {out:#?}"
+                );
                 assert!(out.stderr.contains(needle), "{needle:?} in {out:#?}");
             }
         }

@@ -237,7 +237,7 @@ fn a_layer_write_through_a_symlink_loop_or_a_name_too_long_says_so() {
     let file = |path: String| {
         let mut plan = Plan::default();
         plan.push(
-            ids::FILESYSTEMS_LAYER_TARGETS,
+            requirement!("filesystems.layer.targets"),
             Item::LayerFile {
                 path,
                 contents: "x\n".into(),
