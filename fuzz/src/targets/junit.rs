@@ -7,21 +7,14 @@ use locald_spec_core::evidence::parse_junit;
 
 const FILE: &str = "target/nextest/ci/junit.xml";
 
-/// `s` as an XML attribute value between double quotes: markup characters and the white space
-/// attribute-value normalization would fold are character references.
+/// `s` as an XML attribute value between double quotes: markup characters escaped by
+/// quick-xml (the parser's own crate), and the white space that attribute-value normalization
+/// would fold to a space as character references.
 fn attr(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\t' | '\n' | '\r' => out.push_str(&format!("&#{};", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
+    quick_xml::escape::escape(s)
+        .replace('\t', "&#9;")
+        .replace('\n', "&#10;")
+        .replace('\r', "&#13;")
 }
 
 /// The `junit` fuzz target: panics on a defect.
