@@ -17,31 +17,21 @@ fn path_default_when_image_has_no_env(mode: Mode) {
 )]
 #[variants(root = Mode::Root, rootless = Mode::Rootless)]
 fn image_env_is_preserved(mode: Mode) {
-    let rootfs = Rootfs::build(Users::RootOnly);
-    let cfg = image_config_file(
-        &rootfs,
-        serde_json::json!({
-            "Env": [
-                "PATH=/bin",
-                "EMPTY=",
-                "GREETING=hello world",
-                "EQ=a=b",
-                "CNB_PLATFORM_API=0.12",
-                "HOME=/srv",
-            ],
-            "Cmd": ["env"],
-        }),
-    );
-    let out = run(mode, &rootfs, &["--image-config", &cfg], &[]);
-    let lines: Vec<&str> = out.ok().lines().collect();
-    for want in [
+    // Values with spaces, `=` and none at all, a variable of the CNB profile, and the two the
+    // engine would default (PATH, HOME): each reaches the process exactly.
+    let env = [
         "PATH=/bin",
         "EMPTY=",
         "GREETING=hello world",
         "EQ=a=b",
         "CNB_PLATFORM_API=0.12",
         "HOME=/srv",
-    ] {
+    ];
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let cfg = image_config_file(&rootfs, serde_json::json!({ "Env": env, "Cmd": ["env"] }));
+    let out = run(mode, &rootfs, &["--image-config", &cfg], &[]);
+    let lines: Vec<&str> = out.ok().lines().collect();
+    for want in env {
         assert!(lines.contains(&want), "{want} in {lines:?}");
     }
     // The image's PATH and HOME win over the defaults.

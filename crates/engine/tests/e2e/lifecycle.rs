@@ -384,18 +384,17 @@ mod cli {
     #[test]
     fn missing_runtime_is_a_clear_error() {
         let rootfs = Rootfs::build(Users::RootOnly);
-        let out = Command::new(BIN)
-            .args(["run", "--runtime", "/nonexistent/runc", "--rootfs"])
-            .arg(rootfs.path())
-            .args(["--", "true"])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(125), "{out:?}");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            err.contains("/nonexistent/runc") && err.contains("not found"),
-            "{err}"
-        );
+        let root = rootfs.path().to_str().unwrap();
+        let args = [
+            "run",
+            "--runtime",
+            "/nonexistent/runc",
+            "--rootfs",
+            root,
+            "--",
+            "true",
+        ];
+        engine(Mode::Root, &rootfs, &args).refused("`/nonexistent/runc` not found");
     }
 
     #[test]

@@ -218,25 +218,27 @@ fn a_missing_or_dynamic_init_is_refused_naming_it() {
     let root = rootfs.path().to_str().unwrap();
     // No init found at all is tests/cli.rs' first-run test (the build directory has the
     // static one).
-    let out = Command::new(BIN)
-        .args(["run", "--init-path", "/nonexistent/init", "--rootfs", root])
-        .args(["--", "true"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(125), "{out:?}");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("/nonexistent/init") && err.contains("--init-path"),
-        "{err}"
-    );
+    engine(
+        Mode::Root,
+        &rootfs,
+        &[
+            "run",
+            "--init-path",
+            "/nonexistent/init",
+            "--rootfs",
+            root,
+            "--",
+            "true",
+        ],
+    )
+    .refused("--init-path /nonexistent/init: No such file");
     // The engine itself is dynamically linked.
-    let out = Command::new(BIN)
-        .args(["run", "--init-path", BIN, "--rootfs", root, "--", "true"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(125), "{out:?}");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("dynamically linked"), "{err}");
+    engine(
+        Mode::Root,
+        &rootfs,
+        &["run", "--init-path", BIN, "--rootfs", root, "--", "true"],
+    )
+    .refused("dynamically linked");
 }
 
 #[test]
