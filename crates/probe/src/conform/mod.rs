@@ -156,7 +156,7 @@ pub fn build_probe() -> Result<PathBuf, String> {
     build_static(StaticBuild {
         bin: "locald-probe",
         target: PROBE_TARGET,
-        profile: "release",
+        profile: "probe",
         rustflags: "-C target-feature=+crt-static",
     })
 }
