@@ -173,6 +173,7 @@ impl Options {
             binds: self.binds.clone(),
             readonly_rootfs: self.readonly_rootfs,
             init,
+            ..RunOptions::default()
         }
     }
 
