@@ -315,6 +315,110 @@ mod tests {
         ));
     }
 
+    /// The args and cwd entries `plan_process` pushes for `opts`, with their requirements.
+    fn planned(img: &ImageConfiguration, opts: &RunOptions) -> Result<Vec<crate::plan::Entry>> {
+        let mut p = Plan::default();
+        plan_process(&mut p, img, opts)?;
+        Ok(p.entries()
+            .iter()
+            .filter(|e| matches!(e.item, Item::Args { .. } | Item::Cwd { .. }))
+            .cloned()
+            .collect())
+    }
+
+    #[test]
+    #[verifies("process.entrypoint")]
+    fn the_callers_entrypoint_replaces_the_images_and_drops_its_cmd() {
+        let img = image(&["/cnb/process/web"], &["--port", "80"], Some("/workspace"));
+        let opts = RunOptions::default()
+            .with_entrypoint(["/cnb/lifecycle/launcher"])
+            .with_args(["sh", "-c", "exec web"]);
+        let entries = planned(&img, &opts).unwrap();
+        assert_eq!(entries[0].requirement, requirement!("process.entrypoint"));
+        assert_eq!(
+            entries[0].item,
+            Item::Args {
+                args: ["/cnb/lifecycle/launcher", "sh", "-c", "exec web"]
+                    .map(String::from)
+                    .into()
+            }
+        );
+        // Without args, the entrypoint alone: the image's Cmd is not kept.
+        let alone = planned(&img, &RunOptions::default().with_entrypoint(["/bin/true"])).unwrap();
+        assert_eq!(
+            alone[0].item,
+            Item::Args {
+                args: vec!["/bin/true".into()]
+            }
+        );
+        // Without an entrypoint option, the image's, tagged with process.args.
+        let image_own = planned(&img, &RunOptions::default()).unwrap();
+        assert_eq!(image_own[0].requirement, requirement!("process.args"));
+    }
+
+    #[test]
+    #[verifies("process.entrypoint")]
+    fn an_empty_entrypoint_or_a_nul_is_refused_naming_the_option() {
+        let img = image(&[], &["sh"], None);
+        for opts in [
+            RunOptions {
+                entrypoint: Some(vec![]),
+                ..RunOptions::default()
+            },
+            RunOptions::default().with_entrypoint([""]),
+            RunOptions::default()
+                .with_entrypoint(["/bin/sh"])
+                .with_args(["a\0b"]),
+        ] {
+            let err = planned(&img, &opts).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::InvalidOption {
+                        field: "entrypoint",
+                        ..
+                    }
+                ),
+                "{opts:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    #[verifies("process.working-dir")]
+    fn the_callers_working_dir_replaces_the_images_and_must_be_absolute() {
+        let img = image(&[], &["sh"], Some("/workspace"));
+        let entries = planned(&img, &RunOptions::default().with_working_dir("/srv/app")).unwrap();
+        assert_eq!(entries[1].requirement, requirement!("process.working-dir"));
+        assert_eq!(
+            entries[1].item,
+            Item::Cwd {
+                path: "/srv/app".into()
+            }
+        );
+        let image_own = planned(&img, &RunOptions::default()).unwrap();
+        assert_eq!(image_own[1].requirement, requirement!("process.cwd"));
+        assert_eq!(
+            image_own[1].item,
+            Item::Cwd {
+                path: "/workspace".into()
+            }
+        );
+        for bad in ["srv/app", "", "/a\0b"] {
+            let err = planned(&img, &RunOptions::default().with_working_dir(bad)).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::InvalidOption {
+                        field: "working_dir",
+                        ..
+                    }
+                ),
+                "{bad:?}: {err}"
+            );
+        }
+    }
+
     #[test]
     #[verifies("process.terminal")]
     fn terminal_only_when_asked() {

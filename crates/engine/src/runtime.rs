@@ -16,9 +16,9 @@
 
 #[cfg(feature = "runc")]
 use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
 #[cfg(feature = "runc")]
 use std::process::{Command, Stdio};
-use std::process::ExitStatus;
 #[cfg(feature = "runc")]
 use std::time::Duration;
 

@@ -192,8 +192,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// The form of a requirement ID, as a regular expression: two or more dot-separated segments,
 /// each lower-case ASCII letters and digits, starting with a letter, with single inner hyphens.
 /// The macros' build script embeds it, so that they check the form without this crate.
-pub const ID_PATTERN: &str =
-    r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*(?:\.[a-z][a-z0-9]*(?:-[a-z0-9]+)*)+$";
+pub const ID_PATTERN: &str = r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*(?:\.[a-z][a-z0-9]*(?:-[a-z0-9]+)*)+$";
 
 /// Whether `id` is a well-formed requirement ID ([`ID_PATTERN`]).
 pub fn is_valid_id(id: &str) -> bool {

@@ -14,9 +14,9 @@ use super::IdentityFiles;
 use crate::duties::{Context, PlanInput};
 use crate::error::{Error, Result};
 use crate::options::{IdMapping, MappedUser, RunOptions};
-use crate::rootfs::ImageRoot;
 use crate::plan::{Item, Plan};
 use crate::requirement;
+use crate::rootfs::ImageRoot;
 
 /// Mode of the generated files: world-readable, so any container uid can resolve names.
 pub const GENERATED_FILE_MODE: u32 = 0o644;
@@ -85,7 +85,11 @@ pub fn process_user_in(
 ) -> Result<Identity> {
     let rootfs =
         std::fs::canonicalize(rootfs).map_err(|e| Error::io(rootfs, "resolve rootfs", e))?;
-    process_user(image, &IdentityFiles::read(&ImageRoot::open(&rootfs)?)?, user)
+    process_user(
+        image,
+        &IdentityFiles::read(&ImageRoot::open(&rootfs)?)?,
+        user,
+    )
 }
 
 /// `opts` as planned: with [`MappedUser::ProcessUser`], the rootless mapping's container ids

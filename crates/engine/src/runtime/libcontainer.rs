@@ -84,10 +84,11 @@ impl Libcontainer {
         if bundle.engine_userns().is_some() {
             return Err(Error::Layer {
                 bundle: bundle.state_dir.clone(),
-                reason: "prepared for a user namespace the engine creates (UsernsCreator::Engine); \
+                reason:
+                    "prepared for a user namespace the engine creates (UsernsCreator::Engine); \
                          libcontainer creates it from config.json: prepare the bundle with \
                          IdMapping::new(uid, gid)"
-                    .into(),
+                        .into(),
             });
         }
         if !nix::unistd::geteuid().is_root() {

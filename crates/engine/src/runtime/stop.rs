@@ -163,8 +163,16 @@ mod tests {
     #[verifies("stopping.signal")]
     fn the_stop_signal_waits_for_the_container_to_start_and_is_sent_once() {
         let mut c = fake(2, 10);
-        let s = StopPolicy::new(10, Duration::from_secs(5)).stop(&mut c).unwrap();
-        assert_eq!(s, Stopped { code: 138, killed: false });
+        let s = StopPolicy::new(10, Duration::from_secs(5))
+            .stop(&mut c)
+            .unwrap();
+        assert_eq!(
+            s,
+            Stopped {
+                code: 138,
+                killed: false
+            }
+        );
         assert_eq!(c.got, [10]);
         assert_eq!(c.polls, 3, "asked until it started");
     }
@@ -174,9 +182,17 @@ mod tests {
     fn sigkill_follows_the_grace_period() {
         let mut c = fake(0, 0);
         let t = Instant::now();
-        let s = StopPolicy::new(15, Duration::from_millis(200)).stop(&mut c).unwrap();
+        let s = StopPolicy::new(15, Duration::from_millis(200))
+            .stop(&mut c)
+            .unwrap();
         assert!(t.elapsed() >= Duration::from_millis(200));
-        assert_eq!(s, Stopped { code: 137, killed: true });
+        assert_eq!(
+            s,
+            Stopped {
+                code: 137,
+                killed: true
+            }
+        );
         assert_eq!(c.got, [15, 9]);
     }
 }
