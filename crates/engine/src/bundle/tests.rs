@@ -771,3 +771,37 @@ fn bad_annotations_and_cgroups_paths_are_refused_before_anything_is_written() {
         assert!(!bundle.exists(), "nothing written for {opts:?}");
     }
 }
+
+/// locald's shape: the project's checkout bind-mounted and the working directory at the mount
+/// point itself, or inside it; one missing in the checkout is refused naming it.
+#[test]
+#[verifies("process.working-dir", "process.cwd")]
+fn a_working_directory_at_or_inside_a_bind_mount_is_checked_in_its_source() {
+    let root = rootfs();
+    let src = tempfile::tempdir().unwrap();
+    fs::create_dir(src.path().join("web")).unwrap();
+    let base = RunOptions::default().with_bind(crate::BindMount::new(src.path(), "/workspace"));
+    for cwd in ["/workspace", "/workspace/", "/workspace/web"] {
+        let (_p, b) = prepared(
+            root.path(),
+            &base.clone().with_working_dir(cwd),
+            &image(None),
+        );
+        let json: serde_json::Value =
+            serde_json::from_slice(&fs::read(b.state_dir.join("config.json")).unwrap()).unwrap();
+        assert_eq!(json["process"]["cwd"], cwd);
+    }
+    let parent = tempfile::tempdir().unwrap();
+    let err = prepare(
+        &image(None),
+        root.path(),
+        &base.with_working_dir("/workspace/api"),
+        &parent.path().join("c1"),
+        "c1",
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::MissingTarget { destination, .. } if destination == "/workspace/api"),
+        "{err}"
+    );
+}
