@@ -20,11 +20,17 @@ fn main() {
             .find(|d| locald_spec_core::Project::is_spec_root(d))
             .map(Path::to_path_buf),
     };
+    let pattern = format!(
+        "/// The form of an ID (spec-core's `ID_PATTERN`).\npub const ID_PATTERN: &str = {:?};\n",
+        locald_spec_core::model::ID_PATTERN
+    );
     let Some(root) = root else {
         std::fs::write(
             &out,
-            "/// No book was found above the crate when it was built: IDs are checked for their form only.\n\
-             pub const IDS: Option<&[&str]> = None;\n",
+            format!(
+                "{pattern}/// No book was found above the crate when it was built: IDs are checked for their form only.\n\
+                 pub const IDS: Option<&[&str]> = None;\n"
+            ),
         )
         .expect("write ids.rs");
         return;
@@ -56,7 +62,7 @@ fn main() {
     std::fs::write(
         &out,
         format!(
-            "/// Every requirement ID the book defines, sorted.\npub const IDS: Option<&[&str]> = Some(&[\n{body}]);\n"
+            "{pattern}/// Every requirement ID the book defines, sorted.\npub const IDS: Option<&[&str]> = Some(&[\n{body}]);\n"
         ),
     )
     .expect("write ids.rs");

@@ -264,6 +264,7 @@ pub fn plan(
     }
     let root = ImageRoot::open(&rootfs)?;
     let identity_files = IdentityFiles::read(&root)?;
+    let opts = &*crate::identity::map_process_user(image, &identity_files, opts)?;
     let host_files = HostFiles::read()?;
     let mut plan = Plan::build(&PlanInput {
         image,
@@ -275,12 +276,38 @@ pub fn plan(
         id,
     })?;
     crate::limits::check(&plan)?;
+    plan_annotations(&mut plan, opts)?;
     let state_files: Vec<String> = plan
         .files()
         .map(|(name, _, _)| state_dir.join(name).display().to_string())
         .collect();
     layer::plan(&mut plan, &root, &state_files)?;
     Ok((plan, root))
+}
+
+/// Push the caller's annotations, each checked: a key not empty, no NUL.
+#[implements("lifecycle.annotations")]
+fn plan_annotations(plan: &mut Plan, opts: &RunOptions) -> Result<()> {
+    for (key, value) in &opts.annotations {
+        let bad = |reason: &str| Error::InvalidOption {
+            field: "annotations",
+            reason: format!("{key:?}: {reason}"),
+        };
+        if key.is_empty() {
+            return Err(bad("an annotation key must not be empty"));
+        }
+        if key.contains('\0') || value.contains('\0') {
+            return Err(bad("contains NUL"));
+        }
+        plan.push(
+            crate::requirement!("lifecycle.annotations"),
+            crate::plan::Item::Annotation {
+                key: key.clone(),
+                value: value.clone(),
+            },
+        );
+    }
+    Ok(())
 }
 
 /// The image directory, absolute and canonical; it must be a directory.

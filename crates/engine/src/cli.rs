@@ -183,6 +183,7 @@ impl Options {
             binds: self.binds.clone(),
             readonly_rootfs: self.readonly_rootfs,
             init,
+            ..RunOptions::default()
         }
     }
 
@@ -602,9 +603,9 @@ fn by_requirement(plan: &Plan) -> Vec<(&'static str, Vec<(String, usize)>)> {
 /// use locald_engine::plan::{Item, Plan};
 ///
 /// let mut plan = Plan::default();
-/// plan.push("security.capabilities.default", Item::Capability { name: "CAP_CHOWN".into() });
-/// plan.push("security.capabilities.default", Item::Capability { name: "CAP_KILL".into() });
-/// plan.push("process.umask", Item::Umask { mask: 0o022 });
+/// plan.push(locald_engine::requirement!("security.capabilities.default"), Item::Capability { name: "CAP_CHOWN".into() });
+/// plan.push(locald_engine::requirement!("security.capabilities.default"), Item::Capability { name: "CAP_KILL".into() });
+/// plan.push(locald_engine::requirement!("process.umask"), Item::Umask { mask: 0o022 });
 /// let text = locald_engine::cli::explain_text(&plan);
 /// assert!(text.starts_with("3 decisions for 2 requirements"));
 /// assert!(text.contains("  security.capabilities.default    capability x2\n"));
@@ -642,7 +643,7 @@ pub fn explain_text(plan: &Plan) -> String {
 /// use locald_engine::plan::{Item, Plan};
 ///
 /// let mut plan = Plan::default();
-/// plan.push("process.umask", Item::Umask { mask: 0o022 });
+/// plan.push(locald_engine::requirement!("process.umask"), Item::Umask { mask: 0o022 });
 /// let v = locald_engine::cli::explain_json("c1", &plan);
 /// assert_eq!(v["entries"][0]["mask"], "0022");
 /// assert_eq!(v["summary"][0]["decisions"], 1);

@@ -34,9 +34,8 @@ use oci_spec::image::ImageConfiguration;
 
 use crate::environment::image_env;
 use crate::error::{Error, Result};
-use crate::identity::{Identity, IdentityFiles, UserSource, resolve_user};
+use crate::identity::{Identity, process_user_in};
 use crate::options::{BindMount, IdMapping, RunOptions};
-use crate::rootfs::ImageRoot;
 
 /// `<app>`: the application directory (`CNB_APP_DIR`).
 pub const APP_DIR: &str = "/workspace";
@@ -165,14 +164,6 @@ fn env_value<'a>(env: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// Resolve `spec` against the image's own /etc/passwd and /etc/group, as the plan will.
-fn resolve(rootfs: &Path, spec: &str, source: UserSource) -> Result<Identity> {
-    let rootfs =
-        std::fs::canonicalize(rootfs).map_err(|e| Error::io(rootfs, "resolve rootfs", e))?;
-    let (passwd, groups) = IdentityFiles::read(&ImageRoot::open(&rootfs)?)?.parse()?;
-    resolve_user(spec, &passwd, &groups, source)
-}
-
 /// Rootless, the workload sees the host user as `id` (the nested user namespace of
 /// `isolation.namespaces.user-nested`); rootful, nothing changes.
 fn mapped_onto(mapping: Option<IdMapping>, id: &Identity) -> Option<IdMapping> {
@@ -206,7 +197,8 @@ fn build_user(image: &ImageConfiguration, rootfs: &Path, base: &RunOptions) -> R
     if user.is_empty() {
         return Err(not_root("not set".into()));
     }
-    let id = resolve(rootfs, &user, UserSource::Image)?;
+    // No `user` option (refused above): the image's `User`, as the plan resolves it.
+    let id = process_user_in(image, rootfs, None)?;
     if id.uid == 0 {
         return Err(not_root(format!("{user:?} is uid 0")));
     }
@@ -509,13 +501,7 @@ fn require_init(base: &RunOptions) -> Result<()> {
 /// The app's user: the caller's override or the image's `User`, resolved in the image.
 #[implements("cnb.app.user")]
 fn app_user(image: &ImageConfiguration, rootfs: &Path, base: &RunOptions) -> Result<Identity> {
-    let image_user = image.config().as_ref().and_then(|c| c.user().clone());
-    let (spec, source) = match (&base.user, &image_user) {
-        (Some(u), _) => (u.as_str(), UserSource::Option),
-        (None, Some(u)) => (u.as_str(), UserSource::Image),
-        (None, None) => ("", UserSource::Image),
-    };
-    resolve(rootfs, spec, source)
+    process_user_in(image, rootfs, base.user.as_deref())
 }
 
 /// The options of an app container for the CNB app image `image` (whose root filesystem is

@@ -463,7 +463,7 @@ pub fn generate_files(files: &IdentityFiles, id: &Identity) -> Result<GeneratedF
 pub(crate) mod entries;
 
 pub(crate) use entries::plan;
-pub use entries::resolve;
+pub use entries::{map_process_user, process_user, process_user_in, resolve};
 
 #[cfg(test)]
 mod tests;

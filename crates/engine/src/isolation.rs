@@ -14,6 +14,9 @@
 
 use locald_spec_macros::implements;
 
+mod cgroups;
+pub use cgroups::check_cgroups_path;
+
 use crate::duties::Context;
 use crate::error::Result;
 use crate::options::{NetworkMode, RunOptions};
@@ -131,7 +134,7 @@ fn plan_nested_user_namespace(plan: &mut Plan, opts: &RunOptions) {
 /// Push the namespace and id-mapping entries.
 pub(crate) fn plan(plan: &mut Plan, ctx: &Context<'_>) -> Result<()> {
     plan_namespaces(plan, ctx.options());
-    Ok(())
+    cgroups::plan_cgroups_path(plan, ctx.options())
 }
 
 /// The namespaces and id mappings for `opts`.

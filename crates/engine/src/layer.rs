@@ -305,7 +305,12 @@ fn check_in_bind_source(
     expected: FileKind,
     what: &'static str,
 ) -> Result<()> {
-    let rel = &dest[bind.destination.len()..];
+    // The destination itself is the source's root (a working directory at a bind mount's
+    // destination, as locald's project checkout is).
+    let rel = match &dest[bind.destination.len()..] {
+        "" => "/",
+        rel => rel,
+    };
     let found = ImageRoot::open(Path::new(&bind.source))?.kind(rel)?;
     match found {
         None => Err(Error::MissingTarget {

@@ -33,6 +33,7 @@
 #![warn(missing_docs)]
 
 pub mod bundle;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod cnb;
 pub mod dns;
@@ -62,11 +63,17 @@ pub use bundle::{Bundle, prepare};
 pub use duties::PlanInput;
 pub use error::{Error, Result};
 pub use options::{
-    BindMount, DnsOptions, ExtraHost, IdMapping, NetworkMode, RunOptions, UsernsCreator,
+    BindMount, DnsOptions, ExtraHost, IdMapping, MappedUser, NetworkMode, RunOptions, UsernsCreator,
 };
 pub use plan::{Entry, Item, Plan, Requirement};
 
 #[doc(hidden)]
 pub use locald_spec_macros as __spec_macros;
 pub use rootfs::ImageRoot;
-pub use runtime::{Running, Runtime, Stopped, Stopper};
+pub use runtime::{Container, StopPolicy, Stopped};
+#[cfg(feature = "runc")]
+pub use runtime::{Running, Runtime, Stopper};
+
+/// The OCI types the engine's API speaks (`Spec`, `ImageConfiguration`, ...), re-exported so that
+/// a caller uses the very version the engine was built with.
+pub use oci_spec;

@@ -51,7 +51,7 @@ fn too_big(field: &'static str, reason: String) -> Error {
 /// use locald_engine::{limits, plan::{Item, Plan}};
 ///
 /// let mut plan = Plan::default();
-/// plan.push(requirement!("process.args"), Item::Args { args: vec!["x".repeat(200_000)] });
+/// plan.push(locald_engine::requirement!("process.args"), Item::Args { args: vec!["x".repeat(200_000)] });
 /// assert!(limits::check(&plan).unwrap_err().to_string().contains("131072"));
 /// ```
 #[implements("limits.exec")]

@@ -1,5 +1,6 @@
 //! What the caller (locald, the CLI) decides per run, on top of the image configuration.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -121,6 +122,26 @@ pub struct BindMount {
     pub destination: String,
     /// Mount it read-only.
     pub readonly: bool,
+}
+
+impl BindMount {
+    /// A read-write bind mount of the host path `source` onto `destination` in the container
+    /// (both checked when the bundle is prepared: `filesystems.bind-mounts`).
+    pub fn new(source: impl Into<PathBuf>, destination: impl Into<String>) -> Self {
+        BindMount {
+            source: source.into(),
+            destination: destination.into(),
+            readonly: false,
+        }
+    }
+
+    /// The same mount, read-only.
+    pub fn read_only(self) -> Self {
+        BindMount {
+            readonly: true,
+            ..self
+        }
+    }
 }
 
 impl FromStr for BindMount {
@@ -295,6 +316,106 @@ pub struct RunOptions {
     /// The host path (absolute) of a static `locald-init` binary to run the command under as
     /// PID 1 (see [`crate::stopping`]); `None` makes the command PID 1 itself.
     pub init: Option<PathBuf>,
+    /// Replaces the image's `Entrypoint` (`docker run --entrypoint`); the image's `Cmd` is then
+    /// dropped, so the command is this followed by [`RunOptions::args`] alone
+    /// (`process.entrypoint`).
+    pub entrypoint: Option<Vec<String>>,
+    /// Replaces the image's `WorkingDir` (`docker run --workdir`): an absolute path, checked
+    /// like the image's (`process.working-dir`).
+    pub working_dir: Option<String>,
+    /// The container's `linux.cgroupsPath` (`isolation.cgroups-path`): locald gives every
+    /// service its own. `None` leaves the runtime's default.
+    pub cgroups_path: Option<String>,
+    /// The bundle's `annotations` (`lifecycle.annotations`): metadata for the runtime and the
+    /// caller's tools, never seen by the workload.
+    pub annotations: BTreeMap<String, String>,
+    /// Whom the host user of [`RunOptions::id_mapping`] is inside the container: the ids the
+    /// mapping names, or the user the process runs as ([`MappedUser`]).
+    pub mapped_user: MappedUser,
+}
+
+/// Whom the host user of a rootless [`IdMapping`] is inside the container.
+///
+/// ```
+/// use locald_engine::{MappedUser, RunOptions};
+///
+/// // Rootless, as the image's own user (its `User`, resolved in its /etc/passwd): files the
+/// // workload creates in a bind mount belong to the host user, and it is not root inside.
+/// let opts = RunOptions::rootless_for_current_user().mapped_to(MappedUser::ProcessUser);
+/// assert_eq!(opts.mapped_user, MappedUser::ProcessUser);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MappedUser {
+    /// The container ids the mapping names: root for [`IdMapping::new`], the given ids for
+    /// [`IdMapping::as_ids`].
+    #[default]
+    Mapping,
+    /// The user the process runs as — [`RunOptions::user`], else the image's `User` —
+    /// resolved in the image's `/etc/passwd` and `/etc/group` when the bundle is prepared,
+    /// what [`IdMapping::as_ids`] would be given by hand (`isolation.namespaces.user-nested`).
+    /// Root stays root.
+    ProcessUser,
+}
+
+/// The choices that are not fields of their own, as a builder: each returns the options
+/// changed.
+///
+/// ```
+/// use locald_engine::{BindMount, RunOptions};
+///
+/// let opts = RunOptions::default()
+///     .with_entrypoint(["/cnb/lifecycle/launcher"])
+///     .with_args(["sh", "-c", "exec web --port $PORT"])
+///     .with_working_dir("/workspace")
+///     .with_cgroups_path("/locald/web")
+///     .with_annotation("dev.locald.service", "web")
+///     .with_bind(BindMount::new("/srv/src", "/workspace").read_only());
+/// assert_eq!(opts.entrypoint.as_deref(), Some(&["/cnb/lifecycle/launcher".to_string()][..]));
+/// assert_eq!(opts.annotations["dev.locald.service"], "web");
+/// assert!(opts.binds[0].readonly);
+/// ```
+impl RunOptions {
+    /// With [`RunOptions::entrypoint`].
+    pub fn with_entrypoint<S: Into<String>>(mut self, argv: impl IntoIterator<Item = S>) -> Self {
+        self.entrypoint = Some(argv.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// With [`RunOptions::args`].
+    pub fn with_args<S: Into<String>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
+        self.args = Some(args.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// With [`RunOptions::working_dir`].
+    pub fn with_working_dir(mut self, dir: impl Into<String>) -> Self {
+        self.working_dir = Some(dir.into());
+        self
+    }
+
+    /// With [`RunOptions::cgroups_path`].
+    pub fn with_cgroups_path(mut self, path: impl Into<String>) -> Self {
+        self.cgroups_path = Some(path.into());
+        self
+    }
+
+    /// With one more annotation (replacing one with the same key).
+    pub fn with_annotation(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.annotations.insert(key.into(), value.into());
+        self
+    }
+
+    /// With one more bind mount ([`RunOptions::binds`]).
+    pub fn with_bind(mut self, bind: BindMount) -> Self {
+        self.binds.push(bind);
+        self
+    }
+
+    /// With [`RunOptions::mapped_user`].
+    pub fn mapped_to(mut self, user: MappedUser) -> Self {
+        self.mapped_user = user;
+        self
+    }
 }
 
 impl RunOptions {

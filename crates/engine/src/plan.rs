@@ -320,6 +320,18 @@ pub enum Item {
         /// The workload's gid.
         gid: u32,
     },
+    /// The container's control group (`linux.cgroupsPath`).
+    CgroupsPath {
+        /// The path, as the caller gave it.
+        path: String,
+    },
+    /// An annotation of the bundle (`annotations`).
+    Annotation {
+        /// The key.
+        key: String,
+        /// The value.
+        value: String,
+    },
 }
 
 /// A plan entry: a decision and the requirement that asks for it.
@@ -493,6 +505,8 @@ impl fmt::Display for Item {
                 f,
                 "nested user namespace: workload uid={uid} gid={gid} mapped onto container 0 (by the init)"
             ),
+            Item::CgroupsPath { path } => write!(f, "cgroups path {path}"),
+            Item::Annotation { key, value } => write!(f, "annotation {key}={value}"),
         }
     }
 }

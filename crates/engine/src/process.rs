@@ -118,6 +118,62 @@ pub fn working_dir(image: &ImageConfiguration) -> Result<String> {
     Ok(wd)
 }
 
+/// The argv when the caller replaces the image's `Entrypoint`: `entrypoint` followed by the
+/// caller's `args`; the image's `Cmd` is dropped with its `Entrypoint`, as `docker run
+/// --entrypoint` drops it, since it was written as arguments for the image's entrypoint.
+///
+/// ```
+/// use locald_engine::process::caller_command;
+///
+/// let launcher = ["/cnb/lifecycle/launcher".to_string()];
+/// let shell = ["sh", "-c", "web"].map(String::from);
+/// assert_eq!(caller_command(&launcher, Some(&shell))?, ["/cnb/lifecycle/launcher", "sh", "-c", "web"]);
+/// assert_eq!(caller_command(&launcher, None)?, ["/cnb/lifecycle/launcher"]);
+/// assert!(caller_command(&[], None).is_err());
+/// # Ok::<(), locald_engine::Error>(())
+/// ```
+#[implements("process.entrypoint")]
+pub fn caller_command(entrypoint: &[String], args: Option<&[String]>) -> Result<Vec<String>> {
+    let bad = |reason: &str| Error::InvalidOption {
+        field: "entrypoint",
+        reason: reason.into(),
+    };
+    if entrypoint.first().is_none_or(String::is_empty) {
+        return Err(bad("empty: give the program to run first"));
+    }
+    let argv: Vec<String> = entrypoint
+        .iter()
+        .chain(args.unwrap_or_default())
+        .cloned()
+        .collect();
+    if argv.iter().any(|a| a.contains('\0')) {
+        return Err(bad("an argument contains NUL"));
+    }
+    Ok(argv)
+}
+
+/// The caller's working directory, replacing the image's `WorkingDir`: an absolute path without
+/// NUL; the rest of `process.cwd`'s checks (inside the root, a directory, no kernel filesystem)
+/// are the layer planner's, as for the image's.
+///
+/// ```
+/// use locald_engine::process::caller_working_dir;
+///
+/// assert_eq!(caller_working_dir("/workspace")?, "/workspace");
+/// assert!(caller_working_dir("workspace").is_err());
+/// # Ok::<(), locald_engine::Error>(())
+/// ```
+#[implements("process.working-dir")]
+pub fn caller_working_dir(dir: &str) -> Result<String> {
+    if !dir.starts_with('/') || dir.contains('\0') {
+        return Err(Error::InvalidOption {
+            field: "working_dir",
+            reason: format!("{dir:?} is not an absolute path"),
+        });
+    }
+    Ok(dir.to_owned())
+}
+
 /// Whether the process gets a terminal: only when the caller asks for one (a terminal changes
 /// how the workload behaves: line discipline, job control, `isatty` checks).
 #[implements("process.terminal")]
@@ -157,14 +213,32 @@ pub(crate) fn plan(plan: &mut Plan, ctx: &Context<'_>) -> Result<()> {
 
 /// Push args, cwd and terminal.
 fn plan_process(plan: &mut Plan, image: &ImageConfiguration, opts: &RunOptions) -> Result<()> {
-    let args = command(image, opts.args.as_deref())?;
-    plan.push(requirement!("process.args"), Item::Args { args });
-    plan.push(
-        requirement!("process.cwd"),
-        Item::Cwd {
-            path: working_dir(image)?,
-        },
-    );
+    match &opts.entrypoint {
+        Some(entrypoint) => plan.push(
+            requirement!("process.entrypoint"),
+            Item::Args {
+                args: caller_command(entrypoint, opts.args.as_deref())?,
+            },
+        ),
+        None => {
+            let args = command(image, opts.args.as_deref())?;
+            plan.push(requirement!("process.args"), Item::Args { args });
+        }
+    }
+    match &opts.working_dir {
+        Some(dir) => plan.push(
+            requirement!("process.working-dir"),
+            Item::Cwd {
+                path: caller_working_dir(dir)?,
+            },
+        ),
+        None => plan.push(
+            requirement!("process.cwd"),
+            Item::Cwd {
+                path: working_dir(image)?,
+            },
+        ),
+    }
     plan.push(
         requirement!("process.terminal"),
         Item::Terminal {
@@ -239,6 +313,110 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    /// The args and cwd entries `plan_process` pushes for `opts`, with their requirements.
+    fn planned(img: &ImageConfiguration, opts: &RunOptions) -> Result<Vec<crate::plan::Entry>> {
+        let mut p = Plan::default();
+        plan_process(&mut p, img, opts)?;
+        Ok(p.entries()
+            .iter()
+            .filter(|e| matches!(e.item, Item::Args { .. } | Item::Cwd { .. }))
+            .cloned()
+            .collect())
+    }
+
+    #[test]
+    #[verifies("process.entrypoint")]
+    fn the_callers_entrypoint_replaces_the_images_and_drops_its_cmd() {
+        let img = image(&["/cnb/process/web"], &["--port", "80"], Some("/workspace"));
+        let opts = RunOptions::default()
+            .with_entrypoint(["/cnb/lifecycle/launcher"])
+            .with_args(["sh", "-c", "exec web"]);
+        let entries = planned(&img, &opts).unwrap();
+        assert_eq!(entries[0].requirement, requirement!("process.entrypoint"));
+        assert_eq!(
+            entries[0].item,
+            Item::Args {
+                args: ["/cnb/lifecycle/launcher", "sh", "-c", "exec web"]
+                    .map(String::from)
+                    .into()
+            }
+        );
+        // Without args, the entrypoint alone: the image's Cmd is not kept.
+        let alone = planned(&img, &RunOptions::default().with_entrypoint(["/bin/true"])).unwrap();
+        assert_eq!(
+            alone[0].item,
+            Item::Args {
+                args: vec!["/bin/true".into()]
+            }
+        );
+        // Without an entrypoint option, the image's, tagged with process.args.
+        let image_own = planned(&img, &RunOptions::default()).unwrap();
+        assert_eq!(image_own[0].requirement, requirement!("process.args"));
+    }
+
+    #[test]
+    #[verifies("process.entrypoint")]
+    fn an_empty_entrypoint_or_a_nul_is_refused_naming_the_option() {
+        let img = image(&[], &["sh"], None);
+        for opts in [
+            RunOptions {
+                entrypoint: Some(vec![]),
+                ..RunOptions::default()
+            },
+            RunOptions::default().with_entrypoint([""]),
+            RunOptions::default()
+                .with_entrypoint(["/bin/sh"])
+                .with_args(["a\0b"]),
+        ] {
+            let err = planned(&img, &opts).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::InvalidOption {
+                        field: "entrypoint",
+                        ..
+                    }
+                ),
+                "{opts:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    #[verifies("process.working-dir")]
+    fn the_callers_working_dir_replaces_the_images_and_must_be_absolute() {
+        let img = image(&[], &["sh"], Some("/workspace"));
+        let entries = planned(&img, &RunOptions::default().with_working_dir("/srv/app")).unwrap();
+        assert_eq!(entries[1].requirement, requirement!("process.working-dir"));
+        assert_eq!(
+            entries[1].item,
+            Item::Cwd {
+                path: "/srv/app".into()
+            }
+        );
+        let image_own = planned(&img, &RunOptions::default()).unwrap();
+        assert_eq!(image_own[1].requirement, requirement!("process.cwd"));
+        assert_eq!(
+            image_own[1].item,
+            Item::Cwd {
+                path: "/workspace".into()
+            }
+        );
+        for bad in ["srv/app", "", "/a\0b"] {
+            let err = planned(&img, &RunOptions::default().with_working_dir(bad)).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::InvalidOption {
+                        field: "working_dir",
+                        ..
+                    }
+                ),
+                "{bad:?}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -14,23 +14,36 @@
 //! ([`crate::state`]), never the bundle, so a bundle can be removed and its container still be
 //! found and stopped.
 
+#[cfg(feature = "runc")]
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::ExitStatus;
+#[cfg(feature = "runc")]
+use std::process::{Command, Stdio};
+#[cfg(feature = "runc")]
+use std::time::Duration;
 
+#[cfg(feature = "runc")]
 use locald_spec_macros::implements;
 
+#[cfg(feature = "runc")]
 use crate::bundle::Bundle;
+#[cfg(feature = "runc")]
 use crate::error::{Error, Result};
+#[cfg(feature = "runc")]
 use crate::stopping;
 
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", feature = "runc"))]
 mod launch;
+#[cfg(all(target_os = "linux", feature = "libcontainer"))]
+pub mod libcontainer;
 mod log;
+mod stop;
 
 pub use log::{ENGINE_FAILED, NOT_EXECUTABLE, NOT_FOUND, failure_status};
+pub use stop::{Container, StopPolicy, Stopped};
 
 /// A handle on an OCI runtime binary (runc).
+#[cfg(feature = "runc")]
 #[derive(Debug, Clone)]
 pub struct Runtime {
     binary: PathBuf,
@@ -40,6 +53,7 @@ pub struct Runtime {
 }
 
 /// Find `name` in `$PATH`.
+#[cfg(feature = "runc")]
 fn which(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
@@ -47,6 +61,7 @@ fn which(name: &str) -> Option<PathBuf> {
         .find(|p| is_executable(p))
 }
 
+#[cfg(feature = "runc")]
 fn is_executable(p: &Path) -> bool {
     #[cfg(unix)]
     {
@@ -70,6 +85,7 @@ pub fn exit_code(status: ExitStatus) -> i32 {
     status.code().unwrap_or(1)
 }
 
+#[cfg(feature = "runc")]
 impl Runtime {
     /// Find `runc` on `PATH`.
     ///
@@ -398,6 +414,7 @@ impl Runtime {
 
 /// A container started by [`Runtime::spawn`]. Dropping it without [`Running::wait`] kills
 /// runc and deletes the container.
+#[cfg(feature = "runc")]
 #[derive(Debug)]
 pub struct Running<'a> {
     runtime: &'a Runtime,
@@ -408,16 +425,8 @@ pub struct Running<'a> {
     log: log::RuntimeLog,
 }
 
-/// How a container stopped by [`Running::stop`] ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stopped {
-    /// The container's exit code (128+N when signal N ended it).
-    pub code: i32,
-    /// Whether it had to be killed with SIGKILL after the grace period.
-    pub killed: bool,
-}
-
 /// A handle that stops a running container from another thread (see [`Running::stopper`]).
+#[cfg(feature = "runc")]
 #[derive(Debug, Clone)]
 pub struct Stopper {
     runtime: Runtime,
@@ -430,6 +439,7 @@ pub struct Stopper {
     runc_pid: u32,
 }
 
+#[cfg(feature = "runc")]
 impl Stopper {
     /// The signal that stops the container (the image's `StopSignal`, else SIGTERM).
     pub fn stop_signal(&self) -> i32 {
@@ -464,6 +474,7 @@ impl Stopper {
     }
 }
 
+#[cfg(feature = "runc")]
 impl Running<'_> {
     /// The pid of the `runc run` process.
     pub fn pid(&self) -> u32 {
@@ -514,44 +525,22 @@ impl Running<'_> {
     /// println!("exit {} (killed: {})", stopped.code, stopped.killed);
     /// # Ok::<(), locald_engine::Error>(())
     /// ```
+    /// The policy is the one every runtime shares ([`StopPolicy`]).
     #[implements("stopping.signal", "stopping.timeout")]
     pub fn stop(mut self, timeout: Duration) -> Result<Stopped> {
         let stopper = self.stopper();
         let mut child = self.child.take().expect("stopped once");
-        let run_err = |e: std::io::Error| Error::Runtime {
-            runtime: self.runtime.binary.clone(),
-            action: "run",
-            reason: e.to_string(),
-        };
-        // The container may not run yet right after spawn: retry until it does or runc ends.
-        let deadline = Instant::now() + timeout;
-        let mut signalled = false;
-        let mut status = None;
-        while Instant::now() < deadline {
-            if let Some(st) = child.try_wait().map_err(run_err)? {
-                status = Some(st);
-                break;
-            }
-            // Signalled before it runs, the container's first process (still runc's own
-            // init, without handlers) would ignore the signal as PID 1.
-            if !signalled
-                && self.runtime.status(&self.state_root, &self.id).as_deref() == Some("running")
-            {
-                signalled = stopper.send_stop_signal().is_ok();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let killed = status.is_none();
-        let status = match status {
-            Some(st) => st,
-            None => {
-                let _ = stopper.kill();
-                child.wait().map_err(run_err)?
-            }
-        };
+        let stopped = StopPolicy::new(self.stop_signal, timeout).stop(&mut RuncRun {
+            child: &mut child,
+            stopper: &stopper,
+        });
         self.runtime.cleanup(&self.state_root, &self.id)?;
-        let code = self.runtime_failure(exit_code(status))?;
-        Ok(Stopped { code, killed })
+        let stopped = stopped?;
+        let code = self.runtime_failure(stopped.code)?;
+        Ok(Stopped {
+            code,
+            killed: stopped.killed,
+        })
     }
 
     /// `code`, unless runc failed on its own (it logged an error and exited non-zero): then
@@ -586,6 +575,57 @@ impl Running<'_> {
     }
 }
 
+/// A `runc run` process as the stop policy sees it: the container runs once runc says so,
+/// signals go through `runc kill`.
+#[cfg(feature = "runc")]
+struct RuncRun<'a> {
+    child: &'a mut std::process::Child,
+    stopper: &'a Stopper,
+}
+
+#[cfg(feature = "runc")]
+impl RuncRun<'_> {
+    fn run_err(&self, e: std::io::Error) -> Error {
+        Error::Runtime {
+            runtime: self.stopper.runtime.binary.clone(),
+            action: "run",
+            reason: e.to_string(),
+        }
+    }
+}
+
+#[cfg(feature = "runc")]
+impl Container for RuncRun<'_> {
+    fn started(&mut self) -> bool {
+        let s = self.stopper;
+        s.runtime.status(&s.state_root, &s.id).as_deref() == Some("running")
+    }
+
+    fn signal(&mut self, signal: i32) -> Result<()> {
+        let s = self.stopper;
+        s.runtime.kill(&s.state_root, &s.id, signal)
+    }
+
+    fn try_wait(&mut self) -> Result<Option<i32>> {
+        match self.child.try_wait() {
+            Ok(st) => Ok(st.map(exit_code)),
+            Err(e) => Err(self.run_err(e)),
+        }
+    }
+
+    fn wait(&mut self) -> Result<i32> {
+        match self.child.wait() {
+            Ok(st) => Ok(exit_code(st)),
+            Err(e) => Err(self.run_err(e)),
+        }
+    }
+
+    fn kill(&mut self) -> Result<()> {
+        self.stopper.kill()
+    }
+}
+
+#[cfg(feature = "runc")]
 impl Drop for Running<'_> {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -596,7 +636,7 @@ impl Drop for Running<'_> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "runc"))]
 mod tests {
     use super::*;
 

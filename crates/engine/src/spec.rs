@@ -183,6 +183,8 @@ impl Plan {
                 Item::ReadonlyPath { path } => readonly.push(path.clone()),
                 Item::Init { target, .. } => init = Some(target.clone()),
                 Item::StopSignal { .. } | Item::LayerDir { .. } | Item::LayerFile { .. } => {}
+                // Set on the built spec (`caller_fields`).
+                Item::CgroupsPath { .. } | Item::Annotation { .. } => {}
                 Item::NestedUserNamespace { uid: u, gid: g } => nested = Some((*u, *g)),
                 Item::DeviceRule { allow, access } => devices.push(
                     LinuxDeviceCgroupBuilder::default()
@@ -264,8 +266,31 @@ impl Plan {
             spec = spec.hostname(h);
         }
         let mut spec = spec.build().map_err(spec_err)?;
-        // Also filled from defaults by the builder; nothing in the plan asks for annotations.
+        // Also filled from defaults by the builder: only the plan's annotations are kept.
         spec.set_annotations(None);
+        self.caller_fields(&mut spec);
         Ok(spec)
+    }
+
+    /// The caller's fields that need no builder: `linux.cgroupsPath` and `annotations`.
+    #[implements("isolation.cgroups-path", "lifecycle.annotations")]
+    fn caller_fields(&self, spec: &mut Spec) {
+        let mut annotations = std::collections::HashMap::new();
+        for entry in self.entries() {
+            match &entry.item {
+                Item::CgroupsPath { path } => {
+                    if let Some(linux) = spec.linux_mut() {
+                        linux.set_cgroups_path(Some(PathBuf::from(path)));
+                    }
+                }
+                Item::Annotation { key, value } => {
+                    annotations.insert(key.clone(), value.clone());
+                }
+                _ => {}
+            }
+        }
+        if !annotations.is_empty() {
+            spec.set_annotations(Some(annotations));
+        }
     }
 }

@@ -189,15 +189,16 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Whether `id` is a well-formed requirement ID: two or more dot-separated segments, each
-/// lower-case ASCII letters and digits, starting with a letter, with single inner hyphens.
+/// The form of a requirement ID, as a regular expression: two or more dot-separated segments,
+/// each lower-case ASCII letters and digits, starting with a letter, with single inner hyphens.
+/// The macros' build script embeds it, so that they check the form without this crate.
+pub const ID_PATTERN: &str = r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*(?:\.[a-z][a-z0-9]*(?:-[a-z0-9]+)*)+$";
+
+/// Whether `id` is a well-formed requirement ID ([`ID_PATTERN`]).
 pub fn is_valid_id(id: &str) -> bool {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    RE.get_or_init(|| {
-        regex::Regex::new(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*(?:\.[a-z][a-z0-9]*(?:-[a-z0-9]+)*)+$")
-            .expect("static regex")
-    })
-    .is_match(id)
+    RE.get_or_init(|| regex::Regex::new(ID_PATTERN).expect("static regex"))
+        .is_match(id)
 }
 
 #[cfg(test)]

@@ -128,10 +128,18 @@ pub fn requirement(input: TokenStream) -> TokenStream {
     }
 }
 
+/// Whether `id` has the form of a requirement ID (spec-core's pattern, embedded by the build
+/// script: the macros need spec-core only when they are built).
+fn is_valid_id(id: &str) -> bool {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| regex::Regex::new(ids::ID_PATTERN).expect("spec-core's pattern"))
+        .is_match(id)
+}
+
 /// The compile error for a malformed ID or one the book does not define, if `lit` is one.
 fn unknown_id_error(lit: &LitStr) -> Option<proc_macro2::TokenStream> {
     let id = lit.value();
-    if !locald_spec_core::model::is_valid_id(&id) {
+    if !is_valid_id(&id) {
         let e = syn::Error::new(
             lit.span(),
             format!(

@@ -592,3 +592,162 @@ fn concurrent_removals_of_one_bundle_both_succeed() {
         assert_eq!(entries(parent.path()), Vec::<String>::new());
     }
 }
+
+/// locald's shape of an app container in one `prepare`: its own cgroups path, the launcher
+/// plus a shell command, a working directory, annotations, and (rootless) the image's non-root
+/// user. The config.json written is the one that runs: nothing is edited afterwards.
+#[test]
+#[verifies(
+    "isolation.cgroups-path",
+    "lifecycle.annotations",
+    "process.entrypoint",
+    "process.working-dir",
+    "isolation.namespaces.user-nested"
+)]
+fn one_prepare_sets_every_callers_field_without_an_edit_afterwards() {
+    let root = rootfs();
+    fs::write(
+        root.path().join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\napp:x:1001:1002:app:/home/app:/bin/sh\n",
+    )
+    .unwrap();
+    fs::write(root.path().join("etc/group"), "root:x:0:\napp:x:1002:\n").unwrap();
+    let opts = RunOptions {
+        id_mapping: Some(crate::IdMapping::new(4000, 4000)),
+        // The nested user namespace is the init's to create.
+        init: Some(locald_testkit::static_init()),
+        ..RunOptions::default()
+    }
+    .mapped_to(crate::MappedUser::ProcessUser)
+    .with_entrypoint(["/cnb/lifecycle/launcher"])
+    .with_args(["sh", "-c", "exec web"])
+    .with_working_dir("/srv/app")
+    .with_cgroups_path("/locald/web")
+    .with_annotation("dev.locald.service", "web")
+    .with_annotation("dev.locald.project", "");
+    let (_parent, b) = prepared(root.path(), &opts, &image(Some("app")));
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(b.state_dir.join("config.json")).unwrap()).unwrap();
+    assert_eq!(json["linux"]["cgroupsPath"], "/locald/web");
+    assert_eq!(
+        json["annotations"],
+        serde_json::json!({ "dev.locald.service": "web", "dev.locald.project": "" })
+    );
+    assert_eq!(
+        json["process"]["args"],
+        serde_json::json!([
+            "/dev/init",
+            "--userns",
+            "1001:1002",
+            "--parent-death",
+            "15",
+            "--",
+            "/cnb/lifecycle/launcher",
+            "sh",
+            "-c",
+            "exec web"
+        ]),
+        "the init maps the host user onto the image's user, then runs locald's command"
+    );
+    assert_eq!(json["process"]["cwd"], "/srv/app");
+    // The missing working directory is created in the layer, as the image's would be.
+    assert!(
+        b.plan
+            .entries()
+            .iter()
+            .any(|e| matches!(&e.item, Item::LayerDir { path, .. } if path == "/srv/app")),
+        "{:#?}",
+        b.plan.entries()
+    );
+    // The host user is the image's user inside: the init's nested namespace maps it there.
+    assert!(b.plan.entries().contains(&crate::plan::Entry {
+        requirement: requirement!("isolation.namespaces.user-nested"),
+        item: Item::NestedUserNamespace {
+            uid: 1001,
+            gid: 1002
+        },
+    }));
+    assert_eq!(
+        json["process"]["user"]["uid"], 0,
+        "runc starts the init as the mapped root"
+    );
+}
+
+#[test]
+#[verifies("lifecycle.annotations", "isolation.cgroups-path")]
+fn without_the_options_the_bundle_has_no_annotations_and_no_cgroups_path() {
+    let root = rootfs();
+    let (_parent, b) = prepared(root.path(), &RunOptions::default(), &image(None));
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(b.state_dir.join("config.json")).unwrap()).unwrap();
+    assert!(json.get("annotations").is_none(), "{}", json["annotations"]);
+    assert!(json["linux"].get("cgroupsPath").is_none());
+}
+
+#[test]
+#[verifies("lifecycle.annotations", "isolation.cgroups-path")]
+fn bad_annotations_and_cgroups_paths_are_refused_before_anything_is_written() {
+    let root = rootfs();
+    let parent = tempfile::tempdir().unwrap();
+    let bundle = parent.path().join("c1");
+    for (opts, field) in [
+        (
+            RunOptions::default().with_annotation("", "x"),
+            "annotations",
+        ),
+        (
+            RunOptions::default().with_annotation("k", "a\0b"),
+            "annotations",
+        ),
+        (RunOptions::default().with_cgroups_path(""), "cgroups_path"),
+        (
+            RunOptions::default().with_cgroups_path("/locald/../system.slice"),
+            "cgroups_path",
+        ),
+        (
+            RunOptions::default().with_cgroups_path("/locald//web"),
+            "cgroups_path",
+        ),
+    ] {
+        let err = prepare(&image(None), root.path(), &opts, &bundle, "c1").unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidOption { field: f, .. } if *f == field),
+            "{opts:?}: {err}"
+        );
+        assert!(!bundle.exists(), "nothing written for {opts:?}");
+    }
+}
+
+/// locald's shape: the project's checkout bind-mounted and the working directory at the mount
+/// point itself, or inside it; one missing in the checkout is refused naming it.
+#[test]
+#[verifies("process.working-dir", "process.cwd")]
+fn a_working_directory_at_or_inside_a_bind_mount_is_checked_in_its_source() {
+    let root = rootfs();
+    let src = tempfile::tempdir().unwrap();
+    fs::create_dir(src.path().join("web")).unwrap();
+    let base = RunOptions::default().with_bind(crate::BindMount::new(src.path(), "/workspace"));
+    for cwd in ["/workspace", "/workspace/", "/workspace/web"] {
+        let (_p, b) = prepared(
+            root.path(),
+            &base.clone().with_working_dir(cwd),
+            &image(None),
+        );
+        let json: serde_json::Value =
+            serde_json::from_slice(&fs::read(b.state_dir.join("config.json")).unwrap()).unwrap();
+        assert_eq!(json["process"]["cwd"], cwd);
+    }
+    let parent = tempfile::tempdir().unwrap();
+    let err = prepare(
+        &image(None),
+        root.path(),
+        &base.with_working_dir("/workspace/api"),
+        &parent.path().join("c1"),
+        "c1",
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::MissingTarget { destination, .. } if destination == "/workspace/api"),
+        "{err}"
+    );
+}

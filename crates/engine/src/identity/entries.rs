@@ -5,11 +5,18 @@ use locald_spec_macros::implements;
 use super::{
     ADDED_HOME, GROUP_PATH, Identity, PASSWD_PATH, UserSource, generate_files, resolve_user,
 };
+use std::borrow::Cow;
+use std::path::Path;
+
+use oci_spec::image::ImageConfiguration;
+
+use super::IdentityFiles;
 use crate::duties::{Context, PlanInput};
 use crate::error::{Error, Result};
-use crate::options::IdMapping;
+use crate::options::{IdMapping, MappedUser, RunOptions};
 use crate::plan::{Item, Plan};
 use crate::requirement;
+use crate::rootfs::ImageRoot;
 
 /// Mode of the generated files: world-readable, so any container uid can resolve names.
 pub const GENERATED_FILE_MODE: u32 = 0o644;
@@ -43,6 +50,69 @@ fn refuse_unmapped(id: &Identity, mapping: &IdMapping, source: UserSource) -> Re
         }
     }
     Ok(())
+}
+
+/// The user the process runs as — `user` (the caller's option), else the image's `User`, else
+/// root — resolved in the image's identity `files`, before any mapping applies.
+#[implements("identity.user.resolve")]
+pub fn process_user(
+    image: &ImageConfiguration,
+    files: &IdentityFiles,
+    user: Option<&str>,
+) -> Result<Identity> {
+    let (passwd, groups) = files.parse()?;
+    let image_user = image.config().as_ref().and_then(|c| c.user().clone());
+    let (spec, source) = user_spec(user, image_user.as_deref());
+    resolve_user(spec, &passwd, &groups, source)
+}
+
+/// [`process_user`] for the image whose root filesystem is the directory `rootfs` (read
+/// confined to it, as `prepare` reads it).
+///
+/// ```no_run
+/// use locald_engine::identity::process_user_in;
+/// use oci_spec::image::ImageConfiguration;
+///
+/// let image = ImageConfiguration::from_file("image-config.json")?;
+/// let id = process_user_in(&image, "/images/app/rootfs".as_ref(), None)?;
+/// println!("runs as {}:{}", id.uid, id.gid);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn process_user_in(
+    image: &ImageConfiguration,
+    rootfs: &Path,
+    user: Option<&str>,
+) -> Result<Identity> {
+    let rootfs =
+        std::fs::canonicalize(rootfs).map_err(|e| Error::io(rootfs, "resolve rootfs", e))?;
+    process_user(
+        image,
+        &IdentityFiles::read(&ImageRoot::open(&rootfs)?)?,
+        user,
+    )
+}
+
+/// `opts` as planned: with [`MappedUser::ProcessUser`], the rootless mapping's container ids
+/// become those of the user the process runs as ([`process_user`]), so that the host user is
+/// that user inside (`isolation.namespaces.user-nested`); otherwise `opts` unchanged.
+#[implements("isolation.namespaces.user-nested")]
+pub fn map_process_user<'a>(
+    image: &ImageConfiguration,
+    files: &IdentityFiles,
+    opts: &'a RunOptions,
+) -> Result<Cow<'a, RunOptions>> {
+    let Some(mapping) = opts.id_mapping else {
+        return Ok(Cow::Borrowed(opts));
+    };
+    if opts.mapped_user != MappedUser::ProcessUser {
+        return Ok(Cow::Borrowed(opts));
+    }
+    let id = process_user(image, files, opts.user.as_deref())?;
+    Ok(Cow::Owned(RunOptions {
+        id_mapping: Some(mapping.as_ids(id.uid, id.gid)),
+        mapped_user: MappedUser::Mapping,
+        ..opts.clone()
+    }))
 }
 
 /// Resolve the process identity for `input` (`home` filled in: the passwd entry's, else the

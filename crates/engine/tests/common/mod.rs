@@ -243,3 +243,22 @@ pub fn mount_options<'a>(text: &'a str, mount_point: &str) -> Option<&'a str> {
         .rfind(|m| m.mount_point == mount_point)
         .map(|m| m.options)
 }
+
+/// The example program `name`, built beside this test binary (cargo builds a package's
+/// examples with its tests; the tests turn the `libcontainer` feature on).
+pub fn example(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let path = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps")
+        .join("examples")
+        .join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: build it with `cargo build -p locald-engine --features libcontainer \
+         --example {name}` (cargo test and nextest build it with the tests)",
+        path.display()
+    );
+    path
+}

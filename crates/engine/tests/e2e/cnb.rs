@@ -20,7 +20,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use locald_engine::{Bundle, IdMapping, RunOptions, cnb, prepare};
+use locald_engine::{Bundle, IdMapping, MappedUser, RunOptions, cnb, prepare};
 use locald_spec_macros::{variants, verifies};
 use locald_testkit::{
     Rootfs, Users, image_config, require_root, require_runc, static_init, test_user,
@@ -640,5 +640,146 @@ exit "${EXIT_CODE:-0}"
                 "{code}"
             );
         }
+    }
+
+    /// locald's own script in the app image: who and where it runs, its PID 1, its control
+    /// group (cgroup v1's `pids` hierarchy, or v2's single one) and its arguments.
+    const LOCALD_APP: &str = r#"#!/bin/sh
+echo "$(id -u):$(id -g) $(id -un) cwd=$(pwd)"
+echo "pid1 $(tr '\0' ' ' < /proc/1/cmdline)"
+echo "cgroup $(sed -n -e 's/^[0-9]*:pids://p' -e 's/^0:://p' /proc/self/cgroup | head -n 1)"
+echo "args $*"
+"#;
+
+    /// The runtime a test runs a bundle with.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Via {
+        /// `locald-engine start`: runc.
+        Runc,
+        /// The `libcontainer_shim` example: youki's libcontainer in-process, as locald's shim.
+        Libcontainer,
+    }
+
+    /// Run `bundle` as locald's shim does with libcontainer (as root, whoever prepared it),
+    /// then remove it.
+    fn run_libcontainer(mode: Mode, bundle: &Bundle) -> Output {
+        require_root();
+        chown_tree(&bundle.state_dir, runner_ids(mode));
+        let out = Command::new(crate::common::example("libcontainer_shim"))
+            .arg("run")
+            .arg(&bundle.state_dir)
+            .stdin(Stdio::null())
+            .output()
+            .expect("spawn libcontainer_shim run");
+        bundle.remove().expect("remove the bundle");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Remove the control group `name` (one level below the root) from every hierarchy, once
+    /// the runtime has deleted the container's.
+    fn remove_cgroup(name: &str) {
+        let Ok(dirs) = fs::read_dir("/sys/fs/cgroup") else {
+            return;
+        };
+        for d in dirs.flatten() {
+            let _ = fs::remove_dir(d.path().join(name));
+        }
+        let _ = fs::remove_dir(Path::new("/sys/fs/cgroup").join(name));
+    }
+
+    /// The issue's bundle: a CNB-built app with its own cgroups path, an entrypoint and working
+    /// directory of locald's, annotations and, rootless, the image's non-root user for the host
+    /// user — from one `prepare`, with no edit of `config.json` afterwards — run by `via`.
+    fn one_prepare_runs(mode: Mode, via: Via) {
+        let rootfs = app_rootfs(mode);
+        write(
+            &rootfs.path().join("workspace/locald.sh"),
+            LOCALD_APP,
+            0o755,
+        );
+        if mode == Mode::Rootless {
+            chown_tree(&rootfs.path().join("workspace"), runner_ids(mode));
+        }
+        let id = format!("locald-e2e-{}-{via:?}-{mode:?}", std::process::id()).to_lowercase();
+        let opts = base_options(mode, &rootfs)
+            .mapped_to(MappedUser::ProcessUser)
+            .with_entrypoint(["/workspace/locald.sh"])
+            .with_args(["--port", "9090"])
+            .with_working_dir("/home/cnb")
+            .with_cgroups_path(format!("/{id}"))
+            .with_annotation("dev.locald.service", "web");
+        let image = app_image("/cnb/process/web", &[]);
+        let bundle = prepare_in(&rootfs, &image, &opts, &id);
+        let config: oci_spec::runtime::Spec =
+            serde_json::from_slice(&fs::read(&bundle.config_path).unwrap()).unwrap();
+        assert_eq!(config, bundle.spec, "config.json is the prepared spec");
+        let out = match via {
+            Via::Runc => run(mode, &rootfs, &bundle),
+            Via::Libcontainer => run_libcontainer(mode, &bundle),
+        };
+        remove_cgroup(&id);
+        let pid1 = match mode {
+            Mode::Root => "pid1 /dev/init --parent-death 15 -- /workspace/locald.sh --port 9090 ",
+            Mode::Rootless => {
+                "pid1 /dev/init --userns 1002:1000 --parent-death 15 -- /workspace/locald.sh --port 9090 "
+            }
+        };
+        let expected = [
+            "1002:1000 cnb cwd=/home/cnb".to_string(),
+            pid1.into(),
+            format!("cgroup /{id}"),
+            "args --port 9090".into(),
+        ];
+        assert_eq!(out.stdout.lines().collect::<Vec<_>>(), expected, "{out:#?}");
+        assert_eq!(out.code, 0, "{out:#?}");
+    }
+
+    #[test]
+    #[verifies(
+        "process.entrypoint",
+        "process.working-dir",
+        "isolation.cgroups-path",
+        "stopping.init.default"
+    )]
+    fn one_prepare_runs_under_runc_root() {
+        one_prepare_runs(Mode::Root, Via::Runc);
+    }
+
+    #[test]
+    #[verifies(
+        "process.entrypoint",
+        "process.working-dir",
+        "isolation.cgroups-path",
+        "isolation.namespaces.user-nested"
+    )]
+    fn one_prepare_runs_under_runc_rootless() {
+        one_prepare_runs(Mode::Rootless, Via::Runc);
+    }
+
+    #[test]
+    #[verifies(
+        "process.entrypoint",
+        "process.working-dir",
+        "isolation.cgroups-path",
+        "filesystems.layer.private"
+    )]
+    fn one_prepare_runs_under_libcontainer_root() {
+        one_prepare_runs(Mode::Root, Via::Libcontainer);
+    }
+
+    #[test]
+    #[verifies(
+        "process.entrypoint",
+        "process.working-dir",
+        "isolation.cgroups-path",
+        "isolation.namespaces.user-nested",
+        "filesystems.layer.private"
+    )]
+    fn one_prepare_runs_under_libcontainer_rootless() {
+        one_prepare_runs(Mode::Rootless, Via::Libcontainer);
     }
 }

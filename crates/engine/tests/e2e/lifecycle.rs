@@ -447,3 +447,87 @@ mod runc_state {
         assert!(!out.status.success(), "{out:?}");
     }
 }
+
+/// The `libcontainer_shim` example, locald's flow end to end: the bundle prepared by the user of
+/// `mode` (rootless: the test user, mapped onto the container's root by `--mapped`), run by root
+/// through youki's libcontainer with a cgroups path; the workload's status comes back, and the
+/// bundle holds nothing its owner cannot remove (libcontainer's state lives in root's state
+/// root, not in the bundle).
+#[verifies("lifecycle.bundle", "lifecycle.exit-status", "isolation.cgroups-path")]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
+fn the_libcontainer_shim_example_runs_a_bundle_its_user_prepared(mode: Mode) {
+    locald_testkit::require_root();
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let shim = rootfs.base().join("libcontainer_shim");
+    link_or_copy(&example("libcontainer_shim"), &shim);
+    let init = rootfs.base().join("locald-init");
+    link_or_copy(&locald_testkit::static_init(), &init);
+    own_rootfs(mode, &rootfs);
+    let id = format!("shim-e2e-{}-{mode:?}", std::process::id()).to_lowercase();
+    // The preparer's own directory of bundles, as locald's data directory is.
+    let bundles = rootfs.base().join("bundles");
+    std::fs::create_dir(&bundles).unwrap();
+    if runs_as_test_user(mode) {
+        let (uid, gid) = rootless_host_ids();
+        nix::unistd::chown(&bundles, Some(uid.into()), Some(gid.into())).unwrap();
+    }
+    let bundle = bundles.join(&id);
+    let mut prepare = command_as(mode, shim.to_str().unwrap());
+    prepare
+        .env("LOCALD_INIT", &init)
+        .arg("prepare")
+        .arg(rootfs.path())
+        .arg(&bundle);
+    if mode == Mode::Rootless {
+        prepare.arg("--mapped");
+    }
+    let out = prepare
+        .args(["--cgroups-path", &format!("/{id}"), "--", "sh", "-c"])
+        .arg("id -u; sed -n -e 's/^[0-9]*:pids://p' -e 's/^0:://p' /proc/self/cgroup | head -n 1; exit 3")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "prepare: {out:?}");
+    let out = Command::new(&shim)
+        .arg("run")
+        .arg(&bundle)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    for d in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        let _ = std::fs::remove_dir(d.path().join(&id));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        (out.status.code(), stdout.as_ref()),
+        (Some(3), format!("0\n/{id}\n").as_str()),
+        "{out:?}"
+    );
+    // No runtime state in the bundle: libcontainer's is under root's state root.
+    let mut stack = vec![bundle.clone()];
+    while let Some(p) = stack.pop() {
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name != "state.json",
+            "runtime state in the bundle: {}",
+            p.display()
+        );
+        // overlayfs' `work/work` (mode 0) cannot be listed, and is empty.
+        if p.is_dir()
+            && !p.is_symlink()
+            && let Ok(entries) = std::fs::read_dir(&p)
+        {
+            stack.extend(entries.map(|e| e.unwrap().path()));
+        }
+    }
+    // Its preparer removes it (overlayfs leaves its root-owned, empty `work/work`, which the
+    // owner of `layer/work` may remove).
+    let rm = command_as(mode, "rm")
+        .arg("-rf")
+        .arg(&bundle)
+        .status()
+        .unwrap();
+    assert!(
+        rm.success() && !bundle.exists(),
+        "the preparer removes the bundle"
+    );
+}
