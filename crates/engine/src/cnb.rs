@@ -34,9 +34,8 @@ use oci_spec::image::ImageConfiguration;
 
 use crate::environment::image_env;
 use crate::error::{Error, Result};
-use crate::identity::{Identity, IdentityFiles, UserSource, resolve_user};
+use crate::identity::{Identity, UserSource, resolve_in_rootfs as resolve};
 use crate::options::{BindMount, IdMapping, RunOptions};
-use crate::rootfs::ImageRoot;
 
 /// `<app>`: the application directory (`CNB_APP_DIR`).
 pub const APP_DIR: &str = "/workspace";
@@ -163,14 +162,6 @@ fn env_value<'a>(env: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .rev()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.as_str())
-}
-
-/// Resolve `spec` against the image's own /etc/passwd and /etc/group, as the plan will.
-fn resolve(rootfs: &Path, spec: &str, source: UserSource) -> Result<Identity> {
-    let rootfs =
-        std::fs::canonicalize(rootfs).map_err(|e| Error::io(rootfs, "resolve rootfs", e))?;
-    let (passwd, groups) = IdentityFiles::read(&ImageRoot::open(&rootfs)?)?.parse()?;
-    resolve_user(spec, &passwd, &groups, source)
 }
 
 /// Rootless, the workload sees the host user as `id` (the nested user namespace of

@@ -62,7 +62,8 @@ pub use bundle::{Bundle, prepare};
 pub use duties::PlanInput;
 pub use error::{Error, Result};
 pub use options::{
-    BindMount, DnsOptions, ExtraHost, IdMapping, NetworkMode, RunOptions, UsernsCreator,
+    BindMount, DnsOptions, ExtraHost, IdMapping, NetworkMode, RunOptions, SubordinateIds,
+    UsernsCreator,
 };
 pub use plan::{Entry, Item, Plan, Requirement};
 

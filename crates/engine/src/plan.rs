@@ -320,6 +320,13 @@ pub enum Item {
         /// The workload's gid.
         gid: u32,
     },
+    /// A kernel parameter the runtime sets in the container's namespaces (`linux.sysctl`).
+    Sysctl {
+        /// The dotted name (`net.ipv4.ip_unprivileged_port_start`).
+        key: String,
+        /// Its value.
+        value: String,
+    },
 }
 
 /// A plan entry: a decision and the requirement that asks for it.
@@ -493,6 +500,7 @@ impl fmt::Display for Item {
                 f,
                 "nested user namespace: workload uid={uid} gid={gid} mapped onto container 0 (by the init)"
             ),
+            Item::Sysctl { key, value } => write!(f, "sysctl {key}={value}"),
         }
     }
 }

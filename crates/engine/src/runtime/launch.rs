@@ -83,9 +83,14 @@ fn unshare(flags: i32) -> std::io::Result<()> {
     }
 }
 
-/// Write the single mapping of `mapping` for process `pid`'s new user namespace.
+/// Write the single mapping of `mapping` for process `pid`'s new user namespace, or, with
+/// subordinate ids, have the setuid helpers write it with the ranges
+/// ([`crate::isolation::subids::write_maps`]).
 #[implements("filesystems.layer.unprivileged", "isolation.namespaces.user")]
 fn write_maps(pid: i32, mapping: &IdMapping) -> Result<()> {
+    if let Some(sub) = &mapping.subordinate {
+        return crate::isolation::subids::write_maps(pid, mapping, sub);
+    }
     let write = |file: &str, text: String| -> Result<()> {
         let path = format!("/proc/{pid}/{file}");
         std::fs::OpenOptions::new()
