@@ -26,6 +26,8 @@ use crate::stopping;
 
 #[cfg(target_os = "linux")]
 mod launch;
+#[cfg(target_os = "linux")]
+pub(crate) use launch::in_user_namespace;
 mod log;
 
 pub use log::{ENGINE_FAILED, NOT_EXECUTABLE, NOT_FOUND, failure_status};
