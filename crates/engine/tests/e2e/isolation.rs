@@ -285,3 +285,50 @@ fn the_caller_sets_namespaced_kernel_parameters_only(mode: Mode) {
         out.refused(key);
     }
 }
+
+/// A uid-1000 workload pings loopback (an ICMP echo datagram socket, sent and answered, in
+/// Debian's perl) in a private network namespace, rootful and rootless; on the host's network,
+/// whose `ping_group_range` the engine leaves at the host's, the same socket is refused.
+#[verifies("isolation.sysctls.private-network")]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
+fn a_non_root_workload_pings_loopback_in_a_private_network(mode: Mode) {
+    subordinate_ranges(mode);
+    let host_range = std::fs::read_to_string("/proc/sys/net/ipv4/ping_group_range").unwrap();
+    let debian = debian_for(mode);
+    let carrier = Rootfs::build(Users::RootOnly);
+    let ping = r#"use Socket; socket(my $s, AF_INET, SOCK_DGRAM, 1) or die "socket: $!\n";
+        send($s, pack("CCnnn", 8, 0, 0, 0, 1), 0, sockaddr_in(0, inet_aton("127.0.0.1")))
+            or die "send: $!\n";
+        vec(my $r = "", fileno($s), 1) = 1; select($r, undef, undef, 5) or die "no reply\n";
+        recv($s, my $got, 64, 0); printf "reply type %d\n", unpack("C", $got);"#;
+    let run_ping = |network: &str| {
+        let out = engine_command(mode, &carrier)
+            .args(["run", "--rootfs", debian.to_str().unwrap()])
+            .args([
+                "--network",
+                network,
+                "--user",
+                "1000:1000",
+                "--",
+                "perl",
+                "-e",
+                ping,
+            ])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    };
+    assert_eq!(run_ping("none").ok(), "reply type 0\n");
+    // Only where the host lets no group ping (the kernel's default "1 0"): then uid 1000's
+    // socket on the host's network must be refused.
+    if host_range.split_whitespace().collect::<Vec<_>>() == ["1", "0"] {
+        let out = run_ping("host");
+        assert_ne!(out.code, 0, "{out:#?}");
+        assert!(out.stderr.contains("socket: Permission denied"), "{out:#?}");
+    }
+}
