@@ -9,12 +9,16 @@
 //! from `/etc/subgid`, so the workload can switch groups as well as users.
 
 use std::path::{Path, PathBuf};
+#[cfg(target_os = "linux")]
 use std::process::Command;
 
 use locald_spec_macros::implements;
 
+#[cfg(target_os = "linux")]
 use crate::error::{Error, Result};
-use crate::options::{IdMapping, SubordinateIds};
+#[cfg(target_os = "linux")]
+use crate::options::IdMapping;
+use crate::options::SubordinateIds;
 
 /// The subordinate uid file.
 pub const SUBUID_FILE: &str = "/etc/subuid";
@@ -101,6 +105,7 @@ fn is_setuid_executable(p: &Path) -> bool {
 
 /// The calling user's subordinate ids: its (real uid's) ranges in both files, when both
 /// helpers are installed; `None` otherwise, and the engine keeps the single mapping.
+#[cfg(target_os = "linux")]
 pub fn current_user() -> Option<SubordinateIds> {
     helper(NEWUIDMAP)?;
     helper(NEWGIDMAP)?;
@@ -117,7 +122,15 @@ pub fn current_user() -> Option<SubordinateIds> {
     )
 }
 
+/// The calling user's subordinate ids: none off Linux, where the engine creates no user
+/// namespace.
+#[cfg(not(target_os = "linux"))]
+pub fn current_user() -> Option<SubordinateIds> {
+    None
+}
+
 /// The helpers' arguments for process `pid`: `PID 0 OWN 1 1 START COUNT`.
+#[cfg(target_os = "linux")]
 fn helper_args(pid: i32, own: u32, start: u32, count: u32) -> Vec<String> {
     let mut args = vec![pid.to_string()];
     args.extend([0, own, 1, 1, start, count].map(|n| n.to_string()));
@@ -125,6 +138,7 @@ fn helper_args(pid: i32, own: u32, start: u32, count: u32) -> Vec<String> {
 }
 
 /// Run one helper; its failure is an error carrying what it printed.
+#[cfg(target_os = "linux")]
 fn run_helper(name: &'static str, args: &[String]) -> Result<()> {
     let path = helper(name).ok_or_else(|| {
         Error::io(
@@ -154,6 +168,7 @@ fn run_helper(name: &'static str, args: &[String]) -> Result<()> {
 
 /// Write the maps of process `pid`'s new user namespace with the helpers: the caller's ids
 /// to 0, the subordinate ranges to 1..=N.
+#[cfg(target_os = "linux")]
 #[implements("isolation.namespaces.user-ranges", "filesystems.layer.unprivileged")]
 pub(crate) fn write_maps(pid: i32, mapping: &IdMapping, sub: &SubordinateIds) -> Result<()> {
     run_helper(
