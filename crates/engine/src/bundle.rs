@@ -182,10 +182,36 @@ pub fn remove(bundle_dir: &Path) -> Result<()> {
         Some(lock) => lock,
         None => return Ok(()),
     };
-    BundleInfo::read(bundle_dir)?;
+    let info = BundleInfo::read(bundle_dir)?;
     #[cfg(target_os = "linux")]
     layer::unmount(bundle_dir)?;
+    // Only the runc runtime's launcher creates a user namespace with subordinate ids
+    // (libcontainer creates its own), so only with it can a layer hold their files.
+    #[cfg(all(target_os = "linux", feature = "runc"))]
+    remove_mapped_layer(bundle_dir, &info)?;
+    #[cfg(not(all(target_os = "linux", feature = "runc")))]
+    let _ = info;
     remove_tree(bundle_dir)
+}
+
+/// When the engine created the container's user namespace with subordinate ids and is not
+/// root, remove the layer (`layer/`) from inside a user namespace with the same mapping: what
+/// the workload gave to a subordinate id (a file `chown`ed to uid 1000 in a directory that
+/// uid made 0755) is not the caller's to delete from outside. Root, or under the single
+/// mapping, the ordinary removal can delete everything.
+#[cfg(all(target_os = "linux", feature = "runc"))]
+#[implements("lifecycle.remove-mapped")]
+fn remove_mapped_layer(bundle_dir: &Path, info: &BundleInfo) -> Result<()> {
+    let Some(mapping) = info.engine_userns.filter(|m| m.subordinate.is_some()) else {
+        return Ok(());
+    };
+    let layer = bundle_dir.join(layer::LAYER_DIR);
+    if nix::unistd::geteuid().is_root() || fs::symlink_metadata(&layer).is_err() {
+        return Ok(());
+    }
+    crate::runtime::in_user_namespace(&mapping, &layer, || {
+        crate::tree::remove_one_filesystem(&layer)
+    })
 }
 
 /// Take the bundle's removal lock; `None` when another removal finished first (the directory

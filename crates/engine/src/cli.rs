@@ -101,6 +101,20 @@ pub struct Options {
     /// Use the rootless single mapping even when running as root.
     #[arg(long)]
     pub rootless: bool,
+    /// Rootless: map only your own uid and gid (to 0), even when /etc/subuid and /etc/subgid
+    /// give you subordinate ids; a non-root --user then runs in a nested user namespace.
+    #[arg(long)]
+    pub single_mapping: bool,
+    /// Add a capability to the default set: NAME, CAP_NAME, or ALL (repeatable).
+    #[arg(long = "cap-add", value_name = "CAP", value_parser = parse_capability)]
+    pub cap_add: Vec<String>,
+    /// Drop a capability from the default set: NAME, CAP_NAME, or ALL (repeatable).
+    #[arg(long = "cap-drop", value_name = "CAP", value_parser = parse_capability)]
+    pub cap_drop: Vec<String>,
+    /// Set a namespaced kernel parameter: KEY=VALUE (repeatable; kernel.shm*, kernel.msg*,
+    /// kernel.sem, fs.mqueue.*, kernel.domainname, and net.* with --network none).
+    #[arg(long = "sysctl", value_name = "KEY=VALUE", value_parser = parse_sysctl)]
+    pub sysctls: Vec<(String, String)>,
     /// Mount the rootfs read-only.
     #[arg(long)]
     pub readonly_rootfs: bool,
@@ -153,14 +167,54 @@ fn parse_extra_host(s: &str) -> Result<ExtraHost, String> {
     s.parse().map_err(reason)
 }
 
+/// `--cap-add`, `--cap-drop`: a capability name, normalized (`net_raw` is `CAP_NET_RAW`).
+fn parse_capability(s: &str) -> Result<String, String> {
+    crate::security::capabilities::normalize(s)
+}
+
+/// `--sysctl KEY=VALUE`.
+fn parse_sysctl(s: &str) -> Result<(String, String), String> {
+    crate::isolation::sysctls::parse(s).map_err(reason)
+}
+
+/// The rootless mapping for the calling user: with its subordinate ids unless `single`
+/// (`isolation.namespaces.user-ranges`).
+#[cfg(target_os = "linux")]
+fn rootless_mapping(single: bool) -> Option<crate::IdMapping> {
+    let mapping = options::current_user_mapping()?;
+    match crate::isolation::subids::current_user() {
+        Some(sub) if !single => Some(mapping.with_subordinate(sub)),
+        _ => Some(mapping),
+    }
+}
+
+/// The rootless mapping for the calling user (no subordinate ids off Linux).
+#[cfg(not(target_os = "linux"))]
+fn rootless_mapping(_single: bool) -> Option<crate::IdMapping> {
+    options::current_user_mapping()
+}
+
 fn euid_is_root() -> bool {
     crate::state::euid() == 0
 }
 
 impl Options {
+    /// The run options for the image `image`: [`Options::run_options`], then, under the single
+    /// mapping, a workload user that is not root in the nested user namespace
+    /// ([`crate::isolation::nested::nest_workload_user`]).
+    pub fn run_options_for(
+        &self,
+        init: Option<PathBuf>,
+        image: &ImageConfiguration,
+    ) -> Result<RunOptions, Failure> {
+        crate::isolation::nested::nest_workload_user(self.run_options(init), image, &self.rootfs)
+            .map_err(|e| Failure::engine(e, StateFlag::StateRoot))
+    }
+
     /// The run options these flags ask for, running the command under `init` (see
-    /// [`Options::init`]). A caller that is not root, or `--rootless`, gets the rootless single
-    /// mapping ([`options::current_user_mapping`]).
+    /// [`Options::init`]). A caller that is not root, or `--rootless`, gets the rootless
+    /// mapping: its subordinate ids above the single mapping when it has them and the helpers
+    /// are installed, unless `--single-mapping` ([`options::current_user_mapping`]).
     pub fn run_options(&self, init: Option<PathBuf>) -> RunOptions {
         RunOptions {
             user: self.user.clone(),
@@ -176,13 +230,16 @@ impl Options {
             },
             tty: self.tty,
             id_mapping: if self.rootless || !euid_is_root() {
-                options::current_user_mapping()
+                rootless_mapping(self.single_mapping)
             } else {
                 None
             },
             binds: self.binds.clone(),
             readonly_rootfs: self.readonly_rootfs,
             init,
+            cap_add: self.cap_add.clone(),
+            cap_drop: self.cap_drop.clone(),
+            sysctls: self.sysctls.clone(),
             ..RunOptions::default()
         }
     }
@@ -437,6 +494,9 @@ pub fn flag_of(field: &str, reason: &str, state: StateFlag) -> Option<&'static s
         "dns" if reason.starts_with("option") => "--dns-option",
         "dns" => "--dns",
         "binds" => "--bind",
+        "cap_add" => "--cap-add",
+        "cap_drop" => "--cap-drop",
+        "sysctls" => "--sysctl",
         // The CLI always has an init unless told not to.
         "init" => "--no-init",
         "id" => "--id",

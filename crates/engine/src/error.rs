@@ -93,7 +93,8 @@ pub enum Error {
 
     /// The process would run as a uid or gid that the container's user namespace does not map.
     #[error(
-        "{kind} {id} (from {field}) is not mapped in the container's user namespace; only the mapping's container id is (0 unless the caller maps the host user onto another id)"
+        "{kind} {id} (from {field}) is not mapped in the container's user namespace, which maps {mapped}; to run rootless as any uid, {}",
+        crate::isolation::subids::HOW_TO_GET_RANGES
     )]
     UnmappedId {
         /// `uid` or `gid`.
@@ -102,6 +103,9 @@ pub enum Error {
         id: u32,
         /// Where it came from (`User` of the image config or the `user` run option).
         field: &'static str,
+        /// The container ids the mapping maps, for the message
+        /// ([`crate::IdMapping::describe_container_ids`]).
+        mapped: String,
     },
 
     /// A mount destination (or the working directory) is missing inside a host directory the

@@ -319,6 +319,20 @@ pub fn resolve_user(
     })
 }
 
+/// Resolve `spec` against the own /etc/passwd and /etc/group of the image at `rootfs`, as the
+/// plan will: for callers that need the identity before they choose the options (the CNB
+/// profile, the command line's nested user namespace).
+pub fn resolve_in_rootfs(
+    rootfs: &std::path::Path,
+    spec: &str,
+    source: UserSource,
+) -> Result<Identity> {
+    let rootfs =
+        std::fs::canonicalize(rootfs).map_err(|e| Error::io(rootfs, "resolve rootfs", e))?;
+    let (passwd, groups) = IdentityFiles::read(&ImageRoot::open(&rootfs)?)?.parse()?;
+    resolve_user(spec, &passwd, &groups, source)
+}
+
 /// The supplementary groups of a user resolved in the implicit form (no group given): the
 /// gids of the /etc/group entries listing `entry`'s name as a member, in file order, without
 /// the primary `gid` and without duplicates. A uid without a passwd entry has none.

@@ -23,6 +23,10 @@ use crate::options::{NetworkMode, RunOptions};
 use crate::plan::{IdKind, Item, Namespace, Plan, Requirement};
 use crate::requirement;
 
+pub mod nested;
+pub mod subids;
+pub mod sysctls;
+
 /// The namespaces every container gets a private instance of, each with the requirement that
 /// asks for it.
 #[implements(
@@ -73,6 +77,30 @@ pub(crate) fn plan_user_namespace(plan: &mut Plan, opts: &RunOptions) {
                 container_id: 0,
                 host_id,
                 size: 1,
+                created_by: m.created_by,
+            },
+        );
+    }
+    plan_subordinate_ranges(plan, &m);
+}
+
+/// Push the subordinate ranges of `m`, the container's 1..=N, after its single mapping.
+#[implements("isolation.namespaces.user-ranges")]
+fn plan_subordinate_ranges(plan: &mut Plan, m: &crate::IdMapping) {
+    let Some(s) = m.subordinate else {
+        return;
+    };
+    for (kind, host_id, size) in [
+        (IdKind::Uid, s.uid_start, s.uid_count),
+        (IdKind::Gid, s.gid_start, s.gid_count),
+    ] {
+        plan.push(
+            requirement!("isolation.namespaces.user-ranges"),
+            Item::IdMapping {
+                id: kind,
+                container_id: 1,
+                host_id,
+                size,
                 created_by: m.created_by,
             },
         );
@@ -134,7 +162,8 @@ fn plan_nested_user_namespace(plan: &mut Plan, opts: &RunOptions) {
 /// Push the namespace and id-mapping entries.
 pub(crate) fn plan(plan: &mut Plan, ctx: &Context<'_>) -> Result<()> {
     plan_namespaces(plan, ctx.options());
-    cgroups::plan_cgroups_path(plan, ctx.options())
+    cgroups::plan_cgroups_path(plan, ctx.options())?;
+    sysctls::plan_sysctls(plan, ctx.options())
 }
 
 /// The namespaces and id mappings for `opts`.

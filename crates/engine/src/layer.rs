@@ -53,6 +53,8 @@ pub use mount::{LayerMount, enter_private_mount_namespace, is_mounted, mount, un
 
 /// The overlay's mount point inside the bundle (`root.path`).
 pub const ROOTFS_DIR: &str = "rootfs";
+/// The directory of the container's layer (`upper` and `work`) inside the bundle.
+pub const LAYER_DIR: &str = "layer";
 /// The container's writable layer inside the bundle.
 pub const UPPER_DIR: &str = "layer/upper";
 /// overlayfs' work directory inside the bundle.

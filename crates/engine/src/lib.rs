@@ -63,7 +63,8 @@ pub use bundle::{Bundle, prepare};
 pub use duties::PlanInput;
 pub use error::{Error, Result};
 pub use options::{
-    BindMount, DnsOptions, ExtraHost, IdMapping, MappedUser, NetworkMode, RunOptions, UsernsCreator,
+    BindMount, DnsOptions, ExtraHost, IdMapping, MappedUser, NetworkMode, RunOptions,
+    SubordinateIds, UsernsCreator,
 };
 pub use plan::{Entry, Item, Plan, Requirement};
 

@@ -217,7 +217,7 @@ fn require_terminal_for_tty(opts: &RunOptions) -> CliResult<()> {
 fn run(options: &Options, rt: &RuntimeArgs, attach: &Attach) -> CliResult<u8> {
     options.check_rootfs()?;
     let image = options.image()?;
-    let opts = options.run_options(options.init()?);
+    let opts = options.run_options_for(options.init()?, &image)?;
     require_terminal_for_tty(&opts)?;
     let id = options.id();
     let state_root = rt.state_root()?;
@@ -254,8 +254,9 @@ impl Attach {
 fn prepare(options: &Options, dir: &Path) -> CliResult<u8> {
     options.check_rootfs()?;
     let id = options.id();
-    let opts = options.run_options(options.init()?);
-    let b = locald_engine::prepare(&options.image()?, &options.rootfs, &opts, dir, &id)
+    let image = options.image()?;
+    let opts = options.run_options_for(options.init()?, &image)?;
+    let b = locald_engine::prepare(&image, &options.rootfs, &opts, dir, &id)
         .map_err(|e| Failure::engine(e, StateFlag::Bundle))?;
     println!("{}", b.state_dir.display());
     Ok(0)
@@ -298,8 +299,9 @@ fn explain(options: &Options, json: bool, bundle: Option<&Path>) -> CliResult<u8
         },
         Path::to_owned,
     );
-    let opts = options.run_options(init);
-    let (plan, _) = bundle::plan(&options.image()?, &options.rootfs, &opts, &state_dir, &id)
+    let image = options.image()?;
+    let opts = options.run_options_for(init, &image)?;
+    let (plan, _) = bundle::plan(&image, &options.rootfs, &opts, &state_dir, &id)
         .map_err(|e| Failure::engine(e, StateFlag::Bundle))?;
     let mut out = std::io::stdout().lock();
     let written = if json {

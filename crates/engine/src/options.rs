@@ -59,6 +59,39 @@ pub struct IdMapping {
     pub container_gid: u32,
     /// Who creates the user namespace (see [`UsernsCreator`]).
     pub created_by: UsernsCreator,
+    /// The caller's subordinate ids, mapped to the container's 1..=N after the single mapping
+    /// of 0 (rootless Podman's layout, `isolation.namespaces.user-ranges`); `None`: only 0 is
+    /// mapped.
+    #[serde(default)]
+    pub subordinate: Option<SubordinateIds>,
+}
+
+/// A user's subordinate uid and gid ranges (subuid(5), subgid(5)): host ids the user may map
+/// into a user namespace it creates, through the setuid helpers newuidmap(1) and newgidmap(1).
+///
+/// ```
+/// use locald_engine::{IdMapping, SubordinateIds};
+///
+/// let sub = SubordinateIds { uid_start: 100000, uid_count: 65536, gid_start: 100000, gid_count: 65536 };
+/// let m = IdMapping::new(1000, 1000).with_subordinate(sub);
+/// assert!(m.maps_host_uid(1000) && m.maps_host_uid(165535) && !m.maps_host_uid(165536));
+/// assert!(m.maps_container_uid(0) && m.maps_container_uid(65536) && !m.maps_container_uid(65537));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SubordinateIds {
+    /// The first subordinate uid on the host.
+    pub uid_start: u32,
+    /// How many (the container's uids 1..=uid_count).
+    pub uid_count: u32,
+    /// The first subordinate gid on the host.
+    pub gid_start: u32,
+    /// How many (the container's gids 1..=gid_count).
+    pub gid_count: u32,
+}
+
+/// Whether `id` lies in the `count` ids from `start`.
+fn in_range(id: u32, start: u32, count: u32) -> bool {
+    id >= start && u64::from(id) < u64::from(start) + u64::from(count)
 }
 
 impl IdMapping {
@@ -71,6 +104,15 @@ impl IdMapping {
             container_uid: 0,
             container_gid: 0,
             created_by: UsernsCreator::Runtime,
+            subordinate: None,
+        }
+    }
+
+    /// The same mapping, with `ids` mapped to the container's 1..=N.
+    pub fn with_subordinate(self, ids: SubordinateIds) -> Self {
+        IdMapping {
+            subordinate: Some(ids),
+            ..self
         }
     }
 
@@ -100,16 +142,55 @@ impl IdMapping {
     /// Whether the mapping maps host uid `uid`.
     pub fn maps_host_uid(&self, uid: u32) -> bool {
         uid == self.host_uid
+            || self
+                .subordinate
+                .is_some_and(|s| in_range(uid, s.uid_start, s.uid_count))
     }
 
     /// Whether the mapping maps host gid `gid`.
     pub fn maps_host_gid(&self, gid: u32) -> bool {
         gid == self.host_gid
+            || self
+                .subordinate
+                .is_some_and(|s| in_range(gid, s.gid_start, s.gid_count))
+    }
+
+    /// Whether container uid `uid` is mapped: 0, and 1..=N with subordinate ids.
+    pub fn maps_container_uid(&self, uid: u32) -> bool {
+        uid == 0 || self.subordinate.is_some_and(|s| uid <= s.uid_count)
+    }
+
+    /// Whether container gid `gid` is mapped: 0, and 1..=N with subordinate ids.
+    pub fn maps_container_gid(&self, gid: u32) -> bool {
+        gid == 0 || self.subordinate.is_some_and(|s| gid <= s.gid_count)
+    }
+
+    /// The container ids it maps, for messages (`only uid 0 and gid 0`, `uids 0-65536 and gids
+    /// 0-65536`).
+    pub fn describe_container_ids(&self) -> String {
+        match self.subordinate {
+            None => format!(
+                "only uid {} and gid {}",
+                self.container_uid, self.container_gid
+            ),
+            Some(s) => format!("uids 0-{} and gids 0-{}", s.uid_count, s.gid_count),
+        }
     }
 
     /// The host ids it maps, for messages (`only uid 1000 and gid 1000`).
     pub fn describe_host_ids(&self) -> String {
-        format!("only uid {} and gid {}", self.host_uid, self.host_gid)
+        match self.subordinate {
+            None => format!("only uid {} and gid {}", self.host_uid, self.host_gid),
+            Some(s) => format!(
+                "uid {} and {}-{}, gid {} and {}-{}",
+                self.host_uid,
+                s.uid_start,
+                u64::from(s.uid_start) + u64::from(s.uid_count) - 1,
+                self.host_gid,
+                s.gid_start,
+                u64::from(s.gid_start) + u64::from(s.gid_count) - 1
+            ),
+        }
     }
 }
 
@@ -332,6 +413,14 @@ pub struct RunOptions {
     /// Whom the host user of [`RunOptions::id_mapping`] is inside the container: the ids the
     /// mapping names, or the user the process runs as ([`MappedUser`]).
     pub mapped_user: MappedUser,
+    /// Capabilities added to the default set (`docker run --cap-add`: `NET_RAW`, `CAP_NET_RAW`
+    /// or `ALL`; see [`crate::security::capabilities`]).
+    pub cap_add: Vec<String>,
+    /// Capabilities removed from the default set (`docker run --cap-drop`, `ALL` for every one).
+    pub cap_drop: Vec<String>,
+    /// Namespaced kernel parameters, `(key, value)`, set after the engine's own and replacing
+    /// them (`docker run --sysctl`; see [`crate::isolation::sysctls`]).
+    pub sysctls: Vec<(String, String)>,
 }
 
 /// Whom the host user of a rootless [`IdMapping`] is inside the container.

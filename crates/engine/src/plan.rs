@@ -332,6 +332,13 @@ pub enum Item {
         /// The value.
         value: String,
     },
+    /// A kernel parameter the runtime sets in the container's namespaces (`linux.sysctl`).
+    Sysctl {
+        /// The dotted name (`net.ipv4.ip_unprivileged_port_start`).
+        key: String,
+        /// Its value.
+        value: String,
+    },
 }
 
 /// A plan entry: a decision and the requirement that asks for it.
@@ -507,6 +514,7 @@ impl fmt::Display for Item {
             ),
             Item::CgroupsPath { path } => write!(f, "cgroups path {path}"),
             Item::Annotation { key, value } => write!(f, "annotation {key}={value}"),
+            Item::Sysctl { key, value } => write!(f, "sysctl {key}={value}"),
         }
     }
 }

@@ -36,6 +36,8 @@ use crate::stopping;
 mod launch;
 #[cfg(all(target_os = "linux", feature = "libcontainer"))]
 pub mod libcontainer;
+#[cfg(all(target_os = "linux", feature = "runc"))]
+pub(crate) use launch::in_user_namespace;
 mod log;
 mod stop;
 

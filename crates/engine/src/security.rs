@@ -14,6 +14,8 @@ use crate::error::Result;
 use crate::plan::{Item, Plan};
 use crate::requirement;
 
+pub mod capabilities;
+
 /// Default capabilities: Podman's set (containers/common `DefaultCapabilities`), Docker's
 /// less NET_RAW, MKNOD and AUDIT_WRITE. They go in the bounding, effective and permitted sets
 /// only: not inheritable (CVE-2022-29162 removed it from runc's and Docker's defaults) and not
@@ -125,9 +127,9 @@ fn plan_device_rule(plan: &mut Plan) {
 }
 
 /// Push capabilities, no_new_privileges, masked/read-only paths and the device rule.
-pub(crate) fn plan(plan: &mut Plan, _ctx: &Context<'_>) -> Result<()> {
+pub(crate) fn plan(plan: &mut Plan, ctx: &Context<'_>) -> Result<()> {
     plan_security(plan);
-    Ok(())
+    capabilities::plan_caller_capabilities(plan, ctx.options())
 }
 
 /// The security entries, the same for every container.

@@ -104,6 +104,7 @@ impl Plan {
         let mut nested: Option<(u32, u32)> = None;
         let mut umask = None;
         let mut engine_userns = false;
+        let mut sysctls = std::collections::HashMap::new();
 
         for entry in self.entries() {
             match &entry.item {
@@ -186,6 +187,9 @@ impl Plan {
                 // Set on the built spec (`caller_fields`).
                 Item::CgroupsPath { .. } | Item::Annotation { .. } => {}
                 Item::NestedUserNamespace { uid: u, gid: g } => nested = Some((*u, *g)),
+                Item::Sysctl { key, value } => {
+                    sysctls.insert(key.clone(), value.clone());
+                }
                 Item::DeviceRule { allow, access } => devices.push(
                     LinuxDeviceCgroupBuilder::default()
                         .allow(*allow)
@@ -247,6 +251,9 @@ impl Plan {
             .readonly_paths(readonly);
         if !uid_maps.is_empty() {
             linux = linux.uid_mappings(uid_maps).gid_mappings(gid_maps);
+        }
+        if !sysctls.is_empty() {
+            linux = linux.sysctl(sysctls);
         }
         if !devices.is_empty() {
             linux = linux.resources(

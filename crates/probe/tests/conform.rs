@@ -161,31 +161,46 @@ fn assert_conforms(report: &Conformance, verified: &[&str]) {
 // checks verify but those its configuration makes not applicable (`except`): the lists are the
 // checks' own `#[verifies]`, which `conformance_tests!` and the spec's link scanner both read.
 conformance_tests! {
-    /// As root: locald's mode is the host's network, where the private-network DNS rule does
-    /// not apply.
-    #[verifies(module = "checks", except = ["dns.resolv-conf.private-network"])]
+    /// As root: locald's mode is the host's network, where the private-network DNS rule and
+    /// the private network's parameters do not apply; no user namespace, no subordinate ids.
+    #[verifies(
+        module = "checks",
+        except = [
+            "dns.resolv-conf.private-network",
+            "isolation.sysctls.private-network",
+            "isolation.namespaces.user-ranges"
+        ]
+    )]
     fn locald_root_passes_every_probe_check() {
         assert_conforms(&conform("locald-root"), VERIFIES);
     }
 
     /// Rootless, runc applies no device cgroup: the probe cannot observe the deny-all rule.
+    /// The test user has subordinate ids (`ci/install-deps` gives them), which the engine maps.
     #[verifies(
         module = "checks",
-        except = ["security.devices.deny-all", "dns.resolv-conf.private-network"]
+        except = [
+            "security.devices.deny-all",
+            "dns.resolv-conf.private-network",
+            "isolation.sysctls.private-network"
+        ]
     )]
     fn locald_rootless_passes_every_probe_check() {
         let report = conform("locald-rootless");
         assert_conforms(&report, VERIFIES);
         let user = rows(&report, "isolation.namespaces.user");
         assert!(
-            user.iter().all(|r| r.detail.contains("single mapping")),
-            "rootless must be in a user namespace: {user:?}"
+            user.iter().all(|r| r.detail.contains("subordinate ids")),
+            "rootless must be in a user namespace with the test user's ranges: {user:?}"
         );
     }
 
     /// `--network none`: a private network namespace, where the host-network DNS rule does not
     /// apply.
-    #[verifies(module = "checks", except = ["dns.resolv-conf.host-network"])]
+    #[verifies(
+        module = "checks",
+        except = ["dns.resolv-conf.host-network", "isolation.namespaces.user-ranges"]
+    )]
     fn locald_private_network_passes_every_probe_check() {
         let report = conform("locald-private");
         assert_conforms(&report, VERIFIES);
@@ -216,6 +231,9 @@ fn bare_runc_spec_fails_what_runc_does_not_do() {
         "dns.resolv-conf.private-network",
         // AUDIT_WRITE, KILL and NET_BIND_SERVICE: no chown, no switching user.
         "security.capabilities.default",
+        // runc's own network namespace keeps the kernel's defaults: no unprivileged ping, no
+        // low port.
+        "isolation.sysctls.private-network",
     ] {
         let rs = rows(&report, id);
         assert!(

@@ -28,4 +28,4 @@ pub use init::static_init;
 pub use prereq::{missing, require_busybox, require_root, require_runc};
 pub use rootfs::{APPLETS, Rootfs, Users};
 pub use tree::{chown_tree, tree_digest, tree_manifest};
-pub use user::{TEST_USER, TEST_USER2, TestUser, second_test_user, test_user};
+pub use user::{SubordinateRanges, TEST_USER, TEST_USER2, TestUser, second_test_user, test_user};

@@ -128,3 +128,62 @@ impl TestUser {
         cmd
     }
 }
+
+/// A user's first subordinate uid and gid ranges (subuid(5), subgid(5)): `(first, count)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubordinateRanges {
+    /// The first subordinate uid and how many.
+    pub uids: (u32, u32),
+    /// The first subordinate gid and how many.
+    pub gids: (u32, u32),
+}
+
+/// The first range of subuid(5)-formatted `text` naming `user` by name or uid.
+fn first_range(text: &str, user: &TestUser) -> Option<(u32, u32)> {
+    text.lines().find_map(|l| {
+        let f: Vec<&str> = l.trim().split(':').collect();
+        let [who, start, count] = f[..] else {
+            return None;
+        };
+        (who == user.name || who == user.uid.to_string())
+            .then(|| Some((start.parse().ok()?, count.parse().ok()?)))
+            .flatten()
+            .filter(|&(_, n): &(u32, u32)| n > 0)
+    })
+}
+
+impl TestUser {
+    /// The user's subordinate ranges from /etc/subuid and /etc/subgid, with the setuid
+    /// helpers newuidmap and newgidmap installed in /usr/bin: what the engine needs to map
+    /// every uid rootless. Anything missing fails the test (`ci/install-deps` installs
+    /// `uidmap` and gives the test user ranges with `usermod --add-subuids`).
+    #[track_caller]
+    pub fn require_subordinate_ids(&self) -> SubordinateRanges {
+        use std::os::unix::fs::PermissionsExt;
+        for helper in ["/usr/bin/newuidmap", "/usr/bin/newgidmap"] {
+            let setuid = std::fs::metadata(helper)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o4000 != 0);
+            if !setuid {
+                missing(&format!(
+                    "the setuid helper {helper} (apt-get install -y uidmap)"
+                ));
+            }
+        }
+        let range = |file: &str| {
+            std::fs::read_to_string(file)
+                .ok()
+                .and_then(|t| first_range(&t, self))
+                .unwrap_or_else(|| {
+                    missing(&format!(
+                        "a subordinate range of {} in {file} (usermod --add-subuids \
+                         100000-165535 --add-subgids 100000-165535 {})",
+                        self.name, self.name
+                    ))
+                })
+        };
+        SubordinateRanges {
+            uids: range("/etc/subuid"),
+            gids: range("/etc/subgid"),
+        }
+    }
+}

@@ -454,7 +454,8 @@ fn rootless_mapping_requires_uid_0() {
             Error::UnmappedId {
                 kind: "uid",
                 id: 1000,
-                field: "user"
+                field: "user",
+                ..
             }
         ),
         "{err}"

@@ -24,7 +24,10 @@ pub const GENERATED_FILE_MODE: u32 = 0o644;
 /// The `User` string to resolve: the caller's `user` option, else the image's `User`, else
 /// empty (root).
 #[implements("identity.user.resolve")]
-fn user_spec<'a>(option: Option<&'a str>, image_user: Option<&'a str>) -> (&'a str, UserSource) {
+pub(crate) fn user_spec<'a>(
+    option: Option<&'a str>,
+    image_user: Option<&'a str>,
+) -> (&'a str, UserSource) {
     match (option, image_user) {
         (Some(u), _) => (u, UserSource::Option),
         (None, Some(u)) => (u, UserSource::Image),
@@ -37,16 +40,15 @@ fn user_spec<'a>(option: Option<&'a str>, image_user: Option<&'a str>) -> (&'a s
 /// starts (runc would fail at setuid/setgid time with a far less helpful message).
 #[implements("identity.user.resolve", "isolation.namespaces.user-nested")]
 fn refuse_unmapped(id: &Identity, mapping: &IdMapping, source: UserSource) -> Result<()> {
+    if mapping.subordinate.is_some() {
+        return refuse_outside_ranges(id, mapping, source);
+    }
     for (kind, value, mapped) in [
         ("uid", id.uid, mapping.container_uid),
         ("gid", id.gid, mapping.container_gid),
     ] {
         if value != mapped {
-            return Err(Error::UnmappedId {
-                kind,
-                id: value,
-                field: source.field(),
-            });
+            return Err(unmapped(kind, value, mapping, source));
         }
     }
     Ok(())
@@ -115,6 +117,31 @@ pub fn map_process_user<'a>(
     }))
 }
 
+fn unmapped(kind: &'static str, id: u32, mapping: &IdMapping, source: UserSource) -> Error {
+    Error::UnmappedId {
+        kind,
+        id,
+        field: source.field(),
+        mapped: mapping.describe_container_ids(),
+    }
+}
+
+/// With subordinate ids the workload may be any mapped uid, with any mapped gid and
+/// supplementary groups; refuse the first id outside the ranges.
+#[implements("isolation.namespaces.user-ranges")]
+fn refuse_outside_ranges(id: &Identity, mapping: &IdMapping, source: UserSource) -> Result<()> {
+    if !mapping.maps_container_uid(id.uid) {
+        return Err(unmapped("uid", id.uid, mapping, source));
+    }
+    match std::iter::once(&id.gid)
+        .chain(&id.additional_gids)
+        .find(|g| !mapping.maps_container_gid(**g))
+    {
+        Some(gid) => Err(unmapped("gid", *gid, mapping, source)),
+        None => Ok(()),
+    }
+}
+
 /// Resolve the process identity for `input` (`home` filled in: the passwd entry's, else the
 /// added entry's `/`); a user the image or the mapping cannot give is an error.
 pub fn resolve(input: &PlanInput<'_>) -> Result<Identity> {
@@ -134,9 +161,12 @@ pub fn resolve(input: &PlanInput<'_>) -> Result<Identity> {
                 ),
             });
         }
-        // Supplementary groups other than 0 are unmapped, and setgroups(2) is denied in an
-        // unprivileged user namespace anyway.
-        id.additional_gids.clear();
+        // Under the single mapping, supplementary groups other than 0 are unmapped, and
+        // setgroups(2) is denied in such a namespace anyway; with subordinate ids they are
+        // mapped (checked above) and newgidmap leaves setgroups allowed.
+        if mapping.subordinate.is_none() {
+            id.additional_gids.clear();
+        }
     }
     if id.home.is_none() {
         id.home = Some(ADDED_HOME.into());

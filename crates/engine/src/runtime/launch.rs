@@ -83,9 +83,14 @@ fn unshare(flags: i32) -> std::io::Result<()> {
     }
 }
 
-/// Write the single mapping of `mapping` for process `pid`'s new user namespace.
+/// Write the single mapping of `mapping` for process `pid`'s new user namespace, or, with
+/// subordinate ids, have the setuid helpers write it with the ranges
+/// ([`crate::isolation::subids::write_maps`]).
 #[implements("filesystems.layer.unprivileged", "isolation.namespaces.user")]
 fn write_maps(pid: i32, mapping: &IdMapping) -> Result<()> {
+    if let Some(sub) = &mapping.subordinate {
+        return crate::isolation::subids::write_maps(pid, mapping, sub);
+    }
     let write = |file: &str, text: String| -> Result<()> {
         let path = format!("/proc/{pid}/{file}");
         std::fs::OpenOptions::new()
@@ -202,6 +207,78 @@ impl Launch {
                 })
             }),
             None => Ok(()),
+        }
+    }
+}
+
+/// Run `work` in a child process, in a new user namespace with `mapping` (written as for the
+/// runtime, [`write_maps`]: the caller's ids to 0, its subordinate ranges above): there the
+/// child is root over every id the container could give files to. The child was forked from
+/// this process; `work` runs in it and its error comes back as text. Used to remove what a
+/// container left to subordinate ids (`lifecycle.remove-mapped`).
+#[implements("lifecycle.remove-mapped")]
+pub(crate) fn in_user_namespace(
+    mapping: &IdMapping,
+    what: &std::path::Path,
+    work: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    use nix::unistd::{ForkResult, fork};
+    let (ready_r, ready_w) = pipe()?;
+    let (go_r, go_w) = pipe()?;
+    let (err_r, err_w) = pipe()?;
+    // SAFETY: the child makes system calls and runs `work`, which allocates: glibc's fork
+    // leaves the allocator usable in the child; the child never returns, it `_exit`s.
+    match unsafe { fork() }.map_err(|e| Error::io(what, "fork", e.into()))? {
+        ForkResult::Child => {
+            drop((ready_r, go_w, err_r));
+            let outcome = (|| -> std::result::Result<(), String> {
+                unshare(nix::libc::CLONE_NEWUSER).map_err(|e| format!("unshare: {e}"))?;
+                raw_write(ready_w.as_raw_fd(), b"r").map_err(|e| e.to_string())?;
+                if !raw_read_byte(go_r.as_raw_fd()).map_err(|e| e.to_string())? {
+                    return Err("the engine could not map the user namespace".into());
+                }
+                work().map_err(|e| e.to_string())
+            })();
+            let code = match outcome {
+                Ok(()) => 0,
+                Err(msg) => {
+                    let _ = raw_write(err_w.as_raw_fd(), msg.as_bytes());
+                    1
+                }
+            };
+            // SAFETY: ends the forked child without running the parent's exit handlers.
+            unsafe { nix::libc::_exit(code) }
+        }
+        ForkResult::Parent { child } => {
+            drop((ready_w, go_r, err_w));
+            let mut ready = std::fs::File::from(ready_r);
+            let mut byte = [0u8; 1];
+            let mapped = match ready.read_exact(&mut byte) {
+                Ok(()) => write_maps(child.as_raw(), mapping).and_then(|()| {
+                    std::fs::File::from(go_w)
+                        .write_all(b"g")
+                        .map_err(|e| Error::io("pipe", "write", e))
+                }),
+                // The child failed before it unshared: its own message says why.
+                Err(_) => Ok(()),
+            };
+            let mut msg = String::new();
+            let _ = std::fs::File::from(err_r).read_to_string(&mut msg);
+            let status = nix::sys::wait::waitpid(child, None)
+                .map_err(|e| Error::io(what, "wait for the remover", e.into()))?;
+            mapped?;
+            match status {
+                nix::sys::wait::WaitStatus::Exited(_, 0) => Ok(()),
+                other => Err(Error::io(
+                    what,
+                    "remove in the container's user namespace",
+                    std::io::Error::other(if msg.is_empty() {
+                        format!("{other:?}")
+                    } else {
+                        msg
+                    }),
+                )),
+            }
         }
     }
 }

@@ -6,7 +6,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use locald_testkit::{Rootfs, Users, require_root, require_runc, static_init, test_user};
+use locald_testkit::{
+    Rootfs, SubordinateRanges, TestUser, Users, require_root, require_runc, static_init, test_user,
+};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_locald-engine");
 
@@ -65,6 +67,30 @@ pub fn rootless_host_ids() -> (u32, u32) {
             nix::unistd::geteuid().as_raw(),
             nix::unistd::getegid().as_raw(),
         )
+    }
+}
+
+/// The subordinate ranges the rootless engine maps in `mode` (`None` as root): the test
+/// user's (or, run unprivileged, the caller's own), which must exist with newuidmap and
+/// newgidmap, else the test fails (`ci/install-deps` gives the test user its ranges).
+pub fn subordinate_ranges(mode: Mode) -> Option<SubordinateRanges> {
+    match mode {
+        Mode::Root => None,
+        Mode::Rootless if nix::unistd::geteuid().is_root() => {
+            Some(test_user().require_subordinate_ids())
+        }
+        Mode::Rootless => {
+            let me = nix::unistd::User::from_uid(nix::unistd::geteuid())
+                .ok()
+                .flatten()
+                .expect("the calling user's passwd entry");
+            let user = TestUser {
+                name: me.name,
+                uid: me.uid.as_raw(),
+                gid: me.gid.as_raw(),
+            };
+            Some(user.require_subordinate_ids())
+        }
     }
 }
 

@@ -90,10 +90,13 @@ fn unknown_user_is_refused_naming_it_root() {
     sh(Mode::Root, Users::RootOnly, &["--user", "ghost"], "true").refused("`ghost`");
 }
 
+/// With subordinate ids every uid up to the range's size is mapped: one above it is refused.
 #[test]
 #[verifies("identity.user.resolve", "isolation.namespaces.user")]
 fn unmapped_uid_is_refused_rootless() {
-    sh(Mode::Rootless, Users::App, &["--user", "app"], "true").refused("not mapped");
+    let sub = subordinate_ranges(Mode::Rootless).unwrap();
+    let outside = format!("{}:0", sub.uids.1 + 1);
+    sh(Mode::Rootless, Users::App, &["--user", &outside], "true").refused("not mapped");
 }
 
 /// The generated files are the container's: root appends to them and replaces them by

@@ -531,3 +531,68 @@ fn the_libcontainer_shim_example_runs_a_bundle_its_user_prepared(mode: Mode) {
         "the preparer removes the bundle"
     );
 }
+
+/// Rootless with subordinate ids, the workload gives a directory tree to uid 1000 and makes it
+/// that user's alone (0700): the engine's own removal after `run`, and `rm` of a kept bundle,
+/// delete it all (from inside a user namespace with the container's mapping), leaving no
+/// bundle behind. The state root is the test's own.
+#[test]
+#[verifies("lifecycle.remove-mapped", "lifecycle.remove")]
+fn removal_deletes_files_given_to_subordinate_ids_rootless() {
+    let mode = Mode::Rootless;
+    subordinate_ranges(mode);
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let sr = state_root(mode, &rootfs);
+    let srs = sr.to_str().unwrap();
+    let script = "mkdir -p /data/db/deep && touch /data/db/deep/f && \
+        busybox chown -R 1000:1000 /data && chmod 700 /data/db /data/db/deep && \
+        stat -c %u /data/db/deep/f";
+    let root = rootfs.path().to_str().unwrap();
+    let out = engine(
+        mode,
+        &rootfs,
+        &[
+            "run",
+            "--state-root",
+            srs,
+            "--rootfs",
+            root,
+            "--",
+            "sh",
+            "-c",
+            script,
+        ],
+    );
+    assert_eq!(out.ok(), "1000\n");
+    assert!(out.stderr.is_empty(), "{out:#?}");
+    let bundles = || std::fs::read_dir(sr.join("bundles")).unwrap().count();
+    assert_eq!(bundles(), 0, "run removed its bundle");
+    // Prepared, started (the bundle stays), then removed by `rm`.
+    let bundle = sr.join("bundles/kept");
+    let bundle_s = bundle.to_str().unwrap();
+    engine(
+        mode,
+        &rootfs,
+        &[
+            "prepare", "--id", "kept", "--rootfs", root, "--bundle", bundle_s, "--", "sh", "-c",
+            script,
+        ],
+    )
+    .ok();
+    assert_eq!(
+        engine(
+            mode,
+            &rootfs,
+            &["start", "--state-root", srs, "--bundle", bundle_s]
+        )
+        .ok(),
+        "1000\n"
+    );
+    let owner = std::os::unix::fs::MetadataExt::uid(
+        &std::fs::metadata(bundle.join("layer/upper/data/db")).unwrap(),
+    );
+    let (uid, _) = rootless_host_ids();
+    assert_ne!(owner, uid, "the layer holds a subordinate uid's directory");
+    engine(mode, &rootfs, &["rm", "--state-root", srs, "kept"]).ok();
+    assert!(!bundle.exists(), "rm removed the bundle");
+}

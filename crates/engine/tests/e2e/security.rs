@@ -97,3 +97,89 @@ fn a_host_device_outside_the_allow_list_cannot_be_opened_root() {
     assert!(text.contains("Operation not permitted"), "{text}");
     assert!(text.ends_with("denied\n"), "{text}");
 }
+
+/// `run --rootfs ROOTFS ARGS... -- sh -c SCRIPT` on `rootfs` (a Debian tree), the engine
+/// copied beside `carrier` for the test user.
+fn on_debian(mode: Mode, debian: &Path, args: &[&str], script: &str) -> Output {
+    require_runc();
+    let carrier = Rootfs::build(Users::RootOnly);
+    let out = engine_command(mode, &carrier)
+        .args(["run", "--rootfs", debian.to_str().unwrap()])
+        .args(args)
+        .args(["--", "sh", "-c", script])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("spawn locald-engine");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The official postgres and redis entrypoints' pattern on a Debian root: root `chown`s its
+/// data directory to the service's user and switches to it (`setpriv`, as gosu does; `su`), with
+/// no_new_privs set. Rootless this holds with the test user's subordinate ids, which it must
+/// have; under `runc spec`'s three capabilities the `chown` fails with EPERM.
+#[verifies("security.capabilities.default", "security.no-new-privileges")]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
+fn a_root_entrypoint_chowns_its_data_and_switches_user(mode: Mode) {
+    subordinate_ranges(mode);
+    let debian = debian_for(mode);
+    let script = "set -e; mkdir -p /data/db; echo hi > /data/db/f; chown -R 999:999 /data/db; \
+        chmod 700 /data/db; stat -c %u:%g /data/db/f; \
+        setpriv --reuid=999 --regid=999 --clear-groups sh -c \
+          'id -u; id -g; echo more >> /data/db/f; wc -l < /data/db/f'; \
+        su -s /bin/sh nobody -c 'id -un; whoami'; \
+        setpriv --reuid=1000 --regid=1000 --clear-groups id -u; \
+        grep NoNewPrivs /proc/self/status";
+    let out = on_debian(mode, &debian, &[], script);
+    assert_eq!(
+        out.ok(),
+        "999:999\n999\n999\n2\nnobody\nnobody\n1000\nNoNewPrivs:\t1\n"
+    );
+}
+
+/// `--cap-add` and `--cap-drop`, Docker's rule: `ALL` dropped leaves only the added ones; an
+/// added one joins the default set; a dropped one is gone (root can no longer `chown`); the
+/// inheritable and ambient sets stay empty and no_new_privs set; an unknown name is refused,
+/// naming the flag and the name, before anything runs.
+#[verifies("security.capabilities.caller")]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
+fn the_caller_adds_and_drops_capabilities(mode: Mode) {
+    let script = "grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs)' /proc/self/status";
+    let only = sh(
+        mode,
+        Users::RootOnly,
+        &["--cap-drop", "ALL", "--cap-add", "net_bind_service"],
+        script,
+    );
+    assert_eq!(
+        only.ok(),
+        "CapInh:\t0000000000000000\nCapPrm:\t0000000000000400\n\
+         CapEff:\t0000000000000400\nCapBnd:\t0000000000000400\n\
+         CapAmb:\t0000000000000000\nNoNewPrivs:\t1\n"
+    );
+    // NET_RAW (13) added to Podman's eleven.
+    let added = sh(mode, Users::RootOnly, &["--cap-add", "CAP_NET_RAW"], script);
+    assert_eq!(
+        added.ok(),
+        "CapInh:\t0000000000000000\nCapPrm:\t00000000800425fb\n\
+         CapEff:\t00000000800425fb\nCapBnd:\t00000000800425fb\n\
+         CapAmb:\t0000000000000000\nNoNewPrivs:\t1\n"
+    );
+    let dropped = sh(
+        mode,
+        Users::RootOnly,
+        &["--cap-drop", "chown"],
+        "touch /tmp/f; busybox chown 0:0 /tmp/f && echo chowned; busybox chown 1:1 /tmp/f 2>&1 || \
+         echo refused",
+    );
+    let text = dropped.ok();
+    assert!(text.starts_with("chowned\n"), "{text}");
+    assert!(text.ends_with("refused\n"), "{text}");
+    let unknown = sh(mode, Users::RootOnly, &["--cap-add", "NET_RAWW"], "true");
+    unknown.refused("--cap-add");
+    unknown.refused("CAP_NET_RAWW");
+    sh(mode, Users::RootOnly, &["--cap-drop", "bogus"], "true").refused("--cap-drop");
+}
