@@ -216,7 +216,9 @@ fn refuse_kernel_fs(root: &ImageRoot, what: &str, lexical: &str, resolved: &str)
 fn provide_kernel_fs_dir(root: &ImageRoot, add: &mut Additions, m: &MountEntry) -> Result<()> {
     let (parent, name) = split_last(&m.destination);
     let parent_walk = root.walk_path(parent)?;
-    if !parent_walk.exists() || parent_walk.resolved() != parent {
+    // No symlink on the way, and what exists of it is directories: a parent the image lacks
+    // (`/var` of `/var/tmp` in a `FROM scratch` image) is created in the layer.
+    if parent_walk.full() != parent || parent_walk.last().kind != FileKind::Directory {
         return Err(unreachable(
             root,
             &m.destination,
@@ -225,6 +227,12 @@ fn provide_kernel_fs_dir(root: &ImageRoot, add: &mut Additions, m: &MountEntry) 
                 m.typ
             ),
         ));
+    }
+    if !parent_walk.exists() {
+        let req = requirement!("filesystems.layer.targets");
+        let dir = add.provide_dirs(root, req, &parent_walk)?;
+        add.dir(req, join(&dir, name), NEW_DIR_MODE, None);
+        return Ok(());
     }
     let own = root.lookup(&m.destination)?;
     match own {

@@ -225,3 +225,35 @@ fn the_ownership_walk_refuses_a_tree_too_deep() {
     let err = check_mapped_owners(&root, &crate::IdMapping::new(me.0, me.1)).unwrap_err();
     assert!(err.to_string().contains("nested deeper than 256"), "{err}");
 }
+
+#[test]
+#[verifies("filesystems.layer.targets", "filesystems.read-only-tmpfs")]
+fn a_tmpfs_mount_point_whose_parent_the_image_lacks_is_created_with_it() {
+    let ro = RunOptions {
+        readonly_rootfs: true,
+        ..Default::default()
+    };
+    let tmpfs = || -> Vec<(Requirement, Item)> {
+        crate::filesystems::read_only_tmpfs_mounts(&ro)
+            .into_iter()
+            .map(|m| (requirement!("filesystems.read-only-tmpfs"), Item::Mount(m)))
+            .collect()
+    };
+    // A FROM scratch image: no /run, no /var.
+    let dir = image();
+    let entries = complete(dir.path(), tmpfs()).unwrap();
+    assert_eq!(layer_paths(&entries), ["//", "/run/", "/var/", "/var/tmp/"]);
+    // A /var that is a symlink, or a file, is refused naming the mount point.
+    for make in [
+        |d: &Path| symlink("/etc", d.join("var")).unwrap(),
+        |d: &Path| fs::write(d.join("var"), "").unwrap(),
+    ] {
+        let dir = image();
+        make(dir.path());
+        let err = complete(dir.path(), tmpfs()).unwrap_err();
+        assert!(
+            matches!(&err, Error::TargetUnreachable { destination, .. } if destination == "/var/tmp"),
+            "{err}"
+        );
+    }
+}

@@ -97,3 +97,23 @@ fn a_host_device_outside_the_allow_list_cannot_be_opened_root() {
     assert!(text.contains("Operation not permitted"), "{text}");
     assert!(text.ends_with("denied\n"), "{text}");
 }
+
+/// `/proc/interrupts` (present on this project's machines) reads empty: it is masked with the
+/// other side channels, which the host may lack.
+#[verifies("security.masked-paths.side-channels")]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
+fn side_channel_paths_are_masked(mode: Mode) {
+    if !Path::new("/proc/interrupts").exists() {
+        locald_testkit::missing("/proc/interrupts on the host");
+    }
+    let script = "wc -c < /proc/interrupts; cat /proc/self/mountinfo";
+    let out = sh(mode, Users::RootOnly, &[], script);
+    let text = out.ok();
+    assert_eq!(text.lines().next(), Some("0"), "{text}");
+    assert!(
+        mountinfo(text)
+            .iter()
+            .any(|m| m.mount_point == "/proc/interrupts"),
+        "{text}"
+    );
+}
