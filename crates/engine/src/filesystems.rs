@@ -174,7 +174,8 @@ pub fn tmp_mount(opts: &RunOptions) -> Option<MountEntry> {
 /// `/run` (pid files, sockets, locks; root's, as the FHS has it) and `/var/tmp` (temporary
 /// files, world-writable and sticky like `/tmp`).
 #[implements("filesystems.read-only-tmpfs")]
-pub const READ_ONLY_TMPFS_DIRS: [(&str, &str); 2] = [("/run", "mode=755"), ("/var/tmp", "mode=1777")];
+pub const READ_ONLY_TMPFS_DIRS: [(&str, &str); 2] =
+    [("/run", "mode=755"), ("/var/tmp", "mode=1777")];
 
 /// `/run` and `/var/tmp` when the root filesystem is read-only: a tmpfs each, `nosuid`,
 /// `nodev`, with the image's contents copied in (runc's `tmpcopyup`) when the container has no

@@ -228,7 +228,10 @@ mod tests {
         let mut p = Plan::default();
         plan_namespaces(&mut p, &opts);
         use Namespace::*;
-        assert_eq!(namespaces(&p), [Pid, Ipc, Uts, Mount, Network, User, Cgroup]);
+        assert_eq!(
+            namespaces(&p),
+            [Pid, Ipc, Uts, Mount, Network, User, Cgroup]
+        );
         let maps: Vec<_> = p
             .entries()
             .iter()

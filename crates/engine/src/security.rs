@@ -56,7 +56,8 @@ pub const MASKED_PATHS: &[&str] = &[
 /// containerd mask beyond `runc spec`'s list; with them, each possible CPU's
 /// `thermal_throttle` directory ([`side_channel_masked_paths`]).
 #[implements("security.masked-paths.side-channels")]
-pub const SIDE_CHANNEL_MASKED_PATHS: &[&str] = &["/proc/interrupts", "/sys/devices/virtual/powercap"];
+pub const SIDE_CHANNEL_MASKED_PATHS: &[&str] =
+    &["/proc/interrupts", "/sys/devices/virtual/powercap"];
 
 /// Every side-channel path to mask on a host whose possible CPUs are `cpus`: the fixed ones and
 /// `/sys/devices/system/cpu/cpuN/thermal_throttle` for each CPU, as moby lists them. runc

@@ -260,7 +260,10 @@ const DOCKER_DIFFERS: [(&str, &str); 4] = [
     // Docker sets no_new_privs only with --security-opt no-new-privileges.
     ("security.no-new-privileges", "NoNewPrivs: 0"),
     // Docker 20.10 predates the masks of /proc/interrupts (28.0.2) and powercap (25.0).
-    ("security.masked-paths.side-channels", "/proc/interrupts is readable"),
+    (
+        "security.masked-paths.side-channels",
+        "/proc/interrupts is readable",
+    ),
 ];
 
 /// Docker (Debian's docker.io, its own daemon) with and without `--init`: graded only where its

@@ -531,12 +531,22 @@ fn a_callers_bind_replaces_the_generated_name_files(mode: Mode) {
     let out = run(
         mode,
         &rootfs,
-        &["--bind", &hosts_bind, "--bind", &resolv_bind, "--hostname", "h1"],
+        &[
+            "--bind",
+            &hosts_bind,
+            "--bind",
+            &resolv_bind,
+            "--hostname",
+            "h1",
+        ],
         &["sh", "-c", script],
     );
     let text = out.ok();
     let (files, mounts) = text.split_once("---\n").unwrap();
-    assert_eq!(files, "192.0.2.9 pinned\nnameserver 192.0.2.53\n", "{out:#?}");
+    assert_eq!(
+        files, "192.0.2.9 pinned\nnameserver 192.0.2.53\n",
+        "{out:#?}"
+    );
     let info = mountinfo(mounts);
     for path in ["/etc/hosts", "/etc/resolv.conf", "/etc/hostname"] {
         let n = info.iter().filter(|m| m.mount_point == path).count();

@@ -113,9 +113,16 @@ fn cgroup_namespace_is_private_and_matches_sys_fs_cgroup(mode: Mode) {
     let text = out.ok();
     let (cgroups, dirs) = text.split_once("---\n").unwrap();
     let mut lines = cgroups.lines();
-    assert_ne!(lines.next(), Some(host_namespace("cgroup").as_str()), "{text}");
+    assert_ne!(
+        lines.next(),
+        Some(host_namespace("cgroup").as_str()),
+        "{text}"
+    );
     for line in lines {
         assert!(line.ends_with(":/"), "{line} in {text}");
     }
-    assert!(!dirs.is_empty(), "a cgroup hierarchy at /sys/fs/cgroup: {text}");
+    assert!(
+        !dirs.is_empty(),
+        "a cgroup hierarchy at /sys/fs/cgroup: {text}"
+    );
 }

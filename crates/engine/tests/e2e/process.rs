@@ -160,9 +160,16 @@ fn oom_score_adj_follows_the_engine_but_never_below_zero(mode: Mode) {
     use std::os::unix::process::CommandExt;
     let rootfs = Rootfs::build(Users::RootOnly);
     let args = |root: &str| -> Vec<String> {
-        ["run", "--rootfs", root, "--", "cat", "/proc/self/oom_score_adj"]
-            .map(String::from)
-            .to_vec()
+        [
+            "run",
+            "--rootfs",
+            root,
+            "--",
+            "cat",
+            "/proc/self/oom_score_adj",
+        ]
+        .map(String::from)
+        .to_vec()
     };
     let root = rootfs.path().to_str().unwrap().to_owned();
     let out = run(mode, &rootfs, &[], &["cat", "/proc/self/oom_score_adj"]);

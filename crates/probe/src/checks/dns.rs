@@ -290,7 +290,10 @@ mod tests {
         // No server left: none at all passes the MUST too (the fallback is a SHOULD).
         let v = resolv_private_verdict(&rc("options ndots:2\n"), Some(&lo_host));
         assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
-        let v = resolv_private_verdict(&rc("nameserver 192.0.2.1\noptions ndots:2\n"), Some(&lo_host));
+        let v = resolv_private_verdict(
+            &rc("nameserver 192.0.2.1\noptions ndots:2\n"),
+            Some(&lo_host),
+        );
         assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
         for (own, says) in [
             ("", "want nameservers 10.255.255.53"),
@@ -326,7 +329,11 @@ mod tests {
         );
         let v = resolv_fallback_verdict(&rc(""), Some(&lo_host));
         assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
-        assert!(v.detail.contains("want the fallback 8.8.8.8, 8.8.4.4"), "{}", v.detail);
+        assert!(
+            v.detail.contains("want the fallback 8.8.8.8, 8.8.4.4"),
+            "{}",
+            v.detail
+        );
         for host in [
             Some(rc("nameserver 10.255.255.53\n")),
             Some(rc("nameserver 127.0.0.53\n")),

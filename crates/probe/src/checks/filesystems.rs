@@ -359,7 +359,9 @@ fn read_only_tmpfs_verdict(
         match mount_of(dir) {
             Some((fstype, false)) => ok.push(format!("{dir} ({fstype})")),
             Some((fstype, true)) => bad.push(format!("{dir} is a read-only {fstype} mount")),
-            None => bad.push(format!("{dir} has no mount of its own on the read-only root")),
+            None => bad.push(format!(
+                "{dir} has no mount of its own on the read-only root"
+            )),
         }
     }
     if bad.is_empty() {
@@ -408,7 +410,11 @@ mod duty_tests {
         assert_eq!(read_only_tmpfs_verdict(false, none).outcome, Outcome::Pass);
         let v = read_only_tmpfs_verdict(true, none);
         assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
-        assert!(v.detail.contains("/run has no mount of its own"), "{}", v.detail);
+        assert!(
+            v.detail.contains("/run has no mount of its own"),
+            "{}",
+            v.detail
+        );
         let tmpfs = |_: &str| Some(("tmpfs".to_owned(), false));
         assert_eq!(read_only_tmpfs_verdict(true, tmpfs).outcome, Outcome::Pass);
         let ro = |d: &str| Some(("tmpfs".to_owned(), d == "/var/tmp"));
@@ -417,9 +423,8 @@ mod duty_tests {
 
     #[test]
     fn a_name_file_with_two_mounts_fails() {
-        let one = parse::parse_mountinfo(
-            "300 200 8:1 /c1/hosts /etc/hosts rw - ext4 /dev/vda rw\n",
-        );
+        let one =
+            parse::parse_mountinfo("300 200 8:1 /c1/hosts /etc/hosts rw - ext4 /dev/vda rw\n");
         assert_eq!(name_files_verdict(&one).outcome, Outcome::Pass);
         let two = parse::parse_mountinfo(
             "300 200 8:1 /c1/hosts /etc/hosts rw - ext4 /dev/vda rw\n\
@@ -427,6 +432,10 @@ mod duty_tests {
         );
         let v = name_files_verdict(&two);
         assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
-        assert!(v.detail.contains("/etc/hosts: 2 mounts stacked"), "{}", v.detail);
+        assert!(
+            v.detail.contains("/etc/hosts: 2 mounts stacked"),
+            "{}",
+            v.detail
+        );
     }
 }

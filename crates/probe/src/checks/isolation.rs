@@ -160,8 +160,8 @@ pub(super) fn cgroup_namespace(ctx: &Ctx) -> Verdict {
 /// for cgroup v2) under [`CGROUP_ROOT`]: the last in mount order, the one on top.
 fn hierarchy_mount<'a>(mounts: &'a [parse::Mount], controllers: &str) -> Option<&'a parse::Mount> {
     mounts.iter().rev().find(|m| {
-        let under = m.mount_point == CGROUP_ROOT
-            || m.mount_point.starts_with(&format!("{CGROUP_ROOT}/"));
+        let under =
+            m.mount_point == CGROUP_ROOT || m.mount_point.starts_with(&format!("{CGROUP_ROOT}/"));
         under
             && if controllers.is_empty() {
                 m.fstype == "cgroup2"
@@ -220,7 +220,9 @@ fn cgroup_verdict(
         if is_dir(&dir) {
             consistent.push(name.to_owned());
         } else {
-            bad.push(format!("{name}: /proc/self/cgroup names {path}, {dir} does not exist"));
+            bad.push(format!(
+                "{name}: /proc/self/cgroup names {path}, {dir} does not exist"
+            ));
         }
     }
     if !bad.is_empty() {
@@ -232,7 +234,11 @@ fn cgroup_verdict(
         ));
     }
     let own = private.unwrap_or_else(|| lines.iter().all(|(_, p)| *p == "/"));
-    let version = if unified { "cgroup v2" } else { "cgroup v1 or hybrid" };
+    let version = if unified {
+        "cgroup v2"
+    } else {
+        "cgroup v1 or hybrid"
+    };
     let views = format!("{} consistent with /proc/self/cgroup", consistent.join(" "));
     match (own, unified) {
         (true, _) => Verdict::pass(format!("own cgroup namespace ({version}); {views}")),
@@ -274,7 +280,11 @@ mod tests {
             all,
         );
         assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
-        assert!(v.detail.contains("name=systemd memory cpu consistent"), "{}", v.detail);
+        assert!(
+            v.detail.contains("name=systemd memory cpu consistent"),
+            "{}",
+            v.detail
+        );
         // v1, the host's namespace with binds of the container's cgroup (Docker): allowed.
         let docker = "\
 237 233 0:32 /docker/abc /sys/fs/cgroup/memory ro - cgroup cgroup rw,memory
@@ -282,7 +292,11 @@ mod tests {
         let seen = |p: &str| p == "/sys/fs/cgroup/memory";
         let v = cgroup_verdict("4:memory:/docker/abc\n", &mounts(docker), Some(false), seen);
         assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
-        assert!(v.detail.contains("Docker's and Podman's default"), "{}", v.detail);
+        assert!(
+            v.detail.contains("Docker's and Podman's default"),
+            "{}",
+            v.detail
+        );
         // A host path that the mount does not lead to.
         let v = cgroup_verdict(
             "4:memory:/docker/abc\n",
@@ -291,7 +305,12 @@ mod tests {
             seen,
         );
         assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
-        assert!(v.detail.contains("/sys/fs/cgroup/memory/docker/abc does not exist"), "{}", v.detail);
+        assert!(
+            v.detail
+                .contains("/sys/fs/cgroup/memory/docker/abc does not exist"),
+            "{}",
+            v.detail
+        );
         let v = cgroup_verdict("4:memory:/other\n", &mounts(docker), Some(false), all);
         assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
         // v2: the host's namespace fails, its own passes.
@@ -300,7 +319,12 @@ mod tests {
         assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
         let v = cgroup_verdict("0::/system.slice/x.scope\n", &mounts(v2), None, all);
         assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
-        assert!(v.detail.contains("the host's cgroup namespace on a cgroup v2 host"), "{}", v.detail);
+        assert!(
+            v.detail
+                .contains("the host's cgroup namespace on a cgroup v2 host"),
+            "{}",
+            v.detail
+        );
         // Nothing mounted.
         let v = cgroup_verdict("0::/\n", &[], Some(true), all);
         assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
