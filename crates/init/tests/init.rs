@@ -916,38 +916,37 @@ fn tempfile_dir(name: &str) -> std::path::PathBuf {
 fn the_parents_death_reaches_the_workload() {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("got");
-    let workload = format!(
+    orphan_the_init(
+        &format!("--parent-death {}", libc::SIGUSR1),
+        &marker,
         "trap 'echo got-usr1 > {m}; exit 0' USR1; echo ready > {m}.ready; \
          while :; do sleep 0.1; done",
-        m = marker.display()
     );
-    let parent = format!(
-        "{init} --parent-death {usr1} -- sh -c \"$0\" & \
-         while [ ! -e {m}.ready ]; do sleep 0.05; done; exit 0",
-        init = init_bin(),
-        usr1 = libc::SIGUSR1,
-        m = marker.display()
-    );
-    let status = Command::new("sh")
-        .args(["-c", &parent, &workload])
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
     eventually("the workload got the parent-death signal", || {
         std::fs::read_to_string(&marker).is_ok_and(|t| t == "got-usr1\n")
     });
     // Without the option, the parent's death goes unnoticed.
     let quiet = dir.path().join("quiet");
-    let workload = format!(
-        "trap 'echo signalled > {q}; exit 0' USR1 TERM HUP; echo ready > {q}.ready; sleep 2; \
-         echo untouched > {q}",
-        q = quiet.display()
+    orphan_the_init(
+        "",
+        &quiet,
+        "trap 'echo signalled > {m}; exit 0' USR1 TERM HUP; echo ready > {m}.ready; sleep 2; \
+         echo untouched > {m}",
     );
+    eventually("the workload finished on its own", || {
+        std::fs::read_to_string(&quiet).is_ok_and(|t| t == "untouched\n")
+    });
+}
+
+/// A parent shell starts `locald-init OPTIONS -- sh -c WORKLOAD` in the background, waits for
+/// the workload to write `MARKER.ready`, and exits, orphaning the init. `{m}` in `workload`
+/// stands for the marker's path.
+fn orphan_the_init(options: &str, marker: &std::path::Path, workload: &str) {
+    let m = marker.display().to_string();
+    let workload = workload.replace("{m}", &m);
     let parent = format!(
-        "{init} -- sh -c \"$0\" & while [ ! -e {q}.ready ]; do sleep 0.05; done; exit 0",
+        "{init} {options} -- sh -c \"$0\" & while [ ! -e {m}.ready ]; do sleep 0.05; done; exit 0",
         init = init_bin(),
-        q = quiet.display()
     );
     let status = Command::new("sh")
         .args(["-c", &parent, &workload])
@@ -955,7 +954,4 @@ fn the_parents_death_reaches_the_workload() {
         .status()
         .unwrap();
     assert!(status.success());
-    eventually("the workload finished on its own", || {
-        std::fs::read_to_string(&quiet).is_ok_and(|t| t == "untouched\n")
-    });
 }

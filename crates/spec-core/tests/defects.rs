@@ -89,6 +89,18 @@ fn block(body: &str) -> String {
     format!("# Chapter\n\nProse.\n\n```requirement\n{body}```\n")
 }
 
+/// The identity chapter with GOOD, `code` as the engine crate, and the evidence of one run in
+/// which `test` ended with `outcome`; its problems.
+fn problems_with(code: &str, test: &str, outcome: Outcome) -> (Fixture, Vec<Problem>) {
+    let f = Fixture::new(&[
+        ("book/src/identity.md", &block(GOOD)),
+        ("crates/eng/src/lib.rs", code),
+    ]);
+    f.record(&[("eng", test, outcome)]);
+    let problems = f.problems();
+    (f, problems)
+}
+
 const GOOD: &str = "id: identity.passwd.current-user\nlevel: MUST\naction: The engine writes an entry.\nprovenance:\n  - source: posix\n    cite: XSH getpwuid()\n    url: https://pubs.opengroup.org/onlinepubs/9799919799/functions/getpwuid.html\n";
 
 const IMPL: &str = "#[implements(\"identity.passwd.current-user\")]\npub fn entry() -> u32 {\n    0\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    #[verifies(\"identity.passwd.current-user\")]\n    fn writes_entry() {\n        assert_eq!(super::entry(), 0);\n    }\n}\n";
@@ -379,16 +391,10 @@ fn unknown_provenance_sources_are_reported() {
 
 #[test]
 fn code_naming_an_undefined_id_is_reported() {
-    let f = Fixture::new(&[
-        ("book/src/identity.md", &block(GOOD)),
-        (
-            "crates/eng/src/lib.rs",
-            &format!("{IMPL}\n#[implements(\"identity.passwd.nope\")]\npub fn x() {{}}\n"),
-        ),
-    ]);
-    f.record(&[("eng", "tests::writes_entry", Outcome::Passed)]);
+    let code = format!("{IMPL}\n#[implements(\"identity.passwd.nope\")]\npub fn x() {{}}\n");
+    let (_f, problems) = problems_with(&code, "tests::writes_entry", Outcome::Passed);
     assert_only(
-        &f.problems(),
+        &problems,
         ProblemKind::UnknownId,
         "crates/eng/src/lib.rs",
         15,
@@ -398,16 +404,13 @@ fn code_naming_an_undefined_id_is_reported() {
 
 #[test]
 fn a_requirement_without_code_is_unimplemented() {
-    let f = Fixture::new(&[
-        ("book/src/identity.md", &block(GOOD)),
-        (
-            "crates/eng/src/lib.rs",
-            &IMPL.replacen("#[implements(\"identity.passwd.current-user\")]\n", "", 1),
-        ),
-    ]);
-    f.record(&[("eng", "tests::writes_entry", Outcome::Passed)]);
+    let (_f, problems) = problems_with(
+        &IMPL.replacen("#[implements(\"identity.passwd.current-user\")]\n", "", 1),
+        "tests::writes_entry",
+        Outcome::Passed,
+    );
     assert_only(
-        &f.problems(),
+        &problems,
         ProblemKind::Unimplemented,
         "book/src/identity.md",
         5,
@@ -417,16 +420,13 @@ fn a_requirement_without_code_is_unimplemented() {
 
 #[test]
 fn a_requirement_without_a_test_link_is_untested() {
-    let f = Fixture::new(&[
-        ("book/src/identity.md", &block(GOOD)),
-        (
-            "crates/eng/src/lib.rs",
-            &IMPL.replace("    #[verifies(\"identity.passwd.current-user\")]\n", ""),
-        ),
-    ]);
-    f.record(&[("eng", "tests::writes_entry", Outcome::Passed)]);
+    let (_f, problems) = problems_with(
+        &IMPL.replace("    #[verifies(\"identity.passwd.current-user\")]\n", ""),
+        "tests::writes_entry",
+        Outcome::Passed,
+    );
     assert_only(
-        &f.problems(),
+        &problems,
         ProblemKind::Untested,
         "book/src/identity.md",
         5,
@@ -462,13 +462,9 @@ fn a_failing_or_skipped_linked_test_fails_the_requirement() {
 
 #[test]
 fn a_linked_test_that_did_not_run_does_not_count() {
-    let f = Fixture::new(&[
-        ("book/src/identity.md", &block(GOOD)),
-        ("crates/eng/src/lib.rs", IMPL),
-    ]);
-    f.record(&[("eng", "tests::something_else", Outcome::Passed)]);
+    let (_f, problems) = problems_with(IMPL, "tests::something_else", Outcome::Passed);
     assert_only(
-        &f.problems(),
+        &problems,
         ProblemKind::Untested,
         "book/src/identity.md",
         5,

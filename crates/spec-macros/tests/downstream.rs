@@ -3,7 +3,8 @@
 //! at all, as a packaged crate is built downstream (IDs are then checked for their form only).
 //!
 //! Each case is a real `cargo build` of a small crate using the macros, in a temporary tree
-//! holding copies of this workspace's manifest, lock file, spec-core and spec-macros. The target
+//! holding copies of this workspace's manifest, lock file, spec-macros and the crates it depends on
+//! (spec-core, conformance). The target
 //! directory is kept in `CARGO_TARGET_TMPDIR` so that later runs reuse the compiled
 //! dependencies.
 
@@ -51,14 +52,15 @@ fn user_code(ids: &[&str]) -> String {
         .collect()
 }
 
-/// A tree with this workspace's manifest and lock, spec-core, spec-macros, a book defining `a.one`
+/// A tree with this workspace's manifest and lock, spec-macros and its workspace dependencies, a book defining `a.one`
 /// and a crate `user` implementing it.
 fn tree(root: &Path) {
     let repo = repo();
     std::fs::create_dir_all(root).unwrap();
     std::fs::copy(repo.join("Cargo.toml"), root.join("Cargo.toml")).unwrap();
     std::fs::copy(repo.join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
-    for c in ["spec-core", "spec-macros"] {
+    // The macros and every workspace crate they depend on.
+    for c in ["conformance", "spec-core", "spec-macros"] {
         copy_dir(&repo.join("crates").join(c), &root.join("crates").join(c));
     }
     write(

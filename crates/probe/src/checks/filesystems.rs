@@ -329,6 +329,35 @@ pub(super) fn cgroup_read_only(ctx: &Ctx) -> Verdict {
     }
 }
 
+/// The root is the container's own to change, as package tools and `useradd` need: mounted
+/// read-write, and root can create a file in `/etc` (removed at once). A read-only root is an
+/// option (`--read-only`), not graded.
+#[verifies("filesystems.root")]
+pub(super) fn root_writable(ctx: &Ctx) -> Verdict {
+    let Some(root) = ctx.mount("/") else {
+        return Verdict::fail("nothing is mounted at /");
+    };
+    if root.options.iter().any(|o| o == "ro") {
+        return Verdict::not_applicable(format!("/: {}: a read-only root", root.summary()));
+    }
+    if ctx.uid != 0 {
+        return Verdict::not_applicable(format!("uid {} cannot write /etc", ctx.uid));
+    }
+    let probe = Path::new("/etc").join(format!(".locald-probe-{}", std::process::id()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe);
+    let _ = std::fs::remove_file(&probe);
+    match written {
+        Ok(_) => Verdict::pass(format!("/: {}; root wrote /etc", root.summary())),
+        Err(e) => Verdict::fail(format!(
+            "/: {}, but root cannot create a file in /etc: {e}",
+            root.summary()
+        )),
+    }
+}
+
 /// The directories of filesystems.read-only-tmpfs.
 pub const READ_ONLY_TMPFS_DIRS: [&str; 2] = ["/run", "/var/tmp"];
 
