@@ -210,9 +210,28 @@ pub fn caller_binds(opts: &RunOptions, dest: &str) -> bool {
 
 /// Drop the generated files (`/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf`) whose place a
 /// caller's bind mount takes: the caller's file is the one the container sees, mounted once,
-/// and the engine neither writes nor mounts its own.
+/// and the engine neither writes nor mounts its own. Options that would only have shaped a
+/// replaced file (extra hosts for `/etc/hosts`, DNS overrides for `/etc/resolv.conf`) are
+/// refused, naming the bind, rather than dropped without a word.
 #[implements("filesystems.bind-mounts.replace-generated")]
-fn drop_generated_files_the_caller_replaces(plan: &mut Plan, opts: &RunOptions) {
+fn drop_generated_files_the_caller_replaces(plan: &mut Plan, opts: &RunOptions) -> Result<()> {
+    let refuse = |field: &'static str, option: &str, dest: &str| crate::Error::InvalidOption {
+        field,
+        reason: format!(
+            "{option} shapes the engine's {dest}, but a bind mount of the caller's replaces \
+             that file; put the entries in the mounted file instead"
+        ),
+    };
+    if caller_binds(opts, "/etc/hosts") && !opts.extra_hosts.is_empty() {
+        return Err(refuse("extra_hosts", "--add-host", "/etc/hosts"));
+    }
+    if caller_binds(opts, "/etc/resolv.conf") && !opts.dns.is_empty() {
+        return Err(refuse(
+            "dns",
+            "--dns, --dns-search or --dns-option",
+            "/etc/resolv.conf",
+        ));
+    }
     plan.entries_mut().retain(|e| match &e.item {
         Item::File {
             mount_at: Some(dest),
@@ -220,6 +239,7 @@ fn drop_generated_files_the_caller_replaces(plan: &mut Plan, opts: &RunOptions) 
         } => !caller_binds(opts, dest),
         _ => true,
     });
+    Ok(())
 }
 
 /// `/sys/fs/cgroup` again, as a read-only path: runc (1.1, cgroup v1) turns the cgroup mount
@@ -316,7 +336,7 @@ pub(crate) fn plan(plan: &mut Plan, ctx: &Context<'_>) -> Result<()> {
 
 /// The mounts: pseudo filesystems, state-file binds, then the caller's binds.
 fn plan_mounts(plan: &mut Plan, opts: &RunOptions, state_dir: &Path) -> Result<()> {
-    drop_generated_files_the_caller_replaces(plan, opts);
+    drop_generated_files_the_caller_replaces(plan, opts)?;
     for (req, m) in default_mounts(opts) {
         plan.push(req, Item::Mount(m));
     }
@@ -732,6 +752,27 @@ mod tests {
         generated(&mut p);
         plan_mounts(&mut p, &RunOptions::default(), Path::new("/s")).unwrap();
         assert_eq!(p.files().count(), 3);
+        // Options that only shape a replaced file are refused, naming the option.
+        let with_extra = RunOptions {
+            extra_hosts: vec!["db:192.0.2.7".parse().unwrap()],
+            ..opts.clone()
+        };
+        let err = plan_mounts(&mut Plan::default(), &with_extra, Path::new("/s")).unwrap_err();
+        assert!(err.to_string().contains("--add-host"), "{err}");
+        let with_dns = RunOptions {
+            dns: crate::DnsOptions {
+                servers: vec!["192.0.2.53".parse().unwrap()],
+                ..Default::default()
+            },
+            ..opts.clone()
+        };
+        let err = plan_mounts(&mut Plan::default(), &with_dns, Path::new("/s")).unwrap_err();
+        assert!(err.to_string().contains("--dns"), "{err}");
+        // Without the bind, both are the engine's to apply.
+        let mut both = with_dns.clone();
+        both.extra_hosts = with_extra.extra_hosts.clone();
+        both.binds.clear();
+        plan_mounts(&mut Plan::default(), &both, Path::new("/s")).unwrap();
     }
 
     #[test]

@@ -243,6 +243,19 @@ fn a_tmpfs_mount_point_whose_parent_the_image_lacks_is_created_with_it() {
     let dir = image();
     let entries = complete(dir.path(), tmpfs()).unwrap();
     assert_eq!(layer_paths(&entries), ["//", "/run/", "/var/", "/var/tmp/"]);
+    // Each mount point carries its tmpfs's mode, which runc 1.1 gives the tmpfs; the parent it
+    // needed is an ordinary directory.
+    let modes: Vec<_> = entries
+        .iter()
+        .filter_map(|e| match &e.item {
+            Item::LayerDir { path, mode, .. } => Some((path.as_str(), *mode)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        modes[1..],
+        [("/run", 0o755), ("/var", 0o755), ("/var/tmp", 0o1777)]
+    );
     // A /var that is a symlink, or a file, is refused naming the mount point.
     for make in [
         |d: &Path| symlink("/etc", d.join("var")).unwrap(),

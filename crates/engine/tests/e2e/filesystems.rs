@@ -554,4 +554,12 @@ fn a_callers_bind_replaces_the_generated_name_files(mode: Mode) {
     }
     let out = run(mode, &rootfs, &[], &["cat", "/etc/hosts"]);
     assert!(out.ok().contains("localhost"), "{out:#?}");
+    // An option that would only shape the replaced file is refused, not dropped.
+    let out = run(
+        mode,
+        &rootfs,
+        &["--bind", &hosts_bind, "--add-host", "db:192.0.2.7"],
+        &["true"],
+    );
+    out.refused("--add-host");
 }
