@@ -157,17 +157,26 @@ pub(super) fn cgroup_namespace(ctx: &Ctx) -> Verdict {
 }
 
 /// The mount showing hierarchy `controllers` (`memory`, `cpu,cpuacct`, `name=systemd`; empty
-/// for cgroup v2) under [`CGROUP_ROOT`]: the last in mount order, the one on top.
+/// for cgroup v2) under [`CGROUP_ROOT`]: the last in mount order that no later mount hides.
+/// runc (1.1, rootless, cgroup v1) mounts `/sys/fs/cgroup` twice, the second tmpfs over the
+/// first; the hierarchies under the first, `/sys/fs/cgroup/unified` among them, stay listed in
+/// `/proc/self/mountinfo` but cannot be reached (measured).
 fn hierarchy_mount<'a>(mounts: &'a [parse::Mount], controllers: &str) -> Option<&'a parse::Mount> {
-    mounts.iter().rev().find(|m| {
+    let hidden = |i: usize, m: &parse::Mount| {
+        mounts[i + 1..].iter().any(|later| {
+            let over = later.mount_point.trim_end_matches('/');
+            m.mount_point == later.mount_point || m.mount_point.starts_with(&format!("{over}/"))
+        })
+    };
+    mounts.iter().enumerate().rev().find_map(|(i, m)| {
         let under =
             m.mount_point == CGROUP_ROOT || m.mount_point.starts_with(&format!("{CGROUP_ROOT}/"));
-        under
-            && if controllers.is_empty() {
-                m.fstype == "cgroup2"
-            } else {
-                m.fstype == "cgroup" && controllers.split(',').all(|c| m.has_super(c))
-            }
+        let shows = if controllers.is_empty() {
+            m.fstype == "cgroup2"
+        } else {
+            m.fstype == "cgroup" && controllers.split(',').all(|c| m.has_super(c))
+        };
+        (under && shows && !hidden(i, m)).then_some(m)
     })
 }
 
@@ -325,6 +334,16 @@ mod tests {
             "{}",
             v.detail
         );
+        // A hierarchy under an earlier /sys/fs/cgroup tmpfs that a later one covers (runc 1.1
+        // rootless) is not there to be consistent with: only the visible ones are graded.
+        let covered = format!(
+            "94 222 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n\
+             104 94 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n{V1_PRIVATE}"
+        );
+        let seen = |p: &str| p != "/sys/fs/cgroup/unified";
+        let v = cgroup_verdict("4:memory:/\n0::/\n", &mounts(&covered), Some(true), seen);
+        assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
+        assert!(!v.detail.contains("unified"), "{}", v.detail);
         // Nothing mounted.
         let v = cgroup_verdict("0::/\n", &[], Some(true), all);
         assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
