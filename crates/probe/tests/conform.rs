@@ -229,6 +229,8 @@ fn bare_runc_spec_fails_what_runc_does_not_do() {
         "security.capabilities.default",
         // runc spec masks none of the published side channels (/proc/interrupts).
         "security.masked-paths.side-channels",
+        // runc spec's root is read-only, with no tmpfs on /run or /var/tmp.
+        "filesystems.read-only-tmpfs",
     ] {
         let rs = rows(&report, id);
         assert!(
