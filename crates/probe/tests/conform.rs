@@ -161,12 +161,9 @@ fn assert_conforms(report: &Conformance, verified: &[&str]) {
 // checks verify but those its configuration makes not applicable (`except`): the lists are the
 // checks' own `#[verifies]`, which `conformance_tests!` and the spec's link scanner both read.
 conformance_tests! {
-    /// As root: locald's mode is the host's network, where the private-network DNS rules do
+    /// As root: locald's mode is the host's network, where the private-network DNS rule does
     /// not apply.
-    #[verifies(
-        module = "checks",
-        except = ["dns.resolv-conf.private-network", "dns.resolv-conf.fallback"]
-    )]
+    #[verifies(module = "checks", except = ["dns.resolv-conf.private-network"])]
     fn locald_root_passes_every_probe_check() {
         assert_conforms(&conform("locald-root"), VERIFIES);
     }
@@ -174,11 +171,7 @@ conformance_tests! {
     /// Rootless, runc applies no device cgroup: the probe cannot observe the deny-all rule.
     #[verifies(
         module = "checks",
-        except = [
-            "security.devices.deny-all",
-            "dns.resolv-conf.private-network",
-            "dns.resolv-conf.fallback"
-        ]
+        except = ["security.devices.deny-all", "dns.resolv-conf.private-network"]
     )]
     fn locald_rootless_passes_every_probe_check() {
         let report = conform("locald-rootless");
@@ -191,12 +184,8 @@ conformance_tests! {
     }
 
     /// `--network none`: a private network namespace, where the host-network DNS rule does not
-    /// apply, and the fallback servers are not needed on a host with servers other than
-    /// loopback ones (this project's machines).
-    #[verifies(
-        module = "checks",
-        except = ["dns.resolv-conf.host-network", "dns.resolv-conf.fallback"]
-    )]
+    /// apply.
+    #[verifies(module = "checks", except = ["dns.resolv-conf.host-network"])]
     fn locald_private_network_passes_every_probe_check() {
         let report = conform("locald-private");
         assert_conforms(&report, VERIFIES);

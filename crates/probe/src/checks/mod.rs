@@ -257,7 +257,7 @@ mod tests {
         );
         assert_eq!(
             CHECKS.last().map(|c| c.name),
-            Some("checks::dns::resolv_conf_fallback")
+            Some("checks::dns::resolv_conf_private_network")
         );
     }
 }
