@@ -29,6 +29,7 @@ use std::ffi::OsStr;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use clap::builder::TypedValueParser;
 use clap::{Args, ValueEnum};
 use locald_spec_macros::implements;
 use oci_spec::image::ImageConfiguration;
@@ -92,7 +93,7 @@ pub struct Options {
     #[arg(long = "env", short = 'e', value_name = "KEY=VALUE", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
     /// Bind-mount a host path: SRC:DEST[:ro] (repeatable).
-    #[arg(long = "bind", value_name = "SRC:DEST[:ro]", value_parser = parse_bind)]
+    #[arg(long = "bind", value_name = "SRC:DEST[:ro]", value_parser = bind_parser())]
     pub binds: Vec<BindMount>,
     /// Allocate a terminal (stdin must be one).
     #[arg(long, short = 't')]
@@ -133,9 +134,18 @@ fn parse_env(s: &str) -> Result<(String, String), String> {
     options::parse_env_var(s).map_err(reason)
 }
 
-/// `--bind SRC:DEST[:ro]`.
-fn parse_bind(s: &str) -> Result<BindMount, String> {
-    s.parse().map_err(reason)
+/// `--bind SRC:DEST[:ro]`. Taken as an `OsString` so that a path that is not UTF-8 is refused
+/// by this parser, in an error naming `--bind` and the path, not by clap's generic "invalid UTF-8
+/// was detected in one or more arguments" (the runtime's config.json holds paths as JSON
+/// strings, so a non-UTF-8 one cannot be passed on).
+fn bind_parser() -> impl TypedValueParser<Value = BindMount> {
+    clap::builder::OsStringValueParser::new().try_map(|os| match os.to_str() {
+        Some(s) => s.parse().map_err(reason),
+        None => Err(format!(
+            "{} is not UTF-8; a mount's paths are JSON strings in the runtime's config.json",
+            os.to_string_lossy()
+        )),
+    })
 }
 
 /// `--add-host NAME:IP`.

@@ -293,6 +293,24 @@ impl Error {
             source,
         }
     }
+
+    /// The image-config field or run option at fault, for the errors about one: what a caller
+    /// (a CLI, locald's UI) points its user at.
+    ///
+    /// ```
+    /// use locald_engine::Error;
+    /// let e = Error::InvalidOption { field: "hostname", reason: "too long".into() };
+    /// assert_eq!(e.field(), Some("hostname"));
+    /// ```
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Error::ImageConfig { field, .. }
+            | Error::InvalidOption { field, .. }
+            | Error::UnmappedId { field, .. }
+            | Error::Limit { field, .. } => Some(field),
+            _ => None,
+        }
+    }
 }
 
 /// The engine's result type.

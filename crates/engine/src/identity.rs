@@ -52,8 +52,11 @@ pub struct GroupEntry {
 }
 
 /// Lines to parse: skips blank lines and `#` comments, yields 1-based line numbers.
+///
+/// Lines end at `\n` only, as libc's `getpwent`/`getgrent` read them: a `\r` before it is part
+/// of the line's last field (a member `app\r` is not `app`), not half of a line ending.
 fn records(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    text.lines()
+    text.split_terminator('\n')
         .enumerate()
         .map(|(i, l)| (i + 1, l))
         .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'))

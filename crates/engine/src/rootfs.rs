@@ -14,6 +14,56 @@ use crate::error::{Error, Result};
 /// The default limit for one file read from the image: 4 MiB.
 pub const DEFAULT_READ_LIMIT: u64 = 4 * 1024 * 1024;
 
+/// What went wrong resolving or opening a path, in words, for a message that names the path.
+///
+/// pathrs's own text names only the system call ("openat2 subpath failed") and keeps the errno
+/// in its sources: a symlink loop (ELOOP) and a path or name too long (ENAMETOOLONG) are said
+/// as such, any other error is its text followed by each of its sources'.
+#[cfg(target_os = "linux")]
+pub(crate) fn path_error(e: &(dyn std::error::Error + 'static)) -> String {
+    use nix::libc::{ELOOP, ENAMETOOLONG};
+    match errno_of(e) {
+        Some(ELOOP) => "a symlink loop (too many levels of symbolic links)".into(),
+        Some(ENAMETOOLONG) => "too long (ENAMETOOLONG: a name over 255 bytes or the path over \
+                               4096)"
+            .into(),
+        _ => {
+            let mut msg = e.to_string();
+            let mut source = e.source();
+            while let Some(s) = source {
+                msg.push_str(": ");
+                msg.push_str(&s.to_string());
+                source = s.source();
+            }
+            msg
+        }
+    }
+}
+
+/// The errno an error or one of its sources carries (pathrs, nix or std).
+#[cfg(target_os = "linux")]
+fn errno_of(e: &(dyn std::error::Error + 'static)) -> Option<i32> {
+    let mut at = Some(e);
+    while let Some(e) = at {
+        if let Some(p) = e.downcast_ref::<pathrs::error::Error>()
+            && let pathrs::error::ErrorKind::OsError(Some(n)) = p.kind()
+        {
+            return Some(n);
+        }
+        if let Some(n) = e.downcast_ref::<nix::errno::Errno>() {
+            return Some(*n as i32);
+        }
+        if let Some(n) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.raw_os_error())
+        {
+            return Some(n);
+        }
+        at = e.source();
+    }
+    None
+}
+
 /// The type of an inode found inside the image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
@@ -207,7 +257,10 @@ mod linux {
             | pathrs::error::ErrorKind::OsError(Some(nix::libc::ENOTDIR)) => Ok(None),
             _ => Err(Error::ImageFile {
                 path: path.to_owned(),
-                reason: format!("cannot resolve inside the root: {err}"),
+                reason: format!(
+                    "cannot resolve inside the root: {}",
+                    super::path_error(&err)
+                ),
             }),
         }
     }
@@ -286,7 +339,11 @@ mod linux {
         /// Open `path` (a host directory) as an image root.
         pub fn open(path: &Path) -> Result<Self> {
             let root = pathrs::Root::open(path).map_err(|e| {
-                Error::io(path, "open rootfs", std::io::Error::other(e.to_string()))
+                Error::io(
+                    path,
+                    "open rootfs",
+                    std::io::Error::other(super::path_error(&e)),
+                )
             })?;
             Ok(ImageRoot {
                 path: path.to_owned(),
@@ -341,7 +398,7 @@ mod linux {
         fn readlink(&self, path: &str) -> Result<String> {
             let target = self.root.readlink(path).map_err(|e| Error::ImageFile {
                 path: path.to_owned(),
-                reason: format!("readlink: {e}"),
+                reason: format!("readlink: {}", super::path_error(&e)),
             })?;
             utf8(path, target.into_os_string())
         }
@@ -371,7 +428,7 @@ mod linux {
                 .ok_or_else(|| bad("does not exist".into()))?;
             let dir = handle
                 .reopen(OpenFlags::O_RDONLY | OpenFlags::O_DIRECTORY)
-                .map_err(|e| bad(format!("open directory: {e}")))?;
+                .map_err(|e| bad(format!("open directory: {}", super::path_error(&e))))?;
             // Listed through the open descriptor, and every entry examined relative to it
             // without following it, so nothing outside this directory is looked at.
             let fd_path = format!("/proc/self/fd/{}", dir.as_raw_fd());
@@ -466,7 +523,12 @@ mod linux {
                             walk.missing = names[i..].iter().map(|n| n.to_string()).collect();
                             return Ok(walk);
                         }
-                        _ => return Err(bad(format!("cannot resolve {candidate}: {e}"))),
+                        _ => {
+                            return Err(bad(format!(
+                                "cannot resolve {candidate}: {}",
+                                super::path_error(&e)
+                            )));
+                        }
                     },
                 }
             }
@@ -504,7 +566,7 @@ mod linux {
                 .resolve("/", true)?
                 .ok_or_else(|| walk_err("/", "no root".into()))?
                 .reopen(OpenFlags::O_RDONLY | OpenFlags::O_DIRECTORY)
-                .map_err(|e| walk_err("/", format!("open: {e}")))?;
+                .map_err(|e| walk_err("/", format!("open: {}", super::path_error(&e))))?;
             let st = Self::stat("/", &top)?;
             visit("/", (st.st_uid, st.st_gid))?;
             let mut top = nix::dir::Dir::from_fd(top.into())
@@ -536,7 +598,7 @@ mod linux {
             }
             let file = handle
                 .reopen(OpenFlags::O_RDONLY | OpenFlags::O_NONBLOCK)
-                .map_err(|e| bad(format!("open: {e}")))?;
+                .map_err(|e| bad(format!("open: {}", super::path_error(&e))))?;
             // Verify the inode we opened is the one we checked.
             let after = Self::stat(path, &file)?;
             if (after.st_dev, after.st_ino) != (before.st_dev, before.st_ino)
@@ -719,6 +781,39 @@ mod tests {
         .unwrap();
         let root = ImageRoot::open(dir.path()).unwrap();
         assert!(root.read("/etc/passwd").is_err());
+    }
+
+    /// Found by the hostile image corpus: a symlink loop in an image path was reported as
+    /// "openat2 subpath failed" (pathrs's name for the system call), and a name too long the
+    /// same way: the path was named, what is wrong with it was not.
+    #[test]
+    #[locald_spec_macros::verifies("identity.image-files.confined")]
+    fn a_symlink_loop_and_a_name_too_long_are_named_as_such() {
+        let dir = tree();
+        symlink("passwd", dir.path().join("etc/passwd")).unwrap();
+        symlink("b", dir.path().join("etc/a")).unwrap();
+        symlink("a", dir.path().join("etc/b")).unwrap();
+        let root = ImageRoot::open(dir.path()).unwrap();
+        for (path, err) in [
+            ("/etc/passwd", root.read("/etc/passwd").unwrap_err()),
+            ("/etc/a", root.kind("/etc/a/x").unwrap_err()),
+            ("/etc/a", root.walk_path("/etc/a/x").unwrap_err()),
+            ("/etc/a", root.list_dir("/etc/a").unwrap_err()),
+        ] {
+            let err = err.to_string();
+            assert!(err.contains(path), "{err}");
+            assert!(err.contains("symlink loop"), "{err}");
+            assert!(!err.contains("openat2"), "{err}");
+        }
+        let long = format!("/etc/{}", "n".repeat(300));
+        for err in [
+            root.read(&long).unwrap_err(),
+            root.walk_path(&long).unwrap_err(),
+        ] {
+            let err = err.to_string();
+            assert!(err.contains(&long) && err.contains("too long"), "{err}");
+            assert!(!err.contains("openat2"), "{err}");
+        }
     }
 
     #[test]

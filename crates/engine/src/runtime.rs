@@ -261,9 +261,15 @@ impl Runtime {
         crate::bundle::remove(bundle_dir)
     }
 
-    /// The containers runc knows under this runtime's state root: (id, status).
+    /// The containers runc knows under this runtime's state root: (id, status). Creates
+    /// nothing: a state root without runc's directory has no containers, and runc is not
+    /// started on it (runc 1.1 creates its `--root` for any command, `list` included, which
+    /// on a full filesystem fails with ENOSPC).
     pub fn list(&self) -> Result<Vec<(String, String)>> {
         let root = self.state_root();
+        if !crate::state::check_private_dir(&root)? {
+            return Ok(Vec::new());
+        }
         let out = Command::new(&self.binary)
             .arg("--root")
             .arg(&root)
@@ -331,8 +337,12 @@ impl Runtime {
     }
 
     /// The container's status as `runc state ID` reports it (`created`, `running`, ...), or
-    /// `None` when runc does not know it (yet).
+    /// `None` when runc does not know it (yet). Without runc's state directory runc knows no
+    /// container, and is not started (it would create the directory).
     pub fn status(&self, state_root: &Path, id: &str) -> Option<String> {
+        if std::fs::symlink_metadata(state_root).is_err() {
+            return None;
+        }
         let out = Command::new(&self.binary)
             .arg("--root")
             .arg(state_root)
@@ -626,6 +636,33 @@ mod tests {
             logged,
             format!("--root {} delete --force c1\n", root.display())
         );
+    }
+
+    /// Found by the fault tests (`state_root_full_*` in tests/faults.rs): `ps` on a state root
+    /// whose filesystem is full failed with ENOSPC, because opening the state root created
+    /// runc's directory and `runc list` creates its `--root` too. Listing creates nothing.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn listing_a_state_root_creates_nothing() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        // What runc 1.1 does with its --root for every command: creates it.
+        let fake = dir.path().join("runc");
+        std::fs::write(&fake, "#!/bin/sh\nmkdir -p \"$2\"\necho '[]'\n").unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let state = dir.path().join("state");
+        let root = crate::state::StateRoot::open(&state).unwrap();
+        let rt = Runtime::with_binary(&fake)
+            .unwrap()
+            .with_state_root(root.runtime_root());
+        assert_eq!(rt.list().unwrap(), Vec::<(String, String)>::new());
+        assert_eq!(rt.status(&root.runtime_root(), "c1"), None);
+        let mut made: Vec<_> = std::fs::read_dir(&state)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        made.sort();
+        assert_eq!(made, ["bundles"], "no runtime directory made to list");
     }
 
     #[cfg(unix)]

@@ -4,8 +4,13 @@
 //! ```text
 //! STATE_ROOT/            0700, owned by the engine's user
 //!   bundles/ID/          one bundle per container (see crate::bundle)
-//!   runtime/             the OCI runtime's own state (`runc --root`)
+//!   runtime/             the OCI runtime's own state (`runc --root`), made when a container
+//!                        is first started
 //! ```
+//!
+//! Commands that only read (`ps`) create nothing: a missing `runtime` directory means no
+//! container, and the engine never starts the runtime on it just to list (runc creates its
+//! `--root` for any command), so a full state filesystem can still be listed.
 //!
 //! The runtime is handed path strings (`runc run --bundle PATH`) and resolves them later, so
 //! the paths must not be changeable by anyone else in between: every directory from `/` down to
@@ -98,8 +103,10 @@ pub struct StateRoot {
 }
 
 impl StateRoot {
-    /// Check (and create, mode 0700) the state root at `path` and its `bundles` and `runtime`
-    /// directories; see [`ensure_private_dir`].
+    /// Check (and create, mode 0700) the state root at `path` and its `bundles` directory,
+    /// and check its `runtime` directory when there is one; see [`ensure_private_dir`]. The
+    /// `runtime` directory is made by [`crate::Runtime::spawn`] when a container first starts,
+    /// so that a command that only lists creates nothing there.
     ///
     /// ```no_run
     /// let root = locald_engine::state::StateRoot::open("/var/lib/locald-engine".as_ref())?;
@@ -109,10 +116,48 @@ impl StateRoot {
     pub fn open(path: &Path) -> Result<StateRoot> {
         let path = absolute(path)?;
         ensure_private_dir(&path)?;
-        for sub in [BUNDLES_DIR, RUNTIME_DIR] {
-            ensure_private_dir(&path.join(sub))?;
+        ensure_private_dir(&path.join(BUNDLES_DIR))?;
+        check_private_dir(&path.join(RUNTIME_DIR))?;
+        Ok(StateRoot { path })
+    }
+
+    /// Check the state root at `path` as [`StateRoot::open`] does, creating nothing: for
+    /// commands that only read. Its directories may not exist (none of them: no containers).
+    ///
+    /// ```no_run
+    /// let root = locald_engine::state::StateRoot::open_existing("/var/lib/locald-engine".as_ref())?;
+    /// let ids = root.bundle_ids()?;
+    /// # Ok::<(), locald_engine::Error>(())
+    /// ```
+    pub fn open_existing(path: &Path) -> Result<StateRoot> {
+        let path = absolute(path)?;
+        for dir in [path.clone(), path.join(BUNDLES_DIR), path.join(RUNTIME_DIR)] {
+            if !check_private_dir(&dir)? {
+                break;
+            }
         }
         Ok(StateRoot { path })
+    }
+
+    /// The names of the bundle directories, sorted (temporary ones, `.ID.*.tmp`, left out);
+    /// none when there is no `bundles` directory.
+    pub fn bundle_ids(&self) -> Result<Vec<String>> {
+        let dir = self.bundles();
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(&dir, "read", e)),
+        };
+        let mut ids = Vec::new();
+        for e in entries {
+            let name = e.map_err(|e| Error::io(&dir, "read", e))?.file_name();
+            let name = name.to_string_lossy();
+            if !name.starts_with('.') {
+                ids.push(name.into_owned());
+            }
+        }
+        ids.sort();
+        Ok(ids)
     }
 
     /// The state root.
@@ -137,7 +182,12 @@ impl StateRoot {
     pub fn sweep(&self) -> Result<usize> {
         let dir = self.bundles();
         let mut removed = 0;
-        for e in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, "read", e))? {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(Error::io(&dir, "read", e)),
+        };
+        for e in entries {
             let e = e.map_err(|e| Error::io(&dir, "read", e))?;
             let name = e.file_name().to_string_lossy().into_owned();
             let Some(pid) = stale_temp_pid(&name) else {
@@ -213,6 +263,24 @@ pub(crate) fn absolute(path: &Path) -> Result<PathBuf> {
 #[cfg(target_os = "linux")]
 #[implements("confinement.state-dir")]
 pub fn ensure_private_dir(path: &Path) -> Result<()> {
+    private_dir(path, true).map(|_| ())
+}
+
+/// Check `path` as [`ensure_private_dir`] does, creating nothing: `Ok(false)` when it (or a
+/// directory above it) does not exist, an error when what exists is unsafe.
+///
+/// ```no_run
+/// let exists = locald_engine::state::check_private_dir("/var/lib/locald-engine/runtime".as_ref())?;
+/// # Ok::<(), locald_engine::Error>(())
+/// ```
+#[cfg(target_os = "linux")]
+pub fn check_private_dir(path: &Path) -> Result<bool> {
+    private_dir(path, false)
+}
+
+/// [`ensure_private_dir`] (`create`) or [`check_private_dir`]: whether `path` exists.
+#[cfg(target_os = "linux")]
+fn private_dir(path: &Path, create: bool) -> Result<bool> {
     use nix::errno::Errno;
     use nix::fcntl::{OFlag, open, openat};
     use nix::sys::stat::{Mode, fstat, mkdirat};
@@ -246,6 +314,7 @@ pub fn ensure_private_dir(path: &Path) -> Result<()> {
         }
         let fd = match openat(&dir, *name, flags, Mode::empty()) {
             Ok(fd) => fd,
+            Err(Errno::ENOENT) if !create => return Ok(false),
             Err(Errno::ENOENT) => {
                 match mkdirat(&dir, *name, Mode::from_bits_truncate(PRIVATE_DIR_MODE)) {
                     Ok(()) | Err(Errno::EEXIST) => {}
@@ -289,13 +358,19 @@ pub fn ensure_private_dir(path: &Path) -> Result<()> {
         dir = fd;
         parent = st;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Create `path` (not available off Linux beyond a plain `create_dir_all`).
 #[cfg(not(target_os = "linux"))]
 pub fn ensure_private_dir(path: &Path) -> Result<()> {
     std::fs::create_dir_all(path).map_err(|e| Error::io(path, "create", e))
+}
+
+/// Whether `path` is a directory (off Linux, nothing more is checked).
+#[cfg(not(target_os = "linux"))]
+pub fn check_private_dir(path: &Path) -> Result<bool> {
+    Ok(path.is_dir())
 }
 
 #[cfg(all(test, target_os = "linux"))]

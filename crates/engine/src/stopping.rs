@@ -349,16 +349,7 @@ mod tests {
         assert_eq!(stop_signal(&image(Some("SIGRTMIN+3"))).unwrap(), 37);
         assert_eq!(stop_signal(&image(Some("3"))).unwrap(), 3);
         let err = stop_signal(&image(Some("SIGBOGUS"))).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::ImageConfig {
-                    field: "StopSignal",
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert_eq!(err.field(), Some("StopSignal"), "{err}");
         assert!(err.to_string().contains("SIGBOGUS"), "{err}");
     }
 

@@ -80,6 +80,17 @@ impl Running {
         assert_eq!(rc, 0, "kill({}, {signo})", self.pid());
     }
 
+    /// Asserts that the init has not exited (reaping did not end it), then that TERM ends it
+    /// with 128 + 15, as the workload it forwards TERM to dies of it.
+    fn is_still_running_and_ends_on_sigterm(&mut self) {
+        assert!(
+            self.child.try_wait().expect("try_wait").is_none(),
+            "the init is still running"
+        );
+        self.signal(libc::SIGTERM);
+        assert_eq!(self.wait().code(), Some(143));
+    }
+
     fn wait(&mut self) -> ExitStatus {
         let deadline = Instant::now() + TIMEOUT;
         loop {
@@ -381,12 +392,7 @@ fn orphans_are_all_reaped() {
         left[0].state != 'Z',
         "the workload is alive and no zombie is left: {left:?}"
     );
-    assert!(
-        init.child.try_wait().expect("try_wait").is_none(),
-        "the init is still running"
-    );
-    init.signal(libc::SIGTERM);
-    assert_eq!(init.wait().code(), Some(143));
+    init.is_still_running_and_ends_on_sigterm();
 }
 
 #[test]
@@ -406,12 +412,7 @@ fn orphan_grandchild_is_reparented_to_the_init() {
     eventually("the init to reap the orphan", || {
         stat(grandchild).is_none_or(|s| s.ppid != init.pid())
     });
-    assert!(
-        init.child.try_wait().expect("try_wait").is_none(),
-        "the init is still running"
-    );
-    init.signal(libc::SIGTERM);
-    assert_eq!(init.wait().code(), Some(143));
+    init.is_still_running_and_ends_on_sigterm();
 }
 
 #[test]

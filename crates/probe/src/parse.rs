@@ -69,6 +69,9 @@ impl Mount {
 }
 
 /// Decodes the octal escapes (`\040` for a space) the kernel writes in mountinfo paths.
+///
+/// The kernel escapes bytes, so an escape is `\000` to `\377`; a backslash followed by
+/// `400` to `777` is no escape the kernel writes, and is kept as the text it is.
 fn unescape(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
@@ -76,7 +79,8 @@ fn unescape(s: &str) -> String {
     while i < b.len() {
         if b[i] == b'\\'
             && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+            && (b'0'..=b'3').contains(&b[i + 1])
+            && b[i + 2..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
         {
             let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
             out.push(v);
@@ -231,9 +235,17 @@ pub struct PasswdEntry {
     pub shell: String,
 }
 
-/// Parses `/etc/passwd`; comments, blank and malformed lines are skipped.
+/// The lines of `/etc/passwd` or `/etc/group` as libc's `getpwent`/`getgrent` read them: a line
+/// ends at `\n` only, so a `\r` before it belongs to the line's last field (a member `app\r` is
+/// not `app`), as it does for the engine that writes these files.
+fn db_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.split_terminator('\n')
+}
+
+/// Parses `/etc/passwd`; comments, blank and malformed lines are skipped. Lines end at `\n`
+/// only, as libc reads them.
 pub fn parse_passwd(text: &str) -> Vec<PasswdEntry> {
-    text.lines()
+    db_lines(text)
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .filter_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
@@ -262,9 +274,10 @@ pub struct GroupEntry {
     pub members: Vec<String>,
 }
 
-/// Parses `/etc/group`; comments, blank and malformed lines are skipped.
+/// Parses `/etc/group`; comments, blank and malformed lines are skipped. Lines end at `\n`
+/// only, as libc reads them.
 pub fn parse_group(text: &str) -> Vec<GroupEntry> {
-    text.lines()
+    db_lines(text)
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .filter_map(|l| {
             let f: Vec<&str> = l.split(':').collect();

@@ -3,7 +3,7 @@
 
 use crate::evidence::{Evidence, Outcome, TestResult, digest_files};
 use crate::links::{Implementation, Links, TestLink};
-use crate::model::{Level, Provenance};
+use crate::model::Requirement;
 use crate::parse::Registry;
 use crate::problem::{Problem, ProblemKind};
 use crate::project::Project;
@@ -66,35 +66,30 @@ pub struct TestStatus {
 }
 
 /// One requirement with its links, evidence and status.
+///
+/// The requirement's own fields (ID, level, action, provenance, where it is defined) are those of
+/// the book's [`Requirement`], reached through `Deref` and written at the top level of the JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequirementReport {
-    /// The ID.
-    pub id: String,
-    /// MUST, SHOULD or MAY.
-    pub level: Level,
-    /// The chapter defining it.
-    pub chapter: String,
+    /// The requirement as the book defines it.
+    #[serde(flatten)]
+    pub requirement: Requirement,
     /// Where it stands.
     pub status: Status,
-    /// The normative sentence.
-    pub action: String,
-    /// The cited sources.
-    pub provenance: Vec<Provenance>,
-    /// What breaks without it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rationale: Option<String>,
-    /// The defining Markdown file.
-    pub file: String,
-    /// The defining line.
-    pub line: usize,
-    /// The fingerprint of its normative text.
-    pub fingerprint: String,
     /// The items implementing it.
     pub implementations: Vec<Implementation>,
     /// The tests verifying it.
     pub tests: Vec<TestStatus>,
     /// Why it is not verified (empty when it is).
     pub reasons: Vec<String>,
+}
+
+impl std::ops::Deref for RequirementReport {
+    type Target = Requirement;
+
+    fn deref(&self) -> &Requirement {
+        &self.requirement
+    }
 }
 
 /// What the checker found.
@@ -386,16 +381,8 @@ pub fn check(
             ));
         }
         requirements.push(RequirementReport {
-            id: req.id.clone(),
-            level: req.level,
-            chapter: req.chapter.clone(),
+            requirement: req.clone(),
             status,
-            action: req.action.clone(),
-            provenance: req.provenance.clone(),
-            rationale: req.rationale.clone(),
-            file: req.file.clone(),
-            line: req.line,
-            fingerprint: req.fingerprint.clone(),
             implementations: impls,
             tests,
             reasons,

@@ -3,7 +3,7 @@
 
 use crate::check::{Report, Status};
 use crate::git::{SILENT, git};
-use crate::model::{Provenance, fold_whitespace};
+use crate::model::{Provenance, Requirement, fold_whitespace};
 use crate::parse::Registry;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -334,20 +334,25 @@ pub fn diff(old: &[Snapshot], new: &[Snapshot]) -> Diff {
     d
 }
 
+/// The snapshot of `r`, with its status when a checker report gave one.
+fn snapshot(r: &Requirement, status: Option<Status>) -> Snapshot {
+    Snapshot {
+        id: r.id.clone(),
+        fingerprint: r.fingerprint.clone(),
+        level: r.level.as_str().into(),
+        action: r.action.clone(),
+        provenance: r.provenance.clone(),
+        rationale: r.rationale.clone(),
+        status,
+    }
+}
+
 /// Snapshots of a checker report.
 pub fn from_report(report: &Report) -> Vec<Snapshot> {
     report
         .requirements
         .iter()
-        .map(|r| Snapshot {
-            id: r.id.clone(),
-            fingerprint: r.fingerprint.clone(),
-            level: r.level.as_str().into(),
-            action: r.action.clone(),
-            provenance: r.provenance.clone(),
-            rationale: r.rationale.clone(),
-            status: Some(r.status),
-        })
+        .map(|r| snapshot(r, Some(r.status)))
         .collect()
 }
 
@@ -356,15 +361,7 @@ pub fn from_registry(registry: &Registry) -> Vec<Snapshot> {
     registry
         .requirements
         .iter()
-        .map(|r| Snapshot {
-            id: r.id.clone(),
-            fingerprint: r.fingerprint.clone(),
-            level: r.level.as_str().into(),
-            action: r.action.clone(),
-            provenance: r.provenance.clone(),
-            rationale: r.rationale.clone(),
-            status: None,
-        })
+        .map(|r| snapshot(r, None))
         .collect()
 }
 

@@ -133,13 +133,23 @@ impl BlockCtx<'_> {
             Err(e) => {
                 // The block still names its ID: code that names it is then not reported again.
                 self.id = recover_id(&self.block.body);
-                let line = e.location().map(|l| fence + l.line()).unwrap_or(fence);
+                // YAML may place an error at the end of the input, one line past the body: the
+                // closing fence's line, but past the chapter's last line when the block is left
+                // open at the end of a chapter without a final newline (and YAML, unlike
+                // Markdown here, also breaks lines at a bare `\r`). The line named is the
+                // block's last one then.
+                let body = &self.block.body;
+                let last = (body.lines().count() + usize::from(body.ends_with('\n'))).max(1);
+                let line = e
+                    .location()
+                    .map(|l| fence + l.line().min(last))
+                    .unwrap_or(fence);
                 self.problem(
                     ProblemKind::MalformedBlock,
                     line,
                     format!(
                         "requirement block is not valid YAML: {}",
-                        chapter_lines(&e.to_string(), fence)
+                        chapter_lines(&e.to_string(), fence, last)
                     ),
                 );
                 return None;
@@ -390,13 +400,14 @@ fn recover_id(body: &str) -> Option<String> {
 }
 
 /// A YAML error message with each `line N` of the block made the chapter's line, so that every
-/// line a message names is one of the chapter (the block's body starts after `fence`).
-fn chapter_lines(message: &str, fence: usize) -> String {
+/// line a message names is one of the chapter (the block's body starts after `fence`; a line
+/// past the body's `last` is its last).
+fn chapter_lines(message: &str, fence: usize, last: usize) -> String {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     RE.get_or_init(|| regex::Regex::new(r"\bline (\d+)").expect("static regex"))
         .replace_all(message, |c: &regex::Captures<'_>| {
             let n: usize = c[1].parse().unwrap_or(0);
-            format!("line {}", fence + n)
+            format!("line {}", fence + n.min(last))
         })
         .into_owned()
 }

@@ -89,6 +89,14 @@ fn block(body: &str) -> String {
     format!("# Chapter\n\nProse.\n\n```requirement\n{body}```\n")
 }
 
+/// The identity chapter with GOOD and the engine crate IMPL implementing and verifying it.
+fn good_fixture() -> Fixture {
+    Fixture::new(&[
+        ("book/src/identity.md", &block(GOOD)),
+        ("crates/eng/src/lib.rs", IMPL),
+    ])
+}
+
 /// The identity chapter with GOOD, `code` as the engine crate, and the evidence of one run in
 /// which `test` ended with `outcome`; its problems.
 fn problems_with(code: &str, test: &str, outcome: Outcome) -> (Fixture, Vec<Problem>) {
@@ -184,10 +192,7 @@ fn code_outside_its_chapters_module_is_misplaced_unless_listed() {
 
 #[test]
 fn a_clean_requirement_is_verified() {
-    let f = Fixture::new(&[
-        ("book/src/identity.md", &block(GOOD)),
-        ("crates/eng/src/lib.rs", IMPL),
-    ]);
+    let f = good_fixture();
     f.record(&[("eng", "tests::writes_entry", Outcome::Passed)]);
     let report = check_project(&f.project());
     assert_eq!(report.problems, vec![]);
@@ -474,10 +479,7 @@ fn a_linked_test_that_did_not_run_does_not_count() {
 
 #[test]
 fn evidence_older_than_the_code_is_stale() {
-    let f = Fixture::new(&[
-        ("book/src/identity.md", &block(GOOD)),
-        ("crates/eng/src/lib.rs", IMPL),
-    ]);
+    let f = good_fixture();
     f.record(&[("eng", "tests::writes_entry", Outcome::Passed)]);
     std::fs::write(
         f.root().join("crates/eng/src/lib.rs"),
@@ -542,10 +544,7 @@ fn a_merged_narrower_run_keeps_each_result_with_the_sources_it_ran_against() {
 
 #[test]
 fn without_evidence_nothing_counts_as_verified() {
-    let f = Fixture::new(&[
-        ("book/src/identity.md", &block(GOOD)),
-        ("crates/eng/src/lib.rs", IMPL),
-    ]);
+    let f = good_fixture();
     let p = f.problems();
     assert!(
         p.iter().any(|p| p.kind == ProblemKind::NoEvidence),
@@ -571,19 +570,21 @@ fn test_links_in_fixture_directories_are_not_scanned() {
     assert_eq!(f.problems(), vec![]);
 }
 
-#[test]
-fn an_edited_requirement_is_suspect_until_confirmed() {
-    let f = Fixture::new(&[
-        ("book/src/identity.md", &block(GOOD)),
-        ("crates/eng/src/lib.rs", IMPL),
-    ]);
-    f.record(&[("eng", "tests::writes_entry", Outcome::Passed)]);
+/// `locald-spec lock` in the fixture: spec.lock confirms the book's requirements as they are.
+fn lock(f: &Fixture) {
     let registry = locald_spec_core::Registry::load(f.root(), &f.root().join("book/src")).unwrap();
     std::fs::write(
         f.root().join("spec.lock"),
         locald_spec_core::lock::render(&registry),
     )
     .unwrap();
+}
+
+#[test]
+fn an_edited_requirement_is_suspect_until_confirmed() {
+    let f = good_fixture();
+    f.record(&[("eng", "tests::writes_entry", Outcome::Passed)]);
+    lock(&f);
     assert_eq!(f.problems(), vec![]);
     // Re-wrapping is not a change of meaning; changing a word is.
     let edited = block(&GOOD.replace("writes an entry.", "writes\n  an entry."));
@@ -601,12 +602,7 @@ fn an_edited_requirement_is_suspect_until_confirmed() {
         5,
         "links of `identity.passwd.current-user` are suspect: its text changed",
     );
-    let registry = locald_spec_core::Registry::load(f.root(), &f.root().join("book/src")).unwrap();
-    std::fs::write(
-        f.root().join("spec.lock"),
-        locald_spec_core::lock::render(&registry),
-    )
-    .unwrap();
+    lock(&f);
     assert_eq!(f.problems(), vec![]);
 }
 

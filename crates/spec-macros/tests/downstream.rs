@@ -57,7 +57,17 @@ fn user_code(ids: &[&str]) -> String {
 fn tree(root: &Path) {
     let repo = repo();
     std::fs::create_dir_all(root).unwrap();
-    std::fs::copy(repo.join("Cargo.toml"), root.join("Cargo.toml")).unwrap();
+    // The workspace's manifest with its members narrowed to the crates copied here: a member
+    // outside `crates/` (the fuzz crate) is not copied, and cargo refuses a missing member.
+    let manifest: String = std::fs::read_to_string(repo.join("Cargo.toml"))
+        .unwrap()
+        .lines()
+        .map(|l| match l.starts_with("members = ") {
+            true => "members = [\"crates/*\"]\n".to_owned(),
+            false => format!("{l}\n"),
+        })
+        .collect();
+    std::fs::write(root.join("Cargo.toml"), manifest).unwrap();
     std::fs::copy(repo.join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
     // The macros and every workspace crate they depend on.
     for c in ["conformance", "spec-core", "spec-macros"] {

@@ -1,18 +1,10 @@
 //! Small HTML helpers.
 
-/// Escapes text for HTML element content and attribute values.
+/// Escapes text for HTML element content and attribute values (`&`, `<`, `>`, `"` and `'`:
+/// pulldown-cmark's own escaping, the one its HTML renderer uses).
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
+    pulldown_cmark_escape::escape_html(&mut out, s).expect("writing to a String cannot fail");
     out
 }
 

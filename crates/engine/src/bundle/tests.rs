@@ -56,6 +56,11 @@ fn prepared(
     (parent, b)
 }
 
+/// `prepare` of container `c1` into `state`, which must fail: its error.
+fn refused(root: &Path, opts: &RunOptions, img: &ImageConfiguration, state: &Path) -> Error {
+    prepare(img, root, opts, state, "c1").unwrap_err()
+}
+
 #[test]
 #[verifies(
     "filesystems.root",
@@ -247,24 +252,13 @@ fn a_working_directory_leading_into_proc_is_refused_even_with_a_decoy() {
     fs::create_dir_all(root.path().join("proc/self/fd/7")).unwrap();
     std::os::unix::fs::symlink("/proc/self/fd/7", root.path().join("work")).unwrap();
     let parent = tempfile::tempdir().unwrap();
-    let err = prepare(
-        &image_with(None, Some("/work")),
+    let err = refused(
         root.path(),
         &RunOptions::default(),
+        &image_with(None, Some("/work")),
         &parent.path().join("c1"),
-        "c1",
-    )
-    .unwrap_err();
-    assert!(
-        matches!(
-            &err,
-            Error::InvalidOption {
-                field: "working directory",
-                ..
-            }
-        ),
-        "{err}"
     );
+    assert_eq!(err.field(), Some("working directory"), "{err}");
     assert!(err.to_string().contains("/proc/self/fd/7"), "{err}");
     assert!(entries(parent.path()).is_empty());
 }
@@ -289,14 +283,12 @@ fn a_target_that_crosses_a_file_fails_and_leaves_nothing() {
     fs::remove_dir_all(root.path().join("etc")).unwrap();
     fs::write(root.path().join("etc"), "").unwrap();
     let parent = tempfile::tempdir().unwrap();
-    let err = prepare(
-        &image(None),
+    let err = refused(
         root.path(),
         &RunOptions::default(),
+        &image(None),
         &parent.path().join("c1"),
-        "c1",
-    )
-    .unwrap_err();
+    );
     assert!(err.to_string().contains("/etc is not a directory"), "{err}");
     assert!(entries(parent.path()).is_empty());
 }
@@ -318,14 +310,7 @@ fn an_unprivileged_layer_refuses_an_image_it_could_not_copy_up() {
         ..Default::default()
     };
     let parent = tempfile::tempdir().unwrap();
-    let err = prepare(
-        &image(None),
-        root.path(),
-        &opts,
-        &parent.path().join("c1"),
-        "c1",
-    )
-    .unwrap_err();
+    let err = refused(root.path(), &opts, &image(None), &parent.path().join("c1"));
     assert!(
         matches!(&err, Error::UnmappedOwner { path, uid, .. } if path == "/" && *uid == me.0),
         "{err}"
@@ -356,14 +341,7 @@ fn an_input_over_a_limit_fails_and_leaves_nothing() {
         env: (0..5000).map(|i| (format!("V{i}"), "x".into())).collect(),
         ..Default::default()
     };
-    let err = prepare(
-        &image(None),
-        root.path(),
-        &opts,
-        &parent.path().join("c1"),
-        "c1",
-    )
-    .unwrap_err();
+    let err = refused(root.path(), &opts, &image(None), &parent.path().join("c1"));
     assert!(matches!(err, Error::Limit { field: "Env", .. }), "{err}");
     assert!(entries(parent.path()).is_empty());
 }
@@ -372,14 +350,12 @@ fn an_input_over_a_limit_fails_and_leaves_nothing() {
 fn unknown_user_fails_and_leaves_nothing() {
     let root = rootfs();
     let parent = tempfile::tempdir().unwrap();
-    let err = prepare(
-        &image(Some("ghost")),
+    let err = refused(
         root.path(),
         &RunOptions::default(),
+        &image(Some("ghost")),
         &parent.path().join("c1"),
-        "c1",
-    )
-    .unwrap_err();
+    );
     assert!(matches!(err, Error::UnknownUser { .. }));
     assert!(entries(parent.path()).is_empty());
 }
@@ -392,14 +368,7 @@ fn existing_state_dir_is_never_replaced() {
     let state = parent.path().join("c1");
     fs::create_dir(&state).unwrap();
     fs::write(state.join("keep"), "x").unwrap();
-    let err = prepare(
-        &image(None),
-        root.path(),
-        &RunOptions::default(),
-        &state,
-        "c1",
-    )
-    .unwrap_err();
+    let err = refused(root.path(), &RunOptions::default(), &image(None), &state);
     assert!(matches!(err, Error::StateDirExists { .. }));
     assert_eq!(entries(&state), ["keep"]);
     assert_eq!(entries(parent.path()), ["c1"]);
@@ -463,24 +432,8 @@ fn failure_mid_write_leaves_nothing_behind() {
 fn state_dir_inside_rootfs_is_refused() {
     let root = rootfs();
     let state = root.path().join("tmp/c1");
-    let err = prepare(
-        &image(None),
-        root.path(),
-        &RunOptions::default(),
-        &state,
-        "c1",
-    )
-    .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::InvalidOption {
-                field: "state_dir",
-                ..
-            }
-        ),
-        "{err}"
-    );
+    let err = refused(root.path(), &RunOptions::default(), &image(None), &state);
+    assert_eq!(err.field(), Some("state_dir"), "{err}");
     assert!(entries(&root.path().join("tmp")).is_empty());
 }
 
@@ -494,14 +447,7 @@ fn rootless_mapping_requires_uid_0() {
         id_mapping: Some(crate::IdMapping::new(1000, 1000)),
         ..Default::default()
     };
-    let err = prepare(
-        &image(None),
-        root.path(),
-        &opts,
-        &parent.path().join("c"),
-        "c",
-    )
-    .unwrap_err();
+    let err = refused(root.path(), &opts, &image(None), &parent.path().join("c1"));
     assert!(
         matches!(
             err,

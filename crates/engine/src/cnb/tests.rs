@@ -89,13 +89,6 @@ fn env_of(opts: &RunOptions, key: &str) -> Option<String> {
         .map(|(_, v)| v.clone())
 }
 
-fn field_of(err: &Error) -> &'static str {
-    match err {
-        Error::ImageConfig { field, .. } | Error::InvalidOption { field, .. } => field,
-        other => panic!("unexpected error {other}"),
-    }
-}
-
 #[test]
 #[verifies(
     "cnb.build.user",
@@ -178,7 +171,7 @@ fn user_ids_are_set_when_missing_and_refused_when_wrong() {
     ] {
         let img = image(Some("cnb"), &wrong, None);
         let err = build_options(&img, &f.rootfs(), &f.build(), rootless()).unwrap_err();
-        assert_eq!(field_of(&err), "Env", "{err}");
+        assert_eq!(err.field(), Some("Env"), "{err}");
         assert!(err.to_string().contains("uid 1000 gid 1000"), "{err}");
     }
 }
@@ -190,7 +183,7 @@ fn a_root_or_missing_build_user_and_an_override_are_refused() {
     for user in [None, Some(""), Some("root"), Some("0:1000")] {
         let img = image(user, &[], None);
         let err = build_options(&img, &f.rootfs(), &f.build(), rootless()).unwrap_err();
-        assert_eq!(field_of(&err), "User", "{user:?}: {err}");
+        assert_eq!(err.field(), Some("User"), "{user:?}: {err}");
         assert!(err.to_string().contains("non-root"), "{err}");
     }
     let base = RunOptions {
@@ -198,7 +191,7 @@ fn a_root_or_missing_build_user_and_an_override_are_refused() {
         ..rootless()
     };
     let err = build_options(&builder(), &f.rootfs(), &f.build(), base).unwrap_err();
-    assert_eq!(field_of(&err), "user", "{err}");
+    assert_eq!(err.field(), Some("user"), "{err}");
     // A name the image does not define.
     let img = image(Some("nobody-here"), &[], None);
     let err = build_options(&img, &f.rootfs(), &f.build(), rootless()).unwrap_err();
@@ -211,7 +204,7 @@ fn a_build_image_entrypoint_is_refused() {
     let f = Fixture::new();
     let img = image(Some("cnb"), &[], Some(&["/bin/sh", "-c"]));
     let err = build_options(&img, &f.rootfs(), &f.build(), rootless()).unwrap_err();
-    assert_eq!(field_of(&err), "Entrypoint", "{err}");
+    assert_eq!(err.field(), Some("Entrypoint"), "{err}");
     // An empty one is no entrypoint.
     let img = image(Some("cnb"), &[], Some(&[]));
     build_options(&img, &f.rootfs(), &f.build(), rootless()).unwrap();
@@ -248,7 +241,7 @@ fn platform_api_is_validated_and_platform_variables_cannot_be_overridden() {
         let mut b = f.build();
         b.platform_api = bad.into();
         let err = build_options(&builder(), &f.rootfs(), &b, rootless()).unwrap_err();
-        assert_eq!(field_of(&err), "platform_api", "{bad:?}: {err}");
+        assert_eq!(err.field(), Some("platform_api"), "{bad:?}: {err}");
     }
     for good in ["1", "0.15", "0.9"] {
         let mut b = f.build();
@@ -261,7 +254,7 @@ fn platform_api_is_validated_and_platform_variables_cannot_be_overridden() {
             ..rootless()
         };
         let err = build_options(&builder(), &f.rootfs(), &f.build(), base).unwrap_err();
-        assert_eq!(field_of(&err), "env", "{key}: {err}");
+        assert_eq!(err.field(), Some("env"), "{key}: {err}");
         assert!(err.to_string().contains(key), "{err}");
     }
 }
@@ -412,7 +405,7 @@ fn only_launcher_entrypoints_are_app_images() {
         assert!(!is_launcher_entrypoint(&s(e)), "{e:?}");
         let img = app_image(e, Some("/workspace"), APP_ENV);
         let err = app_options(&img, &f.rootfs(), rootless()).unwrap_err();
-        assert_eq!(field_of(&err), "Entrypoint", "{e:?}: {err}");
+        assert_eq!(err.field(), Some("Entrypoint"), "{e:?}: {err}");
     }
 }
 
@@ -431,7 +424,7 @@ fn the_working_dir_must_be_the_app_dir() {
             Ok(_) => assert!(ok, "{wd:?}"),
             Err(e) => {
                 assert!(!ok, "{wd:?}: {e}");
-                assert_eq!(field_of(&e), "WorkingDir");
+                assert_eq!(e.field(), Some("WorkingDir"));
             }
         }
     }
@@ -455,7 +448,7 @@ fn the_launcher_variables_are_the_images_and_the_init_is_required() {
             ..rootless()
         };
         let err = app_options(&img, &f.rootfs(), base).unwrap_err();
-        assert_eq!(field_of(&err), "env", "{key}: {err}");
+        assert_eq!(err.field(), Some("env"), "{key}: {err}");
     }
     // A CNB_ variable the image does not set is the user's to choose (the launcher reads it).
     let base = RunOptions {
@@ -476,7 +469,7 @@ fn the_launcher_variables_are_the_images_and_the_init_is_required() {
         ..rootless()
     };
     let err = app_options(&img, &f.rootfs(), no_init).unwrap_err();
-    assert_eq!(field_of(&err), "init", "{err}");
+    assert_eq!(err.field(), Some("init"), "{err}");
 }
 
 #[test]

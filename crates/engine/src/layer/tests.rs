@@ -270,3 +270,35 @@ fn a_tmpfs_mount_point_whose_parent_the_image_lacks_is_created_with_it() {
         );
     }
 }
+
+/// Found by the hostile image corpus: a write into the layer that met a symlink loop (or a name
+/// too long) was reported with pathrs's own words, "pathrs create failed: openat2 subpath
+/// failed", which say neither.
+#[test]
+#[verifies("filesystems.layer.targets")]
+fn a_layer_write_through_a_symlink_loop_or_a_name_too_long_says_so() {
+    let upper = tempfile::tempdir().unwrap();
+    symlink("loop", upper.path().join("loop")).unwrap();
+    let file = |path: String| {
+        let mut plan = Plan::default();
+        plan.push(
+            requirement!("filesystems.layer.targets"),
+            Item::LayerFile {
+                path,
+                contents: "x\n".into(),
+                mode: 0o644,
+                owner: None,
+            },
+        );
+        write(&plan, upper.path()).unwrap_err().to_string()
+    };
+    let err = file("/loop/f".into());
+    assert!(
+        err.contains("loop/f") && err.contains("symlink loop"),
+        "{err}"
+    );
+    let long = "n".repeat(300);
+    let err = file(format!("/{long}"));
+    assert!(err.contains(&long) && err.contains("too long"), "{err}");
+    assert!(!err.contains("openat2"), "{err}");
+}

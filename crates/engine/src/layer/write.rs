@@ -30,11 +30,14 @@ pub fn write(plan: &Plan, upper: &Path) -> Result<()> {
     use pathrs::flags::OpenFlags;
     use pathrs::{InodeType, Root};
 
-    let fail = |path: &str, op: &'static str, e: &dyn std::fmt::Display| {
+    // pathrs says only "pathrs create failed" at the top of its error: the errno (ENOSPC on a
+    // full state root, say) is in its sources, so the message names the whole chain, and a
+    // symlink loop or a name too long in words (`rootfs::path_error`).
+    let fail = |path: &str, op: &'static str, e: &(dyn std::error::Error + 'static)| {
         Error::io(
             upper.join(path.trim_start_matches('/')),
             op,
-            std::io::Error::other(e.to_string()),
+            std::io::Error::other(crate::rootfs::path_error(e)),
         )
     };
     let root = Root::open(upper).map_err(|e| fail("/", "open", &e))?;

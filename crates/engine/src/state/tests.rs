@@ -80,7 +80,9 @@ fn a_directory_another_user_owns_is_refused() {
 fn a_state_root_holds_bundles_and_the_runtime_state() {
     let base = tempfile::tempdir().unwrap();
     let root = StateRoot::open(&base.path().join("s")).unwrap();
-    assert!(root.bundles().is_dir() && root.runtime_root().is_dir());
+    // runc's directory is made when a container first starts (`Runtime::spawn`), not here.
+    assert!(root.bundles().is_dir() && !root.runtime_root().exists());
+    assert_eq!(root.runtime_root(), base.path().join("s/runtime"));
     assert_eq!(
         root.bundle_dir("web-1").unwrap(),
         base.path().join("s/bundles/web-1")
@@ -116,4 +118,32 @@ fn the_sweep_removes_what_a_dead_engine_left_and_nothing_else() {
     assert!(alive.exists() && bundle.exists());
     assert_eq!(stale_temp_pid(".web.1.2.123.xYz.tmp"), Some(123));
     assert_eq!(stale_temp_pid("web"), None);
+}
+
+#[test]
+#[verifies("confinement.state-dir")]
+fn open_existing_creates_nothing_and_checks_what_exists() {
+    let base = tempfile::tempdir().unwrap();
+    let fresh = base.path().join("fresh");
+    let root = StateRoot::open_existing(&fresh).unwrap();
+    assert_eq!(root.bundle_ids().unwrap(), Vec::<String>::new());
+    assert_eq!(root.sweep().unwrap(), 0);
+    assert!(!fresh.exists(), "nothing created");
+    assert!(!check_private_dir(&fresh.join("runtime")).unwrap());
+
+    // What exists is checked as `open` checks it.
+    let open = base.path().join("open");
+    fs::create_dir(&open).unwrap();
+    fs::create_dir(open.join("bundles")).unwrap();
+    fs::set_permissions(open.join("bundles"), fs::Permissions::from_mode(0o777)).unwrap();
+    let err = StateRoot::open_existing(&open).unwrap_err();
+    assert!(err.to_string().contains("chmod go-w"), "{err}");
+
+    let used = base.path().join("used");
+    let root = StateRoot::open(&used).unwrap();
+    fs::create_dir(root.bundles().join("c2")).unwrap();
+    fs::create_dir(root.bundles().join("c1")).unwrap();
+    fs::create_dir(root.bundles().join(".c3.1.abc.tmp")).unwrap();
+    let again = StateRoot::open_existing(&used).unwrap();
+    assert_eq!(again.bundle_ids().unwrap(), ["c1", "c2"]);
 }

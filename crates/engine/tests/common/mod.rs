@@ -158,14 +158,20 @@ pub fn engine(mode: Mode, rootfs: &Rootfs, args: &[&str]) -> Output {
 /// `locald-engine run --rootfs ROOTFS OPTS... -- CMD...` under runc (the rootfs given to the
 /// engine's user first, see [`own_rootfs`]).
 pub fn run(mode: Mode, rootfs: &Rootfs, opts: &[&str], cmd: &[&str]) -> Output {
-    require_runc();
     own_rootfs(mode, rootfs);
-    let root = rootfs.path().to_str().unwrap();
-    let mut args = vec!["run", "--rootfs", root];
+    run_dir(mode, rootfs, rootfs.path(), opts, cmd)
+}
+
+/// `locald-engine run --rootfs DIR OPTS... -- CMD...` under runc, for an image directory that
+/// is not a testkit rootfs (the Debian one, say); `carrier` holds the engine's copy for the
+/// test user.
+pub fn run_dir(mode: Mode, carrier: &Rootfs, dir: &Path, opts: &[&str], cmd: &[&str]) -> Output {
+    require_runc();
+    let mut args = vec!["run", "--rootfs", dir.to_str().unwrap()];
     args.extend_from_slice(opts);
     args.push("--");
     args.extend_from_slice(cmd);
-    engine(mode, rootfs, &args)
+    engine(mode, carrier, &args)
 }
 
 /// `sh -c SCRIPT` in a fresh rootfs with `users`.

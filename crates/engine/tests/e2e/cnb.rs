@@ -115,6 +115,23 @@ fn base_options(mode: Mode, rootfs: &Rootfs) -> RunOptions {
     }
 }
 
+/// The testkit's busybox rootfs whose users are root and `cnb` (`uid`:1000, home /home/cnb),
+/// group `cnb` 1000: the shape of a builder (uid 1000) and of a run image (uid 1002).
+fn rootfs_with_cnb_user(uid: u32, gecos: &str) -> Rootfs {
+    let rootfs = Rootfs::build(Users::RootOnly);
+    write(
+        &rootfs.path().join("etc/passwd"),
+        &format!("root:x:0:0:root:/root:/bin/sh\ncnb:x:{uid}:1000:{gecos}:/home/cnb:/bin/sh\n"),
+        0o644,
+    );
+    write(
+        &rootfs.path().join("etc/group"),
+        "root:x:0:\ncnb:x:1000:\n",
+        0o644,
+    );
+    rootfs
+}
+
 #[derive(Debug)]
 struct Output {
     code: i32,
@@ -207,14 +224,8 @@ stat -c '%n %u:%g' "$CNB_APP_DIR/built" "$CNB_LAYERS_DIR/config/metadata.toml" \
     /// the build user's (pack's EnsureVolumeAccess); rootless, everything belongs to the host
     /// user, which extracted the image and created the directories.
     fn builder(mode: Mode) -> (Rootfs, ImageConfiguration, HostDirs) {
-        let rootfs = Rootfs::build(Users::RootOnly);
+        let rootfs = rootfs_with_cnb_user(1000, "CNB");
         let root = rootfs.path();
-        write(
-            &root.join("etc/passwd"),
-            "root:x:0:0:root:/root:/bin/sh\ncnb:x:1000:1000:CNB:/home/cnb:/bin/sh\n",
-            0o644,
-        );
-        write(&root.join("etc/group"), "root:x:0:\ncnb:x:1000:\n", 0o644);
         mkdirs(
             root,
             &[
@@ -279,15 +290,25 @@ stat -c '%n %u:%g' "$CNB_APP_DIR/built" "$CNB_LAYERS_DIR/config/metadata.toml" \
         .with_args(["-layout", "example.test/app"])
     }
 
+    /// The run options of the `creator` phase in `dirs`, for the builder `image` in `rootfs`.
+    fn creator_options(
+        mode: Mode,
+        rootfs: &Rootfs,
+        image: &ImageConfiguration,
+        dirs: &HostDirs,
+    ) -> RunOptions {
+        cnb::build_options(
+            image,
+            rootfs.path(),
+            &creator(dirs),
+            base_options(mode, rootfs),
+        )
+        .unwrap()
+    }
+
     fn lifecycle_runs_as_the_build_user(mode: Mode) {
         let (rootfs, image, dirs) = builder(mode);
-        let opts = cnb::build_options(
-            &image,
-            rootfs.path(),
-            &creator(&dirs),
-            base_options(mode, &rootfs),
-        )
-        .unwrap();
+        let opts = creator_options(mode, &rootfs, &image, &dirs);
         let out = run(mode, &rootfs, &prepare_in(&rootfs, &image, &opts, "build"));
         assert_eq!(out.code, 0, "{out:#?}");
         assert_eq!(
@@ -365,13 +386,7 @@ stat -c '%n %u:%g' "$CNB_APP_DIR/built" "$CNB_LAYERS_DIR/config/metadata.toml" \
         // A failure inside the lifecycle: the cache turns read-only after the profile checked
         // it (as one filled by another user would), and the stand-in exits 9, in the range of
         // the generic lifecycle errors.
-        let opts = cnb::build_options(
-            &image,
-            rootfs.path(),
-            &creator(&dirs),
-            base_options(mode, &rootfs),
-        )
-        .unwrap();
+        let opts = creator_options(mode, &rootfs, &image, &dirs);
         fs::set_permissions(&dirs.cache, fs::Permissions::from_mode(0o555)).unwrap();
         let out = run(mode, &rootfs, &prepare_in(&rootfs, &image, &opts, "cache"));
         assert_eq!(out.code, 9, "{out:#?}");
@@ -391,13 +406,7 @@ stat -c '%n %u:%g' "$CNB_APP_DIR/built" "$CNB_LAYERS_DIR/config/metadata.toml" \
         for d in ["cache", "layout-repo"] {
             fs::remove_dir(rootfs.path().join(d)).unwrap();
         }
-        let opts = cnb::build_options(
-            &image,
-            rootfs.path(),
-            &creator(&dirs),
-            base_options(mode, &rootfs),
-        )
-        .unwrap();
+        let opts = creator_options(mode, &rootfs, &image, &dirs);
         let out = run(mode, &rootfs, &prepare_in(&rootfs, &image, &opts, "build"));
         assert_eq!(out.code, 0, "{out:#?}");
         for want in [
@@ -457,14 +466,8 @@ exit "${EXIT_CODE:-0}"
     /// API at /layers-old), and the app. Rootless, the host user owns it all, as after locald
     /// extracted it.
     fn app_rootfs(mode: Mode) -> Rootfs {
-        let rootfs = Rootfs::build(Users::RootOnly);
+        let rootfs = rootfs_with_cnb_user(1002, "CNB run");
         let root = rootfs.path();
-        write(
-            &root.join("etc/passwd"),
-            "root:x:0:0:root:/root:/bin/sh\ncnb:x:1002:1000:CNB run:/home/cnb:/bin/sh\n",
-            0o644,
-        );
-        write(&root.join("etc/group"), "root:x:0:\ncnb:x:1000:\n", 0o644);
         mkdirs(root, &["workspace", "home/cnb", "cnb/process"]);
         write(&root.join("cnb/lifecycle/launcher"), LAUNCHER, 0o755);
         for t in ["web", "worker"] {

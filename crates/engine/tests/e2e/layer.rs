@@ -21,21 +21,9 @@ fn a_root_workload_changes_its_own_root_only(mode: Mode) {
         echo t > /tmp/locald-e2e; useradd -m alice; echo '192.0.2.1 db' >> /etc/hosts; \
         id -u alice; test -d /home/alice && echo home; getent hosts db; \
         cat /etc/locald-e2e /var/lib/locald-e2e/f /usr/local/bin/locald-e2e /tmp/locald-e2e";
-    let out = engine_command(mode, &carrier)
-        .args([
-            "run",
-            "--rootfs",
-            debian.to_str().unwrap(),
-            "--",
-            "sh",
-            "-c",
-            script,
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{out:#?}");
+    let out = run_dir(mode, &carrier, &debian, &[], &["sh", "-c", script]);
+    assert_eq!(out.code, 0, "{out:#?}");
+    let stdout = &out.stdout;
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines[0], "1000", "{stdout}");
     assert_eq!(lines[1], "home", "{stdout}");
@@ -48,24 +36,8 @@ fn a_root_workload_changes_its_own_root_only(mode: Mode) {
     let script = "for f in /etc/locald-e2e /var/lib/locald-e2e /usr/local/bin/locald-e2e \
         /tmp/locald-e2e /home/alice; do test -e $f && echo leaked $f; done; \
         getent passwd alice || echo no-alice; grep -c 192.0.2.1 /etc/hosts || true";
-    let out = engine_command(mode, &carrier)
-        .args([
-            "run",
-            "--rootfs",
-            debian.to_str().unwrap(),
-            "--",
-            "sh",
-            "-c",
-            script,
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "no-alice\n0\n",
-        "{out:#?}"
-    );
+    let out = run_dir(mode, &carrier, &debian, &[], &["sh", "-c", script]);
+    assert_eq!(out.stdout, "no-alice\n0\n", "{out:#?}");
 }
 
 #[test]
@@ -151,31 +123,25 @@ fn a_root_owned_image_is_refused_unless_read_only_rootless() {
     // image stays root's.
     let carrier = Rootfs::build(Users::RootOnly);
     let run_on = |opts: &[&str]| {
-        let out = engine_command(Mode::Rootless, &carrier)
-            .args(["run", "--rootfs"])
-            .arg(image.path())
-            .args(opts)
-            .args(["--", "sh", "-c", "echo ran"])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
+        run_dir(
+            Mode::Rootless,
+            &carrier,
+            image.path(),
+            opts,
+            &["sh", "-c", "echo ran"],
         )
     };
     if !runs_as_test_user(Mode::Rootless) {
         return;
     }
-    let (code, _, err) = run_on(&[]);
-    assert_eq!(code, Some(125), "{err}");
+    let out = run_on(&[]);
+    assert_eq!(out.code, 125, "{out:#?}");
     assert!(
-        err.contains("belongs to uid 0") && err.contains("--readonly-rootfs"),
-        "{err}"
+        out.stderr.contains("belongs to uid 0") && out.stderr.contains("--readonly-rootfs"),
+        "{out:#?}"
     );
-    let (code, out, err) = run_on(&["--readonly-rootfs"]);
-    assert_eq!((code, out.as_str()), (Some(0), "ran\n"), "{err}");
+    let out = run_on(&["--readonly-rootfs"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "ran\n"), "{out:#?}");
 }
 
 /// A real Debian minbase rootfs (`debootstrap --variant=minbase bookworm`, built once into
@@ -208,13 +174,9 @@ mod debian {
         let carrier = Rootfs::build(Users::RootOnly);
         let script = "id -un; id -gn; getent passwd $(id -u); echo ---; env; echo ---; \
                       cat /proc/self/mountinfo";
-        let out = engine_command(mode, &carrier)
-            .args(["run", "--rootfs", debian.to_str().unwrap(), "--"])
-            .args(["sh", "-c", script])
-            .output()
-            .expect("spawn locald-engine");
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(out.status.success(), "{out:#?}");
+        let out = run_dir(mode, &carrier, &debian, &[], &["sh", "-c", script]);
+        assert_eq!(out.code, 0, "{out:#?}");
+        let stdout = out.stdout;
         let mut parts = stdout.split("---\n");
         let (who, env, mounts) = (
             parts.next().unwrap(),
@@ -269,20 +231,15 @@ mod debian {
         let carrier = Rootfs::build(Users::RootOnly);
         let script = "echo $(id -un) $(id -gn) $HOME; getent passwd $(id -u) | cut -d: -f1,6";
         let who = |user: &str| {
-            let out = engine_command(Mode::Root, &carrier)
-                .args([
-                    "run",
-                    "--rootfs",
-                    debian.to_str().unwrap(),
-                    "--user",
-                    user,
-                    "--",
-                ])
-                .args(["sh", "-c", script])
-                .output()
-                .expect("spawn locald-engine");
-            assert!(out.status.success(), "{user}: {out:#?}");
-            String::from_utf8_lossy(&out.stdout).into_owned()
+            let out = run_dir(
+                Mode::Root,
+                &carrier,
+                &debian,
+                &["--user", user],
+                &["sh", "-c", script],
+            );
+            assert_eq!(out.code, 0, "{user}: {out:#?}");
+            out.stdout
         };
         // The image's own entry: Debian's `man` user, uid 6, primary group `man` (12).
         assert_eq!(who("man"), "man man /var/cache/man\nman:/var/cache/man\n");

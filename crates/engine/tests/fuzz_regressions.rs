@@ -1,0 +1,44 @@
+//! Regressions found by fuzzing (`fuzz/`, `ci/fuzz`): each test is named after the bug.
+
+use locald_engine::identity::{
+    GROUP_PATH, Identity, IdentityFiles, PASSWD_PATH, UserSource, generate_files, parse_group,
+    parse_passwd, resolve_user,
+};
+use locald_spec_macros::verifies;
+
+/// Found by the `group` target: the engine read lines with `str::lines`, which ends a line at
+/// `\r\n`, where libc ends it at `\n` only. A group file written with CRLF line endings listed
+/// `app` as a member of `staff` for the engine (which gave the process gid 50) and `app\r` for
+/// the image's own libc (`id app` inside: no `staff`); and a file ending in `\r` changed its
+/// last entry when the engine appended a line after it.
+#[test]
+#[verifies("identity.user.additional-gids", "identity.group.current-group")]
+fn a_crlf_group_file_is_read_as_libc_reads_it() {
+    let passwd = parse_passwd("app:x:1000:1000::/home/app:/bin/sh\r\n", PASSWD_PATH).unwrap();
+    let group_text = "staff:x:50:app\r\napp:x:1000:\r\n";
+    let groups = parse_group(group_text, GROUP_PATH).unwrap();
+    assert_eq!(groups[0].members, ["app\r"]);
+    let id = resolve_user("app", &passwd, &groups, UserSource::Image).unwrap();
+    assert_eq!(
+        id.additional_gids,
+        Vec::<u32>::new(),
+        "`app\\r` is not `app`"
+    );
+
+    // The image's last line, ending in `\r` without `\n`, means the same after a line is added.
+    let files = IdentityFiles {
+        passwd: None,
+        group: Some("g:x:5:a\r".into()),
+    };
+    let id = Identity {
+        uid: 0,
+        gid: 7,
+        additional_gids: vec![],
+        home: None,
+    };
+    let out = generate_files(&files, &id).unwrap();
+    let before = parse_group("g:x:5:a\r", GROUP_PATH).unwrap();
+    let after = parse_group(&out.group, GROUP_PATH).unwrap();
+    assert_eq!(after[0], before[0], "{:?}", out.group);
+    assert_eq!(after[1].gid, 7);
+}
