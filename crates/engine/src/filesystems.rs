@@ -170,6 +170,78 @@ pub fn tmp_mount(opts: &RunOptions) -> Option<MountEntry> {
         .then(|| MountEntry::new("/tmp", "tmpfs", "tmpfs", &["nosuid", "nodev", "mode=1777"]))
 }
 
+/// The directories besides `/tmp` that a read-only root gets a tmpfs on, with their modes:
+/// `/run` (pid files, sockets, locks; root's, as the FHS has it) and `/var/tmp` (temporary
+/// files, world-writable and sticky like `/tmp`).
+#[implements("filesystems.read-only-tmpfs")]
+pub const READ_ONLY_TMPFS_DIRS: [(&str, &str); 2] =
+    [("/run", "mode=755"), ("/var/tmp", "mode=1777")];
+
+/// `/run` and `/var/tmp` when the root filesystem is read-only: a tmpfs each, `nosuid`,
+/// `nodev`, with the image's contents copied in (runc's `tmpcopyup`) when the container has no
+/// user namespace. Under the single mapping runc cannot give the copies their owners (`lchown
+/// ... invalid argument` for an owner the namespace does not map, measured), so there the
+/// tmpfs starts empty. A caller's bind mount on either replaces its tmpfs. With a writable
+/// root nothing is mounted: both are the image's, in the container's own layer.
+#[implements("filesystems.read-only-tmpfs")]
+pub fn read_only_tmpfs_mounts(opts: &RunOptions) -> Vec<MountEntry> {
+    if !opts.readonly_rootfs {
+        return Vec::new();
+    }
+    READ_ONLY_TMPFS_DIRS
+        .iter()
+        .filter(|(dest, _)| !opts.binds.iter().any(|b| b.destination == *dest))
+        .map(|(dest, mode)| {
+            let mut options = vec!["nosuid", "nodev", mode];
+            if opts.id_mapping.is_none() {
+                options.push("tmpcopyup");
+            }
+            MountEntry::new(dest, "tmpfs", "tmpfs", &options)
+        })
+        .collect()
+}
+
+/// Whether a caller's bind mount targets `dest`, so that it replaces what the engine would
+/// generate there.
+#[implements("filesystems.bind-mounts.replace-generated")]
+pub fn caller_binds(opts: &RunOptions, dest: &str) -> bool {
+    opts.binds.iter().any(|b| b.destination == dest)
+}
+
+/// Drop the generated files (`/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf`) whose place a
+/// caller's bind mount takes: the caller's file is the one the container sees, mounted once,
+/// and the engine neither writes nor mounts its own. Options that would only have shaped a
+/// replaced file (extra hosts for `/etc/hosts`, DNS overrides for `/etc/resolv.conf`) are
+/// refused, naming the bind, rather than dropped without a word.
+#[implements("filesystems.bind-mounts.replace-generated")]
+fn drop_generated_files_the_caller_replaces(plan: &mut Plan, opts: &RunOptions) -> Result<()> {
+    let refuse = |field: &'static str, option: &str, dest: &str| crate::Error::InvalidOption {
+        field,
+        reason: format!(
+            "{option} shapes the engine's {dest}, but a bind mount of the caller's replaces \
+             that file; put the entries in the mounted file instead"
+        ),
+    };
+    if caller_binds(opts, "/etc/hosts") && !opts.extra_hosts.is_empty() {
+        return Err(refuse("extra_hosts", "--add-host", "/etc/hosts"));
+    }
+    if caller_binds(opts, "/etc/resolv.conf") && !opts.dns.is_empty() {
+        return Err(refuse(
+            "dns",
+            "--dns, --dns-search or --dns-option",
+            "/etc/resolv.conf",
+        ));
+    }
+    plan.entries_mut().retain(|e| match &e.item {
+        Item::File {
+            mount_at: Some(dest),
+            ..
+        } => !caller_binds(opts, dest),
+        _ => true,
+    });
+    Ok(())
+}
+
 /// `/sys/fs/cgroup` again, as a read-only path: runc (1.1, cgroup v1) turns the cgroup mount
 /// into a tmpfs holding read-only binds of the container's hierarchies, but leaves that tmpfs
 /// read-write, and rootless it belongs to the container's root, which can write into it
@@ -264,11 +336,15 @@ pub(crate) fn plan(plan: &mut Plan, ctx: &Context<'_>) -> Result<()> {
 
 /// The mounts: pseudo filesystems, state-file binds, then the caller's binds.
 fn plan_mounts(plan: &mut Plan, opts: &RunOptions, state_dir: &Path) -> Result<()> {
+    drop_generated_files_the_caller_replaces(plan, opts)?;
     for (req, m) in default_mounts(opts) {
         plan.push(req, Item::Mount(m));
     }
     if let Some(m) = tmp_mount(opts) {
         plan.push(requirement!("filesystems.tmp"), Item::Mount(m));
+    }
+    for m in read_only_tmpfs_mounts(opts) {
+        plan.push(requirement!("filesystems.read-only-tmpfs"), Item::Mount(m));
     }
     plan.push(
         requirement!("filesystems.cgroup"),
@@ -538,6 +614,147 @@ mod tests {
             readonly: false,
         };
         assert!(bind_mount(&relative).is_err());
+    }
+
+    fn mounts_at(p: &Plan, dest: &str) -> Vec<crate::plan::Entry> {
+        p.entries()
+            .iter()
+            .filter(|e| matches!(&e.item, Item::Mount(m) if m.destination == dest))
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    #[verifies("filesystems.read-only-tmpfs")]
+    fn run_and_var_tmp_are_tmpfs_only_with_a_read_only_root() {
+        let planned = |opts: &RunOptions| {
+            let mut p = Plan::default();
+            plan_mounts(&mut p, opts, Path::new("/s")).unwrap();
+            p
+        };
+        let p = planned(&RunOptions::default());
+        assert!(mounts_at(&p, "/run").is_empty() && mounts_at(&p, "/var/tmp").is_empty());
+        let ro = RunOptions {
+            readonly_rootfs: true,
+            ..Default::default()
+        };
+        let p = planned(&ro);
+        for (dest, mode) in [("/run", "mode=755"), ("/var/tmp", "mode=1777")] {
+            assert_eq!(
+                mounts_at(&p, dest),
+                [crate::plan::Entry {
+                    requirement: requirement!("filesystems.read-only-tmpfs"),
+                    item: Item::Mount(MountEntry::new(
+                        dest,
+                        "tmpfs",
+                        "tmpfs",
+                        &["nosuid", "nodev", mode, "tmpcopyup"]
+                    ))
+                }]
+            );
+        }
+        // Under the single mapping the copies could not keep their owners: no copy-up.
+        let mut rootless_ro = rootless(NetworkMode::Host);
+        rootless_ro.readonly_rootfs = true;
+        for m in read_only_tmpfs_mounts(&rootless_ro) {
+            assert!(!m.options.contains(&"tmpcopyup".to_string()), "{m:?}");
+        }
+        assert_eq!(read_only_tmpfs_mounts(&rootless_ro).len(), 2);
+        // A caller's bind on /run replaces its tmpfs.
+        let with_bind = RunOptions {
+            binds: vec![BindMount {
+                source: "/srv/run".into(),
+                destination: "/run".into(),
+                readonly: false,
+            }],
+            ..ro
+        };
+        let p = planned(&with_bind);
+        let run = mounts_at(&p, "/run");
+        assert_eq!(run.len(), 1);
+        assert_eq!(run[0].requirement, requirement!("filesystems.bind-mounts"));
+        assert_eq!(mounts_at(&p, "/var/tmp").len(), 1);
+    }
+
+    #[test]
+    #[verifies("filesystems.bind-mounts.replace-generated")]
+    fn a_callers_bind_replaces_a_generated_file() {
+        let generated = |p: &mut Plan| {
+            for (name, dest) in [
+                ("hosts", "/etc/hosts"),
+                ("hostname", "/etc/hostname"),
+                ("resolv.conf", "/etc/resolv.conf"),
+            ] {
+                p.push(
+                    requirement!("names.hosts.localhost"),
+                    Item::File {
+                        name: name.into(),
+                        contents: "x\n".into(),
+                        mode: 0o644,
+                        mount_at: Some(dest.into()),
+                    },
+                );
+            }
+        };
+        let opts = RunOptions {
+            binds: vec![
+                BindMount {
+                    source: "/k8s/etc-hosts".into(),
+                    destination: "/etc/hosts".into(),
+                    readonly: false,
+                },
+                BindMount {
+                    source: "/k8s/resolv.conf".into(),
+                    destination: "/etc/resolv.conf".into(),
+                    readonly: true,
+                },
+            ],
+            ..Default::default()
+        };
+        let mut p = Plan::default();
+        generated(&mut p);
+        plan_mounts(&mut p, &opts, Path::new("/s")).unwrap();
+        for (dest, source) in [
+            ("/etc/hosts", "/k8s/etc-hosts"),
+            ("/etc/resolv.conf", "/k8s/resolv.conf"),
+            ("/etc/hostname", "/s/hostname"),
+        ] {
+            let m = mounts_at(&p, dest);
+            assert_eq!(m.len(), 1, "{dest}: {m:?}");
+            let Item::Mount(m) = &m[0].item else {
+                unreachable!()
+            };
+            assert_eq!(m.source, source);
+        }
+        // The replaced files are not written either.
+        let files: Vec<_> = p.files().map(|(name, _, _)| name).collect();
+        assert_eq!(files, ["hostname"]);
+        // Without caller binds every generated file is bound.
+        let mut p = Plan::default();
+        generated(&mut p);
+        plan_mounts(&mut p, &RunOptions::default(), Path::new("/s")).unwrap();
+        assert_eq!(p.files().count(), 3);
+        // Options that only shape a replaced file are refused, naming the option.
+        let with_extra = RunOptions {
+            extra_hosts: vec!["db:192.0.2.7".parse().unwrap()],
+            ..opts.clone()
+        };
+        let err = plan_mounts(&mut Plan::default(), &with_extra, Path::new("/s")).unwrap_err();
+        assert!(err.to_string().contains("--add-host"), "{err}");
+        let with_dns = RunOptions {
+            dns: crate::DnsOptions {
+                servers: vec!["192.0.2.53".parse().unwrap()],
+                ..Default::default()
+            },
+            ..opts.clone()
+        };
+        let err = plan_mounts(&mut Plan::default(), &with_dns, Path::new("/s")).unwrap_err();
+        assert!(err.to_string().contains("--dns"), "{err}");
+        // Without the bind, both are the engine's to apply.
+        let mut both = with_dns.clone();
+        both.extra_hosts = with_extra.extra_hosts.clone();
+        both.binds.clear();
+        plan_mounts(&mut Plan::default(), &both, Path::new("/s")).unwrap();
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! The host's own name-resolution files, which the container's `/etc/hosts` and
-//! `/etc/resolv.conf` are derived from (see [`crate::names`] and [`crate::dns`]).
+//! `/etc/resolv.conf` are derived from (see [`crate::names`] and [`crate::dns`]), and the few
+//! kernel facts other duties plan from ([`HostFacts`]: the engine's own `oom_score_adj`, the
+//! possible CPUs).
 //!
 //! They are read once per bundle, before planning, so that [`Plan::build`](crate::Plan::build)
 //! stays pure and tests can hand it fixture contents. The host is trusted, but its files are
@@ -42,15 +44,93 @@ pub struct HostFiles {
     pub resolv_conf: Option<String>,
     /// `/run/systemd/resolve/resolv.conf`.
     pub resolved_upstream: Option<String>,
+    /// What the kernel says of the host and of the engine's own process.
+    pub facts: HostFacts,
+}
+
+/// The kernel facts the plan depends on, read with the host's files so that planning stays
+/// pure; each has the default a host without the file gets.
+///
+/// ```
+/// use locald_engine::host_files::HostFacts;
+///
+/// let facts = HostFacts::parse(Some("-500\n"), Some("0-3\n"));
+/// assert_eq!(facts.oom_score_adj, -500);
+/// assert_eq!(facts.possible_cpus, [0, 1, 2, 3]);
+/// assert_eq!(HostFacts::parse(None, None), HostFacts::default());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostFacts {
+    /// The engine's own `/proc/self/oom_score_adj` (0 when unreadable).
+    pub oom_score_adj: i32,
+    /// The CPUs the kernel may bring online (`/sys/devices/system/cpu/possible`).
+    pub possible_cpus: Vec<u32>,
+}
+
+/// The engine's own OOM-killer adjustment.
+pub const SELF_OOM_SCORE_ADJ_PATH: &str = "/proc/self/oom_score_adj";
+/// The CPUs the kernel may bring online, as a list of ranges (`0-3,8`).
+pub const POSSIBLE_CPUS_PATH: &str = "/sys/devices/system/cpu/possible";
+
+/// The most CPUs the engine lists (the kernel's `NR_CPUS` maximum is 8192).
+const MAX_CPUS: u32 = 8192;
+
+impl HostFacts {
+    /// The facts from the texts of [`SELF_OOM_SCORE_ADJ_PATH`] and [`POSSIBLE_CPUS_PATH`]; a
+    /// missing or malformed text gives that fact's default.
+    pub fn parse(oom_score_adj: Option<&str>, cpus: Option<&str>) -> Self {
+        let oom_score_adj = oom_score_adj
+            .and_then(|t| t.trim().parse::<i32>().ok())
+            .filter(|v| (-1000..=1000).contains(v))
+            .unwrap_or(0);
+        HostFacts {
+            oom_score_adj,
+            possible_cpus: cpus.map(parse_cpu_list).unwrap_or_default(),
+        }
+    }
+
+    /// Read the facts of the running kernel and process.
+    pub fn read() -> Self {
+        let read = |path: &str| {
+            use std::io::Read;
+            let mut text = String::new();
+            std::fs::File::open(path)
+                .and_then(|f| f.take(HOST_FILE_LIMIT).read_to_string(&mut text))
+                .ok()
+                .map(|_| text)
+        };
+        Self::parse(
+            read(SELF_OOM_SCORE_ADJ_PATH).as_deref(),
+            read(POSSIBLE_CPUS_PATH).as_deref(),
+        )
+    }
+}
+
+/// The CPUs of a kernel CPU list (`0-3,8`); an entry that does not parse ends the list.
+fn parse_cpu_list(text: &str) -> Vec<u32> {
+    let mut cpus = Vec::new();
+    for part in text.trim().split(',').filter(|p| !p.is_empty()) {
+        let (lo, hi) = part.split_once('-').unwrap_or((part, part));
+        let (Ok(lo), Ok(hi)) = (lo.parse::<u32>(), hi.parse::<u32>()) else {
+            break;
+        };
+        cpus.extend((lo..=hi.min(MAX_CPUS - 1)).take(MAX_CPUS as usize - cpus.len()));
+    }
+    cpus
 }
 
 impl HostFiles {
-    /// Read the host's files at their standard paths.
+    /// Read the host's files at their standard paths, and the kernel's facts
+    /// ([`HostFacts::read`]).
     pub fn read() -> Result<Self> {
-        Self::read_under(Path::new("/"))
+        Ok(HostFiles {
+            facts: HostFacts::read(),
+            ..Self::read_under(Path::new("/"))?
+        })
     }
 
-    /// Read the files at their standard paths below `root` (a fixture tree in tests).
+    /// Read the files at their standard paths below `root` (a fixture tree in tests); the
+    /// facts keep their defaults.
     ///
     /// ```
     /// use locald_engine::host_files::HostFiles;
@@ -81,6 +161,7 @@ impl HostFiles {
             hosts: read(HOSTS_PATH)?,
             resolv_conf: read(RESOLV_CONF_PATH)?,
             resolved_upstream: read(RESOLVED_UPSTREAM_PATH)?,
+            facts: HostFacts::default(),
         })
     }
 }
@@ -123,6 +204,19 @@ mod tests {
             host.resolved_upstream.as_deref(),
             Some("nameserver 192.0.2.1\n")
         );
+    }
+
+    #[test]
+    fn kernel_facts_parse_with_defaults() {
+        for bad in ["", "x", "1001", "-1001"] {
+            assert_eq!(HostFacts::parse(Some(bad), None).oom_score_adj, 0);
+        }
+        assert_eq!(HostFacts::parse(Some("1000\n"), None).oom_score_adj, 1000);
+        assert_eq!(parse_cpu_list("0-1,4,6-7\n"), [0, 1, 4, 6, 7]);
+        assert_eq!(parse_cpu_list("0,x,2"), [0]);
+        assert_eq!(parse_cpu_list("0-4294967295").len(), MAX_CPUS as usize);
+        let own = HostFacts::read();
+        assert!(!own.possible_cpus.is_empty() || !Path::new(POSSIBLE_CPUS_PATH).exists());
     }
 
     #[test]

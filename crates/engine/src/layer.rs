@@ -210,6 +210,23 @@ fn refuse_kernel_fs(root: &ImageRoot, what: &str, lexical: &str, resolved: &str)
     Ok(())
 }
 
+/// The mode of a mount point the layer creates: a tmpfs's own `mode=` option (`/var/tmp`'s
+/// 1777), else [`NEW_DIR_MODE`]. runc 1.1 gives a tmpfs the mode of the directory it covers,
+/// overriding the option, so the directory must carry it for the tmpfs to have it.
+fn mount_point_mode(m: &MountEntry) -> u32 {
+    let option = || {
+        m.options
+            .iter()
+            .find_map(|o| o.strip_prefix("mode="))
+            .and_then(|v| u32::from_str_radix(v, 8).ok())
+            .filter(|v| *v <= 0o7777)
+    };
+    (m.typ == "tmpfs")
+        .then(option)
+        .flatten()
+        .unwrap_or(NEW_DIR_MODE)
+}
+
 /// A kernel filesystem's mount point must be a plain directory at its own path; where the
 /// image has anything else (nothing, a symlink, a file) the layer gets an empty directory, as
 /// Docker's init layer does. Only top-level ones are provided this way (all the engine
@@ -218,7 +235,9 @@ fn refuse_kernel_fs(root: &ImageRoot, what: &str, lexical: &str, resolved: &str)
 fn provide_kernel_fs_dir(root: &ImageRoot, add: &mut Additions, m: &MountEntry) -> Result<()> {
     let (parent, name) = split_last(&m.destination);
     let parent_walk = root.walk_path(parent)?;
-    if !parent_walk.exists() || parent_walk.resolved() != parent {
+    // No symlink on the way, and what exists of it is directories: a parent the image lacks
+    // (`/var` of `/var/tmp` in a `FROM scratch` image) is created in the layer.
+    if parent_walk.full() != parent || parent_walk.last().kind != FileKind::Directory {
         return Err(unreachable(
             root,
             &m.destination,
@@ -227,6 +246,12 @@ fn provide_kernel_fs_dir(root: &ImageRoot, add: &mut Additions, m: &MountEntry) 
                 m.typ
             ),
         ));
+    }
+    if !parent_walk.exists() {
+        let req = requirement!("filesystems.layer.targets");
+        let dir = add.provide_dirs(root, req, &parent_walk)?;
+        add.dir(req, join(&dir, name), mount_point_mode(m), None);
+        return Ok(());
     }
     let own = root.lookup(&m.destination)?;
     match own {
@@ -240,7 +265,7 @@ fn provide_kernel_fs_dir(root: &ImageRoot, add: &mut Additions, m: &MountEntry) 
             add.dir(
                 requirement!("filesystems.layer.targets"),
                 join(parent, name),
-                NEW_DIR_MODE,
+                mount_point_mode(m),
                 None,
             );
         }

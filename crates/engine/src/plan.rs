@@ -123,10 +123,12 @@ pub enum Namespace {
     Network,
     /// User namespace.
     User,
+    /// Cgroup namespace.
+    Cgroup,
 }
 
 impl Namespace {
-    /// The runtime-spec name (`pid`, `ipc`, `uts`, `mount`, `network`, `user`).
+    /// The runtime-spec name (`pid`, `ipc`, `uts`, `mount`, `network`, `user`, `cgroup`).
     pub fn name(self) -> &'static str {
         match self {
             Namespace::Pid => "pid",
@@ -135,6 +137,7 @@ impl Namespace {
             Namespace::Mount => "mount",
             Namespace::Network => "network",
             Namespace::User => "user",
+            Namespace::Cgroup => "cgroup",
         }
     }
 }
@@ -263,6 +266,11 @@ pub enum Item {
         soft: u64,
         /// Hard limit.
         hard: u64,
+    },
+    /// The process's OOM-killer adjustment (`process.oomScoreAdj`).
+    OomScoreAdj {
+        /// The value, -1000 to 1000.
+        adj: i32,
     },
     /// The process file-creation mask.
     Umask {
@@ -495,6 +503,7 @@ impl fmt::Display for Item {
                 hard,
             } => write!(f, "rlimit {resource} {soft}/{hard}"),
             Item::Umask { mask } => write!(f, "umask {mask:04o}"),
+            Item::OomScoreAdj { adj } => write!(f, "oom_score_adj {adj}"),
             Item::Capability { name } => write!(f, "capability {name}"),
             Item::NoNewPrivileges { enabled } => write!(f, "no_new_privileges {enabled}"),
             Item::MaskedPath { path } => write!(f, "masked {path}"),

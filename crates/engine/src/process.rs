@@ -203,11 +203,41 @@ fn plan_umask(plan: &mut Plan) {
     plan.push(requirement!("process.umask"), Item::Umask { mask: UMASK });
 }
 
-/// Push args, cwd, terminal, resource limits and umask.
+/// The workload's `oom_score_adj` for an engine whose own is `engine`: the engine's own when
+/// positive, else 0. Never negative, so the workload is never protected from the OOM killer
+/// at the expense of the user's other programs; never below the engine's own, which is the
+/// lowest value the runtime may write without `CAP_SYS_RESOURCE` whatever the engine's
+/// privileges (proc(5): lowering below the last value a privileged process set needs it).
+///
+/// ```
+/// use locald_engine::process::oom_score_adj;
+///
+/// assert_eq!(oom_score_adj(-500), 0); // a protected engine does not protect its containers
+/// assert_eq!(oom_score_adj(0), 0);
+/// assert_eq!(oom_score_adj(100), 100); // systemd's user manager: as killable as the engine
+/// ```
+#[implements("process.oom-score-adj")]
+pub fn oom_score_adj(engine: i32) -> i32 {
+    engine.clamp(0, 1000)
+}
+
+/// Push `process.oomScoreAdj`, [`oom_score_adj`] of the engine's own value.
+#[implements("process.oom-score-adj")]
+fn plan_oom_score_adj(plan: &mut Plan, engine: i32) {
+    plan.push(
+        requirement!("process.oom-score-adj"),
+        Item::OomScoreAdj {
+            adj: oom_score_adj(engine),
+        },
+    );
+}
+
+/// Push args, cwd, terminal, resource limits, umask and the OOM-killer adjustment.
 pub(crate) fn plan(plan: &mut Plan, ctx: &Context<'_>) -> Result<()> {
     plan_process(plan, ctx.image(), ctx.options())?;
     plan_rlimits(plan);
     plan_umask(plan);
+    plan_oom_score_adj(plan, ctx.input.host_files.facts.oom_score_adj);
     Ok(())
 }
 
@@ -252,6 +282,25 @@ fn plan_process(plan: &mut Plan, image: &ImageConfiguration, opts: &RunOptions) 
 mod tests {
     use super::*;
     use locald_spec_macros::verifies;
+
+    #[test]
+    #[verifies("process.oom-score-adj")]
+    fn oom_score_adj_is_the_engines_own_but_never_negative() {
+        for (engine, want) in [(-1000, 0), (-500, 0), (0, 0), (100, 100), (1000, 1000)] {
+            let mut p = Plan::default();
+            plan_oom_score_adj(&mut p, engine);
+            assert_eq!(
+                p.entries(),
+                [crate::plan::Entry {
+                    requirement: requirement!("process.oom-score-adj"),
+                    item: Item::OomScoreAdj { adj: want }
+                }],
+                "{engine}"
+            );
+            let spec = p.to_spec().unwrap();
+            assert_eq!(spec.process().as_ref().unwrap().oom_score_adj(), Some(want));
+        }
+    }
 
     fn image(entrypoint: &[&str], cmd: &[&str], wd: Option<&str>) -> ImageConfiguration {
         // An empty list is an absent field: the image spec has no empty Entrypoint.

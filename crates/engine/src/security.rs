@@ -54,6 +54,48 @@ pub const MASKED_PATHS: &[&str] = &[
     "/proc/scsi",
 ];
 
+/// The masked paths of published side channels, which current Docker, Podman and (powercap)
+/// containerd mask beyond `runc spec`'s list; with them, each possible CPU's
+/// `thermal_throttle` directory ([`side_channel_masked_paths`]).
+#[implements("security.masked-paths.side-channels")]
+pub const SIDE_CHANNEL_MASKED_PATHS: &[&str] =
+    &["/proc/interrupts", "/sys/devices/virtual/powercap"];
+
+/// Every side-channel path to mask on a host whose possible CPUs are `cpus`: the fixed ones and
+/// `/sys/devices/system/cpu/cpuN/thermal_throttle` for each CPU, as moby lists them. runc
+/// skips a masked path that does not exist, so listing a CPU without the directory costs
+/// nothing.
+///
+/// ```
+/// use locald_engine::security::side_channel_masked_paths;
+///
+/// let paths = side_channel_masked_paths(&[0, 1]);
+/// assert_eq!(paths.last().map(String::as_str), Some("/sys/devices/system/cpu/cpu1/thermal_throttle"));
+/// assert_eq!(paths.len(), 4);
+/// ```
+#[implements("security.masked-paths.side-channels")]
+pub fn side_channel_masked_paths(cpus: &[u32]) -> Vec<String> {
+    SIDE_CHANNEL_MASKED_PATHS
+        .iter()
+        .map(|p| (*p).to_owned())
+        .chain(
+            cpus.iter()
+                .map(|c| format!("/sys/devices/system/cpu/cpu{c}/thermal_throttle")),
+        )
+        .collect()
+}
+
+/// Push the side-channel masked paths for the host's possible CPUs.
+#[implements("security.masked-paths.side-channels")]
+fn plan_side_channel_masks(plan: &mut Plan, cpus: &[u32]) {
+    for path in side_channel_masked_paths(cpus) {
+        plan.push(
+            requirement!("security.masked-paths.side-channels"),
+            Item::MaskedPath { path },
+        );
+    }
+}
+
 /// Read-only paths: `runc spec`'s list.
 #[implements("security.readonly-paths")]
 pub const READONLY_PATHS: &[&str] = &[
@@ -129,6 +171,7 @@ fn plan_device_rule(plan: &mut Plan) {
 /// Push capabilities, no_new_privileges, masked/read-only paths and the device rule.
 pub(crate) fn plan(plan: &mut Plan, ctx: &Context<'_>) -> Result<()> {
     plan_security(plan);
+    plan_side_channel_masks(plan, &ctx.input.host_files.facts.possible_cpus);
     capabilities::plan_caller_capabilities(plan, ctx.options())
 }
 
@@ -208,6 +251,34 @@ mod tests {
                 "{path}"
             );
         }
+    }
+
+    #[test]
+    #[verifies("security.masked-paths.side-channels")]
+    fn side_channels_are_masked_for_every_possible_cpu() {
+        let mut p = Plan::default();
+        plan_side_channel_masks(&mut p, &[0, 1, 3]);
+        let paths: Vec<_> = items_of(&p, requirement!("security.masked-paths.side-channels"))
+            .into_iter()
+            .map(|i| match i {
+                Item::MaskedPath { path } => path,
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "/proc/interrupts",
+                "/sys/devices/virtual/powercap",
+                "/sys/devices/system/cpu/cpu0/thermal_throttle",
+                "/sys/devices/system/cpu/cpu1/thermal_throttle",
+                "/sys/devices/system/cpu/cpu3/thermal_throttle",
+            ]
+        );
+        let json = serde_json::to_value(p.to_spec().unwrap()).unwrap();
+        assert_eq!(json["linux"]["maskedPaths"], serde_json::json!(paths));
+        // None of them is in runc spec's list, which stays as it was.
+        assert!(paths.iter().all(|p| !MASKED_PATHS.contains(&p.as_str())));
     }
 
     #[test]

@@ -43,6 +43,7 @@ fn ns_type(ns: Namespace) -> LinuxNamespaceType {
         Namespace::Mount => LinuxNamespaceType::Mount,
         Namespace::Network => LinuxNamespaceType::Network,
         Namespace::User => LinuxNamespaceType::User,
+        Namespace::Cgroup => LinuxNamespaceType::Cgroup,
     }
 }
 
@@ -103,6 +104,7 @@ impl Plan {
         let mut init: Option<String> = None;
         let mut nested: Option<(u32, u32)> = None;
         let mut umask = None;
+        let mut oom_score_adj = None;
         let mut engine_userns = false;
         let mut sysctls = std::collections::HashMap::new();
 
@@ -173,6 +175,7 @@ impl Plan {
                         .map_err(spec_err)?,
                 ),
                 Item::Umask { mask } => umask = Some(*mask),
+                Item::OomScoreAdj { adj } => oom_score_adj = Some(*adj),
                 Item::Capability { name } => {
                     caps.insert(
                         serde_json::from_value(serde_json::Value::String(name.clone()))
@@ -231,7 +234,11 @@ impl Plan {
         if let Some(mask) = umask {
             user = user.umask(mask);
         }
-        let process = ProcessBuilder::default()
+        let mut process = ProcessBuilder::default();
+        if let Some(adj) = oom_score_adj {
+            process = process.oom_score_adj(adj);
+        }
+        let process = process
             .terminal(terminal)
             .user(user.build().map_err(spec_err)?)
             .args(args)

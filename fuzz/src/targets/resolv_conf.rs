@@ -18,7 +18,7 @@ pub fn resolv_conf(data: &[u8]) {
     let host = HostFiles {
         resolv_conf: Some(p[0].to_owned()),
         resolved_upstream: Some(p[1].to_owned()),
-        hosts: None,
+        ..HostFiles::default()
     };
     let dns = DnsOptions {
         servers: p[2].lines().filter_map(|l| l.parse().ok()).collect(),

@@ -145,7 +145,7 @@ fn spec_matches_plan() {
         .iter()
         .map(|n| n["type"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(ns, ["pid", "ipc", "uts", "mount"]);
+    assert_eq!(ns, ["pid", "ipc", "uts", "mount", "cgroup"]);
     assert!(json["linux"].get("uidMappings").is_none());
     assert!(json["linux"].get("cgroupsPath").is_none());
     let mounts = json["mounts"].as_array().unwrap();
@@ -188,6 +188,7 @@ fn spec_holds_nothing_the_plan_did_not_ask_for() {
             "cwd",
             "env",
             "noNewPrivileges",
+            "oomScoreAdj",
             "rlimits",
             "terminal",
             "user"

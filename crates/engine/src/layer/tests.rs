@@ -226,6 +226,51 @@ fn the_ownership_walk_refuses_a_tree_too_deep() {
     assert!(err.to_string().contains("nested deeper than 256"), "{err}");
 }
 
+#[test]
+#[verifies("filesystems.layer.targets", "filesystems.read-only-tmpfs")]
+fn a_tmpfs_mount_point_whose_parent_the_image_lacks_is_created_with_it() {
+    let ro = RunOptions {
+        readonly_rootfs: true,
+        ..Default::default()
+    };
+    let tmpfs = || -> Vec<(Requirement, Item)> {
+        crate::filesystems::read_only_tmpfs_mounts(&ro)
+            .into_iter()
+            .map(|m| (requirement!("filesystems.read-only-tmpfs"), Item::Mount(m)))
+            .collect()
+    };
+    // A FROM scratch image: no /run, no /var.
+    let dir = image();
+    let entries = complete(dir.path(), tmpfs()).unwrap();
+    assert_eq!(layer_paths(&entries), ["//", "/run/", "/var/", "/var/tmp/"]);
+    // Each mount point carries its tmpfs's mode, which runc 1.1 gives the tmpfs; the parent it
+    // needed is an ordinary directory.
+    let modes: Vec<_> = entries
+        .iter()
+        .filter_map(|e| match &e.item {
+            Item::LayerDir { path, mode, .. } => Some((path.as_str(), *mode)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        modes[1..],
+        [("/run", 0o755), ("/var", 0o755), ("/var/tmp", 0o1777)]
+    );
+    // A /var that is a symlink, or a file, is refused naming the mount point.
+    for make in [
+        |d: &Path| symlink("/etc", d.join("var")).unwrap(),
+        |d: &Path| fs::write(d.join("var"), "").unwrap(),
+    ] {
+        let dir = image();
+        make(dir.path());
+        let err = complete(dir.path(), tmpfs()).unwrap_err();
+        assert!(
+            matches!(&err, Error::TargetUnreachable { destination, .. } if destination == "/var/tmp"),
+            "{err}"
+        );
+    }
+}
+
 /// Found by the hostile image corpus: a write into the layer that met a symlink loop (or a name
 /// too long) was reported with pathrs's own words, "pathrs create failed: openat2 subpath
 /// failed", which say neither.

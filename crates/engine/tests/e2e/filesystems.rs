@@ -481,3 +481,85 @@ mod missing_targets {
         assert_eq!(stdout, "ok\n", "{out:?}");
     }
 }
+
+/// With a read-only root, `/run` (0755) and `/var/tmp` (1777) are writable tmpfs mounts; as
+/// root the image's `/run` is copied in, rootless it starts empty; the image stays untouched.
+/// With a writable root nothing is mounted on either.
+#[verifies("filesystems.read-only-tmpfs")]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
+fn run_and_var_tmp_are_tmpfs_with_a_read_only_root(mode: Mode) {
+    let rootfs = Rootfs::build(Users::RootOnly);
+    std::fs::create_dir_all(rootfs.path().join("run/lock")).unwrap();
+    std::fs::write(rootfs.path().join("run/lock/shipped"), "").unwrap();
+    let script = "echo 1 > /run/app.pid && echo RUN-OK; echo x > /var/tmp/f && echo VAR-TMP-OK; \
+                  stat -c %a /run /var/tmp; ls /run/lock; cat /proc/self/mountinfo";
+    let out = run(mode, &rootfs, &["--readonly-rootfs"], &["sh", "-c", script]);
+    let text = out.ok();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("RUN-OK"), "{out:#?}");
+    assert_eq!(lines.next(), Some("VAR-TMP-OK"), "{out:#?}");
+    assert_eq!(lines.next(), Some("755"), "{out:#?}");
+    assert_eq!(lines.next(), Some("1777"), "{out:#?}");
+    let copied = mode == Mode::Root;
+    assert_eq!(lines.next() == Some("shipped"), copied, "{out:#?}");
+    let info = mountinfo(text);
+    for dir in ["/run", "/var/tmp"] {
+        let m = mount_at(&info, dir).unwrap_or_else(|| panic!("{dir} mounted: {text}"));
+        assert_eq!(m.fstype, "tmpfs", "{text}");
+        assert!(m.has("rw") && m.has("nosuid") && m.has("nodev"), "{text}");
+    }
+    assert!(!rootfs.path().join("run/app.pid").exists());
+    assert!(!rootfs.path().join("var/tmp/f").exists());
+    let text = sh(mode, Users::RootOnly, &[], "cat /proc/self/mountinfo")
+        .ok()
+        .to_owned();
+    assert_eq!(fstype_at(&text, "/run"), None, "{text}");
+    assert_eq!(fstype_at(&text, "/var/tmp"), None, "{text}");
+}
+
+/// A caller's bind of `/etc/hosts` and `/etc/resolv.conf` (the kubelet's case) is what the
+/// workload reads, mounted once; the engine's `/etc/hostname` is still its own.
+#[verifies("filesystems.bind-mounts.replace-generated")]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
+fn a_callers_bind_replaces_the_generated_name_files(mode: Mode) {
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let hosts = rootfs.write_scratch("etc-hosts", "192.0.2.9 pinned\n");
+    let resolv = rootfs.write_scratch("resolv.conf", "nameserver 192.0.2.53\n");
+    let hosts_bind = format!("{}:/etc/hosts", hosts.display());
+    let resolv_bind = format!("{}:/etc/resolv.conf:ro", resolv.display());
+    let script = "cat /etc/hosts /etc/resolv.conf; echo ---; cat /proc/self/mountinfo";
+    let out = run(
+        mode,
+        &rootfs,
+        &[
+            "--bind",
+            &hosts_bind,
+            "--bind",
+            &resolv_bind,
+            "--hostname",
+            "h1",
+        ],
+        &["sh", "-c", script],
+    );
+    let text = out.ok();
+    let (files, mounts) = text.split_once("---\n").unwrap();
+    assert_eq!(
+        files, "192.0.2.9 pinned\nnameserver 192.0.2.53\n",
+        "{out:#?}"
+    );
+    let info = mountinfo(mounts);
+    for path in ["/etc/hosts", "/etc/resolv.conf", "/etc/hostname"] {
+        let n = info.iter().filter(|m| m.mount_point == path).count();
+        assert_eq!(n, 1, "{path} mounted once: {mounts}");
+    }
+    let out = run(mode, &rootfs, &[], &["cat", "/etc/hosts"]);
+    assert!(out.ok().contains("localhost"), "{out:#?}");
+    // An option that would only shape the replaced file is refused, not dropped.
+    let out = run(
+        mode,
+        &rootfs,
+        &["--bind", &hosts_bind, "--add-host", "db:192.0.2.7"],
+        &["true"],
+    );
+    out.refused("--add-host");
+}

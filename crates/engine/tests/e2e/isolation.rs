@@ -332,3 +332,29 @@ fn a_non_root_workload_pings_loopback_in_a_private_network(mode: Mode) {
         assert!(out.stderr.contains("socket: Permission denied"), "{out:#?}");
     }
 }
+
+/// The container has its own cgroup namespace (on this project's cgroup v1 hosts too): every
+/// hierarchy of `/proc/self/cgroup` names `/`, and `/sys/fs/cgroup` shows those cgroups at
+/// its root.
+#[verifies("isolation.namespaces.cgroup")]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
+fn cgroup_namespace_is_private_and_matches_sys_fs_cgroup(mode: Mode) {
+    let script = "readlink /proc/self/ns/cgroup; cat /proc/self/cgroup; echo ---; \
+                  for d in /sys/fs/cgroup/*/; do test -e \"$d/cgroup.procs\" && echo \"$d\"; done";
+    let out = sh(mode, Users::RootOnly, &[], script);
+    let text = out.ok();
+    let (cgroups, dirs) = text.split_once("---\n").unwrap();
+    let mut lines = cgroups.lines();
+    assert_ne!(
+        lines.next(),
+        Some(host_namespace("cgroup").as_str()),
+        "{text}"
+    );
+    for line in lines {
+        assert!(line.ends_with(":/"), "{line} in {text}");
+    }
+    assert!(
+        !dirs.is_empty(),
+        "a cgroup hierarchy at /sys/fs/cgroup: {text}"
+    );
+}

@@ -150,3 +150,56 @@ fn umask_is_0022(mode: Mode) {
     assert!(out.status.success(), "{out:#?}");
     assert_eq!(stdout, "0022\nUmask:\t0022\n644\n", "{out:#?}");
 }
+
+/// The workload's `oom_score_adj` is the engine's own when positive, else 0: an engine at 0
+/// gives 0; one raised to 300 plans 300 (`explain`) and its workload runs at 300. A negative
+/// engine value needs `CAP_SYS_RESOURCE`, which this project's machines do not grant even to
+/// root (measured: `CapEff` lacks bit 24, and writing -500 fails); the unit tests cover it.
+#[verifies("process.oom-score-adj")]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
+fn oom_score_adj_follows_the_engine_but_never_below_zero(mode: Mode) {
+    use std::os::unix::process::CommandExt;
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let out = run(mode, &rootfs, &[], &["cat", "/proc/self/oom_score_adj"]);
+    assert_eq!(out.ok(), "0\n");
+    let root = rootfs.path().to_str().unwrap().to_owned();
+    let at_300 = |args: &[&str]| {
+        let mut cmd = engine_command(mode, &rootfs);
+        cmd.args(args);
+        // SAFETY: between fork and exec only open(2), write(2) and close(2) of a static path
+        // and value: nothing allocates.
+        unsafe {
+            cmd.pre_exec(|| {
+                use nix::libc;
+                let fd = libc::open(c"/proc/self/oom_score_adj".as_ptr(), libc::O_WRONLY);
+                if fd < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                let n = libc::write(fd, c"300".as_ptr().cast(), 3);
+                libc::close(fd);
+                if n != 3 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let out = cmd.output().expect("spawn locald-engine");
+        assert!(out.status.success(), "{args:?}: {out:#?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let plan = at_300(&["explain", "--rootfs", &root, "--", "true"]);
+    assert!(
+        plan.lines()
+            .any(|l| l.starts_with("process.oom-score-adj") && l.ends_with("oom_score_adj 300")),
+        "{plan}"
+    );
+    let ran = at_300(&[
+        "run",
+        "--rootfs",
+        &root,
+        "--",
+        "cat",
+        "/proc/self/oom_score_adj",
+    ]);
+    assert_eq!(ran, "300\n");
+}

@@ -8,7 +8,7 @@ use super::{Ctx, host_network, read, show_ips};
 use crate::Verdict;
 use crate::parse::{self, ResolvConf};
 
-/// The servers of dns.resolv-conf.private-network when no other is left.
+/// The servers of dns.resolv-conf.fallback, when no other is left.
 pub const FALLBACK_NAMESERVERS: [IpAddr; 2] = [
     IpAddr::V4(Ipv4Addr::new(8, 8, 8, 8)),
     IpAddr::V4(Ipv4Addr::new(8, 8, 4, 4)),
@@ -101,17 +101,14 @@ pub(super) fn resolv_conf_private_network(ctx: &Ctx) -> Verdict {
     }
 }
 
-/// dns.resolv-conf.private-network: at least one nameserver and no loopback one; when the
-/// host's file is known and is not the systemd-resolved stub alone (whose upstream list the
-/// probe cannot see), exactly the host's servers without loopback ones (or the fallback) and
-/// the host's search domains and options.
+/// dns.resolv-conf.private-network: no loopback nameserver; when the host's file is known and
+/// is not the systemd-resolved stub alone (whose upstream list the probe cannot see), exactly
+/// the host's servers without loopback ones and the host's search domains and options. When
+/// the host has no other server, what remains is the business of dns.resolv-conf.fallback, a
+/// SHOULD: none, or the fallback, passes here. The probe has no check of that fallback: it
+/// applies only on a host whose servers are all loopback ones, which this project's machines
+/// are not, so its evidence is the engine's unit tests.
 fn resolv_private_verdict(own: &ResolvConf, host: Option<&ResolvConf>) -> Verdict {
-    if own.nameservers.is_empty() {
-        return Verdict::fail(format!(
-            "/etc/resolv.conf has {}: resolvers would ask the container's own loopback",
-            show_rc(own)
-        ));
-    }
     let lo: Vec<IpAddr> = own
         .nameservers
         .iter()
@@ -152,11 +149,11 @@ fn resolv_private_verdict(own: &ResolvConf, host: Option<&ResolvConf>) -> Verdic
         ..host.clone()
     };
     let fallback = want.nameservers.is_empty();
-    if fallback {
-        want.nameservers = FALLBACK_NAMESERVERS.to_vec();
+    if fallback && (own.nameservers.is_empty() || own.nameservers == FALLBACK_NAMESERVERS) {
+        want.nameservers = own.nameservers.clone();
     }
     let how = if fallback {
-        "the host's has no other than loopback: the fallback"
+        "the host's has no other than loopback: none, or the fallback (dns.resolv-conf.fallback)"
     } else {
         "the host's without loopback servers"
     };
@@ -244,8 +241,16 @@ mod tests {
             resolv_private_verdict(&upstream, None).outcome,
             Outcome::Pass
         );
+        // No server left: none at all passes the MUST too (the fallback is a SHOULD).
+        let v = resolv_private_verdict(&rc("options ndots:2\n"), Some(&lo_host));
+        assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
+        let v = resolv_private_verdict(
+            &rc("nameserver 192.0.2.1\noptions ndots:2\n"),
+            Some(&lo_host),
+        );
+        assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
         for (own, says) in [
-            ("", "resolvers would ask the container's own loopback"),
+            ("", "want nameservers 10.255.255.53"),
             (
                 "nameserver 127.0.0.1\nnameserver 10.255.255.53\n",
                 "loopback nameservers 127.0.0.1",

@@ -357,3 +357,114 @@ pub(super) fn root_writable(ctx: &Ctx) -> Verdict {
         )),
     }
 }
+
+/// The directories of filesystems.read-only-tmpfs.
+pub const READ_ONLY_TMPFS_DIRS: [&str; 2] = ["/run", "/var/tmp"];
+
+#[verifies("filesystems.read-only-tmpfs")]
+pub(super) fn read_only_tmpfs(ctx: &Ctx) -> Verdict {
+    let root_ro = ctx.mount("/").is_some_and(Mount::read_only);
+    read_only_tmpfs_verdict(root_ro, |dir| {
+        ctx.mount(dir).map(|m| (m.fstype.clone(), m.read_only()))
+    })
+}
+
+/// filesystems.read-only-tmpfs: with a read-only root, a writable tmpfs on `/run` and
+/// `/var/tmp` (or a writable mount of the caller's, which the requirement lets replace it);
+/// with a writable root nothing is asked (`mount_of` gives a directory's own mount: its type
+/// and whether it is read-only).
+fn read_only_tmpfs_verdict(
+    root_read_only: bool,
+    mount_of: impl Fn(&str) -> Option<(String, bool)>,
+) -> Verdict {
+    if !root_read_only {
+        return Verdict::pass(
+            "the root is writable: /run and /var/tmp are the image's, in the container's layer",
+        );
+    }
+    let mut ok = Vec::new();
+    let mut bad = Vec::new();
+    for dir in READ_ONLY_TMPFS_DIRS {
+        match mount_of(dir) {
+            Some((fstype, false)) => ok.push(format!("{dir} ({fstype})")),
+            Some((fstype, true)) => bad.push(format!("{dir} is a read-only {fstype} mount")),
+            None => bad.push(format!(
+                "{dir} has no mount of its own on the read-only root"
+            )),
+        }
+    }
+    if bad.is_empty() {
+        Verdict::pass(format!("read-only root; writable: {}", ok.join(", ")))
+    } else {
+        Verdict::fail(format!("read-only root: {}", bad.join("; ")))
+    }
+}
+
+/// The generated files a caller's bind may replace.
+pub const NAME_FILES: [&str; 3] = ["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"];
+
+#[verifies("filesystems.bind-mounts.replace-generated")]
+pub(super) fn name_files_mounted_once(ctx: &Ctx) -> Verdict {
+    name_files_verdict(&ctx.mounts)
+}
+
+/// filesystems.bind-mounts.replace-generated, as far as a process can see it: none of the
+/// name files has two mounts stacked at its path (the caller's over the engine's, or the
+/// reverse). Which one the caller meant is not visible from inside.
+fn name_files_verdict(mounts: &[Mount]) -> Verdict {
+    let mut seen = Vec::new();
+    let mut stacked = Vec::new();
+    for path in NAME_FILES {
+        match mounts.iter().filter(|m| m.mount_point == path).count() {
+            0 => seen.push(format!("{path}: the image's")),
+            1 => seen.push(format!("{path}: one mount")),
+            n => stacked.push(format!("{path}: {n} mounts stacked")),
+        }
+    }
+    if stacked.is_empty() {
+        Verdict::pass(seen.join("; "))
+    } else {
+        Verdict::fail(stacked.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod duty_tests {
+    use super::*;
+    use crate::Outcome;
+
+    #[test]
+    fn run_and_var_tmp_must_be_writable_on_a_read_only_root() {
+        let none = |_: &str| None;
+        assert_eq!(read_only_tmpfs_verdict(false, none).outcome, Outcome::Pass);
+        let v = read_only_tmpfs_verdict(true, none);
+        assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
+        assert!(
+            v.detail.contains("/run has no mount of its own"),
+            "{}",
+            v.detail
+        );
+        let tmpfs = |_: &str| Some(("tmpfs".to_owned(), false));
+        assert_eq!(read_only_tmpfs_verdict(true, tmpfs).outcome, Outcome::Pass);
+        let ro = |d: &str| Some(("tmpfs".to_owned(), d == "/var/tmp"));
+        assert_eq!(read_only_tmpfs_verdict(true, ro).outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn a_name_file_with_two_mounts_fails() {
+        let one =
+            parse::parse_mountinfo("300 200 8:1 /c1/hosts /etc/hosts rw - ext4 /dev/vda rw\n");
+        assert_eq!(name_files_verdict(&one).outcome, Outcome::Pass);
+        let two = parse::parse_mountinfo(
+            "300 200 8:1 /c1/hosts /etc/hosts rw - ext4 /dev/vda rw\n\
+             301 300 8:1 /k8s/etc-hosts /etc/hosts rw - ext4 /dev/vda rw\n",
+        );
+        let v = name_files_verdict(&two);
+        assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
+        assert!(
+            v.detail.contains("/etc/hosts: 2 mounts stacked"),
+            "{}",
+            v.detail
+        );
+    }
+}

@@ -203,6 +203,130 @@ fn user_ranges_verdict(uids: &[IdMapping], gids: &[IdMapping]) -> Verdict {
     }
 }
 
+/// Where the cgroup filesystems are mounted.
+const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+
+#[verifies("isolation.namespaces.cgroup")]
+pub(super) fn cgroup_namespace(ctx: &Ctx) -> Verdict {
+    let text = match read("/proc/self/cgroup") {
+        Ok(t) => t,
+        Err(e) => return Verdict::fail(e),
+    };
+    let private = match ns_vs_host(ctx, "cgroup") {
+        Ok((_, p)) => p,
+        Err(e) => return Verdict::fail(e),
+    };
+    cgroup_verdict(&text, &ctx.mounts, private, |p| {
+        std::path::Path::new(p).is_dir()
+    })
+}
+
+/// The mount showing hierarchy `controllers` (`memory`, `cpu,cpuacct`, `name=systemd`; empty
+/// for cgroup v2) under [`CGROUP_ROOT`]: the last in mount order that no later mount hides.
+/// runc (1.1, rootless, cgroup v1) mounts `/sys/fs/cgroup` twice, the second tmpfs over the
+/// first; the hierarchies under the first, `/sys/fs/cgroup/unified` among them, stay listed in
+/// `/proc/self/mountinfo` but cannot be reached (measured).
+fn hierarchy_mount<'a>(mounts: &'a [parse::Mount], controllers: &str) -> Option<&'a parse::Mount> {
+    let hidden = |i: usize, m: &parse::Mount| {
+        mounts[i + 1..].iter().any(|later| {
+            let over = later.mount_point.trim_end_matches('/');
+            m.mount_point == later.mount_point || m.mount_point.starts_with(&format!("{over}/"))
+        })
+    };
+    mounts.iter().enumerate().rev().find_map(|(i, m)| {
+        let under =
+            m.mount_point == CGROUP_ROOT || m.mount_point.starts_with(&format!("{CGROUP_ROOT}/"));
+        let shows = if controllers.is_empty() {
+            m.fstype == "cgroup2"
+        } else {
+            m.fstype == "cgroup" && controllers.split(',').all(|c| m.has_super(c))
+        };
+        (under && shows && !hidden(i, m)).then_some(m)
+    })
+}
+
+/// isolation.namespaces.cgroup: every hierarchy `/proc/self/cgroup` names that is mounted under
+/// `/sys/fs/cgroup` has the named cgroup, relative to the mount's root, as a directory (`is_dir`)
+/// below the mount point; on a cgroup v2 host the namespace is the container's own (`private`:
+/// the runner's comparison, or else the path `/`). On a v1 or hybrid host the host's
+/// namespace is allowed: it is Docker's and Podman's default there.
+fn cgroup_verdict(
+    text: &str,
+    mounts: &[parse::Mount],
+    private: Option<bool>,
+    is_dir: impl Fn(&str) -> bool,
+) -> Verdict {
+    let lines: Vec<(&str, &str)> = text
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.splitn(3, ':');
+            let (_, ctrls, path) = (f.next()?, f.next()?, f.next()?);
+            Some((ctrls, path))
+        })
+        .collect();
+    if lines.is_empty() {
+        return Verdict::fail("/proc/self/cgroup names no cgroup");
+    }
+    let unified = lines.iter().all(|(c, _)| c.is_empty());
+    let mut consistent = Vec::new();
+    let mut bad = Vec::new();
+    for (ctrls, path) in &lines {
+        let name = if ctrls.is_empty() { "unified" } else { ctrls };
+        let Some(m) = hierarchy_mount(mounts, ctrls) else {
+            continue;
+        };
+        let rel = if m.root == "/" {
+            Some(*path)
+        } else if path == &m.root {
+            Some("/")
+        } else {
+            path.strip_prefix(m.root.as_str())
+                .filter(|r| r.starts_with('/'))
+        };
+        let Some(rel) = rel else {
+            bad.push(format!(
+                "{name}: /proc/self/cgroup names {path}, but {} shows {} of its hierarchy",
+                m.mount_point, m.root
+            ));
+            continue;
+        };
+        let dir = format!("{}{}", m.mount_point, rel.trim_end_matches('/'));
+        if is_dir(&dir) {
+            consistent.push(name.to_owned());
+        } else {
+            bad.push(format!(
+                "{name}: /proc/self/cgroup names {path}, {dir} does not exist"
+            ));
+        }
+    }
+    if !bad.is_empty() {
+        return Verdict::fail(bad.join("; "));
+    }
+    if consistent.is_empty() {
+        return Verdict::fail(format!(
+            "no hierarchy of /proc/self/cgroup is mounted under {CGROUP_ROOT}"
+        ));
+    }
+    let own = private.unwrap_or_else(|| lines.iter().all(|(_, p)| *p == "/"));
+    let version = if unified {
+        "cgroup v2"
+    } else {
+        "cgroup v1 or hybrid"
+    };
+    let views = format!("{} consistent with /proc/self/cgroup", consistent.join(" "));
+    match (own, unified) {
+        (true, _) => Verdict::pass(format!("own cgroup namespace ({version}); {views}")),
+        (false, false) => Verdict::pass(format!(
+            "the host's cgroup namespace on a {version} host (Docker's and Podman's default \
+             there); {views}"
+        )),
+        (false, true) => Verdict::fail(format!(
+            "the host's cgroup namespace on a {version} host (/proc/self/cgroup names {}); {views}",
+            lines[0].1
+        )),
+    }
+}
+
 /// The ICMP echo sockets of `net.ipv4.ping_group_range`: whether this process may open one.
 fn icmp_socket_opens() -> Result<(), String> {
     // SAFETY: plain system calls on a descriptor this function owns.
@@ -297,5 +421,93 @@ mod tests {
             user_ranges_verdict(&remap, &remap).outcome,
             crate::Outcome::NotApplicable
         );
+    }
+}
+
+#[cfg(test)]
+mod cgroup_tests {
+    use super::*;
+    use crate::Outcome;
+
+    fn mounts(text: &str) -> Vec<parse::Mount> {
+        parse::parse_mountinfo(text)
+    }
+
+    const V1_PRIVATE: &str = "\
+233 222 0:64 / /sys/fs/cgroup rw,nosuid - tmpfs tmpfs rw,mode=755
+237 233 0:32 / /sys/fs/cgroup/memory ro,nosuid - cgroup cgroup rw,memory
+234 233 0:29 / /sys/fs/cgroup/cpu ro,nosuid - cgroup cgroup rw,cpu
+242 233 0:37 / /sys/fs/cgroup/systemd ro,nosuid - cgroup systemd rw,name=systemd
+";
+
+    #[test]
+    fn cgroup_views_must_agree_and_v2_needs_its_own_namespace() {
+        let all = |_: &str| true;
+        // v1, own namespace (this engine): every path is /.
+        let v = cgroup_verdict(
+            "9:name=systemd:/\n4:memory:/\n1:cpu:/\n0::/\n",
+            &mounts(V1_PRIVATE),
+            Some(true),
+            all,
+        );
+        assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
+        assert!(
+            v.detail.contains("name=systemd memory cpu consistent"),
+            "{}",
+            v.detail
+        );
+        // v1, the host's namespace with binds of the container's cgroup (Docker): allowed.
+        let docker = "\
+237 233 0:32 /docker/abc /sys/fs/cgroup/memory ro - cgroup cgroup rw,memory
+";
+        let seen = |p: &str| p == "/sys/fs/cgroup/memory";
+        let v = cgroup_verdict("4:memory:/docker/abc\n", &mounts(docker), Some(false), seen);
+        assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
+        assert!(
+            v.detail.contains("Docker's and Podman's default"),
+            "{}",
+            v.detail
+        );
+        // A host path that the mount does not lead to.
+        let v = cgroup_verdict(
+            "4:memory:/docker/abc\n",
+            &mounts(V1_PRIVATE),
+            Some(false),
+            seen,
+        );
+        assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
+        assert!(
+            v.detail
+                .contains("/sys/fs/cgroup/memory/docker/abc does not exist"),
+            "{}",
+            v.detail
+        );
+        let v = cgroup_verdict("4:memory:/other\n", &mounts(docker), Some(false), all);
+        assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
+        // v2: the host's namespace fails, its own passes.
+        let v2 = "30 20 0:26 / /sys/fs/cgroup ro,nosuid - cgroup2 cgroup2 rw\n";
+        let v = cgroup_verdict("0::/\n", &mounts(v2), Some(true), all);
+        assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
+        let v = cgroup_verdict("0::/system.slice/x.scope\n", &mounts(v2), None, all);
+        assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
+        assert!(
+            v.detail
+                .contains("the host's cgroup namespace on a cgroup v2 host"),
+            "{}",
+            v.detail
+        );
+        // A hierarchy under an earlier /sys/fs/cgroup tmpfs that a later one covers (runc 1.1
+        // rootless) is not there to be consistent with: only the visible ones are graded.
+        let covered = format!(
+            "94 222 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n\
+             104 94 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n{V1_PRIVATE}"
+        );
+        let seen = |p: &str| p != "/sys/fs/cgroup/unified";
+        let v = cgroup_verdict("4:memory:/\n0::/\n", &mounts(&covered), Some(true), seen);
+        assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
+        assert!(!v.detail.contains("unified"), "{}", v.detail);
+        // Nothing mounted.
+        let v = cgroup_verdict("0::/\n", &[], Some(true), all);
+        assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
     }
 }

@@ -101,10 +101,47 @@ pub const MASKED_PATHS: [&str; 10] = [
 
 #[verifies("security.masked-paths")]
 pub(super) fn masked_paths(ctx: &Ctx) -> Verdict {
+    masked_verdict(ctx, &MASKED_PATHS)
+}
+
+/// The fixed paths of security.masked-paths.side-channels.
+pub const SIDE_CHANNEL_PATHS: [&str; 2] = ["/proc/interrupts", "/sys/devices/virtual/powercap"];
+
+/// The per-CPU `thermal_throttle` directories the container can see (as Podman globs them on
+/// the host).
+fn thermal_throttle_paths() -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir("/sys/devices/system/cpu") else {
+        return Vec::new();
+    };
+    let mut paths: Vec<String> = dir
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let n = name.strip_prefix("cpu")?;
+            (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| format!("/sys/devices/system/cpu/{name}/thermal_throttle"))
+        })
+        .filter(|p| Path::new(p).exists())
+        .collect();
+    paths.sort();
+    paths
+}
+
+#[verifies("security.masked-paths.side-channels")]
+pub(super) fn masked_side_channels(ctx: &Ctx) -> Verdict {
+    let mut paths: Vec<String> = SIDE_CHANNEL_PATHS.iter().map(|p| (*p).to_owned()).collect();
+    paths.extend(thermal_throttle_paths());
+    let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+    masked_verdict(ctx, &refs)
+}
+
+/// Each of `paths` that exists is mounted over and yields nothing; those that do not exist are
+/// listed as absent (runc skips them).
+fn masked_verdict(ctx: &Ctx, paths: &[&str]) -> Verdict {
     let mut masked = Vec::new();
     let mut absent = Vec::new();
     let mut bad = Vec::new();
-    for path in MASKED_PATHS {
+    for &path in paths {
         let meta = match std::fs::metadata(path) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

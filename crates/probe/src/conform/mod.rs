@@ -290,7 +290,7 @@ fn chown_tree(path: &Path, uid: u32, gid: u32) -> Result<(), String> {
 
 /// The runner's own namespaces as `/proc/self/ns` links, comma-separated, for `--host-ns`.
 pub fn host_namespaces() -> String {
-    ["pid", "ipc", "uts", "mnt", "net", "user"]
+    ["pid", "ipc", "uts", "mnt", "net", "user", "cgroup"]
         .iter()
         .filter_map(|k| fs::read_link(format!("/proc/self/ns/{k}")).ok())
         .map(|p| p.display().to_string())
