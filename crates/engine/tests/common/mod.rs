@@ -288,3 +288,53 @@ pub fn example(name: &str) -> std::path::PathBuf {
     );
     path
 }
+
+/// Watches the host, from a thread, for a control group named `name` one level below the root
+/// of any cgroup hierarchy (v1's `/sys/fs/cgroup/CONTROLLER/NAME`, v2's `/sys/fs/cgroup/NAME`)
+/// until [`CgroupWatch::seen`]. A workload in its own cgroup namespace sees its cgroup as `/`
+/// (`isolation.namespaces.cgroup`), so where the runtime put it is seen from the host only.
+pub struct CgroupWatch {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<bool>,
+}
+
+/// Start watching for the control group `name` (see [`CgroupWatch`]).
+pub fn watch_cgroup(name: &str) -> CgroupWatch {
+    use std::sync::atomic::Ordering;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let name = name.to_owned();
+    let stopped = stop.clone();
+    let thread = std::thread::spawn(move || {
+        let root = Path::new("/sys/fs/cgroup");
+        let exists = || {
+            root.join(&name).is_dir()
+                || std::fs::read_dir(root)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .any(|d| d.path().join(&name).is_dir())
+        };
+        loop {
+            // Checked once more after the stop: a container that started and ended between two
+            // looks is not missed for want of a last one (its cgroup is removed by then, so a
+            // miss is a failure of the test, never a false pass).
+            let last = stopped.load(Ordering::SeqCst);
+            if exists() {
+                return true;
+            }
+            if last {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    });
+    CgroupWatch { stop, thread }
+}
+
+impl CgroupWatch {
+    /// Stop watching: whether the control group existed at one of the looks.
+    pub fn seen(self) -> bool {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.thread.join().expect("the cgroup watcher")
+    }
+}

@@ -649,6 +649,8 @@ echo "$(id -u):$(id -g) $(id -un) cwd=$(pwd)"
 echo "pid1 $(tr '\0' ' ' < /proc/1/cmdline)"
 echo "cgroup $(sed -n -e 's/^[0-9]*:pids://p' -e 's/^0:://p' /proc/self/cgroup | head -n 1)"
 echo "args $*"
+# Long enough for the test to see the container's cgroup from the host.
+sleep 1
 "#;
 
     /// The runtime a test runs a bundle with.
@@ -717,10 +719,12 @@ echo "args $*"
         let config: oci_spec::runtime::Spec =
             serde_json::from_slice(&fs::read(&bundle.config_path).unwrap()).unwrap();
         assert_eq!(config, bundle.spec, "config.json is the prepared spec");
+        let watch = crate::common::watch_cgroup(&id);
         let out = match via {
             Via::Runc => run(mode, &rootfs, &bundle),
             Via::Libcontainer => run_libcontainer(mode, &bundle),
         };
+        let seen = watch.seen();
         remove_cgroup(&id);
         let pid1 = match mode {
             Mode::Root => "pid1 /dev/init --parent-death 15 -- /workspace/locald.sh --port 9090 ",
@@ -731,11 +735,16 @@ echo "args $*"
         let expected = [
             "1002:1000 cnb cwd=/home/cnb".to_string(),
             pid1.into(),
-            format!("cgroup /{id}"),
+            // Its own cgroup namespace: the workload's cgroup is its root.
+            "cgroup /".into(),
             "args --port 9090".into(),
         ];
         assert_eq!(out.stdout.lines().collect::<Vec<_>>(), expected, "{out:#?}");
         assert_eq!(out.code, 0, "{out:#?}");
+        assert!(
+            seen,
+            "the container ran in the control group /{id} on the host"
+        );
     }
 
     #[test]

@@ -483,24 +483,32 @@ fn the_libcontainer_shim_example_runs_a_bundle_its_user_prepared(mode: Mode) {
     }
     let out = prepare
         .args(["--cgroups-path", &format!("/{id}"), "--", "sh", "-c"])
-        .arg("id -u; sed -n -e 's/^[0-9]*:pids://p' -e 's/^0:://p' /proc/self/cgroup | head -n 1; exit 3")
+        .arg("id -u; sed -n -e 's/^[0-9]*:pids://p' -e 's/^0:://p' /proc/self/cgroup | head -n 1; sleep 1; exit 3")
         .output()
         .unwrap();
     assert!(out.status.success(), "prepare: {out:?}");
+    let watch = watch_cgroup(&id);
     let out = Command::new(&shim)
         .arg("run")
         .arg(&bundle)
         .stdin(Stdio::null())
         .output()
         .unwrap();
+    let seen = watch.seen();
     for d in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
         let _ = std::fs::remove_dir(d.path().join(&id));
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         (out.status.code(), stdout.as_ref()),
-        (Some(3), format!("0\n/{id}\n").as_str()),
+        // Its own cgroup namespace: the workload's cgroup is its root; where it is, the host
+        // sees.
+        (Some(3), "0\n/\n"),
         "{out:?}"
+    );
+    assert!(
+        seen,
+        "the container ran in the control group /{id} on the host"
     );
     // No runtime state in the bundle: libcontainer's is under root's state root.
     let mut stack = vec![bundle.clone()];
