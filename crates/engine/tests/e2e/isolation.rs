@@ -129,20 +129,8 @@ fn every_uid_is_mapped_with_subordinate_ids_rootless() {
     let (uid, gid) = rootless_host_ids();
     let debian = debian_for(mode);
     let carrier = Rootfs::build(Users::RootOnly);
-    let on_debian = |args: &[&str], script: &str| {
-        let out = engine_command(mode, &carrier)
-            .args(["run", "--rootfs", debian.to_str().unwrap()])
-            .args(args)
-            .args(["--", "sh", "-c", script])
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap();
-        Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    };
+    let on_debian =
+        |args: &[&str], script: &str| run_dir(mode, &carrier, &debian, args, &["sh", "-c", script]);
     let maps = "cat /proc/self/uid_map /proc/self/gid_map";
     let want = [
         [0, u64::from(uid), 1],
@@ -302,26 +290,13 @@ fn a_non_root_workload_pings_loopback_in_a_private_network(mode: Mode) {
         vec(my $r = "", fileno($s), 1) = 1; select($r, undef, undef, 5) or die "no reply\n";
         recv($s, my $got, 64, 0); printf "reply type %d\n", unpack("C", $got);"#;
     let run_ping = |network: &str| {
-        let out = engine_command(mode, &carrier)
-            .args(["run", "--rootfs", debian.to_str().unwrap()])
-            .args([
-                "--network",
-                network,
-                "--user",
-                "1000:1000",
-                "--",
-                "perl",
-                "-e",
-                ping,
-            ])
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap();
-        Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        run_dir(
+            mode,
+            &carrier,
+            &debian,
+            &["--network", network, "--user", "1000:1000"],
+            &["perl", "-e", ping],
+        )
     };
     assert_eq!(run_ping("none").ok(), "reply type 0\n");
     // Only where the host lets no group ping (the kernel's default "1 0"): then uid 1000's

@@ -101,20 +101,8 @@ fn a_host_device_outside_the_allow_list_cannot_be_opened_root() {
 /// `run --rootfs ROOTFS ARGS... -- sh -c SCRIPT` on `rootfs` (a Debian tree), the engine
 /// copied beside `carrier` for the test user.
 fn on_debian(mode: Mode, debian: &Path, args: &[&str], script: &str) -> Output {
-    require_runc();
     let carrier = Rootfs::build(Users::RootOnly);
-    let out = engine_command(mode, &carrier)
-        .args(["run", "--rootfs", debian.to_str().unwrap()])
-        .args(args)
-        .args(["--", "sh", "-c", script])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("spawn locald-engine");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    run_dir(mode, &carrier, debian, args, &["sh", "-c", script])
 }
 
 /// The official postgres and redis entrypoints' pattern on a Debian root: root `chown`s its
