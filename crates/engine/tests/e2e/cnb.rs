@@ -139,6 +139,16 @@ struct Output {
     stderr: String,
 }
 
+impl From<std::process::Output> for Output {
+    fn from(out: std::process::Output) -> Output {
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
 /// Run a prepared bundle the way locald's setuid shim does: as root, the layer mounted in a
 /// mount namespace of its own, the runtime creating the user namespace from `config.json`
 /// (`locald-engine start`); the bundle first given to the runner of `mode`, who prepared it in
@@ -157,11 +167,7 @@ fn run(mode: Mode, rootfs: &Rootfs, bundle: &Bundle) -> Output {
         .output()
         .expect("spawn locald-engine start");
     bundle.remove().expect("remove the bundle");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    out.into()
 }
 
 /// Prepare `image` with `opts` in a fresh state directory beside the rootfs.
@@ -674,11 +680,7 @@ sleep 1
             .output()
             .expect("spawn libcontainer_shim run");
         bundle.remove().expect("remove the bundle");
-        Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        out.into()
     }
 
     /// Remove the control group `name` (one level below the root) from every hierarchy, once

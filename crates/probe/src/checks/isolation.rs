@@ -47,15 +47,17 @@ pub(super) fn pid_namespace(ctx: &Ctx) -> Verdict {
     }
 }
 
+/// This process's uid and gid maps.
+fn id_maps(ctx: &Ctx) -> Result<(Vec<IdMapping>, Vec<IdMapping>), String> {
+    let gids = read("/proc/self/gid_map").map(|t| parse::parse_id_map(&t))?;
+    Ok((ctx.uid_map()?, gids))
+}
+
 #[verifies("isolation.namespaces.user")]
 pub(super) fn user_namespace(ctx: &Ctx) -> Verdict {
-    let maps = (
-        ctx.uid_map(),
-        read("/proc/self/gid_map").map(|t| parse::parse_id_map(&t)),
-    );
-    let (uids, gids) = match maps {
-        (Ok(u), Ok(g)) => (u, g),
-        (Err(e), _) | (_, Err(e)) => return Verdict::fail(e),
+    let (uids, gids) = match id_maps(ctx) {
+        Ok(maps) => maps,
+        Err(e) => return Verdict::fail(e),
     };
     if parse::is_identity_map(&uids) && parse::is_identity_map(&gids) {
         return match ns_vs_host(ctx, "user") {
@@ -167,13 +169,9 @@ pub(super) fn network_namespace(ctx: &Ctx) -> Verdict {
 /// caller has subordinate ids cannot be seen from inside.
 #[verifies("isolation.namespaces.user-ranges")]
 pub(super) fn user_ranges(ctx: &Ctx) -> Verdict {
-    let maps = (
-        ctx.uid_map(),
-        read("/proc/self/gid_map").map(|t| parse::parse_id_map(&t)),
-    );
-    let (uids, gids) = match maps {
-        (Ok(u), Ok(g)) => (u, g),
-        (Err(e), _) | (_, Err(e)) => return Verdict::fail(e),
+    let (uids, gids) = match id_maps(ctx) {
+        Ok(maps) => maps,
+        Err(e) => return Verdict::fail(e),
     };
     user_ranges_verdict(&uids, &gids)
 }
