@@ -364,6 +364,14 @@ mod linux {
             }
         }
 
+        /// The directory at `path` inside the root (symlinks inside the root followed), open
+        /// for reading: one openat2 in the root, where reopening a resolved handle would go
+        /// through procfs (see `read`). O_DIRECTORY refuses anything else.
+        fn open_dir(&self, path: &str) -> std::result::Result<std::fs::File, pathrs::error::Error> {
+            self.root
+                .open_subpath(path, OpenFlags::O_RDONLY | OpenFlags::O_DIRECTORY)
+        }
+
         fn stat(path: &str, fd: impl AsFd) -> Result<FileStat> {
             fstat(fd).map_err(|e| Error::ImageFile {
                 path: path.to_owned(),
@@ -426,8 +434,9 @@ mod linux {
             let handle = self
                 .resolve(path, true)?
                 .ok_or_else(|| bad("does not exist".into()))?;
-            let dir = handle
-                .reopen(OpenFlags::O_RDONLY | OpenFlags::O_DIRECTORY)
+            drop(handle);
+            let dir = self
+                .open_dir(path)
                 .map_err(|e| bad(format!("open directory: {}", super::path_error(&e))))?;
             // Listed through the open descriptor, and every entry examined relative to it
             // without following it, so nothing outside this directory is looked at.
@@ -563,9 +572,7 @@ mod linux {
         /// nested deeper than [`crate::limits::MAX_WALK_DEPTH`] directories is refused.
         pub fn walk_owners(&self, visit: &mut OwnerVisitor<'_>) -> Result<()> {
             let top = self
-                .resolve("/", true)?
-                .ok_or_else(|| walk_err("/", "no root".into()))?
-                .reopen(OpenFlags::O_RDONLY | OpenFlags::O_DIRECTORY)
+                .open_dir("/")
                 .map_err(|e| walk_err("/", format!("open: {}", super::path_error(&e))))?;
             let st = Self::stat("/", &top)?;
             visit("/", (st.st_uid, st.st_gid))?;
@@ -596,8 +603,19 @@ mod linux {
                     kind_of(&before).describe()
                 )));
             }
-            let file = handle
-                .reopen(OpenFlags::O_RDONLY | OpenFlags::O_NONBLOCK)
+            // Opened by a second lookup inside the root rather than by reopening the handle:
+            // pathrs reopens an O_PATH handle through /proc/thread-self/fd with its procfs
+            // checks, about thirty system calls, three quarters of prepare()'s (measured with
+            // strace on crates/engine/benches/prepare.rs); openat2 in the root is one. What
+            // the second lookup finds must be the inode checked above (a swap in between is
+            // refused below), and O_NONBLOCK keeps a FIFO swapped in from blocking the open.
+            drop(handle);
+            let file = self
+                .root
+                .open_subpath(
+                    path,
+                    OpenFlags::O_RDONLY | OpenFlags::O_NONBLOCK | OpenFlags::O_NOCTTY,
+                )
                 .map_err(|e| bad(format!("open: {}", super::path_error(&e))))?;
             // Verify the inode we opened is the one we checked.
             let after = Self::stat(path, &file)?;

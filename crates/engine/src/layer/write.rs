@@ -108,9 +108,13 @@ pub fn write(plan: &Plan, upper: &Path) -> Result<()> {
         }
     }
     for (path, mode, owner) in dirs.into_iter().rev() {
+        // One openat2 in the root; resolving then reopening the handle goes through procfs,
+        // some thirty system calls (see ImageRoot::read).
         let dir = root
-            .resolve_nofollow(path)
-            .and_then(|h| h.reopen(OpenFlags::O_RDONLY | OpenFlags::O_DIRECTORY))
+            .open_subpath(
+                path,
+                OpenFlags::O_RDONLY | OpenFlags::O_DIRECTORY | OpenFlags::O_NOFOLLOW,
+            )
             .map_err(|err| fail(path, "open directory", &err))?;
         finish(path, dir.as_fd(), mode, owner)?;
     }
