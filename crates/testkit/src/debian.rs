@@ -12,6 +12,22 @@ use crate::prereq::missing;
 /// The suite the rootfs is built from.
 pub const DEBIAN_SUITE: &str = "bookworm";
 
+/// Packages added to minbase: programs that look up the running user in ways of their own
+/// (`ssh-keygen` refuses to run without a passwd entry; Python's `getpass.getuser()`, in the
+/// standard library, asks `pwd`). Written into the marker, so a rootfs built with another list
+/// is rebuilt.
+pub const DEBIAN_EXTRA_PACKAGES: &str = "openssh-client,python3-minimal,libpython3.11-stdlib";
+
+/// Whether the marker at `path` records a build of this package list.
+fn complete(marker: &Path) -> bool {
+    fs::read_to_string(marker).is_ok_and(|s| s == DEBIAN_EXTRA_PACKAGES)
+}
+
+fn mark_complete(marker: &Path) {
+    fs::write(marker, DEBIAN_EXTRA_PACKAGES)
+        .unwrap_or_else(|e| panic!("write {}: {e}", marker.display()));
+}
+
 /// The first `URIs:` of the host's `/etc/apt/sources.list.d/debian.sources` (the mirror apt
 /// uses), else deb.debian.org.
 fn mirror() -> String {
@@ -40,7 +56,7 @@ fn debootstrap() -> PathBuf {
 }
 
 /// The Debian minbase rootfs, built on first use: `debootstrap --variant=minbase bookworm`
-/// from the host's Debian mirror into `<workspace>/target/debian-rootfs/rootfs`, complete once
+/// with [`DEBIAN_EXTRA_PACKAGES`] from the host's Debian mirror into `<workspace>/target/debian-rootfs/rootfs`, complete once
 /// the marker `<workspace>/target/debian-rootfs/complete` exists (an interrupted build is
 /// redone). An exclusive lock on `<workspace>/target/debian-rootfs/lock` makes parallel test
 /// processes wait for one build. The directories down to the rootfs are made traversable
@@ -51,7 +67,7 @@ pub fn debian_rootfs() -> PathBuf {
     let base = workspace().join("target/debian-rootfs");
     let root = base.join("rootfs");
     let marker = base.join("complete");
-    if !marker.exists() {
+    if !complete(&marker) {
         build(&base, &root, &marker);
     }
     make_traversable(&root);
@@ -68,15 +84,15 @@ pub fn debian_rootfs_for(uid: u32, gid: u32) -> PathBuf {
     let base = workspace().join(format!("target/debian-rootfs-{uid}"));
     let root = base.join("rootfs");
     let marker = base.join("complete");
-    if !marker.exists() {
+    if !complete(&marker) {
         crate::prereq::require_root();
         fs::create_dir_all(&base).unwrap_or_else(|e| panic!("mkdir {}: {e}", base.display()));
         let lock = File::create(base.join("lock")).expect("debian-rootfs copy lock file");
         let _lock = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
             .unwrap_or_else(|(_, e)| panic!("lock debian-rootfs copy: {e}"));
-        if !marker.exists() {
+        if !complete(&marker) {
             if root.exists() {
-                fs::remove_dir_all(&root).expect("remove an incomplete copy");
+                fs::remove_dir_all(&root).expect("remove an incomplete or outdated copy");
             }
             let out = Command::new("cp")
                 .arg("-a")
@@ -86,7 +102,7 @@ pub fn debian_rootfs_for(uid: u32, gid: u32) -> PathBuf {
                 .expect("run cp");
             assert!(out.status.success(), "cp -a {}: {out:?}", source.display());
             crate::tree::chown_tree(&root, uid, gid);
-            File::create(&marker).expect("write the copy's marker");
+            mark_complete(&marker);
         }
     }
     make_traversable(&root);
@@ -101,14 +117,16 @@ fn build(base: &Path, root: &Path, marker: &Path) {
     let lock = File::create(base.join("lock")).expect("debian-rootfs lock file");
     let _lock = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
         .unwrap_or_else(|(_, e)| panic!("lock debian-rootfs: {e}"));
-    if marker.exists() {
+    if complete(marker) {
         return;
     }
     if root.exists() {
-        fs::remove_dir_all(root).expect("remove an incomplete debian rootfs");
+        fs::remove_dir_all(root).expect("remove an incomplete or outdated debian rootfs");
     }
     let out = Command::new(debootstrap())
-        .args(["--variant=minbase", DEBIAN_SUITE])
+        .arg("--variant=minbase")
+        .arg(format!("--include={DEBIAN_EXTRA_PACKAGES}"))
+        .arg(DEBIAN_SUITE)
         .arg(root)
         .arg(mirror())
         .output()
@@ -120,7 +138,7 @@ fn build(base: &Path, root: &Path, marker: &Path) {
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    File::create(marker).expect("write the debian-rootfs marker");
+    mark_complete(marker);
 }
 
 /// o+x on `path` and its ancestors inside the workspace (those not already so); an ancestor

@@ -121,3 +121,42 @@ fn generated_files_are_the_containers(mode: Mode) {
         "root:x:0:0:root:/root:/bin/sh\n"
     );
 }
+
+/// Real programs that look up the running user, as uid 1000 (no entry in the image: the
+/// engine's `user1000`) and as the image's `nobody`, on a Debian root: `id -un`, `whoami`,
+/// Python's `getpass.getuser()` (with no USER or LOGNAME to read, it asks `pwd`), and
+/// `ssh-keygen`, which refuses to run ("No user exists for uid") without an entry and writes
+/// `NAME@HOST` as the key's comment. Rootful; rootless with the test user's subordinate ids
+/// (every uid mapped); rootless with `--single-mapping` (the user runs in the nested namespace).
+#[verifies("identity.passwd.current-user", "identity.user.resolve")]
+#[variants(
+    root = (Mode::Root, false),
+    rootless = (Mode::Rootless, false),
+    rootless_single_mapping = (Mode::Rootless, true)
+)]
+fn programs_that_look_up_the_user_find_it_on_debian((mode, single): (Mode, bool)) {
+    if !single {
+        subordinate_ranges(mode);
+    }
+    let debian = debian_for(mode);
+    let carrier = Rootfs::build(Users::RootOnly);
+    let script = "id -un; whoami; \
+        env -u USER -u LOGNAME -u LNAME -u USERNAME \
+          python3 -c 'import getpass; print(getpass.getuser())'; \
+        ssh-keygen -q -t ed25519 -N '' -f /tmp/key && cut -d' ' -f3 /tmp/key.pub";
+    for (user, name) in [("1000", "user1000"), ("nobody", "nobody")] {
+        let mut args = vec!["--user", user];
+        if single {
+            args.push("--single-mapping");
+        }
+        let out = run_dir(mode, &carrier, &debian, &args, &["sh", "-c", script]);
+        let text = out.ok();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{user}: {text}");
+        assert_eq!(lines[..3], [name, name, name], "{user}: {text}");
+        assert!(
+            lines[3].starts_with(&format!("{name}@")),
+            "{user}: the key's comment names the user: {text}"
+        );
+    }
+}
