@@ -99,12 +99,18 @@ impl Runtime {
         let binary = which("runc").ok_or_else(|| Error::RuntimeNotFound {
             name: "runc".into(),
         })?;
-        Ok(Runtime {
+        Ok(Self::at(binary))
+    }
+
+    /// The runtime binary at `binary`, with the defaults: runc's state root, no parent-death
+    /// signal, stdin from /dev/null.
+    fn at(binary: PathBuf) -> Self {
+        Runtime {
             binary,
             state_root: None,
             parent_death_signal: false,
             inherit_stdin: false,
-        })
+        }
     }
 
     /// Use the runtime binary at `path` (or, without a `/`, that name looked up on `PATH`).
@@ -117,12 +123,7 @@ impl Runtime {
         .ok_or_else(|| Error::RuntimeNotFound {
             name: path.display().to_string(),
         })?;
-        Ok(Runtime {
-            binary,
-            state_root: None,
-            parent_death_signal: false,
-            inherit_stdin: false,
-        })
+        Ok(Self::at(binary))
     }
 
     /// Use `dir` as runc's `--root` instead of the per-user default (the default state root's

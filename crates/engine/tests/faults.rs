@@ -114,6 +114,28 @@ fn give(mode: Mode, p: &Path) {
 
 /// `locald-engine ARGS` in `mode`, ended by the hang guard; SIGTERM to the engine once the
 /// file `signal_when` exists.
+/// `run [OPTS...] --state-root STATE --id ID --rootfs ROOTFS -- true`.
+fn run_true<'a>(
+    state: &'a Path,
+    id: &'a str,
+    rootfs: &'a Rootfs,
+    opts: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec!["run"];
+    args.extend_from_slice(opts);
+    args.extend([
+        "--state-root",
+        state.to_str().unwrap(),
+        "--id",
+        id,
+        "--rootfs",
+        rootfs.path().to_str().unwrap(),
+        "--",
+        "true",
+    ]);
+    args
+}
+
 fn bounded(mode: Mode, rootfs: &Rootfs, args: &[&str], signal_when: Option<&Path>) -> Output {
     let mut cmd = engine_command(mode, rootfs);
     cmd.args(args);
@@ -199,22 +221,7 @@ fn state_root_on_tmpfs(mode: Mode, options: &[String]) -> (usize, usize) {
         )
         .unwrap();
         let id = format!("full-{}-{i}", mode_name(mode));
-        let out = bounded(
-            mode,
-            &rootfs,
-            &[
-                "run",
-                "--state-root",
-                state.to_str().unwrap(),
-                "--id",
-                &id,
-                "--rootfs",
-                rootfs.path().to_str().unwrap(),
-                "--",
-                "true",
-            ],
-            None,
-        );
+        let out = bounded(mode, &rootfs, &run_true(&state, &id, &rootfs, &[]), None);
         match out.code {
             0 => ran += 1,
             125 => {
@@ -354,24 +361,16 @@ fn with_runtime(
 ) -> (Output, PathBuf, String) {
     let state = own_state_root(mode, rootfs);
     let id = format!("fault-{}", mode_name(mode));
+    let runtime = [
+        "--runtime",
+        runtime.to_str().unwrap(),
+        "--stop-timeout",
+        "1",
+    ];
     let out = bounded(
         mode,
         rootfs,
-        &[
-            "run",
-            "--runtime",
-            runtime.to_str().unwrap(),
-            "--stop-timeout",
-            "1",
-            "--state-root",
-            state.to_str().unwrap(),
-            "--id",
-            &id,
-            "--rootfs",
-            rootfs.path().to_str().unwrap(),
-            "--",
-            "true",
-        ],
+        &run_true(&state, &id, rootfs, &runtime),
         started,
     );
     (out, state, id)
