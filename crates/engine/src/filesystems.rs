@@ -331,7 +331,28 @@ pub fn state_file_bind_options(opts: &RunOptions) -> Vec<String> {
 /// binds.
 pub(crate) fn plan(plan: &mut Plan, ctx: &Context<'_>) -> Result<()> {
     plan_root(plan, ctx.input.rootfs, ctx.options().readonly_rootfs)?;
-    plan_mounts(plan, ctx.options(), ctx.input.state_dir)
+    plan_mounts(plan, ctx.options(), ctx.input.state_dir)?;
+    plan_cgroup_hierarchies_readonly(plan, &ctx.input.host_files.facts.cgroup_hierarchies);
+    Ok(())
+}
+
+/// On a cgroup v1 or hybrid host, each hierarchy below `/sys/fs/cgroup` as a read-only path
+/// too. runc mounts the hierarchies read-only itself when the cgroup mount asks for `ro`; youki's
+/// libcontainer (0.7, `setup_namespaced_subsystem`) mounts them with nosuid, nodev and noexec
+/// only, so the container's root could write its own limits, and with a user namespace the
+/// host's `/sys` is bound with its cgroup2 `unified` hierarchy read-write (both measured by the
+/// probe under the `libcontainer_shim` example). Runtimes remount read-only paths after every
+/// mount and skip one that does not exist, so these are harmless where a runtime did it already.
+#[implements("filesystems.cgroup")]
+fn plan_cgroup_hierarchies_readonly(plan: &mut Plan, hierarchies: &[String]) {
+    for name in hierarchies {
+        plan.push(
+            requirement!("filesystems.cgroup"),
+            Item::ReadonlyPath {
+                path: format!("{CGROUP_READONLY_PATH}/{name}"),
+            },
+        );
+    }
 }
 
 /// The mounts: pseudo filesystems, state-file binds, then the caller's binds.
@@ -491,6 +512,23 @@ mod tests {
                 serde_json::json!(["/sys/fs/cgroup"])
             );
         }
+    }
+
+    /// On a cgroup v1 or hybrid host every hierarchy is a read-only path of its own, after the
+    /// tmpfs; on a v2 host (no hierarchies) nothing is added.
+    #[test]
+    #[verifies("filesystems.cgroup")]
+    fn each_cgroup_hierarchy_is_a_read_only_path() {
+        let mut p = Plan::default();
+        plan_cgroup_hierarchies_readonly(&mut p, &["cpu,cpuacct".into(), "memory".into()]);
+        let json = serde_json::to_value(p.to_spec().unwrap()).unwrap();
+        assert_eq!(
+            json["linux"]["readonlyPaths"],
+            serde_json::json!(["/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/memory"])
+        );
+        let mut p = Plan::default();
+        plan_cgroup_hierarchies_readonly(&mut p, &[]);
+        assert!(p.entries().is_empty());
     }
 
     #[test]

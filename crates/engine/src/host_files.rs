@@ -65,12 +65,20 @@ pub struct HostFacts {
     pub oom_score_adj: i32,
     /// The CPUs the kernel may bring online (`/sys/devices/system/cpu/possible`).
     pub possible_cpus: Vec<u32>,
+    /// The names of the host's cgroup hierarchies mounted below `/sys/fs/cgroup` (v1's `cpu`,
+    /// `memory`, `systemd`, ..., and a hybrid host's cgroup2 `unified`), from
+    /// [`SELF_MOUNTINFO_PATH`]; empty on a cgroup v2 host, whose one hierarchy is
+    /// `/sys/fs/cgroup` itself.
+    pub cgroup_hierarchies: Vec<String>,
 }
 
 /// The engine's own OOM-killer adjustment.
 pub const SELF_OOM_SCORE_ADJ_PATH: &str = "/proc/self/oom_score_adj";
 /// The CPUs the kernel may bring online, as a list of ranges (`0-3,8`).
 pub const POSSIBLE_CPUS_PATH: &str = "/sys/devices/system/cpu/possible";
+
+/// The engine's own mount table.
+pub const SELF_MOUNTINFO_PATH: &str = "/proc/self/mountinfo";
 
 /// The most CPUs the engine lists (the kernel's `NR_CPUS` maximum is 8192).
 const MAX_CPUS: u32 = 8192;
@@ -79,6 +87,16 @@ impl HostFacts {
     /// The facts from the texts of [`SELF_OOM_SCORE_ADJ_PATH`] and [`POSSIBLE_CPUS_PATH`]; a
     /// missing or malformed text gives that fact's default.
     pub fn parse(oom_score_adj: Option<&str>, cpus: Option<&str>) -> Self {
+        Self::parse_with_mounts(oom_score_adj, cpus, None)
+    }
+
+    /// [`HostFacts::parse`], and the cgroup hierarchies from the text of
+    /// [`SELF_MOUNTINFO_PATH`].
+    pub fn parse_with_mounts(
+        oom_score_adj: Option<&str>,
+        cpus: Option<&str>,
+        mountinfo: Option<&str>,
+    ) -> Self {
         let oom_score_adj = oom_score_adj
             .and_then(|t| t.trim().parse::<i32>().ok())
             .filter(|v| (-1000..=1000).contains(v))
@@ -86,6 +104,7 @@ impl HostFacts {
         HostFacts {
             oom_score_adj,
             possible_cpus: cpus.map(parse_cpu_list).unwrap_or_default(),
+            cgroup_hierarchies: mountinfo.map(cgroup_hierarchies).unwrap_or_default(),
         }
     }
 
@@ -99,12 +118,45 @@ impl HostFacts {
                 .ok()
                 .map(|_| text)
         };
-        Self::parse(
+        Self::parse_with_mounts(
             read(SELF_OOM_SCORE_ADJ_PATH).as_deref(),
             read(POSSIBLE_CPUS_PATH).as_deref(),
+            read(SELF_MOUNTINFO_PATH).as_deref(),
         )
     }
 }
+
+/// The names of the `cgroup` and `cgroup2` mounts directly below `/sys/fs/cgroup` in a mount table
+/// (proc(5), `/proc/PID/mountinfo`: the mount point is the fifth field, the filesystem type the
+/// first after the ` - ` separator). A name with an escaped character (`\040`) or a `/` is
+/// skipped: it could not be a hierarchy's directory that runtimes create.
+fn cgroup_hierarchies(mountinfo: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for line in mountinfo.lines() {
+        let Some((fields, rest)) = line.split_once(" - ") else {
+            continue;
+        };
+        if !matches!(rest.split(' ').next(), Some("cgroup" | "cgroup2")) {
+            continue;
+        }
+        let Some(name) = fields
+            .split(' ')
+            .nth(4)
+            .and_then(|m| m.strip_prefix("/sys/fs/cgroup/"))
+        else {
+            continue;
+        };
+        let plain = !name.is_empty() && !name.contains(['/', '\\']);
+        if plain && !names.iter().any(|n| n == name) && names.len() < MAX_CGROUP_HIERARCHIES {
+            names.push(name.to_owned());
+        }
+    }
+    names
+}
+
+/// The most cgroup hierarchies the engine lists (Linux has 14 controllers, and a few named
+/// hierarchies such as systemd's).
+const MAX_CGROUP_HIERARCHIES: usize = 32;
 
 /// The CPUs of a kernel CPU list (`0-3,8`); an entry that does not parse ends the list.
 fn parse_cpu_list(text: &str) -> Vec<u32> {
@@ -217,6 +269,33 @@ mod tests {
         assert_eq!(parse_cpu_list("0-4294967295").len(), MAX_CPUS as usize);
         let own = HostFacts::read();
         assert!(!own.possible_cpus.is_empty() || !Path::new(POSSIBLE_CPUS_PATH).exists());
+    }
+
+    /// The cgroup hierarchies from a mount table: only `cgroup` and `cgroup2` mounts directly
+    /// below /sys/fs/cgroup, each once; a tmpfs, deeper or escaped mount points are not.
+    #[test]
+    fn cgroup_hierarchies_come_from_the_mount_table() {
+        let table = "\
+25 30 0:22 / /sys rw,nosuid - sysfs sysfs rw
+26 25 0:23 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755
+27 26 0:24 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
+28 26 0:25 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd
+31 26 0:28 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid shared:9 - cgroup cgroup rw,cpu,cpuacct
+32 26 0:29 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
+33 26 0:29 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
+34 26 0:30 / /sys/fs/cgroup/a\\040b rw - cgroup cgroup rw,net_cls
+35 30 0:31 / /mnt/sys/fs/cgroup/pids rw - cgroup cgroup rw,pids
+36 26 0:32 / /sys/fs/cgroup/x/y rw - cgroup cgroup rw,pids
+";
+        let facts = HostFacts::parse_with_mounts(None, None, Some(table));
+        assert_eq!(
+            facts.cgroup_hierarchies,
+            ["unified", "systemd", "cpu,cpuacct", "memory"]
+        );
+        let v2 = "26 25 0:23 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
+        let facts = HostFacts::parse_with_mounts(None, None, Some(v2));
+        assert!(facts.cgroup_hierarchies.is_empty());
+        assert!(HostFacts::parse(None, None).cgroup_hierarchies.is_empty());
     }
 
     #[test]

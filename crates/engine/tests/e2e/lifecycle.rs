@@ -453,7 +453,12 @@ mod runc_state {
 /// through youki's libcontainer with a cgroups path; the workload's status comes back, and the
 /// bundle holds nothing its owner cannot remove (libcontainer's state lives in root's state
 /// root, not in the bundle).
-#[verifies("lifecycle.bundle", "lifecycle.exit-status", "isolation.cgroups-path")]
+#[verifies(
+    "lifecycle.bundle",
+    "lifecycle.exit-status",
+    "isolation.cgroups-path",
+    "filesystems.cgroup"
+)]
 #[variants(root = Mode::Root, rootless = Mode::Rootless)]
 fn the_libcontainer_shim_example_runs_a_bundle_its_user_prepared(mode: Mode) {
     locald_testkit::require_root();
@@ -483,7 +488,13 @@ fn the_libcontainer_shim_example_runs_a_bundle_its_user_prepared(mode: Mode) {
     }
     let out = prepare
         .args(["--cgroups-path", &format!("/{id}"), "--", "sh", "-c"])
-        .arg("id -u; sed -n -e 's/^[0-9]*:pids://p' -e 's/^0:://p' /proc/self/cgroup | head -n 1; sleep 1; exit 3")
+        .arg(
+            "id -u; sed -n -e 's/^[0-9]*:pids://p' -e 's/^0:://p' /proc/self/cgroup | head -n 1; \
+             awk '{ for (i = 7; $i != \"-\"; i++); } \
+               $(i + 1) == \"cgroup\" && $5 ~ \"^/sys/fs/cgroup/\" { o[$5] = $6 } \
+               END { for (m in o) if (o[m] !~ /^ro/) n++; print n + 0 }' /proc/self/mountinfo; \
+             sleep 1; exit 3",
+        )
         .output()
         .unwrap();
     assert!(out.status.success(), "prepare: {out:?}");
@@ -502,8 +513,10 @@ fn the_libcontainer_shim_example_runs_a_bundle_its_user_prepared(mode: Mode) {
     assert_eq!(
         (out.status.code(), stdout.as_ref()),
         // Its own cgroup namespace: the workload's cgroup is its root; where it is, the host
-        // sees.
-        (Some(3), "0\n/\n"),
+        // sees. No cgroup v1 hierarchy writable: the last `cgroup` mount at each path below
+        // /sys/fs/cgroup is read-only (libcontainer 0.7 mounts them read-write; the engine's
+        // read-only paths cover them).
+        (Some(3), "0\n/\n0\n"),
         "{out:?}"
     );
     assert!(

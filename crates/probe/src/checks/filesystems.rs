@@ -258,6 +258,23 @@ pub(super) fn sys_read_only(ctx: &Ctx) -> Verdict {
     ))
 }
 
+/// The cgroup hierarchies mounted on the tmpfs `tmpfs` (its children: mounts below a covered
+/// one are hidden), each as the last mount at its path: a runtime's read-only bind stacked on a
+/// hierarchy (a read-only path) is what the process sees there.
+fn visible_hierarchies<'a>(mounts: &'a [Mount], tmpfs: &Mount) -> Vec<&'a Mount> {
+    let mut hierarchies: Vec<&Mount> = Vec::new();
+    for c in mounts
+        .iter()
+        .filter(|c| c.parent == tmpfs.id && (c.fstype == "cgroup" || c.fstype == "cgroup2"))
+    {
+        let top = parse::mount_at(mounts, &c.mount_point).unwrap_or(c);
+        if !hierarchies.iter().any(|h| h.mount_point == top.mount_point) {
+            hierarchies.push(top);
+        }
+    }
+    hierarchies
+}
+
 #[verifies("filesystems.cgroup")]
 pub(super) fn cgroup_read_only(ctx: &Ctx) -> Verdict {
     const OPTS: [&str; 4] = ["nosuid", "noexec", "nodev", "relatime"];
@@ -277,12 +294,7 @@ pub(super) fn cgroup_read_only(ctx: &Ctx) -> Verdict {
         // read-only; runc leaves the tmpfs itself read-write, so it must at least not be
         // writable (runc makes it 0555, and the process has no CAP_DAC_OVERRIDE).
         "tmpfs" => {
-            let hierarchies: Vec<&Mount> = ctx
-                .mounts
-                .iter()
-                // Children of the visible tmpfs: mounts below a covered one are hidden.
-                .filter(|c| c.parent == m.id && (c.fstype == "cgroup" || c.fstype == "cgroup2"))
-                .collect();
+            let hierarchies = visible_hierarchies(&ctx.mounts, m);
             let mut problems = Vec::new();
             let missing = m.missing(&OPTS);
             if !missing.is_empty() {
@@ -448,6 +460,31 @@ mod duty_tests {
         assert_eq!(read_only_tmpfs_verdict(true, tmpfs).outcome, Outcome::Pass);
         let ro = |d: &str| Some(("tmpfs".to_owned(), d == "/var/tmp"));
         assert_eq!(read_only_tmpfs_verdict(true, ro).outcome, Outcome::Fail);
+    }
+
+    /// A hierarchy mounted read-write and covered by a read-only bind of itself (libcontainer's
+    /// mount, then the engine's read-only path) is seen read-only; one not covered is seen as
+    /// mounted.
+    #[test]
+    fn a_hierarchy_is_seen_as_its_last_mount() {
+        let mounts = parse::parse_mountinfo(
+            "100 99 0:47 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs rw\n\
+             101 100 0:29 / /sys/fs/cgroup/cpu rw,nosuid - cgroup cgroup rw,cpu\n\
+             102 100 0:30 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory\n\
+             110 101 0:29 / /sys/fs/cgroup/cpu ro,nosuid - cgroup cgroup rw,cpu\n",
+        );
+        let tmpfs = parse::mount_at(&mounts, "/sys/fs/cgroup").unwrap();
+        let seen: Vec<(&str, bool)> = visible_hierarchies(&mounts, tmpfs)
+            .iter()
+            .map(|m| (m.mount_point.as_str(), m.read_only()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("/sys/fs/cgroup/cpu", true),
+                ("/sys/fs/cgroup/memory", false)
+            ]
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! | `docker` | `docker run --rm --network host` of the rootfs imported as an image, under a `dockerd` the runner starts on its own socket and data root ([`docker`]) |
 //! | `docker --init` | the same with `--init` (docker-init, tini, is PID 1) |
 //! | `youki` | `locald-engine run --runtime youki ...`, as root, when youki is installed |
+//! | `libcontainer` | `libcontainer_shim prepare` then `libcontainer_shim run` (the engine's example shaped like locald's setuid shim: the bundle run in-process by youki's `libcontainer` crate), as root |
 //!
 //! A configuration whose tool (or privilege) is missing is recorded as unavailable with the
 //! reason. The results file ([`Conformance`]) has this shape:
@@ -39,7 +40,7 @@ pub mod docker;
 pub mod kubernetes;
 
 /// The configurations, in matrix order.
-pub const ENGINES: [&str; 8] = [
+pub const ENGINES: [&str; 9] = [
     "locald-root",
     "locald-rootless",
     "locald-private",
@@ -48,6 +49,7 @@ pub const ENGINES: [&str; 8] = [
     "docker",
     "docker --init",
     "youki",
+    "libcontainer",
 ];
 
 /// The unprivileged user the rootless configuration runs as (`LOCALD_TEST_USER` overrides).
@@ -70,6 +72,11 @@ pub struct Cli {
     /// The static locald-probe binary (default: built with cargo).
     #[arg(long, value_name = "PATH")]
     pub probe: Option<PathBuf>,
+    /// The engine's `libcontainer_shim` example, which runs a bundle through youki's
+    /// libcontainer crate as locald's shim does (default: `examples/libcontainer_shim` next to
+    /// this executable, where `cargo build --workspace --all-targets` puts it).
+    #[arg(long, value_name = "PATH")]
+    pub libcontainer_shim: Option<PathBuf>,
     /// The static locald-init the engine runs as PID 1 (default: built with cargo).
     #[arg(long, value_name = "PATH")]
     pub init: Option<PathBuf>,
@@ -89,7 +96,7 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["kubernetes", "kubernetes_log"])]
     pub rootfs_tar: Option<PathBuf>,
     /// Run only this configuration (repeatable): locald-root, locald-rootless, locald-private,
-    /// runc-spec, podman, docker, "docker --init", youki.
+    /// runc-spec, podman, docker, "docker --init", youki, libcontainer.
     #[arg(long, value_name = "NAME")]
     pub only: Vec<String>,
 }
@@ -130,6 +137,16 @@ fn exe_dir() -> PathBuf {
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf))
         .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The version of the crate `name` in the workspace's Cargo.lock (what the examples were built
+/// with).
+fn locked_version(name: &str) -> Option<String> {
+    let lock = fs::read_to_string(workspace_root().join("Cargo.lock")).ok()?;
+    let mut lines = lock.lines();
+    lines.find(|l| *l == format!("name = \"{name}\""))?;
+    let version = lines.next()?.strip_prefix("version = \"")?;
+    Some(version.trim_end_matches('"').to_owned())
 }
 
 /// The workspace this crate was built from.
@@ -355,6 +372,7 @@ struct Env {
     host_resolv_conf: Option<String>,
     host_hosts: Option<String>,
     engine_bin: PathBuf,
+    libcontainer_shim: PathBuf,
     init: PathBuf,
     runc: Option<PathBuf>,
 }
@@ -476,6 +494,51 @@ fn run_locald_youki(env: &Env) -> Run {
         Command::new(&env.engine_bin)
             .args(env.engine_run_args(&env.init, &["--runtime".as_ref(), youki.as_os_str()])),
         "locald-engine run --runtime youki",
+    ))
+}
+
+/// This engine's bundle run in-process by youki's `libcontainer` crate, the way locald's setuid
+/// shim runs it: `libcontainer_shim prepare ROOTFS BUNDLE -- PROBE...` then
+/// `libcontainer_shim run BUNDLE`, as root. Shown for comparison, as `youki` is.
+fn run_libcontainer(env: &Env) -> Run {
+    if !euid_is_root() {
+        return Run::Unavailable("not running as root".into());
+    }
+    if !env.libcontainer_shim.is_file() {
+        return Run::Unavailable(format!(
+            "no libcontainer_shim at {} (cargo build -p locald-engine --features libcontainer \
+             --example libcontainer_shim, or pass --libcontainer-shim)",
+            env.libcontainer_shim.display()
+        ));
+    }
+    let bundle = env.base.join("libcontainer-bundle");
+    let prepared = Command::new(&env.libcontainer_shim)
+        .arg("prepare")
+        .arg(&env.rootfs)
+        .arg(&bundle)
+        .arg("--")
+        .args(env.probe_args())
+        // The engine takes only an absolute init path.
+        .env(
+            "LOCALD_INIT",
+            fs::canonicalize(&env.init).unwrap_or_else(|_| env.init.clone()),
+        )
+        .stdin(Stdio::null())
+        .output();
+    match prepared {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => {
+            return Run::Ran(Err(format!(
+                "libcontainer_shim prepare exited with {}: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        Err(e) => return Run::Ran(Err(format!("cannot start libcontainer_shim: {e}"))),
+    }
+    Run::Ran(probe_output(
+        Command::new(&env.libcontainer_shim).arg("run").arg(&bundle),
+        "libcontainer_shim run",
     ))
 }
 
@@ -716,6 +779,9 @@ fn describe(name: &str) -> &'static str {
         "youki" => {
             "locald-engine run as root with youki (youki's libcontainer, the runtime locald embeds) instead of runc"
         }
+        "libcontainer" => {
+            "the engine's bundle run in-process by youki's libcontainer crate as root, as locald's setuid shim runs it (the libcontainer_shim example)"
+        }
         "docker" => {
             "docker run --rm --network host of the rootfs imported as an image, under Debian's dockerd started on a socket and data root of its own (--bridge=none --iptables=false, cgroupfs driver)"
         }
@@ -735,6 +801,14 @@ fn version(name: &str, env: &Env, docker: Option<&Result<docker::Daemon, String>
             .map(|d| d.version.clone())
             .unwrap_or_default(),
         "locald-root" | "locald-rootless" | "locald-private" => locald_version(env),
+        "libcontainer" => {
+            let engine = locald_version(env);
+            format!(
+                "{}; libcontainer {}",
+                engine.split(';').next().unwrap_or_default(),
+                locked_version("libcontainer").unwrap_or_else(|| "(version unknown)".into())
+            )
+        }
         "runc-spec" => env
             .runc
             .as_ref()
@@ -877,6 +951,10 @@ pub fn run(cli: &Cli) -> Result<(Conformance, PathBuf, bool), String> {
             .engine_bin
             .clone()
             .unwrap_or_else(|| exe_dir().join("locald-engine")),
+        libcontainer_shim: cli
+            .libcontainer_shim
+            .clone()
+            .unwrap_or_else(|| exe_dir().join("examples/libcontainer_shim")),
         init,
         runc: which("runc"),
     };
@@ -895,6 +973,7 @@ pub fn run(cli: &Cli) -> Result<(Conformance, PathBuf, bool), String> {
             "locald-rootless" => run_locald_rootless(&env),
             "runc-spec" => run_runc_spec(&env),
             "youki" => run_locald_youki(&env),
+            "libcontainer" => run_libcontainer(&env),
             "docker" => docker::run(&env, docker.as_ref(), false),
             "docker --init" => docker::run(&env, docker.as_ref(), true),
             _ => run_podman(&env),
