@@ -74,7 +74,8 @@ pub struct Options {
     /// Network mode.
     #[arg(long, value_enum, default_value = "host")]
     pub network: Network,
-    /// Container hostname (default: the first 12 characters of the id).
+    /// Container hostname (default: the id made a hostname; a 64-hex-digit id gives its first 12
+    /// characters).
     #[arg(long, value_name = "NAME")]
     pub hostname: Option<String>,
     /// Add a line to the container's /etc/hosts: NAME:IP (repeatable).

@@ -2,11 +2,27 @@ use super::*;
 
 #[verifies("names.hostname.default", "environment.hostname")]
 #[variants(root = Mode::Root, rootless = Mode::Rootless)]
-fn hostname_is_the_first_12_characters_of_the_id(mode: Mode) {
-    let opts = ["--id", "abcdef0123456789-e2e"];
+fn hostname_is_the_short_id_of_a_hex_id(mode: Mode) {
+    let id = "abcdef0123456789e2e0".repeat(4);
+    let opts = ["--id", &id[..64]];
     let script = "hostname; cat /proc/sys/kernel/hostname; echo $HOSTNAME";
     let out = sh(mode, Users::RootOnly, &opts, script);
     assert_eq!(out.ok(), "abcdef012345\nabcdef012345\nabcdef012345\n");
+}
+
+/// locald's readable ids (a project and a service) are the hostname whole, as the workload,
+/// `/etc/hostname` and `/etc/hosts` see it.
+#[verifies("names.hostname.default", "names.hosts.hostname")]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
+fn a_readable_id_is_the_hostname(mode: Mode) {
+    let opts = ["--id", "My_App.worker-e2e"];
+    let script =
+        "hostname; cat /etc/hostname; echo $HOSTNAME; grep -c my-app.worker-e2e /etc/hosts";
+    let out = sh(mode, Users::RootOnly, &opts, script);
+    assert_eq!(
+        out.ok(),
+        "my-app.worker-e2e\nmy-app.worker-e2e\nmy-app.worker-e2e\n2\n"
+    );
 }
 
 #[test]
@@ -75,7 +91,7 @@ mod name_files {
         let out = sh(
             mode,
             Users::RootOnly,
-            &["--id", "0123456789abcdef", "--add-host", "db:192.0.2.7"],
+            &["--id", "web-1", "--add-host", "db:192.0.2.7"],
             script,
         );
         let stdout = out.ok();
@@ -86,13 +102,13 @@ mod name_files {
             parts.next().expect("resolv.conf"),
             parts.next().expect("mountinfo"),
         );
-        assert_eq!(names, "0123456789ab\n0123456789ab\n", "{stdout}");
+        assert_eq!(names, "web-1\nweb-1\n", "{stdout}");
         let lines: Vec<&str> = hosts.lines().filter(|l| !l.starts_with('#')).collect();
         for want in [
             "127.0.0.1\tlocalhost",
             "::1\tlocalhost ip6-localhost ip6-loopback",
-            "127.0.0.1\t0123456789ab",
-            "::1\t0123456789ab",
+            "127.0.0.1\tweb-1",
+            "::1\tweb-1",
             "192.0.2.7\tdb",
         ] {
             assert!(lines.contains(&want), "{want:?} in {hosts}");
