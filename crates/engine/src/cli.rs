@@ -135,6 +135,42 @@ pub struct Options {
     pub args: Vec<String>,
 }
 
+/// The flags of `refresh`: a bundle and the names its container should see now (the whole
+/// current list, as for `run`), rewritten into its `/etc/hosts` and `/etc/resolv.conf`
+/// ([`crate::names::refresh`]).
+#[derive(Debug, Clone, Args)]
+pub struct RefreshFlags {
+    /// The bundle directory `prepare` (or `run`) wrote.
+    #[arg(long, value_name = "DIR")]
+    pub bundle: PathBuf,
+    /// A line of the container's /etc/hosts: NAME:IP (repeatable; replaces those given before).
+    #[arg(long = "add-host", value_name = "NAME:IP", value_parser = parse_extra_host)]
+    pub add_hosts: Vec<ExtraHost>,
+    /// A nameserver for /etc/resolv.conf, replacing the host's (repeatable).
+    #[arg(long = "dns", value_name = "IP")]
+    pub dns: Vec<std::net::IpAddr>,
+    /// A search domain for /etc/resolv.conf, replacing the host's (repeatable; `.` for none).
+    #[arg(long = "dns-search", value_name = "DOMAIN")]
+    pub dns_search: Vec<String>,
+    /// A resolver option for /etc/resolv.conf, replacing the host's (repeatable).
+    #[arg(long = "dns-option", value_name = "OPTION")]
+    pub dns_options: Vec<String>,
+}
+
+impl RefreshFlags {
+    /// What the flags ask [`crate::names::refresh`] to write.
+    pub fn refresh(&self) -> crate::names::Refresh {
+        crate::names::Refresh {
+            extra_hosts: self.add_hosts.clone(),
+            dns: DnsOptions {
+                servers: self.dns.clone(),
+                search: self.dns_search.clone(),
+                options: self.dns_options.clone(),
+            },
+        }
+    }
+}
+
 /// The reason of a run option's error, without the field name the library gives it: clap's
 /// message already names the flag.
 fn reason(e: Error) -> String {

@@ -10,8 +10,10 @@
 //! read-only; the image's own are never read.
 
 mod hosts;
+mod refresh;
 
 pub use hosts::{LOCALHOST_LINES, hosts_file};
+pub use refresh::{Refresh, Refreshed, refresh, refresh_with};
 
 use locald_spec_macros::implements;
 

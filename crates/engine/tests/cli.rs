@@ -289,6 +289,8 @@ fn usage_errors_exit_125_and_help_exits_0() {
         &[],
         &["rm"],
         &["completions", "tcsh"],
+        &["refresh"],
+        &["refresh", "--bundle", "/", "--add-host", "db"],
     ] {
         let out = output(Command::new(BIN).args(args));
         assert_eq!(out.code, 125, "{args:?}: {out:#?}");
@@ -310,6 +312,45 @@ fn usage_errors_exit_125_and_help_exits_0() {
         text.contains("{\"config\":"),
         "the minimal image configuration: {text}"
     );
+}
+
+/// `refresh` names the flag behind a refused option and says when a directory is no bundle;
+/// it rewrites a prepared bundle's /etc/hosts (`names.hosts.refresh`, whose end-to-end tests
+/// refresh a running container).
+#[test]
+#[verifies("names.hosts.refresh")]
+fn refresh_rewrites_a_prepared_bundle_and_names_the_flags() {
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let root = rootfs.path().to_str().unwrap();
+    let bundle = rootfs.scratch().join("bundle");
+    let b = bundle.to_str().unwrap();
+    let prepare = [
+        "prepare",
+        "--no-init",
+        "--id",
+        "web",
+        "--rootfs",
+        root,
+        "--bundle",
+        b,
+        "--",
+        "true",
+    ];
+    output(Command::new(BIN).args(prepare)).ok();
+    let refresh = |extra: &[&str]| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["refresh", "--bundle", b]).args(extra);
+        output(&mut cmd)
+    };
+    refresh(&["--add-host", "bad name:192.0.2.7"]).refused("--add-host: \"bad name\"");
+    refresh(&["--dns-search=bad domain"]).refused("--dns-search: ");
+    refresh(&["--add-host", "cache:192.0.2.9"]).ok();
+    let hosts = std::fs::read_to_string(bundle.join("hosts")).unwrap();
+    assert!(hosts.contains("127.0.0.1\tweb\n"), "{hosts}");
+    assert!(hosts.contains("192.0.2.9\tcache\n"), "{hosts}");
+    let not_bundle = rootfs.scratch().to_str().unwrap().to_owned();
+    let out = output(Command::new(BIN).args(["refresh", "--bundle", &not_bundle]));
+    out.refused("not a bundle");
 }
 
 /// Errors name the flag the user typed, never the library's field names.
