@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! locald-engine run     --rootfs DIR [-i] [options] [-- CMD [ARG...]]
+//!                       options include --entrypoint PROGRAM, -w DIR, --cgroups-path PATH,
+//!                       --annotation KEY=VALUE
 //! locald-engine prepare --rootfs DIR --bundle DIR [options] [-- CMD [ARG...]]
 //! locald-engine start   --bundle DIR [-i]
 //! locald-engine mount   --bundle DIR

@@ -353,6 +353,83 @@ fn refresh_rewrites_a_prepared_bundle_and_names_the_flags() {
     out.refused("not a bundle");
 }
 
+/// The flags of the library-only options (`--entrypoint`, `--workdir`, `--cgroups-path`,
+/// `--annotation`) reach the plan, and a bad value exits 125 naming the flag before anything
+/// is written.
+#[test]
+#[verifies(
+    "process.entrypoint",
+    "process.working-dir",
+    "isolation.cgroups-path",
+    "lifecycle.annotations"
+)]
+fn library_only_options_have_flags_checked_by_name() {
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let root = rootfs.path().to_str().unwrap();
+    let explain = |extra: &[&str]| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["explain", "--no-init", "--json", "--rootfs", root])
+            .args(extra)
+            .args(["--", "hi"]);
+        output(&mut cmd)
+    };
+    let out = explain(&[
+        "--entrypoint",
+        "/bin/echo",
+        "-w",
+        "/tmp",
+        "--cgroups-path",
+        "/locald/shop/web",
+        "--annotation",
+        "dev.locald.project=shop=1",
+        "--annotation",
+        "empty=",
+    ]);
+    let plan: serde_json::Value = serde_json::from_str(out.ok()).unwrap();
+    let says = |requirement: &str| -> Vec<String> {
+        plan["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["requirement"] == requirement)
+            .map(|e| e.to_string())
+            .collect()
+    };
+    let joined = |r: &str| says(r).join("\n");
+    assert!(joined("process.entrypoint").contains("/bin/echo"), "{plan}");
+    assert!(joined("process.entrypoint").contains("hi"), "{plan}");
+    assert!(joined("process.working-dir").contains("/tmp"), "{plan}");
+    assert!(
+        joined("isolation.cgroups-path").contains("/locald/shop/web"),
+        "{plan}"
+    );
+    let annotations = joined("lifecycle.annotations");
+    assert!(annotations.contains("dev.locald.project"), "{plan}");
+    assert!(
+        annotations.contains("shop=1"),
+        "the value keeps its `=`: {plan}"
+    );
+    for (flag, value, needle) in [
+        ("--workdir", "relative", "not an absolute path"),
+        ("-w", "relative", "not an absolute path"),
+        ("--cgroups-path", "/locald/../system.slice", "`..`"),
+        ("--cgroups-path", "", ""),
+        ("--annotation", "novalue", "expected KEY=VALUE"),
+        ("--annotation", "=v", "the key is empty"),
+        ("--entrypoint", "", "empty"),
+    ] {
+        let out = explain(&[&format!("{flag}={value}")]);
+        assert_eq!(out.code, 125, "{flag}={value}: {out:#?}");
+        let long = match flag {
+            "-w" => "--workdir",
+            f => f,
+        };
+        assert!(out.stderr.contains(long), "{flag}={value}: {out:#?}");
+        assert!(out.stderr.contains(needle), "{flag}={value}: {out:#?}");
+        assert!(out.stdout.is_empty(), "{out:#?}");
+    }
+}
+
 /// Errors name the flag the user typed, never the library's field names.
 #[test]
 fn errors_name_the_flags_typed() {
