@@ -241,7 +241,7 @@ fn parse_cgroups_path(s: &str) -> Result<String, String> {
 /// `--annotation KEY=VALUE`: a key that is not empty.
 fn parse_annotation(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
-        Some((k, _)) if k.is_empty() => Err(format!("{s:?}: the key is empty")),
+        Some(("", _)) => Err(format!("{s:?}: the key is empty")),
         Some((k, v)) => Ok((k.to_owned(), v.to_owned())),
         None => Err(format!("{s:?}: expected KEY=VALUE")),
     }
