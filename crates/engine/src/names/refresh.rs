@@ -116,7 +116,8 @@ fn network_of(bundle: &Bundle) -> NetworkMode {
     }
 }
 
-/// Whether the last mount at `target` (the one the container sees) is the bundle's `file`.
+/// Whether the last mount at `target` (the one the container sees) is the bundle's `file`:
+/// the same path, or the same file reached another way (the bundle opened through a symlink).
 fn mounts_own(bundle: &Bundle, file: &str, target: &str) -> bool {
     let own = bundle.state_dir.join(file);
     bundle
@@ -129,7 +130,13 @@ fn mounts_own(bundle: &Bundle, file: &str, target: &str) -> bool {
                 .find(|m| m.destination() == Path::new(target))
         })
         .and_then(|m| m.source().as_ref())
-        .is_some_and(|source| source == &own)
+        .is_some_and(|source| {
+            source == &own
+                || matches!(
+                    (std::fs::canonicalize(source), std::fs::canonicalize(&own)),
+                    (Ok(a), Ok(b)) if a == b
+                )
+        })
 }
 
 /// Replace the contents of the existing regular file `name` in `dir`, keeping its inode.
@@ -149,7 +156,10 @@ fn rewrite(dir: &Path, name: &str, text: &[u8]) -> Result<()> {
             std::io::Error::other(crate::rootfs::path_error(e)),
         )
     };
-    let root = Root::open(dir).map_err(|e| fail("open", &e))?;
+    // The bundle directory as the caller named it (a symlink to it is the caller's to give);
+    // inside it, nothing is followed.
+    let dir = std::fs::canonicalize(dir).map_err(|e| Error::io(dir, "resolve", e))?;
+    let root = Root::open(&dir).map_err(|e| fail("open", &e))?;
     let file = root
         .open_subpath(name, OpenFlags::O_WRONLY | OpenFlags::O_NOFOLLOW)
         .map_err(|e| fail("open", &e))?;
@@ -318,6 +328,13 @@ mod tests {
         std::os::unix::fs::symlink(&outside, state.join("hosts")).unwrap();
         refresh_with(&state, &Refresh::default(), &host()).unwrap_err();
         assert_eq!(fs::read_to_string(&outside).unwrap(), "precious\n");
+        // The bundle reached through a symlink to its directory: still its own files.
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&state, &link).unwrap();
+        fs::remove_file(state.join("hosts")).unwrap();
+        fs::write(state.join("hosts"), "").unwrap();
+        let done = refresh_with(&link, &Refresh::default(), &host()).unwrap();
+        assert!(done.hosts && done.resolv_conf, "{done:?}");
         // Not a bundle at all.
         let e = refresh_with(dir.path(), &Refresh::default(), &host()).unwrap_err();
         assert!(matches!(e, Error::NotABundle { .. }), "{e}");
