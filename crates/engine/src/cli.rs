@@ -74,7 +74,8 @@ pub struct Options {
     /// Network mode.
     #[arg(long, value_enum, default_value = "host")]
     pub network: Network,
-    /// Container hostname (default: the first 12 characters of the id).
+    /// Container hostname (default: the id made a hostname; a 64-hex-digit id gives its first 12
+    /// characters).
     #[arg(long, value_name = "NAME")]
     pub hostname: Option<String>,
     /// Add a line to the container's /etc/hosts: NAME:IP (repeatable).
@@ -129,9 +130,64 @@ pub struct Options {
     /// Run the command itself as PID 1, without an init.
     #[arg(long)]
     pub no_init: bool,
+    /// Replace the image's Entrypoint with PROGRAM (one path, as `docker run --entrypoint`
+    /// and `podman run --entrypoint` take it); the image's Cmd is dropped, so the command is
+    /// PROGRAM followed by the arguments after `--`.
+    #[arg(long, value_name = "PROGRAM", value_parser = parse_entrypoint)]
+    pub entrypoint: Option<String>,
+    /// The working directory inside the container, replacing the image's WorkingDir: an
+    /// absolute path (docker's and podman's `--workdir`, `-w`).
+    #[arg(long, short = 'w', value_name = "DIR", value_parser = parse_workdir)]
+    pub workdir: Option<String>,
+    /// The container's cgroup, as the runtime configuration's `linux.cgroupsPath`: `/a/b`
+    /// relative to the cgroup root, or `slice:prefix:name` for systemd. The whole path, not a
+    /// parent as docker's and podman's `--cgroup-parent` (under which they create a group per
+    /// container).
+    #[arg(long, value_name = "PATH", value_parser = parse_cgroups_path)]
+    pub cgroups_path: Option<String>,
+    /// Add an annotation to the bundle's config.json: KEY=VALUE (repeatable; docker's and
+    /// podman's `--annotation`), for the runtime and tools, never seen by the workload.
+    #[arg(long = "annotation", value_name = "KEY=VALUE", value_parser = parse_annotation)]
+    pub annotations: Vec<(String, String)>,
     /// Command and arguments, replacing the image's Cmd.
     #[arg(last = true, value_name = "CMD")]
     pub args: Vec<String>,
+}
+
+/// The flags of `refresh`: a bundle and the names its container should see now (the whole
+/// current list, as for `run`), rewritten into its `/etc/hosts` and `/etc/resolv.conf`
+/// ([`crate::names::refresh`]).
+#[derive(Debug, Clone, Args)]
+pub struct RefreshFlags {
+    /// The bundle directory `prepare` (or `run`) wrote.
+    #[arg(long, value_name = "DIR")]
+    pub bundle: PathBuf,
+    /// A line of the container's /etc/hosts: NAME:IP (repeatable; replaces those given before).
+    #[arg(long = "add-host", value_name = "NAME:IP", value_parser = parse_extra_host)]
+    pub add_hosts: Vec<ExtraHost>,
+    /// A nameserver for /etc/resolv.conf, replacing the host's (repeatable).
+    #[arg(long = "dns", value_name = "IP")]
+    pub dns: Vec<std::net::IpAddr>,
+    /// A search domain for /etc/resolv.conf, replacing the host's (repeatable; `.` for none).
+    #[arg(long = "dns-search", value_name = "DOMAIN")]
+    pub dns_search: Vec<String>,
+    /// A resolver option for /etc/resolv.conf, replacing the host's (repeatable).
+    #[arg(long = "dns-option", value_name = "OPTION")]
+    pub dns_options: Vec<String>,
+}
+
+impl RefreshFlags {
+    /// What the flags ask [`crate::names::refresh`] to write.
+    pub fn refresh(&self) -> crate::names::Refresh {
+        crate::names::Refresh {
+            extra_hosts: self.add_hosts.clone(),
+            dns: DnsOptions {
+                servers: self.dns.clone(),
+                search: self.dns_search.clone(),
+                options: self.dns_options.clone(),
+            },
+        }
+    }
 }
 
 /// The reason of a run option's error, without the field name the library gives it: clap's
@@ -160,6 +216,35 @@ fn bind_parser() -> impl TypedValueParser<Value = BindMount> {
             os.to_string_lossy()
         )),
     })
+}
+
+/// `--entrypoint PROGRAM`: not empty (the library refuses an empty entrypoint; docker's
+/// `--entrypoint ""`, which falls back to the image's Cmd, has no equivalent here).
+fn parse_entrypoint(s: &str) -> Result<String, String> {
+    crate::process::caller_command(&[s.to_owned()], None)
+        .map(|_| s.to_owned())
+        .map_err(reason)
+}
+
+/// `--workdir DIR`: an absolute path.
+fn parse_workdir(s: &str) -> Result<String, String> {
+    crate::process::caller_working_dir(s).map_err(reason)
+}
+
+/// `--cgroups-path PATH`: checked as `RunOptions::cgroups_path` is.
+fn parse_cgroups_path(s: &str) -> Result<String, String> {
+    crate::isolation::check_cgroups_path(s)
+        .map(|()| s.to_owned())
+        .map_err(reason)
+}
+
+/// `--annotation KEY=VALUE`: a key that is not empty.
+fn parse_annotation(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some(("", _)) => Err(format!("{s:?}: the key is empty")),
+        Some((k, v)) => Ok((k.to_owned(), v.to_owned())),
+        None => Err(format!("{s:?}: expected KEY=VALUE")),
+    }
 }
 
 /// `--add-host NAME:IP`.
@@ -240,6 +325,10 @@ impl Options {
             cap_add: self.cap_add.clone(),
             cap_drop: self.cap_drop.clone(),
             sysctls: self.sysctls.clone(),
+            entrypoint: self.entrypoint.clone().map(|e| vec![e]),
+            working_dir: self.workdir.clone(),
+            cgroups_path: self.cgroups_path.clone(),
+            annotations: self.annotations.iter().cloned().collect(),
             ..RunOptions::default()
         }
     }
@@ -497,6 +586,10 @@ pub fn flag_of(field: &str, reason: &str, state: StateFlag) -> Option<&'static s
         "cap_add" => "--cap-add",
         "cap_drop" => "--cap-drop",
         "sysctls" => "--sysctl",
+        "entrypoint" => "--entrypoint",
+        "working_dir" => "--workdir",
+        "cgroups_path" => "--cgroups-path",
+        "annotations" => "--annotation",
         // The CLI always has an init unless told not to.
         "init" => "--no-init",
         "id" => "--id",

@@ -45,7 +45,8 @@ pub const LAYERS_DIR: &str = "/layers";
 pub const PLATFORM_DIR: &str = "/platform";
 /// `<cache-dir>`: the build cache (`CNB_CACHE_DIR`).
 pub const CACHE_DIR: &str = "/cache";
-/// `<layout-dir>`: the OCI layout directory (`CNB_LAYOUT_DIR`), where pack mounts it.
+/// `<layout-dir>`: the OCI layout directory (`CNB_LAYOUT_DIR`) by default, where pack mounts
+/// it; [`Build::with_layout_dir`] chooses another (locald's is `/layout`).
 pub const LAYOUT_DIR: &str = "/layout-repo";
 /// The launcher, the entrypoint of every app image (or the target of its `/cnb/process/<type>`).
 pub const LAUNCHER: &str = "/cnb/lifecycle/launcher";
@@ -113,8 +114,13 @@ pub struct Build {
     pub platform: PathBuf,
     /// A cache directory, mounted at [`CACHE_DIR`], read-write.
     pub cache: Option<PathBuf>,
-    /// An OCI layout directory to export to, mounted at [`LAYOUT_DIR`], read-write.
+    /// An OCI layout directory to export to, mounted at [`Build::layout_dir`], read-write.
     pub layout: Option<PathBuf>,
+    /// Where the layout directory is mounted in the container, and so `CNB_LAYOUT_DIR`:
+    /// [`LAYOUT_DIR`] (pack's `/layout-repo`) unless [`Build::with_layout_dir`] says otherwise.
+    /// An absolute path without `.` or `..` components, not `/` and not one of the profile's
+    /// other directories.
+    pub layout_dir: String,
 }
 
 impl Build {
@@ -135,6 +141,7 @@ impl Build {
             platform: platform.into(),
             cache: None,
             layout: None,
+            layout_dir: LAYOUT_DIR.into(),
         }
     }
 
@@ -155,6 +162,54 @@ impl Build {
         self.layout = Some(dir.into());
         self
     }
+
+    /// With the layout directory mounted at `target` in the container instead of
+    /// [`LAYOUT_DIR`] (locald's lifecycle containers use `/layout`); `CNB_LAYOUT_DIR` follows.
+    ///
+    /// ```
+    /// use locald_engine::cnb::{Build, Phase};
+    ///
+    /// let build = Build::new("0.15", Phase::Creator, "/src", "/layers", "/platform")
+    ///     .with_layout("/srv/layout")
+    ///     .with_layout_dir("/layout");
+    /// assert_eq!(build.layout_dir, "/layout");
+    /// ```
+    pub fn with_layout_dir(mut self, target: impl Into<String>) -> Self {
+        self.layout_dir = target.into();
+        self
+    }
+}
+
+/// The layout directory's target: absolute, clean, not `/`, none of the other directories.
+#[implements("cnb.build.directories")]
+fn check_layout_dir(dir: &str) -> Result<()> {
+    let bad = |why: &str| Error::InvalidOption {
+        field: "layout_dir",
+        reason: format!("{dir:?} {why}"),
+    };
+    let components: Vec<&str> = dir.split('/').skip(1).collect();
+    if !dir.starts_with('/') {
+        return Err(bad("is not an absolute path"));
+    }
+    if components
+        .iter()
+        .any(|c| c.is_empty() || *c == "." || *c == "..")
+    {
+        return Err(bad(
+            "is not a clean path (no empty, `.` or `..` components, no trailing `/`);              the lifecycle is told it as CNB_LAYOUT_DIR",
+        ));
+    }
+    for other in [APP_DIR, LAYERS_DIR, PLATFORM_DIR, CACHE_DIR] {
+        if dir == other
+            || dir.starts_with(&format!("{other}/"))
+            || other.starts_with(&format!("{dir}/"))
+        {
+            return Err(bad(&format!(
+                "overlaps {other}, another directory of the build; the layout needs its own"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn env_value<'a>(env: &'a [(String, String)], key: &str) -> Option<&'a str> {
@@ -260,10 +315,11 @@ fn platform_env(build: &Build) -> Result<Vec<(String, String)>> {
         env.push(("CNB_CACHE_DIR", CACHE_DIR));
     }
     if build.layout.is_some() {
+        check_layout_dir(&build.layout_dir)?;
         // Layout export is experimental, and the lifecycle's default mode is `error`.
         env.extend([
             ("CNB_USE_LAYOUT", "true"),
-            ("CNB_LAYOUT_DIR", LAYOUT_DIR),
+            ("CNB_LAYOUT_DIR", build.layout_dir.as_str()),
             ("CNB_EXPERIMENTAL_MODE", "warn"),
         ]);
     }
@@ -326,7 +382,7 @@ fn build_binds(build: &Build, ids: HostIds, shown: &Identity) -> Result<Vec<Bind
         dirs.push((c, CACHE_DIR, false));
     }
     if let Some(l) = &build.layout {
-        dirs.push((l, LAYOUT_DIR, false));
+        dirs.push((l, build.layout_dir.as_str(), false));
     }
     dirs.into_iter()
         .map(|(source, destination, readonly)| {
@@ -419,6 +475,60 @@ pub fn build_options(
         id_mapping,
         ..base
     })
+}
+
+/// The command an app container runs. [`AppCommand::Image`] (the default) keeps the image's
+/// process; the others run a command of the caller's through the launcher, which first sets up
+/// the buildpacks' launch environment (platform.md § launcher: `$0` is the launcher itself,
+/// so the arguments are a user-provided process).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AppCommand {
+    /// The image's `Entrypoint` (`/cnb/process/<type>` or the launcher) unchanged; the caller's
+    /// `args`, if any, reach it as the user's arguments.
+    #[default]
+    Image,
+    /// A shell command, as locald's services give one (`command = "npm start"`): run as
+    /// `/cnb/lifecycle/launcher COMMAND`, a non-direct process, which the launcher runs with
+    /// `bash -c` after sourcing the buildpacks' `profile.d` scripts. The run image needs bash,
+    /// as every non-direct launcher process does.
+    Shell(String),
+    /// A command and its arguments run directly, without a shell: `/cnb/lifecycle/launcher --
+    /// CMD ARGS...` (a direct process: no bash needed, `profile.d` not sourced).
+    Exec(Vec<String>),
+}
+
+/// The entrypoint and args of `command` for an app container, `None` for the image's own.
+#[implements("cnb.app.entrypoint")]
+fn app_command(
+    command: &AppCommand,
+    base: &RunOptions,
+) -> Result<Option<(Vec<String>, Vec<String>)>> {
+    let own = |field: &'static str| Error::InvalidOption {
+        field,
+        reason: "the app command is the CNB profile's (AppCommand); give the command there, not \
+                 both"
+            .into(),
+    };
+    let empty = || Error::InvalidOption {
+        field: "args",
+        reason: "the app command is empty".into(),
+    };
+    let command = match command {
+        AppCommand::Image => return Ok(None),
+        AppCommand::Shell(s) if s.trim().is_empty() => return Err(empty()),
+        AppCommand::Exec(v) if v.first().is_none_or(|c| c.is_empty()) => return Err(empty()),
+        AppCommand::Shell(s) => vec![s.clone()],
+        AppCommand::Exec(v) => std::iter::once("--".to_owned())
+            .chain(v.iter().cloned())
+            .collect(),
+    };
+    if base.entrypoint.is_some() {
+        return Err(own("entrypoint"));
+    }
+    if base.args.is_some() {
+        return Err(own("args"));
+    }
+    Ok(Some((vec![LAUNCHER.to_owned()], command)))
 }
 
 /// Whether `entrypoint` is an app image's: `/cnb/process/<type>` or the launcher (`--` after
@@ -517,6 +627,32 @@ pub fn app_options(
     rootfs: &Path,
     base: RunOptions,
 ) -> Result<RunOptions> {
+    app_options_with(image, rootfs, &AppCommand::Image, base)
+}
+
+/// [`app_options`] running `command` ([`AppCommand`]): with [`AppCommand::Shell`] or
+/// [`AppCommand::Exec`] the entrypoint is the launcher itself and the command its arguments, so
+/// `base` may carry neither an entrypoint nor args.
+///
+/// ```no_run
+/// use locald_engine::cnb::{self, AppCommand};
+/// use locald_engine::RunOptions;
+/// use oci_spec::image::ImageConfiguration;
+///
+/// let image = ImageConfiguration::from_file("app/config.json")?;
+/// let base = RunOptions { init: Some("/usr/lib/locald/locald-init".into()), ..RunOptions::default() };
+/// let command = AppCommand::Shell("bundle exec rails server -p $PORT".into());
+/// let opts = cnb::app_options_with(&image, "app/rootfs".as_ref(), &command, base)?;
+/// assert_eq!(opts.entrypoint.as_deref(), Some(&["/cnb/lifecycle/launcher".to_string()][..]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[implements("cnb.app.entrypoint", "cnb.app.user")]
+pub fn app_options_with(
+    image: &ImageConfiguration,
+    rootfs: &Path,
+    command: &AppCommand,
+    base: RunOptions,
+) -> Result<RunOptions> {
     let entrypoint = image
         .config()
         .as_ref()
@@ -536,8 +672,14 @@ pub fn app_options(
     check_app_env(&env, &base)?;
     require_init(&base)?;
     let id = app_user(image, rootfs, &base)?;
+    let (entrypoint, args) = match app_command(command, &base)? {
+        Some((e, a)) => (Some(e), Some(a)),
+        None => (base.entrypoint.clone(), base.args.clone()),
+    };
     Ok(RunOptions {
         id_mapping: mapped_onto(base.id_mapping, &id),
+        entrypoint,
+        args,
         ..base
     })
 }

@@ -2,11 +2,14 @@
 //!
 //! ```text
 //! locald-engine run     --rootfs DIR [-i] [options] [-- CMD [ARG...]]
+//!                       options include --entrypoint PROGRAM, -w DIR, --cgroups-path PATH,
+//!                       --annotation KEY=VALUE
 //! locald-engine prepare --rootfs DIR --bundle DIR [options] [-- CMD [ARG...]]
 //! locald-engine start   --bundle DIR [-i]
 //! locald-engine mount   --bundle DIR
 //! locald-engine explain --rootfs DIR [--json] [options] [-- CMD [ARG...]]
 //! locald-engine remove  --bundle DIR [--force]
+//! locald-engine refresh --bundle DIR [--add-host NAME:IP]... [--dns IP]...
 //! locald-engine ps
 //! locald-engine rm      [--force] ID...
 //! locald-engine completions bash|zsh|fish|elvish|powershell
@@ -36,7 +39,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
-use locald_engine::cli::{Failure, Options, StateFlag};
+use locald_engine::cli::{Failure, Options, RefreshFlags, StateFlag};
 use locald_engine::runtime::ENGINE_FAILED;
 use locald_engine::state::{self, StateRoot};
 use locald_engine::{RunOptions, Runtime, bundle};
@@ -116,6 +119,12 @@ enum Command {
         force: bool,
         #[command(flatten)]
         runtime: RuntimeArgs,
+    },
+    /// Rewrite a prepared or running container's /etc/hosts and /etc/resolv.conf in place:
+    /// the engine's own lines, then the extra hosts and DNS flags given now (the whole list).
+    Refresh {
+        #[command(flatten)]
+        flags: RefreshFlags,
     },
     /// List the containers of the state root: id, status, bundle.
     Ps {
@@ -601,6 +610,11 @@ fn main() -> ExitCode {
         #[cfg(not(target_os = "linux"))]
         Command::Mount { .. } => Err("mount needs Linux".into()),
         Command::Ps { runtime } => ps(runtime),
+        Command::Refresh { flags } => {
+            locald_engine::names::refresh(&flags.bundle, &flags.refresh())
+                .map(|_| 0)
+                .map_err(|e| Failure::engine(e, StateFlag::Bundle))
+        }
         Command::Rm {
             force,
             ids,

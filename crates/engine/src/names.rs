@@ -1,16 +1,19 @@
 //! Names: the container's hostname, `/etc/hostname` and `/etc/hosts`, and what a valid
 //! container id and hostname are.
 //!
-//! The hostname is the caller's option, else the first 12 characters of the container id
-//! (Docker's rule), made a valid hostname. It is set in the container's private UTS namespace
+//! The hostname is the caller's option, else derived from the container id: the first 12
+//! characters of a 64-hex-digit id (Docker's short id), else the id itself made a hostname, so
+//! that locald's readable ids (`web`, `my-app.worker`) name their containers. It is set in the container's private UTS namespace
 //! (see [`crate::isolation`]), written to `/etc/hostname`, mapped to loopback in `/etc/hosts`
 //! (see [`hosts_file`]) and, unless the image sets one, exported as `HOSTNAME` (see
 //! [`crate::environment`]). Both files are generated in the state directory and bind-mounted
 //! read-only; the image's own are never read.
 
 mod hosts;
+mod refresh;
 
 pub use hosts::{LOCALHOST_LINES, hosts_file};
+pub use refresh::{Refresh, Refreshed, refresh, refresh_with};
 
 use locald_spec_macros::implements;
 
@@ -30,8 +33,13 @@ pub const NAME_FILE_MODE: u32 = 0o644;
 /// Linux's HOST_NAME_MAX.
 const HOST_NAME_MAX: usize = 64;
 
-/// How many characters of the container id make the default hostname (Docker's short id).
+/// How many characters of a 64-hex-digit container id make the default hostname (Docker's
+/// short id).
 pub const ID_PREFIX_LEN: usize = 12;
+
+/// The longest hostname derived from an id: one DNS label's limit (RFC 1035 § 2.3.4), so that
+/// an id without dots gives a name usable as a DNS label too; under Linux's 64.
+pub const DERIVED_HOSTNAME_MAX: usize = 63;
 
 /// Whether `name` is a usable hostname: 1..=64 bytes of ASCII letters, digits, `-` and `.`,
 /// not starting with `-` or `.`.
@@ -86,13 +94,14 @@ pub fn check_container_id(id: &str) -> Result<()> {
     })
 }
 
-/// The hostname for a container: the option, else the first 12 characters of the id (Docker's
-/// rule), with characters a hostname cannot hold (`_`, `+`) replaced by `-`.
+/// The hostname for a container: the option, else [`hostname_from_id`].
 ///
 /// ```
 /// use locald_engine::{names::hostname_for, RunOptions};
 ///
-/// assert_eq!(hostname_for(&RunOptions::default(), "0123456789abcdef")?, "0123456789ab");
+/// let hex = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+/// assert_eq!(hostname_for(&RunOptions::default(), hex)?, "0123456789ab");
+/// assert_eq!(hostname_for(&RunOptions::default(), "my-app.worker")?, "my-app.worker");
 /// # Ok::<(), locald_engine::Error>(())
 /// ```
 #[implements("names.hostname.default")]
@@ -100,13 +109,7 @@ pub fn hostname_for(opts: &RunOptions, id: &str) -> Result<String> {
     check_container_id(id)?;
     let name = match &opts.hostname {
         Some(h) => h.clone(),
-        None => id
-            .chars()
-            .take(ID_PREFIX_LEN)
-            .map(|c| if c == '_' || c == '+' { '-' } else { c })
-            .collect::<String>()
-            .trim_start_matches(['-', '.'])
-            .to_owned(),
+        None => hostname_from_id(id),
     };
     if !valid_hostname(&name) {
         return Err(Error::InvalidOption {
@@ -115,6 +118,53 @@ pub fn hostname_for(opts: &RunOptions, id: &str) -> Result<String> {
         });
     }
     Ok(name)
+}
+
+/// Whether `id` has the form of the ids Docker and Podman generate: 64 lowercase hex digits.
+fn is_hex_id(id: &str) -> bool {
+    id.len() == 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The default hostname for a valid container id ([`valid_container_id`]).
+///
+/// A 64-hex-digit id gives its first [`ID_PREFIX_LEN`] characters, as Docker's and Podman's
+/// do. Any other id — a readable name such as locald's `web` or `my-app.worker` — is the
+/// hostname itself once made one: letters lowercased, `_` and `+` turned into `-`, each
+/// dot-separated label stripped of leading and trailing `-` and empty labels dropped, and the
+/// whole cut to [`DERIVED_HOSTNAME_MAX`] bytes (then stripped again of a trailing `-` or `.`).
+/// A valid id starts with a letter or digit, so the result is never empty.
+///
+/// ```
+/// use locald_engine::names::hostname_from_id;
+///
+/// assert_eq!(hostname_from_id("web"), "web");
+/// assert_eq!(hostname_from_id("My_App.worker"), "my-app.worker");
+/// assert_eq!(hostname_from_id("app_.-x"), "app.x");
+/// ```
+#[implements("names.hostname.default")]
+pub fn hostname_from_id(id: &str) -> String {
+    if is_hex_id(id) {
+        return id[..ID_PREFIX_LEN].to_owned();
+    }
+    let mapped: String = id
+        .chars()
+        .map(|c| match c {
+            '_' | '+' => '-',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect();
+    let joined = mapped
+        .split('.')
+        .map(|label| label.trim_matches('-'))
+        .filter(|label| !label.is_empty())
+        .collect::<Vec<_>>()
+        .join(".");
+    // ASCII only (valid ids are), so any byte index is a character boundary.
+    let cut = &joined[..joined.len().min(DERIVED_HOSTNAME_MAX)];
+    cut.trim_end_matches(['-', '.']).to_owned()
 }
 
 /// The contents of `/etc/hostname`: the name and a newline (hostname(5)).
@@ -174,8 +224,9 @@ mod tests {
 
     #[test]
     #[verifies("names.hostname.default")]
-    fn hostname_defaults_to_the_first_12_characters_of_the_id() {
-        let h = hostname_for(&RunOptions::default(), "abcdef0123456789").unwrap();
+    fn hostname_defaults_to_the_short_id_of_a_hex_id() {
+        let hex = "abcdef0123456789".repeat(4);
+        let h = hostname_for(&RunOptions::default(), &hex).unwrap();
         assert_eq!(h, "abcdef012345");
         let image = oci_spec::image::ImageConfiguration::default();
         let input = crate::PlanInput {
@@ -185,7 +236,7 @@ mod tests {
             options: &RunOptions::default(),
             rootfs: std::path::Path::new("/img"),
             state_dir: std::path::Path::new("/s"),
-            id: "abcdef0123456789",
+            id: &hex,
         };
         let mut p = Plan::default();
         plan(&mut p, &crate::duties::Context::new(&input).unwrap()).unwrap();
@@ -200,6 +251,36 @@ mod tests {
         );
         // Shorter ids are used whole.
         assert_eq!(hostname_for(&RunOptions::default(), "c1").unwrap(), "c1");
+        // Hex, but not Docker's 64 digits (or not lowercase): a readable id like any other.
+        assert_eq!(hostname_from_id("abcdef0123456789"), "abcdef0123456789");
+        let upper = "ABCDEF0123456789".repeat(4);
+        assert_eq!(hostname_from_id(&upper), upper.to_ascii_lowercase()[..63]);
+    }
+
+    #[test]
+    #[verifies("names.hostname.default")]
+    fn readable_ids_are_their_own_hostnames() {
+        for (id, host) in [
+            ("web", "web"),
+            ("my-app.worker", "my-app.worker"),
+            ("My_App+1.Worker", "my-app-1.worker"),
+            ("a_.b", "a.b"),
+            ("a..b", "a.b"),
+            ("a-.-b", "a.b"),
+            ("x__", "x"),
+            ("app.", "app"),
+        ] {
+            assert_eq!(hostname_from_id(id), host, "{id}");
+            assert_eq!(hostname_for(&RunOptions::default(), id).unwrap(), host);
+        }
+        // Long ids are cut to one DNS label's 63 bytes, never ending in `-` or `.`.
+        let long = format!("{}-{}", "a".repeat(62), "b".repeat(40));
+        assert_eq!(hostname_from_id(&long), "a".repeat(62));
+        let long = format!("{}.{}", "a".repeat(62), "b".repeat(40));
+        assert_eq!(hostname_from_id(&long), "a".repeat(62));
+        let h = hostname_from_id(&"x".repeat(128));
+        assert_eq!(h.len(), DERIVED_HOSTNAME_MAX);
+        assert!(valid_hostname(&h));
     }
 
     #[test]

@@ -378,7 +378,8 @@ pub struct RunOptions {
     pub env: Vec<(String, String)>,
     /// Replaces the image's `Cmd` (the `Entrypoint` is kept), as `docker run IMAGE ARGS...` does.
     pub args: Option<Vec<String>>,
-    /// The container's hostname; by default the first 12 characters of the container id.
+    /// The container's hostname; by default derived from the container id
+    /// ([`crate::names::hostname_from_id`]: a 64-hex-digit id's first 12 characters, else the id).
     pub hostname: Option<String>,
     /// Host or private network.
     pub network: NetworkMode,

@@ -289,6 +289,8 @@ fn usage_errors_exit_125_and_help_exits_0() {
         &[],
         &["rm"],
         &["completions", "tcsh"],
+        &["refresh"],
+        &["refresh", "--bundle", "/", "--add-host", "db"],
     ] {
         let out = output(Command::new(BIN).args(args));
         assert_eq!(out.code, 125, "{args:?}: {out:#?}");
@@ -310,6 +312,122 @@ fn usage_errors_exit_125_and_help_exits_0() {
         text.contains("{\"config\":"),
         "the minimal image configuration: {text}"
     );
+}
+
+/// `refresh` names the flag behind a refused option and says when a directory is no bundle;
+/// it rewrites a prepared bundle's /etc/hosts (`names.hosts.refresh`, whose end-to-end tests
+/// refresh a running container).
+#[test]
+#[verifies("names.hosts.refresh")]
+fn refresh_rewrites_a_prepared_bundle_and_names_the_flags() {
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let root = rootfs.path().to_str().unwrap();
+    let bundle = rootfs.scratch().join("bundle");
+    let b = bundle.to_str().unwrap();
+    let prepare = [
+        "prepare",
+        "--no-init",
+        "--id",
+        "web",
+        "--rootfs",
+        root,
+        "--bundle",
+        b,
+        "--",
+        "true",
+    ];
+    output(Command::new(BIN).args(prepare)).ok();
+    let refresh = |extra: &[&str]| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["refresh", "--bundle", b]).args(extra);
+        output(&mut cmd)
+    };
+    refresh(&["--add-host", "bad name:192.0.2.7"]).refused("--add-host: \"bad name\"");
+    refresh(&["--dns-search=bad domain"]).refused("--dns-search: ");
+    refresh(&["--add-host", "cache:192.0.2.9"]).ok();
+    let hosts = std::fs::read_to_string(bundle.join("hosts")).unwrap();
+    assert!(hosts.contains("127.0.0.1\tweb\n"), "{hosts}");
+    assert!(hosts.contains("192.0.2.9\tcache\n"), "{hosts}");
+    let not_bundle = rootfs.scratch().to_str().unwrap().to_owned();
+    let out = output(Command::new(BIN).args(["refresh", "--bundle", &not_bundle]));
+    out.refused("not a bundle");
+}
+
+/// The flags of the library-only options (`--entrypoint`, `--workdir`, `--cgroups-path`,
+/// `--annotation`) reach the plan, and a bad value exits 125 naming the flag before anything
+/// is written.
+#[test]
+#[verifies(
+    "process.entrypoint",
+    "process.working-dir",
+    "isolation.cgroups-path",
+    "lifecycle.annotations"
+)]
+fn library_only_options_have_flags_checked_by_name() {
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let root = rootfs.path().to_str().unwrap();
+    let explain = |extra: &[&str]| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["explain", "--no-init", "--json", "--rootfs", root])
+            .args(extra)
+            .args(["--", "hi"]);
+        output(&mut cmd)
+    };
+    let out = explain(&[
+        "--entrypoint",
+        "/bin/echo",
+        "-w",
+        "/tmp",
+        "--cgroups-path",
+        "/locald/shop/web",
+        "--annotation",
+        "dev.locald.project=shop=1",
+        "--annotation",
+        "empty=",
+    ]);
+    let plan: serde_json::Value = serde_json::from_str(out.ok()).unwrap();
+    let says = |requirement: &str| -> Vec<String> {
+        plan["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["requirement"] == requirement)
+            .map(|e| e.to_string())
+            .collect()
+    };
+    let joined = |r: &str| says(r).join("\n");
+    assert!(joined("process.entrypoint").contains("/bin/echo"), "{plan}");
+    assert!(joined("process.entrypoint").contains("hi"), "{plan}");
+    assert!(joined("process.working-dir").contains("/tmp"), "{plan}");
+    assert!(
+        joined("isolation.cgroups-path").contains("/locald/shop/web"),
+        "{plan}"
+    );
+    let annotations = joined("lifecycle.annotations");
+    assert!(annotations.contains("dev.locald.project"), "{plan}");
+    assert!(
+        annotations.contains("shop=1"),
+        "the value keeps its `=`: {plan}"
+    );
+    for (flag, value, needle) in [
+        ("--workdir", "relative", "not an absolute path"),
+        ("-w", "relative", "not an absolute path"),
+        ("--cgroups-path", "/locald/../system.slice", "`..`"),
+        ("--cgroups-path", "", ""),
+        ("--annotation", "novalue", "expected KEY=VALUE"),
+        ("--annotation", "=v", "the key is empty"),
+        ("--entrypoint", "", "empty"),
+    ] {
+        let out = explain(&[&format!("{flag}={value}")]);
+        assert_eq!(out.code, 125, "{flag}={value}: {out:#?}");
+        let long = match flag {
+            "-w" => "--workdir",
+            f => f,
+        };
+        assert!(out.stderr.contains(long), "{flag}={value}: {out:#?}");
+        assert!(out.stderr.contains(needle), "{flag}={value}: {out:#?}");
+        assert!(out.stdout.is_empty(), "{out:#?}");
+    }
 }
 
 /// Errors name the flag the user typed, never the library's field names.

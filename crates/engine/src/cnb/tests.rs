@@ -511,3 +511,109 @@ fn exit_codes_are_explained_only_where_the_specification_assigns_them() {
         assert_eq!(lifecycle_exit_meaning(code), None, "{code}");
     }
 }
+
+#[test]
+#[verifies("cnb.build.directories", "cnb.build.platform-env")]
+fn the_layout_directory_can_be_mounted_where_locald_mounts_it() {
+    let f = Fixture::new();
+    let build = f.build().with_layout_dir("/layout");
+    let opts = build_options(&builder(), &f.rootfs(), &build, rootless()).unwrap();
+    assert_eq!(env_of(&opts, "CNB_LAYOUT_DIR").as_deref(), Some("/layout"));
+    let layout = opts
+        .binds
+        .iter()
+        .find(|b| b.source == f.host("layout"))
+        .unwrap();
+    assert_eq!(layout.destination, "/layout");
+    // The default stays pack's.
+    assert_eq!(f.build().layout_dir, LAYOUT_DIR);
+    for bad in [
+        "layout",
+        "/",
+        "/layout/",
+        "/a//b",
+        "/a/../b",
+        "/./layout",
+        "/workspace",
+        "/layers/out",
+        "/cache",
+    ] {
+        let err = build_options(
+            &builder(),
+            &f.rootfs(),
+            &f.build().with_layout_dir(bad),
+            rootless(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidOption {
+                    field: "layout_dir",
+                    ..
+                }
+            ),
+            "{bad}: {err}"
+        );
+    }
+    // Without a layout directory its target is never used, so never checked.
+    let mut no_layout = f.build().with_layout_dir("relative");
+    no_layout.layout = None;
+    build_options(&builder(), &f.rootfs(), &no_layout, rootless()).unwrap();
+}
+
+#[test]
+#[verifies("cnb.app.entrypoint")]
+fn the_app_command_runs_through_the_launcher() {
+    let f = Fixture::new();
+    let img = app_image(&["/cnb/process/web"], Some("/workspace"), APP_ENV);
+    // The default is the image's process, as app_options has it.
+    assert_eq!(
+        app_options_with(&img, &f.rootfs(), &AppCommand::Image, rootless()).unwrap(),
+        app_options(&img, &f.rootfs(), rootless()).unwrap()
+    );
+    let shell = AppCommand::Shell("exec node server.js --port $PORT".into());
+    let opts = app_options_with(&img, &f.rootfs(), &shell, rootless()).unwrap();
+    assert_eq!(opts.entrypoint.as_deref().unwrap(), [LAUNCHER]);
+    assert_eq!(
+        opts.args.as_deref().unwrap(),
+        ["exec node server.js --port $PORT"]
+    );
+    let exec = AppCommand::Exec(vec!["node".into(), "server.js".into()]);
+    let opts = app_options_with(&img, &f.rootfs(), &exec, rootless()).unwrap();
+    assert_eq!(opts.entrypoint.as_deref().unwrap(), [LAUNCHER]);
+    assert_eq!(opts.args.as_deref().unwrap(), ["--", "node", "server.js"]);
+    // Everything else is app_options': the mapping onto the app's user, the checks.
+    let m = opts.id_mapping.unwrap();
+    assert_eq!((m.container_uid, m.container_gid), (1002, 1000));
+    let not_app = app_image(&["/bin/sh"], Some("/workspace"), APP_ENV);
+    app_options_with(&not_app, &f.rootfs(), &shell, rootless()).unwrap_err();
+
+    // A command given twice, or an empty one, is refused naming the field.
+    for (base, field) in [
+        (
+            RunOptions {
+                args: Some(vec!["x".into()]),
+                ..rootless()
+            },
+            "args",
+        ),
+        (
+            RunOptions {
+                entrypoint: Some(vec!["/bin/sh".into()]),
+                ..rootless()
+            },
+            "entrypoint",
+        ),
+    ] {
+        let err = app_options_with(&img, &f.rootfs(), &shell, base).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidOption { field: f, .. } if f == field),
+            "{err}"
+        );
+    }
+    for empty in [AppCommand::Shell(" ".into()), AppCommand::Exec(vec![])] {
+        let err = app_options_with(&img, &f.rootfs(), &empty, rootless()).unwrap_err();
+        assert!(err.to_string().contains("empty"), "{err}");
+    }
+}

@@ -440,7 +440,9 @@ mod app {
     /// Stand-in for `/cnb/lifecycle/launcher` (lifecycle `cmd/launcher`): exits 11 for a
     /// Platform API it does not support, 12 for a buildpack API it does not support, 82 when
     /// `$0` names no process type of the layers metadata; otherwise drops its own variables,
-    /// changes to the app directory and execs the process.
+    /// changes to the app directory and execs the process. Run as itself (`$0` the launcher),
+    /// its arguments are a user-provided process: after `--` a command run directly, else a
+    /// shell command (the real launcher's is bash, after sourcing `profile.d`; busybox's sh here).
     const LAUNCHER: &str = r#"#!/bin/sh
 echo "launcher pid=$$ $(id -u):$(id -g) $(id -un) cwd=$(pwd)"
 env | grep '^CNB_' | sort | sed 's/^/launcher /'
@@ -451,6 +453,12 @@ esac
 md="${CNB_LAYERS_DIR:-/layers}/config/metadata.toml"
 grep -Eq '^api = "0\.(9|1[0-9])"$' "$md" || { echo "ERROR: buildpack API" >&2; exit 12; }
 type=${0##*/}
+if [ "$type" = launcher ]; then
+  cd "${CNB_APP_DIR:-/workspace}" || exit 82
+  unset CNB_APP_DIR CNB_LAYERS_DIR CNB_PROCESS_TYPE
+  if [ "$1" = -- ]; then shift; exec "$@"; fi
+  exec sh -c "$1"
+fi
 cmd=$(sed -n "s|^$type = \"\(.*\)\"\$|\1|p" "$md")
 [ -n "$cmd" ] || { echo "ERROR: failed to launch: no process type $type" >&2; exit 82; }
 cd "${CNB_APP_DIR:-/workspace}" || exit 82
@@ -600,6 +608,35 @@ exit "${EXIT_CODE:-0}"
     )]
     fn launcher_execs_the_app_rootless() {
         launcher_execs_the_app(Mode::Rootless);
+    }
+
+    /// The caller's app command (`cnb::AppCommand`): a shell command and a direct one, both
+    /// run by the launcher in the app directory as the app's user, with the launch environment.
+    #[verifies("cnb.app.entrypoint", "cnb.app.user", "cnb.app.working-dir")]
+    #[variants(root = Mode::Root, rootless = Mode::Rootless)]
+    fn the_app_command_runs_through_the_launcher(mode: Mode) {
+        let rootfs = app_rootfs(mode);
+        let image = app_image("/cnb/process/web", &[]);
+        let base = RunOptions {
+            env: vec![("PORT".into(), "8080".into())],
+            ..base_options(mode, &rootfs)
+        };
+        let shell = cnb::AppCommand::Shell("echo \"shell $PORT $(id -un) $(pwd)\"; exit 3".into());
+        let exec = cnb::AppCommand::Exec(vec!["/workspace/app.sh".into(), "a b".into()]);
+        for (command, code, want) in [
+            (shell, 3, "shell 8080 cnb /workspace"),
+            (exec, 0, "app args a b"),
+        ] {
+            let opts =
+                cnb::app_options_with(&image, rootfs.path(), &command, base.clone()).unwrap();
+            let out = run(mode, &rootfs, &prepare_in(&rootfs, &image, &opts, "app"));
+            assert_eq!(out.code, code, "{out:#?}");
+            assert!(out.stdout.lines().any(|l| l == want), "{want:?}: {out:#?}");
+            assert!(
+                out.stdout.starts_with("launcher pid="),
+                "the launcher ran first: {out:#?}"
+            );
+        }
     }
 
     #[verifies("cnb.app.exit-codes", "signals.init.exit-status")]

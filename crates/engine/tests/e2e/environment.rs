@@ -60,7 +60,8 @@ fn the_container_is_marked_for_pid_1_and_the_workload(mode: Mode) {
 #[verifies("environment.home", "environment.hostname", "environment.term")]
 #[variants(root = Mode::Root, rootless = Mode::Rootless)]
 fn home_and_hostname_defaults(mode: Mode) {
-    let opts = ["--id", "0123456789abcdef"];
+    let id = "0123456789abcdef".repeat(4);
+    let opts = ["--id", &id];
     let script = "echo \"$HOME $HOSTNAME ${TERM:-noterm}\"";
     let out = sh(mode, Users::RootOnly, &opts, script);
     assert_eq!(out.ok(), "/root 0123456789ab noterm\n");

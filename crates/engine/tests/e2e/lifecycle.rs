@@ -20,7 +20,7 @@ fn overlays_naming(needle: &str) -> Vec<String> {
 }
 
 /// A state root of its own for one test, owned by the user of `mode`.
-fn state_root(mode: Mode, rootfs: &Rootfs) -> PathBuf {
+pub(crate) fn state_root(mode: Mode, rootfs: &Rootfs) -> PathBuf {
     let sr = rootfs.base().join("state");
     // Its subdirectories too: the test asks runc about containers there as root, and runc
     // creates a `--root` it does not find.
@@ -36,7 +36,7 @@ fn state_root(mode: Mode, rootfs: &Rootfs) -> PathBuf {
 }
 
 /// Wait (bounded: a hang fails) until `done` holds.
-fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+pub(crate) fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !done() {
         assert!(Instant::now() < deadline, "{what}");

@@ -2,11 +2,27 @@ use super::*;
 
 #[verifies("names.hostname.default", "environment.hostname")]
 #[variants(root = Mode::Root, rootless = Mode::Rootless)]
-fn hostname_is_the_first_12_characters_of_the_id(mode: Mode) {
-    let opts = ["--id", "abcdef0123456789-e2e"];
+fn hostname_is_the_short_id_of_a_hex_id(mode: Mode) {
+    let id = "abcdef0123456789e2e0".repeat(4);
+    let opts = ["--id", &id[..64]];
     let script = "hostname; cat /proc/sys/kernel/hostname; echo $HOSTNAME";
     let out = sh(mode, Users::RootOnly, &opts, script);
     assert_eq!(out.ok(), "abcdef012345\nabcdef012345\nabcdef012345\n");
+}
+
+/// locald's readable ids (a project and a service) are the hostname whole, as the workload,
+/// `/etc/hostname` and `/etc/hosts` see it.
+#[verifies("names.hostname.default", "names.hosts.hostname")]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
+fn a_readable_id_is_the_hostname(mode: Mode) {
+    let opts = ["--id", "My_App.worker-e2e"];
+    let script =
+        "hostname; cat /etc/hostname; echo $HOSTNAME; grep -c my-app.worker-e2e /etc/hosts";
+    let out = sh(mode, Users::RootOnly, &opts, script);
+    assert_eq!(
+        out.ok(),
+        "my-app.worker-e2e\nmy-app.worker-e2e\nmy-app.worker-e2e\n2\n"
+    );
 }
 
 #[test]
@@ -75,7 +91,7 @@ mod name_files {
         let out = sh(
             mode,
             Users::RootOnly,
-            &["--id", "0123456789abcdef", "--add-host", "db:192.0.2.7"],
+            &["--id", "web-1", "--add-host", "db:192.0.2.7"],
             script,
         );
         let stdout = out.ok();
@@ -86,13 +102,13 @@ mod name_files {
             parts.next().expect("resolv.conf"),
             parts.next().expect("mountinfo"),
         );
-        assert_eq!(names, "0123456789ab\n0123456789ab\n", "{stdout}");
+        assert_eq!(names, "web-1\nweb-1\n", "{stdout}");
         let lines: Vec<&str> = hosts.lines().filter(|l| !l.starts_with('#')).collect();
         for want in [
             "127.0.0.1\tlocalhost",
             "::1\tlocalhost ip6-localhost ip6-loopback",
-            "127.0.0.1\t0123456789ab",
-            "::1\t0123456789ab",
+            "127.0.0.1\tweb-1",
+            "::1\tweb-1",
             "192.0.2.7\tdb",
         ] {
             assert!(lines.contains(&want), "{want:?} in {hosts}");
@@ -227,4 +243,71 @@ mod name_files {
         );
         assert!(!private.ok().contains("The host's"), "{}", private.stdout);
     }
+}
+
+/// A running container's `/etc/hosts` refreshed from outside: the workload, started before the
+/// refresh, reads the new entry through the same bind mount, with the engine's lines kept.
+#[verifies("names.hosts.refresh")]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
+fn a_refresh_reaches_a_running_container(mode: Mode) {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let sr = crate::lifecycle::state_root(mode, &rootfs);
+    let srs = sr.to_str().unwrap();
+    // Says it runs, then waits (30 s at most) for `cache` to appear and prints the file.
+    let script = "echo running; i=0; while [ $i -lt 300 ]; do \
+                  if grep -q cache /etc/hosts; then cat /etc/hosts; exit 0; fi; \
+                  i=$((i+1)); sleep 0.1; done; exit 3";
+    let mut child = engine_command(mode, &rootfs)
+        .args(["run", "--id", "refresh-e2e", "--state-root", srs])
+        .args(["--add-host", "db:192.0.2.7", "--rootfs"])
+        .arg(rootfs.path())
+        .args(["--", "sh", "-c", script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert_eq!(first, "running\n");
+    let bundle = sr.join("bundles").join("refresh-e2e");
+    let out = engine(
+        mode,
+        &rootfs,
+        &[
+            "refresh",
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "--add-host",
+            "db:192.0.2.7",
+            "--add-host",
+            "cache:192.0.2.9",
+        ],
+    );
+    out.ok();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "{rest}{err}");
+    let lines: Vec<&str> = rest.lines().filter(|l| !l.starts_with('#')).collect();
+    for want in [
+        "127.0.0.1\tlocalhost",
+        "127.0.0.1\trefresh-e2e",
+        "192.0.2.7\tdb",
+        "192.0.2.9\tcache",
+    ] {
+        assert!(lines.contains(&want), "{want:?} in {rest}");
+    }
+    assert_eq!(lines[0], "127.0.0.1\tlocalhost", "{rest}");
 }

@@ -203,3 +203,31 @@ fn oom_score_adj_follows_the_engine_but_never_below_zero(mode: Mode) {
     ]);
     assert_eq!(ran, "300\n");
 }
+
+/// The CLI's `--entrypoint` and `--workdir` replace the image's, the arguments after `--`
+/// following the entrypoint; `--annotation` and `--cgroups-path` are accepted by the runtime.
+#[verifies("process.entrypoint", "process.working-dir", "lifecycle.annotations")]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
+fn entrypoint_and_workdir_flags(mode: Mode) {
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let cfg = image_config_file(
+        &rootfs,
+        serde_json::json!({"config": {"Entrypoint": ["/bin/false"], "Cmd": ["ignored"], "WorkingDir": "/"}}),
+    );
+    let out = run(
+        mode,
+        &rootfs,
+        &[
+            "--image-config",
+            &cfg,
+            "--entrypoint",
+            "/bin/sh",
+            "-w",
+            "/tmp",
+            "--annotation",
+            "dev.locald.project=e2e",
+        ],
+        &["-c", "pwd; echo \"$0 $#\""],
+    );
+    assert_eq!(out.ok(), "/tmp\n/bin/sh 0\n");
+}

@@ -280,3 +280,71 @@ fn running_stop_ends_the_container_root() {
     assert_eq!((stopped.code, stopped.killed), (137, true), "{stopped:?}");
     assert_eq!(DEFAULT_STOP_TIMEOUT, Duration::from_secs(10));
 }
+
+/// locald's shim stopping a service through youki's libcontainer (`Running::stop`, the
+/// `libcontainer_shim stop` example): the bundle's stop signal first — SIGTERM, or the image's
+/// `StopSignal` — through the init to the workload, and SIGKILL once the grace period is over
+/// for a workload that ignores it (PID 1 without the init).
+#[test]
+#[verifies("stopping.signal", "stopping.timeout", "stopping.init.default")]
+fn running_stop_under_libcontainer_root() {
+    require_root();
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let shim = example("libcontainer_shim");
+    let pid = std::process::id();
+    let sleep = Some(vec!["sleep".to_string(), "1000".to_string()]);
+    let trap = "trap 'exit 42' USR1; while :; do sleep 0.1; done";
+    let usr1 = locald_testkit::image_config(serde_json::json!({ "StopSignal": "SIGUSR1" }));
+    let none = oci_spec::image::ImageConfiguration::default;
+    let cases = [
+        // (case, image, init, args, grace, code, killed)
+        ("term", none(), true, sleep.clone(), 60_000, 143, false),
+        ("kill", none(), false, sleep, 1_000, 137, true),
+        (
+            "usr1",
+            usr1,
+            true,
+            Some(vec!["sh".into(), "-c".into(), trap.into()]),
+            60_000,
+            42,
+            false,
+        ),
+    ];
+    for (case, image, init, args, grace, code, killed) in cases {
+        let opts = RunOptions {
+            args,
+            init: init.then(static_init),
+            ..RunOptions::default()
+        };
+        let state = rootfs.base().join(format!("lc-{case}"));
+        let id = format!("e2e-lc-stop-{case}-{pid}");
+        let bundle = prepare(&image, rootfs.path(), &opts, &state, &id).unwrap();
+        let started = Instant::now();
+        let out = Command::new(&shim)
+            .arg("stop")
+            .arg(&state)
+            // Long enough for the workload to be up (the shell's trap set) when it is stopped.
+            .args(["1500", &grace.to_string()])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let took = started.elapsed();
+        bundle.remove().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{case}: {out:?}");
+        assert_eq!(
+            stdout,
+            format!("code {code} killed {killed}\n"),
+            "{case}: {out:?}"
+        );
+        if killed {
+            // SIGKILL only once the grace period is over.
+            assert!(
+                took >= Duration::from_millis(1500 + grace),
+                "{case}: {took:?}"
+            );
+        } else {
+            assert!(took < Duration::from_secs(30), "{case}: {took:?}");
+        }
+    }
+}

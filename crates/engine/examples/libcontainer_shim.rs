@@ -8,6 +8,9 @@
 //!     as root (the setuid shim): the layer mounted in a mount namespace of its own, the
 //!     container created and started by libcontainer, SIGTERM, SIGINT, SIGQUIT and SIGHUP
 //!     forwarded to its init, its exit status returned, the bundle left for its owner
+//! libcontainer_shim stop BUNDLE AFTER_MS GRACE_MS
+//!     as root: run it, and AFTER_MS later stop it as locald stops a service (`Running::stop`:
+//!     the bundle's stop signal, SIGKILL GRACE_MS later); prints `code N killed BOOL`
 //! ```
 //!
 //! The init comes from `LOCALD_INIT` (a static `locald-init`). Build with
@@ -25,7 +28,7 @@ type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 fn usage() -> Box<dyn std::error::Error> {
     "usage: libcontainer_shim prepare ROOTFS BUNDLE [--mapped] [--cgroups-path P] -- CMD... | \
-     libcontainer_shim run BUNDLE"
+     libcontainer_shim run BUNDLE | libcontainer_shim stop BUNDLE AFTER_MS GRACE_MS"
         .into()
 }
 
@@ -90,11 +93,25 @@ fn run_bundle(bundle: &str) -> Res<u8> {
     Ok(u8::try_from(code).unwrap_or(1))
 }
 
+/// The shim stopping the container it runs: the stop policy every runtime shares
+/// (`StopPolicy`), through libcontainer's `Running::stop`.
+fn stop_bundle(bundle: &str, after_ms: &str, grace_ms: &str) -> Res<u8> {
+    let ms = |s: &str| s.parse().map(std::time::Duration::from_millis);
+    let (after, grace) = (ms(after_ms)?, ms(grace_ms)?);
+    let bundle = Bundle::open(bundle.as_ref())?;
+    let running = Libcontainer::new(DEFAULT_STATE_ROOT).spawn(&bundle)?;
+    std::thread::sleep(after);
+    let stopped = running.stop(grace)?;
+    println!("code {} killed {}", stopped.code, stopped.killed);
+    Ok(0)
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.split_first() {
         Some((cmd, rest)) if cmd == "prepare" => prepare_bundle(rest).map(|()| 0),
         Some((cmd, [bundle])) if cmd == "run" => run_bundle(bundle),
+        Some((cmd, [bundle, after, grace])) if cmd == "stop" => stop_bundle(bundle, after, grace),
         _ => Err(usage()),
     };
     match result {
