@@ -65,7 +65,13 @@ pub struct HostFacts {
     pub oom_score_adj: i32,
     /// The CPUs the kernel may bring online (`/sys/devices/system/cpu/possible`).
     pub possible_cpus: Vec<u32>,
+    /// The running kernel's `(major, minor)` ([`KERNEL_RELEASE_PATH`]), for the seccomp
+    /// profile's `minKernel` conditions; `None` when unreadable.
+    pub kernel: Option<(u32, u32)>,
 }
+
+/// The running kernel's release (`6.1.0-18-amd64`), what uname(2) gives.
+pub const KERNEL_RELEASE_PATH: &str = "/proc/sys/kernel/osrelease";
 
 /// The engine's own OOM-killer adjustment.
 pub const SELF_OOM_SCORE_ADJ_PATH: &str = "/proc/self/oom_score_adj";
@@ -86,6 +92,7 @@ impl HostFacts {
         HostFacts {
             oom_score_adj,
             possible_cpus: cpus.map(parse_cpu_list).unwrap_or_default(),
+            kernel: None,
         }
     }
 
@@ -99,10 +106,15 @@ impl HostFacts {
                 .ok()
                 .map(|_| text)
         };
-        Self::parse(
-            read(SELF_OOM_SCORE_ADJ_PATH).as_deref(),
-            read(POSSIBLE_CPUS_PATH).as_deref(),
-        )
+        HostFacts {
+            kernel: read(KERNEL_RELEASE_PATH)
+                .as_deref()
+                .and_then(crate::security::seccomp::kernel_version),
+            ..Self::parse(
+                read(SELF_OOM_SCORE_ADJ_PATH).as_deref(),
+                read(POSSIBLE_CPUS_PATH).as_deref(),
+            )
+        }
     }
 }
 
