@@ -37,6 +37,7 @@ use oci_spec::image::ImageConfiguration;
 use crate::error::Error;
 use crate::options::{self, BindMount, DnsOptions, ExtraHost, NetworkMode, RunOptions};
 use crate::plan::Plan;
+use crate::security::seccomp::{Profile, Seccomp};
 use crate::runtime::ENGINE_FAILED;
 
 /// The network mode flag (`--network`).
@@ -115,6 +116,10 @@ pub struct Options {
     /// kernel.sem, fs.mqueue.*, kernel.domainname, and net.* with --network none).
     #[arg(long = "sysctl", value_name = "KEY=VALUE", value_parser = parse_sysctl)]
     pub sysctls: Vec<(String, String)>,
+    /// The seccomp filter, as docker run spells it: seccomp=unconfined for none, or
+    /// seccomp=PATH for a profile in Docker's format (default: Docker's default profile).
+    #[arg(long = "security-opt", value_name = "seccomp=unconfined|PATH", value_parser = parse_security_opt)]
+    pub seccomp: Vec<Seccomp>,
     /// Mount the rootfs read-only.
     #[arg(long)]
     pub readonly_rootfs: bool,
@@ -170,6 +175,28 @@ fn parse_extra_host(s: &str) -> Result<ExtraHost, String> {
 /// `--cap-add`, `--cap-drop`: a capability name, normalized (`net_raw` is `CAP_NET_RAW`).
 fn parse_capability(s: &str) -> Result<String, String> {
     crate::security::capabilities::normalize(s)
+}
+
+/// `--security-opt seccomp=unconfined|PATH`: no filter, or the profile in the file `PATH`,
+/// read and checked now (`security.seccomp.caller`); any other option is refused, naming it.
+#[implements("security.seccomp.caller")]
+fn parse_security_opt(s: &str) -> Result<Seccomp, String> {
+    let Some(value) = s.strip_prefix("seccomp=") else {
+        return Err(format!(
+            "{s:?}: this engine supports only seccomp=unconfined and seccomp=PATH (a profile in \
+             Docker's format)"
+        ));
+    };
+    match value {
+        "" => Err("seccomp=: name a profile file, or unconfined".into()),
+        "unconfined" => Ok(Seccomp::Unconfined),
+        path => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+            Profile::from_json(&text)
+                .map(|p| Seccomp::Custom(Box::new(p)))
+                .map_err(|e| format!("{path}: {e}"))
+        }
+    }
 }
 
 /// `--sysctl KEY=VALUE`.
@@ -240,6 +267,7 @@ impl Options {
             cap_add: self.cap_add.clone(),
             cap_drop: self.cap_drop.clone(),
             sysctls: self.sysctls.clone(),
+            seccomp: self.seccomp.last().cloned().unwrap_or_default(),
             ..RunOptions::default()
         }
     }
@@ -497,6 +525,7 @@ pub fn flag_of(field: &str, reason: &str, state: StateFlag) -> Option<&'static s
         "cap_add" => "--cap-add",
         "cap_drop" => "--cap-drop",
         "sysctls" => "--sysctl",
+        "seccomp" => "--security-opt",
         // The CLI always has an init unless told not to.
         "init" => "--no-init",
         "id" => "--id",
