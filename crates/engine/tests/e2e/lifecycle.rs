@@ -188,17 +188,22 @@ fn sigkill_at_any_phase_leaves_nothing_mounted(mode: Mode) {
             "a layer stayed mounted ({delay_ms} ms)"
         );
         // The container stops with the engine: runc dies with it, the init gets the stop
-        // signal (its parent-death signal), and nothing of the container keeps running.
+        // signal (its parent-death signal), and no workload keeps running. Killed while runc
+        // loads the seccomp filter — after runc's init last checked that its parent lives,
+        // before it waits for the start — the container stays `created`: its workload never
+        // started, and runc's init waits for a start that never comes.
         eventually(&format!("container {id} outlived the engine"), || {
             !matches!(
                 runc_status(&runtime_root, &id).as_deref(),
-                Some("running" | "created" | "paused")
+                Some("running" | "paused")
             )
         });
-        // Whatever is left goes with `rm --force`; a bundle that was never complete is swept.
+        // Whatever is left goes with `rm --force`, a created container too; a bundle that was
+        // never complete is swept.
         if sr.join("bundles").join(&id).exists() {
             engine(mode, &rootfs, &["rm", "--force", "--state-root", srs, &id]).ok();
         }
+        assert_eq!(runc_status(&runtime_root, &id), None, "{id} left after rm --force");
     }
     // The next run sweeps what killed prepares left, and nothing else remains.
     run(mode, &rootfs, &["--state-root", srs], &["true"]).ok();
