@@ -37,8 +37,8 @@ use oci_spec::image::ImageConfiguration;
 use crate::error::Error;
 use crate::options::{self, BindMount, DnsOptions, ExtraHost, NetworkMode, RunOptions};
 use crate::plan::Plan;
-use crate::security::seccomp::{Profile, Seccomp};
 use crate::runtime::ENGINE_FAILED;
+use crate::security::seccomp::{Profile, Seccomp};
 
 /// The network mode flag (`--network`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -436,7 +436,13 @@ fn security_opt_chooses_the_filter_and_refuses_a_bad_profile_naming_file_and_fie
     ));
     // The last one wins, as for docker run.
     assert_eq!(
-        base(&["--security-opt", &opt, "--security-opt", "seccomp=unconfined"]).unwrap(),
+        base(&[
+            "--security-opt",
+            &opt,
+            "--security-opt",
+            "seccomp=unconfined"
+        ])
+        .unwrap(),
         Seccomp::Unconfined
     );
     let bad = dir.path().join("bad.json");
@@ -448,12 +454,24 @@ fn security_opt_chooses_the_filter_and_refuses_a_bad_profile_naming_file_and_fie
     let bad_opt = format!("seccomp={}", bad.display());
     let missing_opt = format!("seccomp={}", dir.path().join("nope.json").display());
     for (opt, want) in [
-        (bad_opt.as_str(), format!("{}: syscalls[1].action: unknown variant `ALLOW`", bad.display())),
+        (
+            bad_opt.as_str(),
+            format!(
+                "{}: syscalls[1].action: unknown variant `ALLOW`",
+                bad.display()
+            ),
+        ),
         (missing_opt.as_str(), "nope.json: No such file".to_string()),
-        ("apparmor=unconfined", "\"apparmor=unconfined\": this engine supports only seccomp".to_string()),
+        (
+            "apparmor=unconfined",
+            "\"apparmor=unconfined\": this engine supports only seccomp".to_string(),
+        ),
         ("seccomp=", "name a profile file".to_string()),
     ] {
         let text = base(&["--security-opt", opt]).unwrap_err().to_string();
-        assert!(text.contains("--security-opt") && text.contains(&want), "{opt}: {text}");
+        assert!(
+            text.contains("--security-opt") && text.contains(&want),
+            "{opt}: {text}"
+        );
     }
 }

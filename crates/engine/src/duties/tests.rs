@@ -200,13 +200,24 @@ fn spec_holds_nothing_the_plan_did_not_ask_for() {
     );
     assert_eq!(
         keys(&json["linux"]),
-        ["maskedPaths", "namespaces", "readonlyPaths", "resources", "seccomp"]
+        [
+            "maskedPaths",
+            "namespaces",
+            "readonlyPaths",
+            "resources",
+            "seccomp"
+        ]
     );
     assert_eq!(keys(&json["linux"]["resources"]), ["devices"]);
     // No listener, no flags: only what Docker's profile gives.
     assert_eq!(
         keys(&json["linux"]["seccomp"]),
-        ["architectures", "defaultAction", "defaultErrnoRet", "syscalls"]
+        [
+            "architectures",
+            "defaultAction",
+            "defaultErrnoRet",
+            "syscalls"
+        ]
     );
 }
 

@@ -14,8 +14,7 @@
 use locald_spec_macros::implements;
 use oci_spec::runtime::{
     Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompArgBuilder,
-    LinuxSeccompFilterFlag,
-    LinuxSeccompOperator, LinuxSyscall,
+    LinuxSeccompFilterFlag, LinuxSeccompOperator, LinuxSyscall,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -79,14 +78,26 @@ pub struct Profile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_errno_ret: Option<u32>,
     /// The architectures, as the runtime-spec lists them (exclusive with `arch_map`).
-    #[serde(default, deserialize_with = "null_as_empty", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub architectures: Vec<Arch>,
     /// Per native architecture, the ones to add with it (Docker's; exclusive with
     /// `architectures`).
-    #[serde(default, deserialize_with = "null_as_empty", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub arch_map: Vec<ArchMapEntry>,
     /// Filter flags.
-    #[serde(default, deserialize_with = "null_as_empty", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub flags: Vec<LinuxSeccompFilterFlag>,
     /// The socket of a seccomp agent, for `SCMP_ACT_NOTIFY`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -115,7 +126,11 @@ pub struct ArchMapEntry {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Rule {
     /// The syscalls.
-    #[serde(default, deserialize_with = "null_as_empty", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub names: Vec<String>,
     /// One syscall (Docker's older format; exclusive with `names`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -126,7 +141,11 @@ pub struct Rule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errno_ret: Option<u32>,
     /// Argument comparisons, all of which must hold.
-    #[serde(default, deserialize_with = "null_as_empty", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub args: Vec<LinuxSeccompArg>,
     /// A note for the reader.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -144,10 +163,18 @@ pub struct Rule {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Filter {
     /// Capabilities of the container's bounding set.
-    #[serde(default, deserialize_with = "null_as_empty", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub caps: Vec<String>,
     /// Native architectures, in libseccomp's names (`amd64`, `arm64`, `x32`, ...).
-    #[serde(default, deserialize_with = "null_as_empty", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub arches: Vec<String>,
     /// The running kernel is at least this `MAJOR.MINOR`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -388,36 +415,37 @@ impl Profile {
     #[implements("security.seccomp.default", "security.seccomp.caller")]
     pub fn resolve(&self, target: &Target<'_>) -> LinuxSeccomp {
         let mut architectures = self.architectures.clone();
-        if let Some((_, native)) = target.arch {
-            if let Some(entry) = self.arch_map.iter().find(|e| e.architecture == native) {
-                architectures.push(entry.architecture);
-                architectures.extend(&entry.sub_architectures);
-            }
+        if let Some((_, native)) = target.arch
+            && let Some(entry) = self.arch_map.iter().find(|e| e.architecture == native)
+        {
+            architectures.push(entry.architecture);
+            architectures.extend(&entry.sub_architectures);
         }
         let kernel_at_least = |v: &str| {
             let want = min_kernel(v).unwrap_or((u32::MAX, u32::MAX));
             target.kernel.is_some_and(|k| k >= want)
         };
         let has = |c: &String| target.capabilities.contains(c);
-        let on_arch =
-            |arches: &[String]| target.arch.is_some_and(|(a, _)| arches.iter().any(|x| x == a));
+        let on_arch = |arches: &[String]| {
+            target
+                .arch
+                .is_some_and(|(a, _)| arches.iter().any(|x| x == a))
+        };
         let mut syscalls = Vec::new();
         for rule in &self.syscalls {
-            if let Some(x) = &rule.excludes {
-                if (!x.arches.is_empty() && on_arch(&x.arches))
+            if let Some(x) = &rule.excludes
+                && ((!x.arches.is_empty() && on_arch(&x.arches))
                     || x.caps.iter().any(has)
-                    || x.min_kernel.as_deref().is_some_and(kernel_at_least)
-                {
-                    continue;
-                }
+                    || x.min_kernel.as_deref().is_some_and(kernel_at_least))
+            {
+                continue;
             }
-            if let Some(i) = &rule.includes {
-                if (!i.arches.is_empty() && !on_arch(&i.arches))
+            if let Some(i) = &rule.includes
+                && ((!i.arches.is_empty() && !on_arch(&i.arches))
                     || !i.caps.iter().all(has)
-                    || i.min_kernel.as_deref().is_some_and(|v| !kernel_at_least(v))
-                {
-                    continue;
-                }
+                    || i.min_kernel.as_deref().is_some_and(|v| !kernel_at_least(v)))
+            {
+                continue;
             }
             let mut call = LinuxSyscall::default();
             call.set_names(match &rule.name {

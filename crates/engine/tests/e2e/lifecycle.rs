@@ -203,7 +203,11 @@ fn sigkill_at_any_phase_leaves_nothing_mounted(mode: Mode) {
         if sr.join("bundles").join(&id).exists() {
             engine(mode, &rootfs, &["rm", "--force", "--state-root", srs, &id]).ok();
         }
-        assert_eq!(runc_status(&runtime_root, &id), None, "{id} left after rm --force");
+        assert_eq!(
+            runc_status(&runtime_root, &id),
+            None,
+            "{id} left after rm --force"
+        );
     }
     // The next run sweeps what killed prepares left, and nothing else remains.
     run(mode, &rootfs, &["--state-root", srs], &["true"]).ok();

@@ -287,12 +287,7 @@ fn a_malformed_profile_is_refused_naming_the_field_root() {
     )
     .unwrap();
     let opt = format!("seccomp={}", profile.display());
-    let out = run(
-        Mode::Root,
-        &rootfs,
-        &["--security-opt", &opt],
-        &["true"],
-    );
+    let out = run(Mode::Root, &rootfs, &["--security-opt", &opt], &["true"]);
     out.refused("syscalls[0].action: unknown variant `SCMP_ACT_ALOW`");
     out.refused("--security-opt");
 }

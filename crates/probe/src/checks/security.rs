@@ -294,7 +294,11 @@ mod tests {
         assert_eq!(seccomp_verdict(Some("0"), Some("0")).outcome, Outcome::Fail);
         assert_eq!(seccomp_verdict(Some("1"), None).outcome, Outcome::Fail);
         assert_eq!(seccomp_verdict(None, None).outcome, Outcome::Fail);
-        assert!(seccomp_verdict(Some("2"), Some("1")).detail.contains("Seccomp_filters: 1"));
+        assert!(
+            seccomp_verdict(Some("2"), Some("1"))
+                .detail
+                .contains("Seccomp_filters: 1")
+        );
     }
 
     #[test]

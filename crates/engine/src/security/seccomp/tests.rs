@@ -45,12 +45,29 @@ fn dockers_profile_converts_with_its_default_action_and_architectures() {
         Some(&[Arch::ScmpArchX86_64, Arch::ScmpArchX86, Arch::ScmpArchX32][..])
     );
     // What real programs need is allowed; what Docker keeps from a container is not.
-    for name in ["read", "execve", "chown", "setresuid", "arch_prctl", "capset", "prctl"] {
+    for name in [
+        "read",
+        "execve",
+        "chown",
+        "setresuid",
+        "arch_prctl",
+        "capset",
+        "prctl",
+    ] {
         assert!(allowed(&filter, name), "{name}");
     }
     for name in [
-        "mount", "unshare", "setns", "keyctl", "add_key", "request_key", "kexec_load", "swapon",
-        "reboot", "init_module", "bpf",
+        "mount",
+        "unshare",
+        "setns",
+        "keyctl",
+        "add_key",
+        "request_key",
+        "kexec_load",
+        "swapon",
+        "reboot",
+        "init_module",
+        "bpf",
     ] {
         assert!(!allowed(&filter, name), "{name}");
     }
@@ -71,7 +88,10 @@ fn dockers_profile_converts_with_its_default_action_and_architectures() {
     assert!(json["syscalls"][0]["names"].as_array().unwrap().len() > 300);
     // The vendored text is moby's, whole.
     let raw: Value = serde_json::from_str(DOCKER_DEFAULT_PROFILE).unwrap();
-    assert_eq!(raw["syscalls"].as_array().unwrap().len(), docker.syscalls.len());
+    assert_eq!(
+        raw["syscalls"].as_array().unwrap().len(),
+        docker.syscalls.len()
+    );
 }
 
 #[test]
@@ -92,11 +112,27 @@ fn capability_conditions_add_and_remove_syscalls() {
     // CAP_SYS_ADMIN added: the mount group is allowed, clone's and clone3's restrictions go.
     let admin_caps = caps(&["CAP_SYS_ADMIN"]);
     let admin = docker.resolve(&amd64(&admin_caps, Some((6, 1))));
-    for name in ["mount", "umount2", "unshare", "setns", "clone", "clone3", "sethostname"] {
+    for name in [
+        "mount",
+        "umount2",
+        "unshare",
+        "setns",
+        "clone",
+        "clone3",
+        "sethostname",
+    ] {
         assert!(allowed(&admin, name), "{name}");
     }
-    assert!(rules_for(&admin, "clone").iter().all(|r| r.args().is_none()));
-    assert!(rules_for(&admin, "clone3").iter().all(|r| r.errno_ret().is_none()));
+    assert!(
+        rules_for(&admin, "clone")
+            .iter()
+            .all(|r| r.args().is_none())
+    );
+    assert!(
+        rules_for(&admin, "clone3")
+            .iter()
+            .all(|r| r.errno_ret().is_none())
+    );
     // CAP_SYS_PTRACE, CAP_SYS_TIME: their groups.
     let more = caps(&["CAP_SYS_PTRACE", "CAP_SYS_TIME"]);
     let more = docker.resolve(&amd64(&more, Some((6, 1))));
@@ -112,7 +148,10 @@ fn kernel_and_architecture_conditions() {
     // ptrace without CAP_SYS_PTRACE from 4.8 on (where seccomp can no longer be bypassed with
     // it); on an older or unknown kernel, not.
     assert!(allowed(&docker.resolve(&amd64(&c, Some((4, 8)))), "ptrace"));
-    assert!(!allowed(&docker.resolve(&amd64(&c, Some((4, 7)))), "ptrace"));
+    assert!(!allowed(
+        &docker.resolve(&amd64(&c, Some((4, 7)))),
+        "ptrace"
+    ));
     assert!(!allowed(&docker.resolve(&amd64(&c, None)), "ptrace"));
     // arm64: its own architectures and syscalls, not amd64's.
     let arm = docker.resolve(&Target {
@@ -132,7 +171,13 @@ fn kernel_and_architecture_conditions() {
 
 fn plan_with(choice: &Seccomp, capabilities: &[String], nested: bool) -> Plan {
     let mut plan = Plan::default();
-    plan_filter(&mut plan, choice, &amd64(capabilities, Some((6, 1))), nested).unwrap();
+    plan_filter(
+        &mut plan,
+        choice,
+        &amd64(capabilities, Some((6, 1))),
+        nested,
+    )
+    .unwrap();
     plan
 }
 
@@ -173,9 +218,8 @@ fn the_whole_plan_resolves_the_profile_for_the_planned_capabilities() {
         .to_spec()
         .unwrap()
     };
-    let filter = |spec: &oci_spec::runtime::Spec| {
-        spec.linux().as_ref().unwrap().seccomp().clone().unwrap()
-    };
+    let filter =
+        |spec: &oci_spec::runtime::Spec| spec.linux().as_ref().unwrap().seccomp().clone().unwrap();
     let default = build(&RunOptions::default().with_args(["sh"]));
     assert!(!allowed(&filter(&default), "mount"));
     let admin = build(&RunOptions {
@@ -235,9 +279,18 @@ fn a_malformed_profile_is_refused_naming_the_field() {
         ("[]", "the profile: expected an object"),
         ("{", "not JSON"),
         ("{}", "missing field `defaultAction`"),
-        (r#"{"defaultAction": "SCMP_ACT_NOPE"}"#, "defaultAction: unknown variant `SCMP_ACT_NOPE`"),
-        (r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscals": []}"#, "syscals: unknown field `syscals`"),
-        (r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": {}}"#, "syscalls: expected an array"),
+        (
+            r#"{"defaultAction": "SCMP_ACT_NOPE"}"#,
+            "defaultAction: unknown variant `SCMP_ACT_NOPE`",
+        ),
+        (
+            r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscals": []}"#,
+            "syscals: unknown field `syscals`",
+        ),
+        (
+            r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": {}}"#,
+            "syscalls: expected an array",
+        ),
         (
             r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}, {"names": ["x"]}]}"#,
             "syscalls[1]: missing field `action`",
