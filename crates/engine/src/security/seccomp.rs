@@ -470,6 +470,47 @@ impl Profile {
     }
 }
 
+/// A runtime-spec `linux.seccomp` as a profile: every rule unconditional, as
+/// [`Profile::resolve`] gives it back.
+///
+/// ```
+/// use locald_engine::security::seccomp::{Profile, Seccomp};
+///
+/// let filter: oci_spec::runtime::LinuxSeccomp =
+///     serde_json::from_str(r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+///         {"names": ["read", "write", "exit_group"], "action": "SCMP_ACT_ALLOW"}]}"#)?;
+/// let choice = Seccomp::Custom(Box::new(Profile::from(filter)));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+impl From<LinuxSeccomp> for Profile {
+    fn from(filter: LinuxSeccomp) -> Profile {
+        Profile {
+            default_action: filter.default_action(),
+            default_errno_ret: filter.default_errno_ret(),
+            architectures: filter.architectures().clone().unwrap_or_default(),
+            arch_map: Vec::new(),
+            flags: filter.flags().clone().unwrap_or_default(),
+            listener_path: filter.listener_path().clone(),
+            listener_metadata: filter.listener_metadata().clone(),
+            syscalls: filter
+                .syscalls()
+                .iter()
+                .flatten()
+                .map(|call| Rule {
+                    names: call.names().clone(),
+                    name: None,
+                    action: call.action(),
+                    errno_ret: call.errno_ret(),
+                    args: call.args().clone().unwrap_or_default(),
+                    comment: None,
+                    includes: None,
+                    excludes: None,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Whether `filter` allows `name` for every argument (a rule without comparisons).
 pub fn allows_unconditionally(filter: &LinuxSeccomp, name: &str) -> bool {
     filter.syscalls().iter().flatten().any(|r| {

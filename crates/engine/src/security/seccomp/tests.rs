@@ -267,9 +267,12 @@ fn a_custom_profile_is_resolved_like_the_default() {
             ]
         })
     );
-    // A plain runtime-spec `linux.seccomp` is a Docker-format profile too.
+    // A plain runtime-spec `linux.seccomp` is a Docker-format profile too, read or converted.
     let spec_form = serde_json::to_string(&json["linux"]["seccomp"]).unwrap();
-    assert!(Profile::from_json(&spec_form).is_ok());
+    let read = Profile::from_json(&spec_form).unwrap();
+    let filter: LinuxSeccomp = serde_json::from_str(&spec_form).unwrap();
+    assert_eq!(Profile::from(filter.clone()), read);
+    assert_eq!(read.resolve(&amd64(&caps(&[]), None)), filter);
 }
 
 #[test]
