@@ -461,8 +461,14 @@ mod runc_state {
 /// `mode` (rootless: the test user, mapped onto the container's root by `--mapped`), run by root
 /// through youki's libcontainer with a cgroups path; the workload's status comes back, and the
 /// bundle holds nothing its owner cannot remove (libcontainer's state lives in root's state
-/// root, not in the bundle).
-#[verifies("lifecycle.bundle", "lifecycle.exit-status", "isolation.cgroups-path")]
+/// root, not in the bundle). libcontainer, built with libseccomp, loads the bundle's seccomp
+/// filter.
+#[verifies(
+    "lifecycle.bundle",
+    "lifecycle.exit-status",
+    "isolation.cgroups-path",
+    "security.seccomp.default"
+)]
 #[variants(root = Mode::Root, rootless = Mode::Rootless)]
 fn the_libcontainer_shim_example_runs_a_bundle_its_user_prepared(mode: Mode) {
     locald_testkit::require_root();
@@ -492,7 +498,7 @@ fn the_libcontainer_shim_example_runs_a_bundle_its_user_prepared(mode: Mode) {
     }
     let out = prepare
         .args(["--cgroups-path", &format!("/{id}"), "--", "sh", "-c"])
-        .arg("id -u; sed -n -e 's/^[0-9]*:pids://p' -e 's/^0:://p' /proc/self/cgroup | head -n 1; sleep 1; exit 3")
+        .arg("id -u; sed -n -e 's/^[0-9]*:pids://p' -e 's/^0:://p' /proc/self/cgroup | head -n 1; grep '^Seccomp:' /proc/self/status; sleep 1; exit 3")
         .output()
         .unwrap();
     assert!(out.status.success(), "prepare: {out:?}");
@@ -512,7 +518,7 @@ fn the_libcontainer_shim_example_runs_a_bundle_its_user_prepared(mode: Mode) {
         (out.status.code(), stdout.as_ref()),
         // Its own cgroup namespace: the workload's cgroup is its root; where it is, the host
         // sees.
-        (Some(3), "0\n/\n"),
+        (Some(3), "0\n/\nSeccomp:\t2\n"),
         "{out:?}"
     );
     assert!(
