@@ -38,6 +38,7 @@ use crate::error::Error;
 use crate::options::{self, BindMount, DnsOptions, ExtraHost, NetworkMode, RunOptions};
 use crate::plan::Plan;
 use crate::runtime::ENGINE_FAILED;
+use crate::security::seccomp::{Profile, Seccomp};
 
 /// The network mode flag (`--network`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -116,6 +117,10 @@ pub struct Options {
     /// kernel.sem, fs.mqueue.*, kernel.domainname, and net.* with --network none).
     #[arg(long = "sysctl", value_name = "KEY=VALUE", value_parser = parse_sysctl)]
     pub sysctls: Vec<(String, String)>,
+    /// The seccomp filter, as docker run spells it: seccomp=unconfined for none, or
+    /// seccomp=PATH for a profile in Docker's format (default: Docker's default profile).
+    #[arg(long = "security-opt", value_name = "seccomp=unconfined|PATH", value_parser = parse_security_opt)]
+    pub seccomp: Vec<Seccomp>,
     /// Mount the rootfs read-only.
     #[arg(long)]
     pub readonly_rootfs: bool,
@@ -257,6 +262,28 @@ fn parse_capability(s: &str) -> Result<String, String> {
     crate::security::capabilities::normalize(s)
 }
 
+/// `--security-opt seccomp=unconfined|PATH`: no filter, or the profile in the file `PATH`,
+/// read and checked now (`security.seccomp.caller`); any other option is refused, naming it.
+#[implements("security.seccomp.caller")]
+fn parse_security_opt(s: &str) -> Result<Seccomp, String> {
+    let Some(value) = s.strip_prefix("seccomp=") else {
+        return Err(format!(
+            "{s:?}: this engine supports only seccomp=unconfined and seccomp=PATH (a profile in \
+             Docker's format)"
+        ));
+    };
+    match value {
+        "" => Err("seccomp=: name a profile file, or unconfined".into()),
+        "unconfined" => Ok(Seccomp::Unconfined),
+        path => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+            Profile::from_json(&text)
+                .map(|p| Seccomp::Custom(Box::new(p)))
+                .map_err(|e| format!("{path}: {e}"))
+        }
+    }
+}
+
 /// `--sysctl KEY=VALUE`.
 fn parse_sysctl(s: &str) -> Result<(String, String), String> {
     crate::isolation::sysctls::parse(s).map_err(reason)
@@ -329,6 +356,7 @@ impl Options {
             working_dir: self.workdir.clone(),
             cgroups_path: self.cgroups_path.clone(),
             annotations: self.annotations.iter().cloned().collect(),
+            seccomp: self.seccomp.last().cloned().unwrap_or_default(),
             ..RunOptions::default()
         }
     }
@@ -590,6 +618,7 @@ pub fn flag_of(field: &str, reason: &str, state: StateFlag) -> Option<&'static s
         "working_dir" => "--workdir",
         "cgroups_path" => "--cgroups-path",
         "annotations" => "--annotation",
+        "seccomp" => "--security-opt",
         // The CLI always has an init unless told not to.
         "init" => "--no-init",
         "id" => "--id",

@@ -70,7 +70,13 @@ pub struct HostFacts {
     /// [`SELF_MOUNTINFO_PATH`]; empty on a cgroup v2 host, whose one hierarchy is
     /// `/sys/fs/cgroup` itself.
     pub cgroup_hierarchies: Vec<String>,
+    /// The running kernel's `(major, minor)` ([`KERNEL_RELEASE_PATH`]), for the seccomp
+    /// profile's `minKernel` conditions; `None` when unreadable.
+    pub kernel: Option<(u32, u32)>,
 }
+
+/// The running kernel's release (`6.1.0-18-amd64`), what uname(2) gives.
+pub const KERNEL_RELEASE_PATH: &str = "/proc/sys/kernel/osrelease";
 
 /// The engine's own OOM-killer adjustment.
 pub const SELF_OOM_SCORE_ADJ_PATH: &str = "/proc/self/oom_score_adj";
@@ -105,6 +111,7 @@ impl HostFacts {
             oom_score_adj,
             possible_cpus: cpus.map(parse_cpu_list).unwrap_or_default(),
             cgroup_hierarchies: mountinfo.map(cgroup_hierarchies).unwrap_or_default(),
+            kernel: None,
         }
     }
 
@@ -118,11 +125,16 @@ impl HostFacts {
                 .ok()
                 .map(|_| text)
         };
-        Self::parse_with_mounts(
-            read(SELF_OOM_SCORE_ADJ_PATH).as_deref(),
-            read(POSSIBLE_CPUS_PATH).as_deref(),
-            read(SELF_MOUNTINFO_PATH).as_deref(),
-        )
+        HostFacts {
+            kernel: read(KERNEL_RELEASE_PATH)
+                .as_deref()
+                .and_then(crate::security::seccomp::kernel_version),
+            ..Self::parse_with_mounts(
+                read(SELF_OOM_SCORE_ADJ_PATH).as_deref(),
+                read(POSSIBLE_CPUS_PATH).as_deref(),
+                read(SELF_MOUNTINFO_PATH).as_deref(),
+            )
+        }
     }
 }
 

@@ -422,6 +422,10 @@ pub struct RunOptions {
     /// Namespaced kernel parameters, `(key, value)`, set after the engine's own and replacing
     /// them (`docker run --sysctl`; see [`crate::isolation::sysctls`]).
     pub sysctls: Vec<(String, String)>,
+    /// The seccomp filter: Docker's default profile (the default), none, or the caller's
+    /// profile (`docker run --security-opt seccomp=unconfined|PATH`; see
+    /// [`crate::security::seccomp`]).
+    pub seccomp: crate::security::seccomp::Seccomp,
 }
 
 /// Whom the host user of a rootless [`IdMapping`] is inside the container.
@@ -498,6 +502,24 @@ impl RunOptions {
     /// With one more bind mount ([`RunOptions::binds`]).
     pub fn with_bind(mut self, bind: BindMount) -> Self {
         self.binds.push(bind);
+        self
+    }
+
+    /// With [`RunOptions::seccomp`]: [`Seccomp::Unconfined`] for no filter, a
+    /// [`Seccomp::Custom`] profile for the caller's own.
+    ///
+    /// ```
+    /// use locald_engine::RunOptions;
+    /// use locald_engine::security::seccomp::Seccomp;
+    ///
+    /// let opts = RunOptions::default().with_seccomp(Seccomp::Unconfined);
+    /// assert_eq!(opts.seccomp, Seccomp::Unconfined);
+    /// ```
+    ///
+    /// [`Seccomp::Unconfined`]: crate::security::seccomp::Seccomp::Unconfined
+    /// [`Seccomp::Custom`]: crate::security::seccomp::Seccomp::Custom
+    pub fn with_seccomp(mut self, seccomp: crate::security::seccomp::Seccomp) -> Self {
+        self.seccomp = seccomp;
         self
     }
 

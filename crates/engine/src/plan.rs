@@ -340,6 +340,19 @@ pub enum Item {
         /// The value.
         value: String,
     },
+    /// The container's seccomp filter (`linux.seccomp`), resolved for its capabilities and
+    /// the host; `None`: no filter.
+    Seccomp {
+        /// The runtime-spec filter.
+        filter: Option<Box<oci_spec::runtime::LinuxSeccomp>>,
+        /// Where it comes from (Docker's default profile, the caller's).
+        source: String,
+    },
+    /// A rule appended to the seccomp filter's.
+    SeccompRule {
+        /// The rule.
+        rule: oci_spec::runtime::LinuxSyscall,
+    },
     /// A kernel parameter the runtime sets in the container's namespaces (`linux.sysctl`).
     Sysctl {
         /// The dotted name (`net.ipv4.ip_unprivileged_port_start`).
@@ -524,6 +537,23 @@ impl fmt::Display for Item {
             Item::CgroupsPath { path } => write!(f, "cgroups path {path}"),
             Item::Annotation { key, value } => write!(f, "annotation {key}={value}"),
             Item::Sysctl { key, value } => write!(f, "sysctl {key}={value}"),
+            Item::Seccomp {
+                filter: Some(filter),
+                source,
+            } => write!(
+                f,
+                "seccomp {source}: {}",
+                crate::security::seccomp::describe(filter)
+            ),
+            Item::Seccomp {
+                filter: None,
+                source,
+            } => write!(f, "seccomp none: {source}"),
+            Item::SeccompRule { rule } => write!(
+                f,
+                "seccomp rule {}",
+                crate::security::seccomp::describe_rule(rule)
+            ),
         }
     }
 }

@@ -1,5 +1,5 @@
-//! Security defaults: capabilities, no_new_privileges, masked and read-only paths, and the
-//! device rule.
+//! Security defaults: capabilities, no_new_privileges, masked and read-only paths, the device
+//! rule, and the seccomp filter ([`seccomp`]).
 //!
 //! The capabilities are Podman's default set, what real images need as root (`chown`, switching
 //! user), in the bounding, effective and permitted sets only. The rest is `runc spec`'s default,
@@ -15,6 +15,7 @@ use crate::plan::{Item, Plan};
 use crate::requirement;
 
 pub mod capabilities;
+pub mod seccomp;
 
 /// Default capabilities: Podman's set (containers/common `DefaultCapabilities`), Docker's
 /// less NET_RAW, MKNOD and AUDIT_WRITE. They go in the bounding, effective and permitted sets
@@ -172,7 +173,9 @@ fn plan_device_rule(plan: &mut Plan) {
 pub(crate) fn plan(plan: &mut Plan, ctx: &Context<'_>) -> Result<()> {
     plan_security(plan);
     plan_side_channel_masks(plan, &ctx.input.host_files.facts.possible_cpus);
-    capabilities::plan_caller_capabilities(plan, ctx.options())
+    capabilities::plan_caller_capabilities(plan, ctx.options())?;
+    // After every capability is planned: the profile's conditions read them.
+    seccomp::plan_seccomp(plan, ctx)
 }
 
 /// The security entries, the same for every container.

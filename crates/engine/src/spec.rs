@@ -64,6 +64,27 @@ fn capability_sets(caps: HashSet<Capability>) -> Result<LinuxCapabilities> {
     Ok(sets)
 }
 
+/// The filter with the rules other duties added after its own; rules without a filter are an
+/// error (nothing would apply them).
+#[implements("security.seccomp.default", "security.seccomp.nested-userns")]
+fn seccomp_with_rules(
+    filter: Option<oci_spec::runtime::LinuxSeccomp>,
+    rules: Vec<oci_spec::runtime::LinuxSyscall>,
+) -> Result<Option<oci_spec::runtime::LinuxSeccomp>> {
+    match filter {
+        Some(mut filter) => {
+            if !rules.is_empty() {
+                let mut all = filter.syscalls().clone().unwrap_or_default();
+                all.extend(rules);
+                filter.set_syscalls(Some(all));
+            }
+            Ok(Some(filter))
+        }
+        None if rules.is_empty() => Ok(None),
+        None => Err(spec_err("seccomp rules without a seccomp filter")),
+    }
+}
+
 fn rlimit_type(name: &str) -> Result<PosixRlimitType> {
     match name {
         "RLIMIT_NOFILE" => Ok(PosixRlimitType::RlimitNofile),
@@ -107,6 +128,8 @@ impl Plan {
         let mut oom_score_adj = None;
         let mut engine_userns = false;
         let mut sysctls = std::collections::HashMap::new();
+        let mut seccomp: Option<oci_spec::runtime::LinuxSeccomp> = None;
+        let mut seccomp_rules = Vec::new();
 
         for entry in self.entries() {
             match &entry.item {
@@ -193,6 +216,8 @@ impl Plan {
                 Item::Sysctl { key, value } => {
                     sysctls.insert(key.clone(), value.clone());
                 }
+                Item::Seccomp { filter, .. } => seccomp = filter.as_deref().cloned(),
+                Item::SeccompRule { rule } => seccomp_rules.push(rule.clone()),
                 Item::DeviceRule { allow, access } => devices.push(
                     LinuxDeviceCgroupBuilder::default()
                         .allow(*allow)
@@ -261,6 +286,9 @@ impl Plan {
         }
         if !sysctls.is_empty() {
             linux = linux.sysctl(sysctls);
+        }
+        if let Some(filter) = seccomp_with_rules(seccomp, seccomp_rules)? {
+            linux = linux.seccomp(filter);
         }
         if !devices.is_empty() {
             linux = linux.resources(

@@ -238,6 +238,8 @@ fn bare_runc_spec_fails_what_runc_does_not_do() {
         "security.masked-paths.side-channels",
         // runc spec's root is read-only, with no tmpfs on /run or /var/tmp.
         "filesystems.read-only-tmpfs",
+        // runc spec writes no linux.seccomp: the process runs unfiltered (Seccomp: 0).
+        "security.seccomp.default",
     ] {
         let rs = rows(&report, id);
         assert!(
@@ -329,9 +331,11 @@ fn docker_is_graded_only_where_its_defaults_differ() {
         };
         // Docker's default: no no_new_privs.
         assert_eq!(one("security.no-new-privileges").outcome, Outcome::Fail);
-        // Docker's fourteen capabilities, its writable name files, its HOSTNAME: accepted.
+        // Docker's fourteen capabilities, its writable name files, its HOSTNAME, its default
+        // seccomp profile: accepted.
         for id in [
             "security.capabilities.default",
+            "security.seccomp.default",
             "names.hostname.file",
             "environment.hostname",
             "isolation.namespaces.pid",

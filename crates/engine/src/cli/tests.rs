@@ -408,3 +408,70 @@ fn a_named_init_is_used_or_refused_naming_where_it_came_from() {
             .explicit
     );
 }
+
+#[test]
+#[verifies("security.seccomp.caller")]
+fn security_opt_chooses_the_filter_and_refuses_a_bad_profile_naming_file_and_field() {
+    let base = |extra: &[&str]| {
+        let mut argv = vec!["--rootfs", "/img"];
+        argv.extend_from_slice(extra);
+        parse(&argv).map(|o| o.run_options(None).seccomp)
+    };
+    assert_eq!(base(&[]).unwrap(), Seccomp::Default);
+    assert_eq!(
+        base(&["--security-opt", "seccomp=unconfined"]).unwrap(),
+        Seccomp::Unconfined
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.json");
+    fs::write(
+        &good,
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}"#,
+    )
+    .unwrap();
+    let opt = format!("seccomp={}", good.display());
+    assert!(matches!(
+        base(&["--security-opt", &opt]).unwrap(),
+        Seccomp::Custom(p) if p.syscalls.len() == 1
+    ));
+    // The last one wins, as for docker run.
+    assert_eq!(
+        base(&[
+            "--security-opt",
+            &opt,
+            "--security-opt",
+            "seccomp=unconfined"
+        ])
+        .unwrap(),
+        Seccomp::Unconfined
+    );
+    let bad = dir.path().join("bad.json");
+    fs::write(
+        &bad,
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}, {"names": ["write"], "action": "ALLOW"}]}"#,
+    )
+    .unwrap();
+    let bad_opt = format!("seccomp={}", bad.display());
+    let missing_opt = format!("seccomp={}", dir.path().join("nope.json").display());
+    for (opt, want) in [
+        (
+            bad_opt.as_str(),
+            format!(
+                "{}: syscalls[1].action: unknown variant `ALLOW`",
+                bad.display()
+            ),
+        ),
+        (missing_opt.as_str(), "nope.json: No such file".to_string()),
+        (
+            "apparmor=unconfined",
+            "\"apparmor=unconfined\": this engine supports only seccomp".to_string(),
+        ),
+        ("seccomp=", "name a profile file".to_string()),
+    ] {
+        let text = base(&["--security-opt", opt]).unwrap_err().to_string();
+        assert!(
+            text.contains("--security-opt") && text.contains(&want),
+            "{opt}: {text}"
+        );
+    }
+}

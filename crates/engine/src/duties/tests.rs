@@ -200,9 +200,25 @@ fn spec_holds_nothing_the_plan_did_not_ask_for() {
     );
     assert_eq!(
         keys(&json["linux"]),
-        ["maskedPaths", "namespaces", "readonlyPaths", "resources"]
+        [
+            "maskedPaths",
+            "namespaces",
+            "readonlyPaths",
+            "resources",
+            "seccomp"
+        ]
     );
     assert_eq!(keys(&json["linux"]["resources"]), ["devices"]);
+    // No listener, no flags: only what Docker's profile gives.
+    assert_eq!(
+        keys(&json["linux"]["seccomp"]),
+        [
+            "architectures",
+            "defaultAction",
+            "defaultErrnoRet",
+            "syscalls"
+        ]
+    );
 }
 
 #[test]

@@ -159,9 +159,15 @@ impl Launch {
                 let (ready_r, ready_w) = pipe()?;
                 let (go_r, go_w) = pipe()?;
                 let (ready_w_fd, go_r_fd) = (ready_w.as_raw_fd(), go_r.as_raw_fd());
+                let (ready_r_fd, go_w_fd) = (ready_r.as_raw_fd(), go_w.as_raw_fd());
                 // SAFETY: the closure makes only async-signal-safe system calls.
                 unsafe {
                     cmd.pre_exec(move || {
+                        // The engine's ends, inherited by the fork: with its copy of the write
+                        // end held here, the read below would never see the engine die (a
+                        // SIGKILLed engine left this child waiting forever).
+                        nix::libc::close(ready_r_fd);
+                        nix::libc::close(go_w_fd);
                         unshare(nix::libc::CLONE_NEWUSER | nix::libc::CLONE_NEWNS)?;
                         let pid = nix::libc::getpid();
                         raw_write(ready_w_fd, &pid.to_ne_bytes())?;

@@ -91,6 +91,7 @@ impl Libcontainer {
                         .into(),
             });
         }
+        refuse_unloadable_filter(bundle)?;
         if !nix::unistd::geteuid().is_root() {
             return Err(Error::Layer {
                 bundle: bundle.state_dir.clone(),
@@ -131,6 +132,29 @@ impl Libcontainer {
             deleted: false,
         })
     }
+}
+
+/// Built without the `libcontainer-seccomp` feature, libcontainer 0.7 skips `linux.seccomp`
+/// (its `libseccomp` feature is off: process/init/process.rs only logs "seccomp not
+/// available"), so a bundle with a filter is refused rather than run unconfined
+/// (`security.seccomp.default`).
+#[implements("security.seccomp.default")]
+fn refuse_unloadable_filter(bundle: &Bundle) -> Result<()> {
+    let has_filter = bundle
+        .spec
+        .linux()
+        .as_ref()
+        .is_some_and(|l| l.seccomp().is_some());
+    if has_filter && !cfg!(feature = "libcontainer-seccomp") {
+        return Err(lc_err(
+            "create",
+            "config.json has a seccomp filter (linux.seccomp) and this libcontainer was built \
+             without libseccomp, so it would run the container unconfined: build locald-engine \
+             with the libcontainer-seccomp feature (Debian libseccomp-dev), or prepare the \
+             bundle with Seccomp::Unconfined",
+        ));
+    }
+    Ok(())
 }
 
 /// A container started by [`Libcontainer::spawn`]: its init is a child of the caller. Dropping

@@ -188,17 +188,26 @@ fn sigkill_at_any_phase_leaves_nothing_mounted(mode: Mode) {
             "a layer stayed mounted ({delay_ms} ms)"
         );
         // The container stops with the engine: runc dies with it, the init gets the stop
-        // signal (its parent-death signal), and nothing of the container keeps running.
+        // signal (its parent-death signal), and no workload keeps running. Killed while runc
+        // loads the seccomp filter — after runc's init last checked that its parent lives,
+        // before it waits for the start — the container stays `created`: its workload never
+        // started, and runc's init waits for a start that never comes.
         eventually(&format!("container {id} outlived the engine"), || {
             !matches!(
                 runc_status(&runtime_root, &id).as_deref(),
-                Some("running" | "created" | "paused")
+                Some("running" | "paused")
             )
         });
-        // Whatever is left goes with `rm --force`; a bundle that was never complete is swept.
+        // Whatever is left goes with `rm --force`, a created container too; a bundle that was
+        // never complete is swept.
         if sr.join("bundles").join(&id).exists() {
             engine(mode, &rootfs, &["rm", "--force", "--state-root", srs, &id]).ok();
         }
+        assert_eq!(
+            runc_status(&runtime_root, &id),
+            None,
+            "{id} left after rm --force"
+        );
     }
     // The next run sweeps what killed prepares left, and nothing else remains.
     run(mode, &rootfs, &["--state-root", srs], &["true"]).ok();
@@ -452,12 +461,14 @@ mod runc_state {
 /// `mode` (rootless: the test user, mapped onto the container's root by `--mapped`), run by root
 /// through youki's libcontainer with a cgroups path; the workload's status comes back, and the
 /// bundle holds nothing its owner cannot remove (libcontainer's state lives in root's state
-/// root, not in the bundle).
+/// root, not in the bundle). libcontainer, built with libseccomp, loads the bundle's seccomp
+/// filter.
 #[verifies(
     "lifecycle.bundle",
     "lifecycle.exit-status",
     "isolation.cgroups-path",
-    "filesystems.cgroup"
+    "filesystems.cgroup",
+    "security.seccomp.default"
 )]
 #[variants(root = Mode::Root, rootless = Mode::Rootless)]
 fn the_libcontainer_shim_example_runs_a_bundle_its_user_prepared(mode: Mode) {
@@ -493,7 +504,7 @@ fn the_libcontainer_shim_example_runs_a_bundle_its_user_prepared(mode: Mode) {
              awk '{ for (i = 7; $i != \"-\"; i++); } \
                $(i + 1) == \"cgroup\" && $5 ~ \"^/sys/fs/cgroup/\" { o[$5] = $6 } \
                END { for (m in o) if (o[m] !~ /^ro/) n++; print n + 0 }' /proc/self/mountinfo; \
-             sleep 1; exit 3",
+             grep '^Seccomp:' /proc/self/status; sleep 1; exit 3",
         )
         .output()
         .unwrap();
@@ -515,8 +526,8 @@ fn the_libcontainer_shim_example_runs_a_bundle_its_user_prepared(mode: Mode) {
         // Its own cgroup namespace: the workload's cgroup is its root; where it is, the host
         // sees. No cgroup v1 hierarchy writable: the last `cgroup` mount at each path below
         // /sys/fs/cgroup is read-only (libcontainer 0.7 mounts them read-write; the engine's
-        // read-only paths cover them).
-        (Some(3), "0\n/\n0\n"),
+        // read-only paths cover them). The seccomp filter is loaded.
+        (Some(3), "0\n/\n0\nSeccomp:\t2\n"),
         "{out:?}"
     );
     assert!(

@@ -109,7 +109,11 @@ fn on_debian(mode: Mode, debian: &Path, args: &[&str], script: &str) -> Output {
 /// data directory to the service's user and switches to it (`setpriv`, as gosu does; `su`), with
 /// no_new_privs set. Rootless this holds with the test user's subordinate ids, which it must
 /// have; under `runc spec`'s three capabilities the `chown` fails with EPERM.
-#[verifies("security.capabilities.default", "security.no-new-privileges")]
+#[verifies(
+    "security.capabilities.default",
+    "security.no-new-privileges",
+    "security.seccomp.default"
+)]
 #[variants(root = Mode::Root, rootless = Mode::Rootless)]
 fn a_root_entrypoint_chowns_its_data_and_switches_user(mode: Mode) {
     subordinate_ranges(mode);
@@ -189,4 +193,121 @@ fn side_channel_paths_are_masked(mode: Mode) {
             .any(|m| m.mount_point == "/proc/interrupts"),
         "{text}"
     );
+}
+
+/// The script of the seccomp tests: the filter mode, then a user namespace (no capability
+/// needed: only the filter denies it) and a mount namespace (denied without `CAP_SYS_ADMIN`
+/// whatever the filter).
+const SECCOMP_SCRIPT: &str = "grep '^Seccomp:' /proc/self/status; \
+    unshare -U true 2>&1 && echo userns-ok || echo userns-denied; \
+    unshare -m true 2>&1 && echo mountns-ok || echo mountns-denied";
+
+/// Docker's default profile is loaded (`Seccomp: 2`, filter mode) and denies with EPERM what the
+/// kernel alone would allow: a new user namespace. `--security-opt seccomp=unconfined` loads
+/// none, and the same call succeeds.
+#[verifies("security.seccomp.default", "security.seccomp.caller")]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
+fn the_default_filter_denies_a_user_namespace_and_unconfined_allows_it(mode: Mode) {
+    let out = sh(mode, Users::RootOnly, &[], SECCOMP_SCRIPT);
+    let text = out.ok();
+    assert!(text.starts_with("Seccomp:\t2\n"), "{text}");
+    assert!(
+        text.contains("Operation not permitted\nuserns-denied\n"),
+        "{text}"
+    );
+    assert!(text.ends_with("mountns-denied\n"), "{text}");
+    let out = sh(
+        mode,
+        Users::RootOnly,
+        &["--security-opt", "seccomp=unconfined"],
+        SECCOMP_SCRIPT,
+    );
+    let text = out.ok();
+    assert!(text.starts_with("Seccomp:\t0\n"), "{text}");
+    assert!(text.contains("\nuserns-ok\n"), "{text}");
+    // Still denied by the kernel: the container has no CAP_SYS_ADMIN.
+    assert!(text.ends_with("mountns-denied\n"), "{text}");
+}
+
+/// `--cap-add SYS_ADMIN` brings the syscalls Docker's profile grants with it: a mount
+/// namespace can then be created.
+#[test]
+#[verifies("security.seccomp.default")]
+fn an_added_capability_brings_its_syscalls_root() {
+    let out = sh(
+        Mode::Root,
+        Users::RootOnly,
+        &["--cap-add", "SYS_ADMIN"],
+        SECCOMP_SCRIPT,
+    );
+    let text = out.ok();
+    assert!(text.starts_with("Seccomp:\t2\n"), "{text}");
+    assert!(text.ends_with("userns-ok\nmountns-ok\n"), "{text}");
+}
+
+/// The caller's profile (`--security-opt seccomp=PATH`) is the one loaded: here every syscall
+/// is allowed but `mkdir`, which fails with the errno the profile names (EACCES).
+#[verifies("security.seccomp.caller")]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
+fn the_callers_profile_is_loaded(mode: Mode) {
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let profile = rootfs.path().join("profile.json");
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "archMap": [{"architecture": "SCMP_ARCH_X86_64",
+            "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]}],
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}"#,
+    )
+    .unwrap();
+    own_rootfs(mode, &rootfs);
+    let opt = format!("seccomp={}", profile.display());
+    let script = "grep '^Seccomp:' /proc/self/status; mkdir /tmp/d 2>&1 || echo mkdir-denied; \
+        unshare -U true && echo userns-ok";
+    let out = run(
+        mode,
+        &rootfs,
+        &["--security-opt", &opt],
+        &["sh", "-c", script],
+    );
+    let text = out.ok();
+    assert!(text.starts_with("Seccomp:\t2\n"), "{text}");
+    assert!(text.contains("Permission denied"), "{text}");
+    assert!(text.ends_with("mkdir-denied\nuserns-ok\n"), "{text}");
+}
+
+/// A malformed profile is refused before anything runs, naming the flag, the file and the field.
+#[test]
+#[verifies("security.seccomp.caller")]
+fn a_malformed_profile_is_refused_naming_the_field_root() {
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let profile = rootfs.path().join("profile.json");
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALOW"}]}"#,
+    )
+    .unwrap();
+    let opt = format!("seccomp={}", profile.display());
+    let out = run(Mode::Root, &rootfs, &["--security-opt", &opt], &["true"]);
+    out.refused("syscalls[0].action: unknown variant `SCMP_ACT_ALOW`");
+    out.refused("--security-opt");
+}
+
+/// Rootless under the single mapping, a non-root user runs in the user namespace the init
+/// creates with `unshare(CLONE_NEWUSER)`, which Docker's profile denies: the bundle's filter
+/// allows exactly that call, and a mount namespace stays denied.
+#[test]
+#[verifies("security.seccomp.nested-userns")]
+fn the_nested_user_namespace_works_under_the_filter_rootless() {
+    let mode = Mode::Rootless;
+    subordinate_ranges(mode);
+    let out = sh(
+        mode,
+        Users::RootOnly,
+        &["--single-mapping", "--user", "1000:1000"],
+        &format!("id -u; {SECCOMP_SCRIPT}"),
+    );
+    let text = out.ok();
+    assert!(text.starts_with("1000\nSeccomp:\t2\n"), "{text}");
+    assert!(text.contains("\nuserns-ok\n"), "{text}");
+    assert!(text.ends_with("mountns-denied\n"), "{text}");
 }

@@ -1,4 +1,5 @@
-//! security.md: capabilities, `no_new_privs`, masked and read-only paths, the device cgroup.
+//! security.md: capabilities, `no_new_privs`, masked and read-only paths, the device cgroup,
+//! the seccomp filter.
 
 use std::path::Path;
 
@@ -261,9 +262,44 @@ pub(super) fn devices_cgroup(ctx: &Ctx) -> Verdict {
     }
 }
 
+/// The process runs under a seccomp filter: `Seccomp: 2` (filter mode) in /proc/self/status
+/// (proc(5)). Which filter cannot be read back from inside; the engine's tests check that it is
+/// Docker's.
+#[verifies("security.seccomp.default")]
+pub(super) fn seccomp_filter(ctx: &Ctx) -> Verdict {
+    seccomp_verdict(
+        ctx.status.get("Seccomp").map(String::as_str),
+        ctx.status.get("Seccomp_filters").map(String::as_str),
+    )
+}
+
+fn seccomp_verdict(mode: Option<&str>, filters: Option<&str>) -> Verdict {
+    let filters = filters.map_or(String::new(), |n| format!(", Seccomp_filters: {n}"));
+    match mode {
+        Some("2") => Verdict::pass(format!("Seccomp: 2 (filter mode){filters}")),
+        Some("0") => Verdict::fail(format!("Seccomp: 0: no seccomp filter{filters}")),
+        Some(v) => Verdict::fail(format!("Seccomp: {v}, not filter mode (2){filters}")),
+        None => Verdict::fail("no Seccomp field in /proc/self/status (a kernel without seccomp)"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seccomp_modes() {
+        use crate::Outcome;
+        assert_eq!(seccomp_verdict(Some("2"), Some("1")).outcome, Outcome::Pass);
+        assert_eq!(seccomp_verdict(Some("0"), Some("0")).outcome, Outcome::Fail);
+        assert_eq!(seccomp_verdict(Some("1"), None).outcome, Outcome::Fail);
+        assert_eq!(seccomp_verdict(None, None).outcome, Outcome::Fail);
+        assert!(
+            seccomp_verdict(Some("2"), Some("1"))
+                .detail
+                .contains("Seccomp_filters: 1")
+        );
+    }
 
     #[test]
     fn default_caps_mask() {

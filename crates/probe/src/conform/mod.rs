@@ -486,7 +486,7 @@ fn run_locald_youki(env: &Env) -> Run {
     }
     let Some(youki) = which("youki") else {
         return Run::Unavailable(
-            "youki is not installed (cargo install youki --no-default-features --features v1,v2)"
+            "youki is not installed (cargo install youki --no-default-features --features v1,v2,seccomp)"
                 .into(),
         );
     };
