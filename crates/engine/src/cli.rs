@@ -82,15 +82,9 @@ pub struct Options {
     /// Add a line to the container's /etc/hosts: NAME:IP (repeatable).
     #[arg(long = "add-host", value_name = "NAME:IP", value_parser = parse_extra_host)]
     pub add_hosts: Vec<ExtraHost>,
-    /// A nameserver for /etc/resolv.conf, replacing the host's (repeatable).
-    #[arg(long = "dns", value_name = "IP")]
-    pub dns: Vec<std::net::IpAddr>,
-    /// A search domain for /etc/resolv.conf, replacing the host's (repeatable; `.` for none).
-    #[arg(long = "dns-search", value_name = "DOMAIN")]
-    pub dns_search: Vec<String>,
-    /// A resolver option for /etc/resolv.conf, replacing the host's (repeatable).
-    #[arg(long = "dns-option", value_name = "OPTION")]
-    pub dns_options: Vec<String>,
+    /// The /etc/resolv.conf flags.
+    #[command(flatten)]
+    pub dns: DnsFlags,
     /// Set an environment variable (repeatable), replacing the image's value.
     #[arg(long = "env", short = 'e', value_name = "KEY=VALUE", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
@@ -170,6 +164,14 @@ pub struct RefreshFlags {
     /// A line of the container's /etc/hosts: NAME:IP (repeatable; replaces those given before).
     #[arg(long = "add-host", value_name = "NAME:IP", value_parser = parse_extra_host)]
     pub add_hosts: Vec<ExtraHost>,
+    /// The /etc/resolv.conf flags.
+    #[command(flatten)]
+    pub dns: DnsFlags,
+}
+
+/// `--dns`, `--dns-search` and `--dns-option`, shared by `run`, `prepare` and `refresh`.
+#[derive(Debug, Clone, Args)]
+pub struct DnsFlags {
     /// A nameserver for /etc/resolv.conf, replacing the host's (repeatable).
     #[arg(long = "dns", value_name = "IP")]
     pub dns: Vec<std::net::IpAddr>,
@@ -181,16 +183,23 @@ pub struct RefreshFlags {
     pub dns_options: Vec<String>,
 }
 
+impl DnsFlags {
+    /// The resolv.conf overrides the flags give.
+    pub fn options(&self) -> DnsOptions {
+        DnsOptions {
+            servers: self.dns.clone(),
+            search: self.dns_search.clone(),
+            options: self.dns_options.clone(),
+        }
+    }
+}
+
 impl RefreshFlags {
     /// What the flags ask [`crate::names::refresh`] to write.
     pub fn refresh(&self) -> crate::names::Refresh {
         crate::names::Refresh {
             extra_hosts: self.add_hosts.clone(),
-            dns: DnsOptions {
-                servers: self.dns.clone(),
-                search: self.dns_search.clone(),
-                options: self.dns_options.clone(),
-            },
+            dns: self.dns.options(),
         }
     }
 }
@@ -335,11 +344,7 @@ impl Options {
             hostname: self.hostname.clone(),
             network: self.network.into(),
             extra_hosts: self.add_hosts.clone(),
-            dns: DnsOptions {
-                servers: self.dns.clone(),
-                search: self.dns_search.clone(),
-                options: self.dns_options.clone(),
-            },
+            dns: self.dns.options(),
             tty: self.tty,
             id_mapping: if self.rootless || !euid_is_root() {
                 rootless_mapping(self.single_mapping)
