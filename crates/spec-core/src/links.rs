@@ -27,6 +27,9 @@ pub const VERIFIES: &str = "verifies";
 /// The attribute that instantiates a test function once per variant (`#[variants(root = ...,
 /// rootless = ...)]` on `fn name` makes the tests `name_root` and `name_rootless`).
 pub const VARIANTS: &str = "variants";
+/// The attribute that links one variant's test to requirements the others do not show
+/// (`#[verifies_in(rootless, "a.b")]` on `fn name` links only `name_rootless`).
+pub const VERIFIES_IN: &str = "verifies_in";
 
 /// An item of the reference code that implements a requirement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -339,6 +342,10 @@ impl Visitor<'_> {
                 continue;
             };
             let kind = last.ident.to_string();
+            if kind == VERIFIES_IN {
+                self.verifies_in(attr, attrs, label, fn_name);
+                continue;
+            }
             if kind != IMPLEMENTS && kind != VERIFIES {
                 continue;
             }
@@ -415,6 +422,72 @@ impl Visitor<'_> {
                     }
                 }
             }
+        }
+    }
+
+    /// `#[verifies_in(variant, "id", ...)]`: the IDs linked to the one test `#[variants]`
+    /// generates for `variant`.
+    fn verifies_in(
+        &mut self,
+        attr: &Attribute,
+        attrs: &[Attribute],
+        label: &str,
+        fn_name: Option<&str>,
+    ) {
+        let line = attr.span().start().line;
+        let Some(name) = fn_name else {
+            self.bad_link(
+                line,
+                format!("#[{VERIFIES_IN}] must be on a test function, not on `{label}`"),
+            );
+            return;
+        };
+        let parsed = attr.parse_args_with(|input: ParseStream| {
+            let variant: syn::Ident = input.parse()?;
+            if input.is_empty() {
+                return Ok((variant, Punctuated::new()));
+            }
+            input.parse::<syn::Token![,]>()?;
+            let ids = Punctuated::<LitStr, syn::Token![,]>::parse_terminated(input)?;
+            Ok((variant, ids))
+        });
+        let (variant, ids) = match parsed {
+            Ok((variant, ids)) if !ids.is_empty() => (variant, ids),
+            Ok(_) => {
+                self.bad_link(line, format!("#[{VERIFIES_IN}] names no requirement ID"));
+                return;
+            }
+            Err(e) => {
+                self.bad_link(
+                    line,
+                    format!("#[{VERIFIES_IN}(variant, \"id\", ...)] takes a variant and string literals: {e}"),
+                );
+                return;
+            }
+        };
+        let test = format!("{name}_{variant}");
+        if !variant_names(attrs, name).contains(&test) {
+            self.bad_link(
+                line,
+                format!(
+                    "#[{VERIFIES_IN}] names the variant `{variant}`, which no #[{VARIANTS}] on \
+                     `{name}` defines"
+                ),
+            );
+            return;
+        }
+        let mut path = self.module.clone();
+        path.push(test);
+        for id in ids {
+            self.links.tests.push(TestLink {
+                id: id.value(),
+                file: self.file.to_owned(),
+                line,
+                test: TestRef {
+                    binary: self.target.binary.clone(),
+                    name: path.join("::"),
+                },
+            });
         }
     }
 
@@ -584,20 +657,29 @@ mod tests {
         links
     }
 
-    #[test]
-    fn a_function_with_variants_stands_for_one_test_per_variant() {
-        let text = "#[verifies(\"a.b\")]\n#[variants(root = Mode::Root, rootless = Mode::Rootless)]\nfn runs(mode: Mode) {}\n\n#[verifies(\"a.c\")]\nfn plain() {}\n";
-        let links = scan_one(
+    /// `text` scanned as the end-to-end file of chapter `identity`.
+    fn scan_e2e(text: &str) -> Links {
+        scan_one(
             text,
             Target::in_package("x", Path::new("tests/e2e/identity.rs")),
-        );
-        let names: Vec<(&str, &str)> = links
+        )
+    }
+
+    /// The (ID, test name) pairs of `links`.
+    fn pairs(links: &Links) -> Vec<(&str, &str)> {
+        links
             .tests
             .iter()
             .map(|t| (t.id.as_str(), t.test.name.as_str()))
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn a_function_with_variants_stands_for_one_test_per_variant() {
+        let text = "#[verifies(\"a.b\")]\n#[variants(root = Mode::Root, rootless = Mode::Rootless)]\nfn runs(mode: Mode) {}\n\n#[verifies(\"a.c\")]\nfn plain() {}\n";
+        let links = scan_e2e(text);
         assert_eq!(
-            names,
+            pairs(&links),
             [
                 ("a.b", "identity::runs_root"),
                 ("a.b", "identity::runs_rootless"),
@@ -605,6 +687,55 @@ mod tests {
             ]
         );
         assert!(links.tests.iter().all(|t| t.test.binary == "x::e2e"));
+    }
+
+    #[test]
+    fn verifies_in_links_only_the_named_variant() {
+        let text = "#[verifies(\"a.b\")]\n#[verifies_in(rootless, \"a.c\", \"a.d\")]\n#[variants(root = Mode::Root, rootless = Mode::Rootless)]\nfn runs(mode: Mode) {}\n";
+        let links = scan_e2e(text);
+        assert_eq!(
+            pairs(&links),
+            [
+                ("a.b", "identity::runs_root"),
+                ("a.b", "identity::runs_rootless"),
+                ("a.c", "identity::runs_rootless"),
+                ("a.d", "identity::runs_rootless")
+            ]
+        );
+        assert!(links.problems.is_empty(), "{:?}", links.problems);
+    }
+
+    #[test]
+    fn verifies_in_a_variant_nobody_defines_is_a_bad_link() {
+        for (text, says) in [
+            (
+                "#[verifies_in(rootles, \"a.c\")]\n#[variants(root = 1, rootless = 2)]\nfn runs(m: u8) {}\n",
+                "names the variant `rootles`",
+            ),
+            (
+                "#[verifies_in(rootless, \"a.c\")]\nfn plain() {}\n",
+                "names the variant `rootless`",
+            ),
+            (
+                "#[verifies_in(\"a.c\")]\n#[variants(root = 1)]\nfn runs(m: u8) {}\n",
+                "takes a variant and string literals",
+            ),
+            (
+                "#[verifies_in(root)]\n#[variants(root = 1)]\nfn runs(m: u8) {}\n",
+                "names no requirement ID",
+            ),
+        ] {
+            let links = scan_one(text, Target::in_package("x", Path::new("tests/e2e/a.rs")));
+            assert!(links.tests.is_empty(), "{text}");
+            assert_eq!(links.problems.len(), 1, "{text}");
+            assert_eq!(links.problems[0].kind, ProblemKind::BadLink);
+            assert_eq!(links.problems[0].line, 1);
+            assert!(
+                links.problems[0].message.contains(says),
+                "{text}: {:?}",
+                links.problems
+            );
+        }
     }
 
     #[test]

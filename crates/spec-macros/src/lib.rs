@@ -107,6 +107,63 @@ pub fn variants(attr: TokenStream, item: TokenStream) -> TokenStream {
     quote!(#func #tests).into()
 }
 
+/// Marks one variant of a `#[variants]` test as verifying requirements the others do not.
+///
+/// `#[verifies_in(rootless, "isolation.namespaces.user-nested")]` on `fn name` links only the
+/// generated test `name_rootless` to the IDs: a behaviour that exists in one variant (the nested
+/// user namespace is rootless-only) is claimed where it is shown, and the rest of the function's
+/// `#[verifies]` list is written once for every variant. The IDs are checked like
+/// `#[verifies]`'s; the `locald-spec` link scanner reports a variant that `#[variants]` does not
+/// define.
+///
+/// ```
+/// use locald_spec_macros::{variants, verifies, verifies_in};
+///
+/// #[derive(Debug, Clone, Copy, PartialEq)]
+/// enum Mode { Root, Rootless }
+///
+/// #[verifies("identity.passwd.current-user")]
+/// #[verifies_in(rootless, "isolation.namespaces.user-nested")]
+/// #[variants(root = Mode::Root, rootless = Mode::Rootless)]
+/// fn runs_in(mode: Mode) {
+///     assert!(matches!(mode, Mode::Root | Mode::Rootless));
+/// }
+/// # runs_in(Mode::Rootless);
+/// ```
+#[proc_macro_attribute]
+pub fn verifies_in(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let parsed = syn::parse::Parser::parse(
+        |input: syn::parse::ParseStream| {
+            let variant: syn::Ident = input.parse()?;
+            if input.is_empty() {
+                return Ok((variant, Punctuated::new()));
+            }
+            input.parse::<Token![,]>()?;
+            let ids = Punctuated::<LitStr, Token![,]>::parse_terminated(input)?;
+            Ok((variant, ids))
+        },
+        attr,
+    );
+    let ids = match parsed {
+        Ok((_, ids)) if !ids.is_empty() => ids,
+        Ok(_) => {
+            let e = syn::Error::new(
+                Span::call_site(),
+                "#[verifies_in] needs a variant and at least one requirement ID, \
+                 e.g. #[verifies_in(rootless, \"isolation.namespaces.user-nested\")]",
+            );
+            return with_item(e.to_compile_error(), item);
+        }
+        Err(e) => return with_item(e.to_compile_error(), item),
+    };
+    let errors: proc_macro2::TokenStream = ids.iter().filter_map(unknown_id_error).collect();
+    if errors.is_empty() {
+        item
+    } else {
+        with_item(errors, item)
+    }
+}
+
 /// A requirement ID as a `&'static str`, checked at compile time against the book.
 ///
 /// The engine tags every entry it puts into a bundle with the ID of the requirement that asks for

@@ -89,14 +89,10 @@ fn env_of(opts: &RunOptions, key: &str) -> Option<String> {
         .map(|(_, v)| v.clone())
 }
 
+/// The options a build phase gets. The evidence that the phase runs so is the lifecycle run
+/// (`tests/e2e/cnb.rs`, `lifecycle_runs_as_the_build_user`), which verifies the same
+/// requirements.
 #[test]
-#[verifies(
-    "cnb.build.user",
-    "cnb.build.user-ids",
-    "cnb.build.directories",
-    "cnb.build.platform-env",
-    "cnb.build.phase"
-)]
 fn build_options_run_the_phase_as_the_image_user_with_the_platform_dirs() {
     let f = Fixture::new();
     let mut base = rootless();

@@ -194,6 +194,11 @@ mod tests {
     use super::*;
     use locald_spec_macros::verifies;
 
+    /// A planned sysctl as `planned` lists it.
+    fn entry(key: &str, value: &str, id: &'static str) -> (String, String, &'static str) {
+        (key.into(), value.into(), id)
+    }
+
     fn planned(opts: &RunOptions) -> Result<Vec<(String, String, &'static str)>> {
         let mut plan = Plan::default();
         plan_sysctls(&mut plan, opts)?;
@@ -219,14 +224,14 @@ mod tests {
         assert_eq!(
             got,
             [
-                (
-                    PING_GROUP_RANGE.into(),
-                    "0 2147483647".into(),
+                entry(
+                    PING_GROUP_RANGE,
+                    "0 2147483647",
                     "isolation.sysctls.private-network"
                 ),
-                (
-                    UNPRIVILEGED_PORT_START.into(),
-                    "0".into(),
+                entry(
+                    UNPRIVILEGED_PORT_START,
+                    "0",
                     "isolation.sysctls.private-network"
                 ),
             ]
@@ -260,21 +265,13 @@ mod tests {
         assert_eq!(
             got,
             [
-                (
-                    PING_GROUP_RANGE.into(),
-                    "0 2147483647".into(),
+                entry(
+                    PING_GROUP_RANGE,
+                    "0 2147483647",
                     "isolation.sysctls.private-network"
                 ),
-                (
-                    UNPRIVILEGED_PORT_START.into(),
-                    "1024".into(),
-                    "isolation.sysctls.caller"
-                ),
-                (
-                    "kernel.shmmax".into(),
-                    "2".into(),
-                    "isolation.sysctls.caller"
-                ),
+                entry(UNPRIVILEGED_PORT_START, "1024", "isolation.sysctls.caller"),
+                entry("kernel.shmmax", "2", "isolation.sysctls.caller"),
             ]
         );
     }

@@ -46,6 +46,26 @@ fn layer_paths(entries: &[Entry]) -> Vec<String> {
         .collect()
 }
 
+/// An empty engine-generated /etc/passwd, as the identity duty plans it.
+fn passwd_file() -> (Requirement, Item) {
+    (
+        requirement!("identity.passwd.current-user"),
+        Item::LayerFile {
+            path: "/etc/passwd".into(),
+            contents: String::new(),
+            mode: 0o644,
+            owner: None,
+        },
+    )
+}
+
+/// What refusing `extra` against `dir` says.
+fn refusal(dir: &Path, extra: Vec<(Requirement, Item)>) -> String {
+    complete(dir, extra)
+        .expect_err("the plan should be refused")
+        .to_string()
+}
+
 fn hosts_bind() -> (Requirement, Item) {
     (
         requirement!("names.hosts.localhost"),
@@ -120,22 +140,10 @@ fn an_etc_leading_into_proc_is_refused() {
     fs::remove_dir(dir.path().join("etc")).unwrap();
     symlink("/proc/self", dir.path().join("etc")).unwrap();
     fs::create_dir_all(dir.path().join("proc/self")).unwrap();
-    let err = complete(dir.path(), vec![hosts_bind()]).unwrap_err();
-    assert!(err.to_string().contains("inside /proc"), "{err}");
-    let err = complete(
-        dir.path(),
-        vec![(
-            requirement!("identity.passwd.current-user"),
-            Item::LayerFile {
-                path: "/etc/passwd".into(),
-                contents: String::new(),
-                mode: 0o644,
-                owner: None,
-            },
-        )],
-    )
-    .unwrap_err();
-    assert!(err.to_string().contains("inside /proc"), "{err}");
+    for entry in [hosts_bind(), passwd_file()] {
+        let err = refusal(dir.path(), vec![entry]);
+        assert!(err.contains("inside /proc"), "{err}");
+    }
 }
 
 #[test]
@@ -149,41 +157,29 @@ fn dangling_symlinks_and_loops_are_refused_naming_them() {
             Item::Mount(MountEntry::new(dest, "bind", "/tmp", &["rbind"])),
         )
     };
-    let err = complete(dir.path(), vec![bind("/data")]).unwrap_err();
-    assert!(err.to_string().contains("dangling symlink"), "{err}");
+    let err = refusal(dir.path(), vec![bind("/data")]);
+    assert!(err.contains("dangling symlink"), "{err}");
     symlink("loop2", dir.path().join("loop1")).unwrap();
     symlink("loop1", dir.path().join("loop2")).unwrap();
-    let err = complete(dir.path(), vec![bind("/loop1/x")]).unwrap_err();
-    assert!(err.to_string().contains("/loop1"), "{err}");
+    let err = refusal(dir.path(), vec![bind("/loop1/x")]);
+    assert!(err.contains("/loop1"), "{err}");
 }
 
 #[test]
 #[verifies("filesystems.layer.engine-files")]
 fn a_generated_file_under_a_bind_mount_is_refused() {
     let dir = image();
-    let err = complete(
+    let err = refusal(
         dir.path(),
         vec![
             (
                 requirement!("filesystems.bind-mounts"),
                 Item::Mount(MountEntry::new("/etc", "bind", "/tmp", &["rbind"])),
             ),
-            (
-                requirement!("identity.passwd.current-user"),
-                Item::LayerFile {
-                    path: "/etc/passwd".into(),
-                    contents: String::new(),
-                    mode: 0o644,
-                    owner: None,
-                },
-            ),
+            passwd_file(),
         ],
-    )
-    .unwrap_err();
-    assert!(
-        err.to_string().contains("hidden under the bind mount"),
-        "{err}"
     );
+    assert!(err.contains("hidden under the bind mount"), "{err}");
 }
 
 #[test]

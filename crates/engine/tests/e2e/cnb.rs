@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use locald_engine::{Bundle, IdMapping, MappedUser, RunOptions, cnb, prepare};
-use locald_spec_macros::{variants, verifies};
+use locald_spec_macros::{variants, verifies, verifies_in};
 use locald_testkit::{
     Rootfs, Users, image_config, require_root, require_runc, static_init, test_user,
 };
@@ -170,14 +170,24 @@ fn run(mode: Mode, rootfs: &Rootfs, bundle: &Bundle) -> Output {
     out.into()
 }
 
-/// Prepare `image` with `opts` in a fresh state directory beside the rootfs.
-fn prepare_in(rootfs: &Rootfs, image: &ImageConfiguration, opts: &RunOptions, id: &str) -> Bundle {
+/// Prepare `image` with `opts` in a fresh state directory beside the rootfs, as the container
+/// `NAME-PID`. Every variant here is run by root's runc, whose cgroup for a bundle without a
+/// cgroups path is `/ID` in each hierarchy whatever the state root: two tests running at once
+/// with the id `app` shared one devices cgroup, and runc failed with "resulting devices cgroup
+/// doesn't precisely match target". nextest runs each test in a process of its own.
+fn prepare_in(
+    rootfs: &Rootfs,
+    image: &ImageConfiguration,
+    opts: &RunOptions,
+    name: &str,
+) -> Bundle {
+    let id = format!("{name}-{}", std::process::id());
     prepare(
         image,
         rootfs.path(),
         opts,
-        &rootfs.base().join(format!("state-{id}")),
-        id,
+        &rootfs.base().join(format!("state-{name}")),
+        &id,
     )
     .unwrap_or_else(|e| panic!("prepare {id}: {e}"))
 }
@@ -312,6 +322,17 @@ stat -c '%n %u:%g' "$CNB_APP_DIR/built" "$CNB_LAYERS_DIR/config/metadata.toml" \
         .unwrap()
     }
 
+    #[verifies(
+        "cnb.build.user",
+        "cnb.build.user-ids",
+        "cnb.build.directories",
+        "cnb.build.platform-env",
+        "cnb.build.phase",
+        "identity.passwd.current-user",
+        "identity.group.current-group"
+    )]
+    #[verifies_in(rootless, "isolation.namespaces.user-nested")]
+    #[variants(root = Mode::Root, rootless = Mode::Rootless)]
     fn lifecycle_runs_as_the_build_user(mode: Mode) {
         let (rootfs, image, dirs) = builder(mode);
         let opts = creator_options(mode, &rootfs, &image, &dirs);
@@ -354,35 +375,6 @@ stat -c '%n %u:%g' "$CNB_APP_DIR/built" "$CNB_LAYERS_DIR/config/metadata.toml" \
             assert_eq!((meta.uid(), meta.gid()), owner, "{}", file.display());
         }
         assert!(!dirs.platform.join("written").exists());
-    }
-
-    #[test]
-    #[verifies(
-        "cnb.build.user",
-        "cnb.build.user-ids",
-        "cnb.build.directories",
-        "cnb.build.platform-env",
-        "cnb.build.phase",
-        "identity.passwd.current-user",
-        "identity.group.current-group"
-    )]
-    fn lifecycle_runs_as_the_build_user_root() {
-        lifecycle_runs_as_the_build_user(Mode::Root);
-    }
-
-    #[test]
-    #[verifies(
-        "cnb.build.user",
-        "cnb.build.user-ids",
-        "cnb.build.directories",
-        "cnb.build.platform-env",
-        "cnb.build.phase",
-        "isolation.namespaces.user-nested",
-        "identity.passwd.current-user",
-        "identity.group.current-group"
-    )]
-    fn lifecycle_runs_as_the_build_user_rootless() {
-        lifecycle_runs_as_the_build_user(Mode::Rootless);
     }
 
     #[verifies("cnb.build.exit-codes")]
@@ -537,6 +529,16 @@ exit "${EXIT_CODE:-0}"
         run(mode, rootfs, &prepare_in(rootfs, image, &opts, "app"))
     }
 
+    #[verifies(
+        "cnb.app.entrypoint",
+        "cnb.app.working-dir",
+        "cnb.app.user",
+        "cnb.app.env",
+        "cnb.app.init",
+        "identity.passwd.current-user"
+    )]
+    #[verifies_in(rootless, "isolation.namespaces.user-nested")]
+    #[variants(root = Mode::Root, rootless = Mode::Rootless)]
     fn launcher_execs_the_app(mode: Mode) {
         let rootfs = app_rootfs(mode);
         let base = RunOptions {
@@ -581,33 +583,6 @@ exit "${EXIT_CODE:-0}"
             "app args --port 8080".into(),
         ];
         assert_eq!(lines, expected, "{out:#?}");
-    }
-
-    #[test]
-    #[verifies(
-        "cnb.app.entrypoint",
-        "cnb.app.working-dir",
-        "cnb.app.user",
-        "cnb.app.env",
-        "cnb.app.init",
-        "identity.passwd.current-user"
-    )]
-    fn launcher_execs_the_app_root() {
-        launcher_execs_the_app(Mode::Root);
-    }
-
-    #[test]
-    #[verifies(
-        "cnb.app.entrypoint",
-        "cnb.app.working-dir",
-        "cnb.app.user",
-        "cnb.app.env",
-        "cnb.app.init",
-        "isolation.namespaces.user-nested",
-        "identity.passwd.current-user"
-    )]
-    fn launcher_execs_the_app_rootless() {
-        launcher_execs_the_app(Mode::Rootless);
     }
 
     /// The caller's app command (`cnb::AppCommand`): a shell command and a direct one, both
@@ -735,7 +710,22 @@ sleep 1
     /// The issue's bundle: a CNB-built app with its own cgroups path, an entrypoint and working
     /// directory of locald's, annotations and, rootless, the image's non-root user for the host
     /// user — from one `prepare`, with no edit of `config.json` afterwards — run by `via`.
-    fn one_prepare_runs(mode: Mode, via: Via) {
+    #[verifies("process.entrypoint", "process.working-dir", "isolation.cgroups-path")]
+    #[verifies_in(under_runc_root, "stopping.init.default")]
+    #[verifies_in(under_runc_rootless, "isolation.namespaces.user-nested")]
+    #[verifies_in(under_libcontainer_root, "filesystems.layer.private")]
+    #[verifies_in(
+        under_libcontainer_rootless,
+        "isolation.namespaces.user-nested",
+        "filesystems.layer.private"
+    )]
+    #[variants(
+        under_runc_root = (Mode::Root, Via::Runc),
+        under_runc_rootless = (Mode::Rootless, Via::Runc),
+        under_libcontainer_root = (Mode::Root, Via::Libcontainer),
+        under_libcontainer_rootless = (Mode::Rootless, Via::Libcontainer)
+    )]
+    fn one_prepare_runs((mode, via): (Mode, Via)) {
         let rootfs = app_rootfs(mode);
         write(
             &rootfs.path().join("workspace/locald.sh"),
@@ -745,7 +735,9 @@ sleep 1
         if mode == Mode::Rootless {
             chown_tree(&rootfs.path().join("workspace"), runner_ids(mode));
         }
-        let id = format!("locald-e2e-{}-{via:?}-{mode:?}", std::process::id()).to_lowercase();
+        let name = format!("locald-e2e-{via:?}-{mode:?}").to_lowercase();
+        // The container's id, as `prepare_in` makes it, names its cgroup too.
+        let id = format!("{name}-{}", std::process::id());
         let opts = base_options(mode, &rootfs)
             .mapped_to(MappedUser::ProcessUser)
             .with_entrypoint(["/workspace/locald.sh"])
@@ -754,7 +746,8 @@ sleep 1
             .with_cgroups_path(format!("/{id}"))
             .with_annotation("dev.locald.service", "web");
         let image = app_image("/cnb/process/web", &[]);
-        let bundle = prepare_in(&rootfs, &image, &opts, &id);
+        let bundle = prepare_in(&rootfs, &image, &opts, &name);
+        assert_eq!(bundle.id, id);
         let config: oci_spec::runtime::Spec =
             serde_json::from_slice(&fs::read(&bundle.config_path).unwrap()).unwrap();
         assert_eq!(config, bundle.spec, "config.json is the prepared spec");
@@ -784,50 +777,5 @@ sleep 1
             seen,
             "the container ran in the control group /{id} on the host"
         );
-    }
-
-    #[test]
-    #[verifies(
-        "process.entrypoint",
-        "process.working-dir",
-        "isolation.cgroups-path",
-        "stopping.init.default"
-    )]
-    fn one_prepare_runs_under_runc_root() {
-        one_prepare_runs(Mode::Root, Via::Runc);
-    }
-
-    #[test]
-    #[verifies(
-        "process.entrypoint",
-        "process.working-dir",
-        "isolation.cgroups-path",
-        "isolation.namespaces.user-nested"
-    )]
-    fn one_prepare_runs_under_runc_rootless() {
-        one_prepare_runs(Mode::Rootless, Via::Runc);
-    }
-
-    #[test]
-    #[verifies(
-        "process.entrypoint",
-        "process.working-dir",
-        "isolation.cgroups-path",
-        "filesystems.layer.private"
-    )]
-    fn one_prepare_runs_under_libcontainer_root() {
-        one_prepare_runs(Mode::Root, Via::Libcontainer);
-    }
-
-    #[test]
-    #[verifies(
-        "process.entrypoint",
-        "process.working-dir",
-        "isolation.cgroups-path",
-        "isolation.namespaces.user-nested",
-        "filesystems.layer.private"
-    )]
-    fn one_prepare_runs_under_libcontainer_rootless() {
-        one_prepare_runs(Mode::Rootless, Via::Libcontainer);
     }
 }

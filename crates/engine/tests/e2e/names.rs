@@ -292,13 +292,7 @@ fn a_refresh_reaches_a_running_container(mode: Mode) {
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).unwrap();
     let status = child.wait().unwrap();
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let err = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
     assert_eq!(status.code(), Some(0), "{rest}{err}");
     let lines: Vec<&str> = rest.lines().filter(|l| !l.starts_with('#')).collect();
     for want in [
