@@ -544,15 +544,12 @@ impl Background {
     /// Start `sh -c SCRIPT`, which must print `ready` once it runs.
     fn start(mode: Mode, rootfs: &Rootfs, script: &str) -> Self {
         require_runc();
-        let mut engine = engine_command(mode, rootfs)
-            .args(["run", "--rootfs"])
-            .arg(rootfs.path())
-            .args(["--", "sh", "-c", script])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn locald-engine");
+        let mut engine = spawn_piped(
+            engine_command(mode, rootfs)
+                .args(["run", "--rootfs"])
+                .arg(rootfs.path())
+                .args(["--", "sh", "-c", script]),
+        );
         let stdout = lines(engine.stdout.take().unwrap());
         let stderr = lines(engine.stderr.take().unwrap());
         let bg = Background {

@@ -194,6 +194,15 @@ mod tests {
     use super::*;
     use locald_spec_macros::verifies;
 
+    /// Docker's ping range, as the engine plans it for a private network namespace.
+    fn dockers_ping_range() -> (String, String, &'static str) {
+        entry(
+            PING_GROUP_RANGE,
+            "0 2147483647",
+            "isolation.sysctls.private-network",
+        )
+    }
+
     /// A planned sysctl as `planned` lists it.
     fn entry(key: &str, value: &str, id: &'static str) -> (String, String, &'static str) {
         (key.into(), value.into(), id)
@@ -224,11 +233,7 @@ mod tests {
         assert_eq!(
             got,
             [
-                entry(
-                    PING_GROUP_RANGE,
-                    "0 2147483647",
-                    "isolation.sysctls.private-network"
-                ),
+                dockers_ping_range(),
                 entry(
                     UNPRIVILEGED_PORT_START,
                     "0",
@@ -265,11 +270,7 @@ mod tests {
         assert_eq!(
             got,
             [
-                entry(
-                    PING_GROUP_RANGE,
-                    "0 2147483647",
-                    "isolation.sysctls.private-network"
-                ),
+                dockers_ping_range(),
                 entry(UNPRIVILEGED_PORT_START, "1024", "isolation.sysctls.caller"),
                 entry("kernel.shmmax", "2", "isolation.sysctls.caller"),
             ]

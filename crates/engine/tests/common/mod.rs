@@ -155,6 +155,17 @@ pub fn engine_binary(mode: Mode, rootfs: &Rootfs) -> String {
 
 /// A command running the engine binary in `mode`, with the static init: beside the engine
 /// for the test user, else through `LOCALD_INIT`.
+/// Start `cmd` (an engine command line) with stdin from /dev/null and stdout and stderr piped,
+/// for a test that reads what the container prints while it runs.
+pub fn spawn_piped(cmd: &mut Command) -> std::process::Child {
+    use std::process::Stdio;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn locald-engine")
+}
+
 pub fn engine_command(mode: Mode, rootfs: &Rootfs) -> Command {
     with_init(mode, command_as(mode, &engine_binary(mode, rootfs)))
 }

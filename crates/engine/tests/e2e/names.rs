@@ -251,7 +251,6 @@ mod name_files {
 #[variants(root = Mode::Root, rootless = Mode::Rootless)]
 fn a_refresh_reaches_a_running_container(mode: Mode) {
     use std::io::{BufRead, BufReader, Read};
-    use std::process::Stdio;
 
     let rootfs = Rootfs::build(Users::RootOnly);
     let sr = crate::lifecycle::state_root(mode, &rootfs);
@@ -260,16 +259,13 @@ fn a_refresh_reaches_a_running_container(mode: Mode) {
     let script = "echo running; i=0; while [ $i -lt 300 ]; do \
                   if grep -q cache /etc/hosts; then cat /etc/hosts; exit 0; fi; \
                   i=$((i+1)); sleep 0.1; done; exit 3";
-    let mut child = engine_command(mode, &rootfs)
-        .args(["run", "--id", "refresh-e2e", "--state-root", srs])
-        .args(["--add-host", "db:192.0.2.7", "--rootfs"])
-        .arg(rootfs.path())
-        .args(["--", "sh", "-c", script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(
+        engine_command(mode, &rootfs)
+            .args(["run", "--id", "refresh-e2e", "--state-root", srs])
+            .args(["--add-host", "db:192.0.2.7", "--rootfs"])
+            .arg(rootfs.path())
+            .args(["--", "sh", "-c", script]),
+    );
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     stdout.read_line(&mut first).unwrap();
