@@ -113,8 +113,9 @@ pub fn variants(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// generated test `name_rootless` to the IDs: a behaviour that exists in one variant (the nested
 /// user namespace is rootless-only) is claimed where it is shown, and the rest of the function's
 /// `#[verifies]` list is written once for every variant. The IDs are checked like
-/// `#[verifies]`'s; the `locald-spec` link scanner reports a variant that `#[variants]` does not
-/// define.
+/// `#[verifies]`'s, and the variant against the `#[variants]` attribute below it: a variant it
+/// does not define, or no `#[variants]` below, is a compile error (the `locald-spec` link
+/// scanner reports the same).
 ///
 /// ```
 /// use locald_spec_macros::{variants, verifies, verifies_in};
@@ -144,8 +145,8 @@ pub fn verifies_in(attr: TokenStream, item: TokenStream) -> TokenStream {
         },
         attr,
     );
-    let ids = match parsed {
-        Ok((_, ids)) if !ids.is_empty() => ids,
+    let (variant, ids) = match parsed {
+        Ok((variant, ids)) if !ids.is_empty() => (variant, ids),
         Ok(_) => {
             let e = syn::Error::new(
                 Span::call_site(),
@@ -156,12 +157,43 @@ pub fn verifies_in(attr: TokenStream, item: TokenStream) -> TokenStream {
         }
         Err(e) => return with_item(e.to_compile_error(), item),
     };
-    let errors: proc_macro2::TokenStream = ids.iter().filter_map(unknown_id_error).collect();
+    let mut errors: proc_macro2::TokenStream = ids.iter().filter_map(unknown_id_error).collect();
+    if let Err(e) = check_variant(&variant, item.clone()) {
+        errors.extend(e.to_compile_error());
+    }
     if errors.is_empty() {
         item
     } else {
         with_item(errors, item)
     }
+}
+
+/// `variant` must be one that the `#[variants]` below `#[verifies_in]` on the function defines
+/// (attributes expand from the top: one above would already have replaced the function).
+fn check_variant(variant: &syn::Ident, item: TokenStream) -> syn::Result<()> {
+    let func = syn::parse::<syn::ItemFn>(item)?;
+    let Some(attr) = func.attrs.iter().find(|a| a.path().is_ident("variants")) else {
+        return Err(syn::Error::new(
+            variant.span(),
+            "#[verifies_in] goes above a #[variants] attribute on the same function",
+        ));
+    };
+    let defined =
+        attr.parse_args_with(Punctuated::<syn::MetaNameValue, Token![,]>::parse_terminated)?;
+    if defined.iter().any(|v| v.path.is_ident(variant)) {
+        return Ok(());
+    }
+    let names: Vec<String> = defined
+        .iter()
+        .filter_map(|v| v.path.get_ident().map(ToString::to_string))
+        .collect();
+    Err(syn::Error::new(
+        variant.span(),
+        format!(
+            "#[variants] defines no variant `{variant}` (it defines: {})",
+            names.join(", ")
+        ),
+    ))
 }
 
 /// A requirement ID as a `&'static str`, checked at compile time against the book.

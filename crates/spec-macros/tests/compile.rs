@@ -10,4 +10,5 @@ fn link_attributes_are_checked_against_the_book() {
     t.compile_fail("tests/ui/no_id.rs");
     t.compile_fail("tests/ui/requirement_macro.rs");
     t.compile_fail("tests/ui/verifies_in_typo.rs");
+    t.compile_fail("tests/ui/verifies_in_variant.rs");
 }

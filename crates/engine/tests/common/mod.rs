@@ -153,8 +153,6 @@ pub fn engine_binary(mode: Mode, rootfs: &Rootfs) -> String {
     dest.to_str().unwrap().to_owned()
 }
 
-/// A command running the engine binary in `mode`, with the static init: beside the engine
-/// for the test user, else through `LOCALD_INIT`.
 /// Start `cmd` (an engine command line) with stdin from /dev/null and stdout and stderr piped,
 /// for a test that reads what the container prints while it runs.
 pub fn spawn_piped(cmd: &mut Command) -> std::process::Child {
@@ -166,6 +164,8 @@ pub fn spawn_piped(cmd: &mut Command) -> std::process::Child {
         .expect("spawn locald-engine")
 }
 
+/// A command running the engine binary in `mode`, with the static init: beside the engine
+/// for the test user, else through `LOCALD_INIT`.
 pub fn engine_command(mode: Mode, rootfs: &Rootfs) -> Command {
     with_init(mode, command_as(mode, &engine_binary(mode, rootfs)))
 }

@@ -170,24 +170,26 @@ fn run(mode: Mode, rootfs: &Rootfs, bundle: &Bundle) -> Output {
     out.into()
 }
 
-/// Prepare `image` with `opts` in a fresh state directory beside the rootfs, as the container
-/// `NAME-PID`. Every variant here is run by root's runc, whose cgroup for a bundle without a
-/// cgroups path is `/ID` in each hierarchy whatever the state root: two tests running at once
-/// with the id `app` shared one devices cgroup, and runc failed with "resulting devices cgroup
-/// doesn't precisely match target". nextest runs each test in a process of its own.
-fn prepare_in(
-    rootfs: &Rootfs,
-    image: &ImageConfiguration,
-    opts: &RunOptions,
-    name: &str,
-) -> Bundle {
-    let id = format!("{name}-{}", std::process::id());
+/// The container id for `name`: `NAME-PID-N`, unique in this run. Every variant here is run by
+/// root's runc, whose cgroup for a bundle without a cgroups path is `/ID` in each hierarchy
+/// whatever the state root: two tests running at once with the id `app` shared one devices
+/// cgroup, and runc failed with "resulting devices cgroup doesn't precisely match target".
+/// nextest runs each test in a process of its own, `cargo test` in threads of one.
+fn container_id(name: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{name}-{}-{n}", std::process::id())
+}
+
+/// Prepare `image` with `opts` as the container `id` in a fresh state directory beside the
+/// rootfs.
+fn prepare_in(rootfs: &Rootfs, image: &ImageConfiguration, opts: &RunOptions, id: &str) -> Bundle {
     prepare(
         image,
         rootfs.path(),
         opts,
-        &rootfs.base().join(format!("state-{name}")),
-        &id,
+        &rootfs.base().join(format!("state-{id}")),
+        id,
     )
     .unwrap_or_else(|e| panic!("prepare {id}: {e}"))
 }
@@ -336,7 +338,11 @@ stat -c '%n %u:%g' "$CNB_APP_DIR/built" "$CNB_LAYERS_DIR/config/metadata.toml" \
     fn lifecycle_runs_as_the_build_user(mode: Mode) {
         let (rootfs, image, dirs) = builder(mode);
         let opts = creator_options(mode, &rootfs, &image, &dirs);
-        let out = run(mode, &rootfs, &prepare_in(&rootfs, &image, &opts, "build"));
+        let out = run(
+            mode,
+            &rootfs,
+            &prepare_in(&rootfs, &image, &opts, &container_id("build")),
+        );
         assert_eq!(out.code, 0, "{out:#?}");
         assert_eq!(
             out.stdout,
@@ -386,7 +392,11 @@ stat -c '%n %u:%g' "$CNB_APP_DIR/built" "$CNB_LAYERS_DIR/config/metadata.toml" \
         // the generic lifecycle errors.
         let opts = creator_options(mode, &rootfs, &image, &dirs);
         fs::set_permissions(&dirs.cache, fs::Permissions::from_mode(0o555)).unwrap();
-        let out = run(mode, &rootfs, &prepare_in(&rootfs, &image, &opts, "cache"));
+        let out = run(
+            mode,
+            &rootfs,
+            &prepare_in(&rootfs, &image, &opts, &container_id("cache")),
+        );
         assert_eq!(out.code, 9, "{out:#?}");
         assert!(out.stderr.contains("cannot write the cache"), "{out:#?}");
         assert_eq!(
@@ -405,7 +415,11 @@ stat -c '%n %u:%g' "$CNB_APP_DIR/built" "$CNB_LAYERS_DIR/config/metadata.toml" \
             fs::remove_dir(rootfs.path().join(d)).unwrap();
         }
         let opts = creator_options(mode, &rootfs, &image, &dirs);
-        let out = run(mode, &rootfs, &prepare_in(&rootfs, &image, &opts, "build"));
+        let out = run(
+            mode,
+            &rootfs,
+            &prepare_in(&rootfs, &image, &opts, &container_id("build")),
+        );
         assert_eq!(out.code, 0, "{out:#?}");
         for want in [
             "/cache/cached 1000:1000",
@@ -526,7 +540,11 @@ exit "${EXIT_CODE:-0}"
     ) -> Output {
         let opts = cnb::app_options(image, rootfs.path(), base).unwrap();
         // `run` deletes the container and its state directory, so the id can be reused.
-        run(mode, rootfs, &prepare_in(rootfs, image, &opts, "app"))
+        run(
+            mode,
+            rootfs,
+            &prepare_in(rootfs, image, &opts, &container_id("app")),
+        )
     }
 
     #[verifies(
@@ -604,7 +622,11 @@ exit "${EXIT_CODE:-0}"
         ] {
             let opts =
                 cnb::app_options_with(&image, rootfs.path(), &command, base.clone()).unwrap();
-            let out = run(mode, &rootfs, &prepare_in(&rootfs, &image, &opts, "app"));
+            let out = run(
+                mode,
+                &rootfs,
+                &prepare_in(&rootfs, &image, &opts, &container_id("app")),
+            );
             assert_eq!(out.code, code, "{out:#?}");
             assert!(out.stdout.lines().any(|l| l == want), "{want:?}: {out:#?}");
             assert!(
@@ -735,9 +757,8 @@ sleep 1
         if mode == Mode::Rootless {
             chown_tree(&rootfs.path().join("workspace"), runner_ids(mode));
         }
-        let name = format!("locald-e2e-{via:?}-{mode:?}").to_lowercase();
-        // The container's id, as `prepare_in` makes it, names its cgroup too.
-        let id = format!("{name}-{}", std::process::id());
+        // The container's id names its cgroup too.
+        let id = container_id(&format!("locald-e2e-{via:?}-{mode:?}").to_lowercase());
         let opts = base_options(mode, &rootfs)
             .mapped_to(MappedUser::ProcessUser)
             .with_entrypoint(["/workspace/locald.sh"])
@@ -746,8 +767,7 @@ sleep 1
             .with_cgroups_path(format!("/{id}"))
             .with_annotation("dev.locald.service", "web");
         let image = app_image("/cnb/process/web", &[]);
-        let bundle = prepare_in(&rootfs, &image, &opts, &name);
-        assert_eq!(bundle.id, id);
+        let bundle = prepare_in(&rootfs, &image, &opts, &id);
         let config: oci_spec::runtime::Spec =
             serde_json::from_slice(&fs::read(&bundle.config_path).unwrap()).unwrap();
         assert_eq!(config, bundle.spec, "config.json is the prepared spec");

@@ -153,6 +153,9 @@ fn sysfs_is_mounted_with_private_network_rootless() {
 
 /// The root is an overlay of the container's own: a write lands in its layer, the next
 /// container from the image does not see it, and the image stays as it was.
+#[verifies("filesystems.root", "filesystems.layer.private")]
+#[verifies_in(rootless, "filesystems.layer.unprivileged")]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
 fn root_is_the_containers_own_overlay(mode: Mode) {
     let rootfs = Rootfs::build(Users::RootOnly);
     let script = "echo from-the-container > /tmp/marker && cat /tmp/marker && \
@@ -174,22 +177,6 @@ fn root_is_the_containers_own_overlay(mode: Mode) {
         "none\n",
         "a second container starts from the image"
     );
-}
-
-#[test]
-#[verifies("filesystems.root", "filesystems.layer.private")]
-fn root_is_the_containers_own_overlay_root() {
-    root_is_the_containers_own_overlay(Mode::Root);
-}
-
-#[test]
-#[verifies(
-    "filesystems.root",
-    "filesystems.layer.private",
-    "filesystems.layer.unprivileged"
-)]
-fn root_is_the_containers_own_overlay_rootless() {
-    root_is_the_containers_own_overlay(Mode::Rootless);
 }
 
 /// With a read-only root, `/tmp` is a writable tmpfs (nosuid, nodev, 1777) and `/` refuses

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::*;
-use locald_spec_macros::{variants, verifies};
+use locald_spec_macros::{variants, verifies, verifies_in};
 use locald_testkit::{Rootfs, Users, require_root, require_runc, static_init};
 
 mod cnb;
