@@ -408,17 +408,7 @@ impl Visitor<'_> {
                         continue;
                     };
                     for test in variant_names(attrs, name) {
-                        let mut path = self.module.clone();
-                        path.push(test);
-                        self.links.tests.push(TestLink {
-                            id: id.clone(),
-                            file: self.file.to_owned(),
-                            line: span.start().line,
-                            test: TestRef {
-                                binary: self.target.binary.clone(),
-                                name: path.join("::"),
-                            },
-                        });
+                        self.test_link(&id, span.start().line, test);
                     }
                 }
             }
@@ -476,19 +466,24 @@ impl Visitor<'_> {
             );
             return;
         }
+        for id in ids {
+            self.test_link(&id.value(), line, test.clone());
+        }
+    }
+
+    /// Link requirement `id` to the test `test` of the current module, found at `line`.
+    fn test_link(&mut self, id: &str, line: usize, test: String) {
         let mut path = self.module.clone();
         path.push(test);
-        for id in ids {
-            self.links.tests.push(TestLink {
-                id: id.value(),
-                file: self.file.to_owned(),
-                line,
-                test: TestRef {
-                    binary: self.target.binary.clone(),
-                    name: path.join("::"),
-                },
-            });
-        }
+        self.links.tests.push(TestLink {
+            id: id.to_owned(),
+            file: self.file.to_owned(),
+            line,
+            test: TestRef {
+                binary: self.target.binary.clone(),
+                name: path.join("::"),
+            },
+        });
     }
 
     fn derived(
