@@ -62,6 +62,10 @@ pub struct BundleInfo {
     pub image: PathBuf,
     /// The layer is mounted read-only.
     pub readonly: bool,
+    /// The layer is mounted `volatile`, once ([`crate::RunOptions::volatile_layer`]); absent
+    /// in a record written before it existed.
+    #[serde(default)]
+    pub volatile: bool,
     /// The user namespace the engine creates around the runtime, if any (its mapping).
     pub engine_userns: Option<IdMapping>,
     /// The signal that stops the container (the image's `StopSignal`, else SIGTERM).
@@ -414,6 +418,7 @@ pub fn prepare(
         id: id.to_owned(),
         image: image_dir.clone(),
         readonly: opts.readonly_rootfs,
+        volatile: opts.volatile_layer,
         engine_userns: userns,
         stop_signal: plan.stop_signal(),
     };

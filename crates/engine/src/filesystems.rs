@@ -73,6 +73,19 @@ fn plan_root(plan: &mut Plan, rootfs: &Path, readonly: bool) -> Result<()> {
     Ok(())
 }
 
+/// A layer thrown away with the container is mounted `volatile`: no sync of the upper
+/// filesystem while it runs or when it is unmounted, which would write back every dirty page
+/// of the state directory's filesystem, the caller's and other programs' too.
+#[implements("filesystems.layer.volatile")]
+fn plan_volatile_layer(plan: &mut Plan, opts: &RunOptions) {
+    if opts.volatile_layer {
+        plan.push(
+            requirement!("filesystems.layer.volatile"),
+            Item::VolatileLayer,
+        );
+    }
+}
+
 /// `/proc`: a proc mount, nosuid, noexec, nodev.
 #[implements("filesystems.proc")]
 pub fn proc_mount() -> MountEntry {
@@ -331,6 +344,7 @@ pub fn state_file_bind_options(opts: &RunOptions) -> Vec<String> {
 /// binds.
 pub(crate) fn plan(plan: &mut Plan, ctx: &Context<'_>) -> Result<()> {
     plan_root(plan, ctx.input.rootfs, ctx.options().readonly_rootfs)?;
+    plan_volatile_layer(plan, ctx.options());
     plan_mounts(plan, ctx.options(), ctx.input.state_dir)?;
     plan_cgroup_hierarchies_readonly(plan, &ctx.input.host_files.facts.cgroup_hierarchies);
     Ok(())
@@ -605,6 +619,26 @@ mod tests {
         );
         let err = plan_root(&mut Plan::default(), Path::new("images/app"), false).unwrap_err();
         assert_eq!(err.field(), Some("rootfs"), "{err}");
+    }
+
+    #[test]
+    #[verifies("filesystems.layer.volatile")]
+    fn only_a_layer_thrown_away_is_planned_volatile() {
+        let volatile = |on: bool| {
+            let mut p = Plan::default();
+            let opts = RunOptions {
+                volatile_layer: on,
+                ..RunOptions::default()
+            };
+            plan_volatile_layer(&mut p, &opts);
+            p.entries()
+                .iter()
+                .filter(|e| e.item == Item::VolatileLayer)
+                .map(|e| e.requirement.as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(volatile(true), ["filesystems.layer.volatile"]);
+        assert!(volatile(false).is_empty());
     }
 
     #[test]

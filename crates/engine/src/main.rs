@@ -226,7 +226,10 @@ fn require_terminal_for_tty(opts: &RunOptions) -> CliResult<()> {
 fn run(options: &Options, rt: &RuntimeArgs, attach: &Attach) -> CliResult<u8> {
     options.check_rootfs()?;
     let image = options.image()?;
-    let opts = options.run_options_for(options.init()?, &image)?;
+    let mut opts = options.run_options_for(options.init()?, &image)?;
+    // `run` removes the bundle when the container ends, as `docker run --rm` and Podman's
+    // `--rm`, which mounts such a layer volatile too.
+    opts.volatile_layer = true;
     require_terminal_for_tty(&opts)?;
     let id = options.id();
     let state_root = rt.state_root()?;

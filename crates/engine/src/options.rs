@@ -395,6 +395,11 @@ pub struct RunOptions {
     pub binds: Vec<BindMount>,
     /// Mount the rootfs read-only.
     pub readonly_rootfs: bool,
+    /// The container's layer is thrown away with the container (`docker run --rm`; what the
+    /// CLI's `run` does): it is mounted with overlayfs's `volatile` option, so that neither
+    /// the container's writes nor its end sync the state directory's filesystem, and it can
+    /// be mounted only once (`filesystems.layer.volatile`).
+    pub volatile_layer: bool,
     /// The host path (absolute) of a static `locald-init` binary to run the command under as
     /// PID 1 (see [`crate::stopping`]); `None` makes the command PID 1 itself.
     pub init: Option<PathBuf>,

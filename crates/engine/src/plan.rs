@@ -164,6 +164,9 @@ pub enum Item {
         /// Mounted read-only.
         readonly: bool,
     },
+    /// The container's layer is mounted with overlayfs's `volatile` option, once: it is thrown
+    /// away with the container ([`crate::RunOptions::volatile_layer`]).
+    VolatileLayer,
     /// A directory the engine creates in the container's writable layer before it starts.
     LayerDir {
         /// Its path inside the container (resolved in the image: no symlink in it).
@@ -466,6 +469,11 @@ impl fmt::Display for Item {
                 "root: own overlay of the image {}{}",
                 image.display(),
                 ro(*readonly)
+            ),
+            Item::VolatileLayer => write!(
+                f,
+                "layer: mounted volatile, once (thrown away with the container: no syncs of the \
+                 state directory's filesystem)"
             ),
             Item::LayerDir { path, mode, owner } => {
                 write!(f, "layer dir {path} (mode {mode:04o}")?;

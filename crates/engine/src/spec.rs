@@ -209,7 +209,10 @@ impl Plan {
                 Item::MaskedPath { path } => masked.push(path.clone()),
                 Item::ReadonlyPath { path } => readonly.push(path.clone()),
                 Item::Init { target, .. } => init = Some(target.clone()),
-                Item::StopSignal { .. } | Item::LayerDir { .. } | Item::LayerFile { .. } => {}
+                Item::StopSignal { .. }
+                | Item::VolatileLayer
+                | Item::LayerDir { .. }
+                | Item::LayerFile { .. } => {}
                 // Set on the built spec (`caller_fields`).
                 Item::CgroupsPath { .. } | Item::Annotation { .. } => {}
                 Item::NestedUserNamespace { uid: u, gid: g } => nested = Some((*u, *g)),

@@ -380,6 +380,7 @@ fn info() -> BundleInfo {
         id: "c1".into(),
         image: "/".into(),
         readonly: false,
+        volatile: false,
         engine_userns: None,
         stop_signal: 15,
     }
@@ -751,4 +752,28 @@ fn a_working_directory_at_or_inside_a_bind_mount_is_checked_in_its_source() {
         matches!(&err, Error::MissingTarget { destination, .. } if destination == "/workspace/api"),
         "{err}"
     );
+}
+
+#[test]
+#[verifies("filesystems.layer.volatile")]
+fn a_volatile_layer_is_recorded_and_mounted_once() {
+    let root = rootfs();
+    let opts = RunOptions {
+        volatile_layer: true,
+        ..RunOptions::default()
+    };
+    let (_parent, b) = prepared(root.path(), &opts, &image(None));
+    assert!(BundleInfo::read(&b.state_dir).unwrap().volatile);
+    crate::layer::LayerMount::open(&b.state_dir).expect("a fresh volatile layer opens");
+    // What overlayfs leaves in the work directory once a volatile overlay used it.
+    fs::create_dir_all(b.state_dir.join("layer/work/work/incompat/volatile")).unwrap();
+    let err = crate::layer::LayerMount::open(&b.state_dir).unwrap_err();
+    assert!(
+        matches!(&err, Error::Layer { bundle, reason }
+            if bundle == &b.state_dir && reason.contains("mounted before")),
+        "{err}"
+    );
+    // A layer prepared to be kept is not volatile.
+    let (_parent, kept) = prepared(root.path(), &RunOptions::default(), &image(None));
+    assert!(!BundleInfo::read(&kept.state_dir).unwrap().volatile);
 }

@@ -84,9 +84,11 @@ impl Dir {
 pub struct LayerMount {
     dirs: [Dir; 4],
     target: CString,
-    data: CString,
-    /// The same with `userxattr`, for kernels that want it said inside a user namespace.
-    data_userxattr: CString,
+    /// The overlay's options, tried in turn while the kernel answers `EINVAL`: as planned,
+    /// with `userxattr` (for kernels that want it said inside a user namespace), and for a
+    /// volatile layer both again without `volatile` (a kernel before 5.10 has no such
+    /// option; the layer then is an ordinary one).
+    data: Vec<CString>,
     readonly: bool,
     bundle: std::path::PathBuf,
 }
@@ -105,6 +107,38 @@ fn open_below(dir: &OwnedFd, base: &Path, rel: &str) -> Result<OwnedFd> {
         fd = Some(next);
     }
     fd.ok_or_else(|| Error::io(base.join(rel), "open", std::io::ErrorKind::NotFound.into()))
+}
+
+/// Where overlayfs marks a work directory once a `volatile` overlay used it (overlayfs.rst,
+/// Volatile mount: "work/incompat/volatile" below the work directory, kept after unmounting).
+const VOLATILE_MARK: &str = "work/incompat/volatile";
+
+/// Refuse a layer a volatile overlay used before: overlayfs refuses to mount it again,
+/// volatile or not, with a bare `EINVAL` ("overlay with incompat feature 'volatile' cannot be
+/// mounted" in the kernel's log), and after a crash of the host its upper layer may have lost
+/// writes. A layer made for one run (`filesystems.layer.volatile`) is mounted once; only a run
+/// that did not end leaves one behind.
+#[implements("filesystems.layer.volatile")]
+fn refuse_volatile_remount(work: &Dir, bundle: &Path) -> Result<()> {
+    match nix::sys::stat::fstatat(
+        &work.fd,
+        VOLATILE_MARK,
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    ) {
+        Err(nix::errno::Errno::ENOENT) => Ok(()),
+        Err(e) => Err(Error::io(
+            bundle.join(WORK_DIR).join(VOLATILE_MARK),
+            "stat",
+            e.into(),
+        )),
+        Ok(_) => Err(Error::Layer {
+            bundle: bundle.to_owned(),
+            reason: "its volatile layer was mounted before, by a run that did not end: a volatile \
+                     layer is mounted once (its writes were never synced); remove the bundle \
+                     (`locald-engine rm ID`) and run again"
+                .into(),
+        }),
+    }
 }
 
 impl LayerMount {
@@ -141,16 +175,26 @@ impl LayerMount {
         } else {
             ""
         };
-        let data = format!(
+        let layers = format!(
             "{index}lowerdir={},upperdir={},workdir={}",
             fd(&dirs[0]),
             fd(&dirs[1]),
             fd(&dirs[2])
         );
+        refuse_volatile_remount(&dirs[2], &bundle_dir)?;
+        let mut data = Vec::new();
+        if info.volatile {
+            data.push(format!("volatile,{layers}"));
+            data.push(format!("userxattr,volatile,{layers}"));
+        }
+        data.push(layers.clone());
+        data.push(format!("userxattr,{layers}"));
         Ok(LayerMount {
             target: CString::new(fd(&dirs[3])).expect("no NUL"),
-            data_userxattr: CString::new(format!("userxattr,{data}")).expect("no NUL"),
-            data: CString::new(data).expect("no NUL"),
+            data: data
+                .into_iter()
+                .map(|d| CString::new(d).expect("no NUL"))
+                .collect(),
             dirs,
             readonly: info.readonly,
             bundle: bundle_dir,
@@ -188,13 +232,18 @@ impl LayerMount {
                 Err(std::io::Error::last_os_error())
             }
         };
-        match mount(&self.data) {
-            // Some kernels require `userxattr` to be given inside a user namespace.
-            Err(e) if e.raw_os_error() == Some(nix::libc::EINVAL) => {
-                mount(&self.data_userxattr).map_err(|_| e)
+        let mut first = None;
+        for data in &self.data {
+            match mount(data) {
+                Ok(()) => return Ok(()),
+                Err(e) if e.raw_os_error() == Some(nix::libc::EINVAL) => {
+                    first.get_or_insert(e);
+                }
+                // Reported as the first refusal, which names the options as planned.
+                Err(e) => return Err(first.unwrap_or(e)),
             }
-            other => other,
         }
+        Err(first.unwrap_or_else(|| std::io::Error::from_raw_os_error(nix::libc::EINVAL)))
     }
 
     /// The error for a failed [`LayerMount::mount_now`], saying what usually causes it.

@@ -5,7 +5,7 @@
 use std::process::Stdio;
 
 use crate::common::*;
-use locald_spec_macros::verifies;
+use locald_spec_macros::{variants, verifies};
 use locald_testkit::{Rootfs, Users, require_runc, tree_manifest};
 
 /// What package installs and account tools do to a Debian root: writes under /etc, /var, /usr
@@ -59,6 +59,68 @@ fn a_root_workload_changes_its_own_root_only_root() {
 )]
 fn a_root_workload_changes_its_own_root_only_rootless() {
     a_root_workload_changes_its_own_root_only(Mode::Rootless);
+}
+
+/// The root of a container `run` throws away with its bundle is a volatile overlay; a bundle
+/// prepared and started, which stays, has an ordinary one (its writes are synced as any
+/// file's), and after its run the bundle is gone.
+#[verifies("filesystems.layer.volatile")]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
+fn only_a_layer_thrown_away_with_its_run_is_volatile(mode: Mode) {
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let root_mount = |text: &str| -> (String, bool) {
+        let info = mountinfo(text);
+        let m = mount_at(&info, "/").unwrap_or_else(|| panic!("no / in {text}"));
+        // Newer kernels (6.18 here) show the option as `fsync=volatile`.
+        let volatile = m.has_super("volatile") || m.has_super("fsync=volatile");
+        (m.fstype.to_owned(), volatile)
+    };
+    let sr = crate::lifecycle::state_root(mode, &rootfs);
+    let srs = sr.to_str().unwrap();
+    let root = rootfs.path().to_str().unwrap();
+    let out = engine(
+        mode,
+        &rootfs,
+        &[
+            "run",
+            "--state-root",
+            srs,
+            "--rootfs",
+            root,
+            "--",
+            "cat",
+            "/proc/self/mountinfo",
+        ],
+    );
+    assert_eq!(root_mount(out.ok()), ("overlay".into(), true), "{out:#?}");
+    let bundles = std::fs::read_dir(sr.join("bundles")).unwrap().count();
+    assert_eq!(bundles, 0, "run removed its bundle");
+    let bundle = sr.join("bundles/kept");
+    let bundle_s = bundle.to_str().unwrap();
+    engine(
+        mode,
+        &rootfs,
+        &[
+            "prepare",
+            "--id",
+            "kept",
+            "--rootfs",
+            root,
+            "--bundle",
+            bundle_s,
+            "--",
+            "cat",
+            "/proc/self/mountinfo",
+        ],
+    )
+    .ok();
+    let out = engine(
+        mode,
+        &rootfs,
+        &["start", "--state-root", srs, "--bundle", bundle_s],
+    );
+    assert_eq!(root_mount(out.ok()), ("overlay".into(), false), "{out:#?}");
+    engine(mode, &rootfs, &["rm", "--state-root", srs, "kept"]).ok();
 }
 
 /// 50 containers from one image at once, each writing the same path and reading its own value
