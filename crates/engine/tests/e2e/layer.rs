@@ -76,51 +76,21 @@ fn only_a_layer_thrown_away_with_its_run_is_volatile(mode: Mode) {
         (m.fstype.to_owned(), volatile)
     };
     let sr = crate::lifecycle::state_root(mode, &rootfs);
-    let srs = sr.to_str().unwrap();
-    let root = rootfs.path().to_str().unwrap();
-    let out = engine(
-        mode,
-        &rootfs,
-        &[
-            "run",
-            "--state-root",
-            srs,
-            "--rootfs",
-            root,
-            "--",
-            "cat",
-            "/proc/self/mountinfo",
-        ],
+    let (run, started) =
+        crate::lifecycle::run_then_start_kept(mode, &rootfs, &sr, &["cat", "/proc/self/mountinfo"]);
+    assert_eq!(root_mount(run.ok()), ("overlay".into(), true), "{run:#?}");
+    assert_eq!(
+        root_mount(started.ok()),
+        ("overlay".into(), false),
+        "{started:#?}"
     );
-    assert_eq!(root_mount(out.ok()), ("overlay".into(), true), "{out:#?}");
-    let bundles = std::fs::read_dir(sr.join("bundles")).unwrap().count();
-    assert_eq!(bundles, 0, "run removed its bundle");
-    let bundle = sr.join("bundles/kept");
-    let bundle_s = bundle.to_str().unwrap();
+    let srs = sr.to_str().unwrap();
     engine(
         mode,
         &rootfs,
-        &[
-            "prepare",
-            "--id",
-            "kept",
-            "--rootfs",
-            root,
-            "--bundle",
-            bundle_s,
-            "--",
-            "cat",
-            "/proc/self/mountinfo",
-        ],
+        &["rm", "--state-root", srs, crate::lifecycle::KEPT],
     )
     .ok();
-    let out = engine(
-        mode,
-        &rootfs,
-        &["start", "--state-root", srs, "--bundle", bundle_s],
-    );
-    assert_eq!(root_mount(out.ok()), ("overlay".into(), false), "{out:#?}");
-    engine(mode, &rootfs, &["rm", "--state-root", srs, "kept"]).ok();
 }
 
 /// 50 containers from one image at once, each writing the same path and reading its own value

@@ -564,6 +564,39 @@ fn the_libcontainer_shim_example_runs_a_bundle_its_user_prepared(mode: Mode) {
     );
 }
 
+/// The id of the bundle [`run_then_start_kept`] prepares and leaves in place.
+pub(crate) const KEPT: &str = "kept";
+
+/// `CMD` twice in state root `sr`: by `run`, which must leave no bundle behind, then prepared
+/// as container [`KEPT`] (`sr/bundles/kept`) and `start`ed, which leaves it; both outputs.
+pub(crate) fn run_then_start_kept(
+    mode: Mode,
+    rootfs: &Rootfs,
+    sr: &Path,
+    cmd: &[&str],
+) -> (Output, Output) {
+    let srs = sr.to_str().unwrap();
+    let root = rootfs.path().to_str().unwrap();
+    let mut run = vec!["run", "--state-root", srs, "--rootfs", root, "--"];
+    run.extend_from_slice(cmd);
+    let ran = engine(mode, rootfs, &run);
+    let bundles = std::fs::read_dir(sr.join("bundles")).unwrap().count();
+    assert_eq!(bundles, 0, "run removed its bundle: {ran:#?}");
+    let bundle = sr.join("bundles").join(KEPT);
+    let bundle_s = bundle.to_str().unwrap();
+    let mut prepare = vec![
+        "prepare", "--id", KEPT, "--rootfs", root, "--bundle", bundle_s, "--",
+    ];
+    prepare.extend_from_slice(cmd);
+    engine(mode, rootfs, &prepare).ok();
+    let started = engine(
+        mode,
+        rootfs,
+        &["start", "--state-root", srs, "--bundle", bundle_s],
+    );
+    (ran, started)
+}
+
 /// Rootless with subordinate ids, the workload gives a directory tree to uid 1000 and makes it
 /// that user's alone (0700): the engine's own removal after `run`, and `rm` of a kept bundle,
 /// delete it all (from inside a user namespace with the container's mapping), leaving no
@@ -579,52 +612,16 @@ fn removal_deletes_files_given_to_subordinate_ids_rootless() {
     let script = "mkdir -p /data/db/deep && touch /data/db/deep/f && \
         busybox chown -R 1000:1000 /data && chmod 700 /data/db /data/db/deep && \
         stat -c %u /data/db/deep/f";
-    let root = rootfs.path().to_str().unwrap();
-    let out = engine(
-        mode,
-        &rootfs,
-        &[
-            "run",
-            "--state-root",
-            srs,
-            "--rootfs",
-            root,
-            "--",
-            "sh",
-            "-c",
-            script,
-        ],
-    );
-    assert_eq!(out.ok(), "1000\n");
-    assert!(out.stderr.is_empty(), "{out:#?}");
-    let bundles = || std::fs::read_dir(sr.join("bundles")).unwrap().count();
-    assert_eq!(bundles(), 0, "run removed its bundle");
-    // Prepared, started (the bundle stays), then removed by `rm`.
-    let bundle = sr.join("bundles/kept");
-    let bundle_s = bundle.to_str().unwrap();
-    engine(
-        mode,
-        &rootfs,
-        &[
-            "prepare", "--id", "kept", "--rootfs", root, "--bundle", bundle_s, "--", "sh", "-c",
-            script,
-        ],
-    )
-    .ok();
-    assert_eq!(
-        engine(
-            mode,
-            &rootfs,
-            &["start", "--state-root", srs, "--bundle", bundle_s]
-        )
-        .ok(),
-        "1000\n"
-    );
+    let (run, started) = run_then_start_kept(mode, &rootfs, &sr, &["sh", "-c", script]);
+    assert_eq!(run.ok(), "1000\n");
+    assert!(run.stderr.is_empty(), "{run:#?}");
+    assert_eq!(started.ok(), "1000\n");
+    let bundle = sr.join("bundles").join(KEPT);
     let owner = std::os::unix::fs::MetadataExt::uid(
         &std::fs::metadata(bundle.join("layer/upper/data/db")).unwrap(),
     );
     let (uid, _) = rootless_host_ids();
     assert_ne!(owner, uid, "the layer holds a subordinate uid's directory");
-    engine(mode, &rootfs, &["rm", "--state-root", srs, "kept"]).ok();
+    engine(mode, &rootfs, &["rm", "--state-root", srs, KEPT]).ok();
     assert!(!bundle.exists(), "rm removed the bundle");
 }
