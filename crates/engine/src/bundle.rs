@@ -62,9 +62,9 @@ pub struct BundleInfo {
     pub image: PathBuf,
     /// The layer is mounted read-only.
     pub readonly: bool,
-    /// The layer is mounted `volatile`, once ([`crate::RunOptions::volatile_layer`]); absent
-    /// in a record written before it existed.
-    #[serde(default)]
+    /// The layer is mounted `volatile`, once ([`crate::RunOptions::volatile_layer`]). Written
+    /// only when true, so that an engine from before it reads every other record.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub volatile: bool,
     /// The user namespace the engine creates around the runtime, if any (its mapping).
     pub engine_userns: Option<IdMapping>,
@@ -418,7 +418,7 @@ pub fn prepare(
         id: id.to_owned(),
         image: image_dir.clone(),
         readonly: opts.readonly_rootfs,
-        volatile: opts.volatile_layer,
+        volatile: plan.volatile_layer(),
         engine_userns: userns,
         stop_signal: plan.stop_signal(),
     };

@@ -438,7 +438,12 @@ impl Plan {
         })
     }
 
-    /// The signal that stops the container (its `StopSignal` entry), else SIGTERM.
+    /// Whether the layer is mounted volatile: the plan holds [`Item::VolatileLayer`].
+    pub fn volatile_layer(&self) -> bool {
+        self.entries.iter().any(|e| e.item == Item::VolatileLayer)
+    }
+
+    /// The signal that stops the container: the plan's [`Item::StopSignal`], else SIGTERM.
     pub fn stop_signal(&self) -> i32 {
         self.entries
             .iter()

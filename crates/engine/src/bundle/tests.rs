@@ -754,6 +754,21 @@ fn a_working_directory_at_or_inside_a_bind_mount_is_checked_in_its_source() {
     );
 }
 
+/// The options a layer's mount tries, with `lowerdir=` and the rest cut off.
+fn attempts(bundle: &Path) -> Vec<(String, bool)> {
+    crate::layer::LayerMount::open(bundle)
+        .expect("the layer opens")
+        .attempts()
+        .into_iter()
+        .map(|(d, v)| {
+            (
+                d[..d.find("lowerdir=").unwrap()].replace("index=off,", ""),
+                v,
+            )
+        })
+        .collect()
+}
+
 #[test]
 #[verifies("filesystems.layer.volatile")]
 fn a_volatile_layer_is_recorded_and_mounted_once() {
@@ -764,16 +779,57 @@ fn a_volatile_layer_is_recorded_and_mounted_once() {
     };
     let (_parent, b) = prepared(root.path(), &opts, &image(None));
     assert!(BundleInfo::read(&b.state_dir).unwrap().volatile);
-    crate::layer::LayerMount::open(&b.state_dir).expect("a fresh volatile layer opens");
+    let s = |t: &str| t.to_owned();
+    assert_eq!(
+        attempts(&b.state_dir),
+        [
+            (s("volatile,"), true),
+            (s("userxattr,volatile,"), true),
+            (s(""), false),
+            (s("userxattr,"), false),
+        ]
+    );
     // What overlayfs leaves in the work directory once a volatile overlay used it.
     fs::create_dir_all(b.state_dir.join("layer/work/work/incompat/volatile")).unwrap();
     let err = crate::layer::LayerMount::open(&b.state_dir).unwrap_err();
     assert!(
         matches!(&err, Error::Layer { bundle, reason }
-            if bundle == &b.state_dir && reason.contains("mounted before")),
+            if bundle == &b.state_dir && reason.contains("mounted volatile before")),
         "{err}"
     );
-    // A layer prepared to be kept is not volatile.
+    // A layer prepared to be kept is not volatile, and its record says nothing of it (an
+    // engine from before the field reads it).
     let (_parent, kept) = prepared(root.path(), &RunOptions::default(), &image(None));
     assert!(!BundleInfo::read(&kept.state_dir).unwrap().volatile);
+    let record = fs::read_to_string(kept.state_dir.join(INFO_FILE)).unwrap();
+    assert!(!record.contains("volatile"), "{record}");
+    assert_eq!(
+        attempts(&kept.state_dir),
+        [(s(""), false), (s("userxattr,"), false)]
+    );
+}
+
+/// A volatile layer of a bundle another user owns (what locald's daemon prepares and its
+/// setuid shim mounts) is refused before anything is mounted.
+#[test]
+#[verifies("filesystems.layer.volatile")]
+fn a_volatile_layer_is_refused_for_another_users_bundle() {
+    locald_testkit::require_root();
+    let root = rootfs();
+    let opts = RunOptions {
+        volatile_layer: true,
+        ..RunOptions::default()
+    };
+    let (_parent, b) = prepared(root.path(), &opts, &image(None));
+    std::os::unix::fs::chown(&b.state_dir, Some(65534), None).unwrap();
+    let err = crate::layer::LayerMount::open(&b.state_dir).unwrap_err();
+    assert!(
+        matches!(&err, Error::Layer { bundle, reason }
+            if bundle == &b.state_dir && reason.contains("uid 65534")),
+        "{err}"
+    );
+    // Not volatile, the same bundle opens.
+    let (_parent, kept) = prepared(root.path(), &RunOptions::default(), &image(None));
+    std::os::unix::fs::chown(&kept.state_dir, Some(65534), None).unwrap();
+    crate::layer::LayerMount::open(&kept.state_dir).expect("an ordinary layer opens");
 }

@@ -84,11 +84,12 @@ impl Dir {
 pub struct LayerMount {
     dirs: [Dir; 4],
     target: CString,
-    /// The overlay's options, tried in turn while the kernel answers `EINVAL`: as planned,
+    /// The overlay's options, each with whether it has `volatile`, tried in turn: as planned,
     /// with `userxattr` (for kernels that want it said inside a user namespace), and for a
-    /// volatile layer both again without `volatile` (a kernel before 5.10 has no such
-    /// option; the layer then is an ordinary one).
-    data: Vec<CString>,
+    /// volatile layer both again without `volatile`, whatever the volatile mount's error (a
+    /// kernel before 5.10 has no such option; one refuses it with `EIO` while the upper
+    /// filesystem has an unseen writeback error): the layer then is an ordinary one.
+    data: Vec<(CString, bool)>,
     readonly: bool,
     bundle: std::path::PathBuf,
 }
@@ -110,21 +111,58 @@ fn open_below(dir: &OwnedFd, base: &Path, rel: &str) -> Result<OwnedFd> {
 }
 
 /// Where overlayfs marks a work directory once a `volatile` overlay used it (overlayfs.rst,
-/// Volatile mount: "work/incompat/volatile" below the work directory, kept after unmounting).
+/// Volatile mount: "$workdir/work/incompat/volatile", never removed by the kernel).
 const VOLATILE_MARK: &str = "work/incompat/volatile";
+
+/// The directory overlayfs keeps in its work directory, mode 000 once a mount has used it.
+const KERNEL_WORK_DIR: &str = "work";
 
 /// Refuse a layer a volatile overlay used before: overlayfs refuses to mount it again,
 /// volatile or not, with a bare `EINVAL` ("overlay with incompat feature 'volatile' cannot be
 /// mounted" in the kernel's log), and after a crash of the host its upper layer may have lost
-/// writes. A layer made for one run (`filesystems.layer.volatile`) is mounted once; only a run
-/// that did not end leaves one behind.
+/// writes. A volatile layer (`filesystems.layer.volatile`) is made for one run: mounted once.
 #[implements("filesystems.layer.volatile")]
 fn refuse_volatile_remount(work: &Dir, bundle: &Path) -> Result<()> {
-    match nix::sys::stat::fstatat(
-        &work.fd,
-        VOLATILE_MARK,
-        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
-    ) {
+    let mark = || {
+        nix::sys::stat::fstatat(
+            &work.fd,
+            VOLATILE_MARK,
+            nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    let found = match mark() {
+        // The kernel's `work` directory is mode 000 after any mount. Its owner (the engine's
+        // user, who mounted the layer before) may look inside once it gives itself the
+        // permission, which changes nothing: the kernel replaces the directory at the next
+        // mount. One it does not own it cannot look into: the kernel decides then.
+        Err(nix::errno::Errno::EACCES) => {
+            let owner = nix::sys::stat::fstatat(
+                &work.fd,
+                KERNEL_WORK_DIR,
+                nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+            )
+            .map(|st| st.st_uid);
+            if owner != Ok(nix::unistd::geteuid().as_raw()) {
+                return Ok(());
+            }
+            nix::sys::stat::fchmodat(
+                &work.fd,
+                KERNEL_WORK_DIR,
+                Mode::from_bits_truncate(0o700),
+                nix::sys::stat::FchmodatFlags::NoFollowSymlink,
+            )
+            .map_err(|e| {
+                Error::io(
+                    bundle.join(WORK_DIR).join(KERNEL_WORK_DIR),
+                    "chmod",
+                    e.into(),
+                )
+            })?;
+            mark()
+        }
+        other => other,
+    };
+    match found {
         Err(nix::errno::Errno::ENOENT) => Ok(()),
         Err(e) => Err(Error::io(
             bundle.join(WORK_DIR).join(VOLATILE_MARK),
@@ -133,12 +171,33 @@ fn refuse_volatile_remount(work: &Dir, bundle: &Path) -> Result<()> {
         )),
         Ok(_) => Err(Error::Layer {
             bundle: bundle.to_owned(),
-            reason: "its volatile layer was mounted before, by a run that did not end: a volatile \
-                     layer is mounted once (its writes were never synced); remove the bundle \
-                     (`locald-engine rm ID`) and run again"
+            reason: "its layer was mounted volatile before, and a volatile layer is mounted once \
+                     (overlayfs marks its work directory and refuses it afterwards; its writes \
+                     were never synced): remove the bundle and prepare it again"
                 .into(),
         }),
     }
+}
+
+/// Refuse to mount a volatile layer for a bundle another user owns: overlayfs leaves
+/// directories of the mounting user's, mode 000, in the layer's work directory, and the
+/// bundle's owner (locald's daemon, after its setuid shim ran the container) could not remove
+/// them.
+#[implements("filesystems.layer.volatile")]
+fn refuse_volatile_for_another_owner(bundle: &OwnedFd, bundle_dir: &Path) -> Result<()> {
+    let st = fstat(bundle).map_err(|e| Error::io(bundle_dir, "stat", e.into()))?;
+    if st.st_uid == nix::unistd::geteuid().as_raw() {
+        return Ok(());
+    }
+    Err(Error::Layer {
+        bundle: bundle_dir.to_owned(),
+        reason: format!(
+            "its layer is volatile, and a volatile layer is mounted by the user who removes \
+             the bundle (uid {}, its owner): overlayfs would leave directories of this user's \
+             in it that the owner could not remove; prepare it without volatile_layer",
+            st.st_uid
+        ),
+    })
 }
 
 impl LayerMount {
@@ -184,21 +243,32 @@ impl LayerMount {
         refuse_volatile_remount(&dirs[2], &bundle_dir)?;
         let mut data = Vec::new();
         if info.volatile {
-            data.push(format!("volatile,{layers}"));
-            data.push(format!("userxattr,volatile,{layers}"));
+            refuse_volatile_for_another_owner(&bundle, &bundle_dir)?;
+            data.push((format!("volatile,{layers}"), true));
+            data.push((format!("userxattr,volatile,{layers}"), true));
         }
-        data.push(layers.clone());
-        data.push(format!("userxattr,{layers}"));
+        data.push((layers.clone(), false));
+        data.push((format!("userxattr,{layers}"), false));
         Ok(LayerMount {
             target: CString::new(fd(&dirs[3])).expect("no NUL"),
             data: data
                 .into_iter()
-                .map(|d| CString::new(d).expect("no NUL"))
+                .map(|(d, volatile)| (CString::new(d).expect("no NUL"), volatile))
                 .collect(),
             dirs,
             readonly: info.readonly,
             bundle: bundle_dir,
         })
+    }
+
+    /// The overlay's options in the order [`LayerMount::mount_now`] tries them, each with
+    /// whether it has `volatile`.
+    #[cfg(test)]
+    pub(crate) fn attempts(&self) -> Vec<(String, bool)> {
+        self.data
+            .iter()
+            .map(|(d, v)| (d.to_string_lossy().into_owned(), *v))
+            .collect()
     }
 
     /// Mount the overlay now, in the calling process's mount namespace (see the module
@@ -232,14 +302,14 @@ impl LayerMount {
                 Err(std::io::Error::last_os_error())
             }
         };
+        // The first refusal is the one reported: that of the options as planned.
         let mut first = None;
-        for data in &self.data {
+        for (data, volatile) in &self.data {
             match mount(data) {
                 Ok(()) => return Ok(()),
-                Err(e) if e.raw_os_error() == Some(nix::libc::EINVAL) => {
+                Err(e) if *volatile || e.raw_os_error() == Some(nix::libc::EINVAL) => {
                     first.get_or_insert(e);
                 }
-                // Reported as the first refusal, which names the options as planned.
                 Err(e) => return Err(first.unwrap_or(e)),
             }
         }

@@ -63,7 +63,7 @@ fn a_root_workload_changes_its_own_root_only_rootless() {
 
 /// The root of a container `run` throws away with its bundle is a volatile overlay; a bundle
 /// prepared and started, which stays, has an ordinary one (its writes are synced as any
-/// file's), and after its run the bundle is gone.
+/// file's) and starts again; after its run the bundle is gone.
 #[verifies("filesystems.layer.volatile")]
 #[variants(root = Mode::Root, rootless = Mode::Rootless)]
 fn only_a_layer_thrown_away_with_its_run_is_volatile(mode: Mode) {
@@ -84,7 +84,26 @@ fn only_a_layer_thrown_away_with_its_run_is_volatile(mode: Mode) {
         ("overlay".into(), false),
         "{started:#?}"
     );
+    // Started again: overlayfs left its `work` directory mode 000, which the unprivileged
+    // engine must look into for the mark of a volatile mount.
     let srs = sr.to_str().unwrap();
+    let bundle = sr.join("bundles").join(crate::lifecycle::KEPT);
+    let again = engine(
+        mode,
+        &rootfs,
+        &[
+            "start",
+            "--state-root",
+            srs,
+            "--bundle",
+            bundle.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        root_mount(again.ok()),
+        ("overlay".into(), false),
+        "{again:#?}"
+    );
     engine(
         mode,
         &rootfs,
