@@ -12,15 +12,28 @@ use locald_engine::{Plan, PlanInput, RunOptions};
 /// The fuzzer's own directory for the one file it rewrites: on a tmpfs (`/dev/shm`) where
 /// there is one, since rewriting a file on a disk filesystem millions of times is mostly the
 /// kernel's writeback (on ext4, 1,250 executions a second, most of them in the block layer).
+///
+/// A static is never dropped, and libFuzzer ends the process with `exit`: the directory is
+/// removed by an `atexit` handler instead, so no run leaves it behind.
 fn dir() -> &'static tempfile::TempDir {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| {
-        tempfile::Builder::new()
+        let dir = tempfile::Builder::new()
             .prefix("locald-fuzz-image-config")
             .tempdir_in("/dev/shm")
             .or_else(|_| tempfile::tempdir())
-            .unwrap()
+            .unwrap();
+        // SAFETY: registers a plain function; it runs once, at exit.
+        unsafe { libc::atexit(remove_dir) };
+        dir
     })
+}
+
+static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+
+extern "C" fn remove_dir() {
+    if let Some(dir) = DIR.get() {
+        let _ = std::fs::remove_dir_all(dir.path());
+    }
 }
 
 /// The `image_config` fuzz target: panics on a defect.
