@@ -113,19 +113,24 @@ pub struct ResolvConf {
 }
 
 impl ResolvConf {
-    /// Parse resolv.conf(5) text. Comments (`#`, `;`) and blank lines are dropped.
+    /// Parse resolv.conf(5) text as glibc's resolver reads it (`res_init.c`): the keyword at
+    /// the start of the line, then fields separated by blanks (spaces and tabs only: a
+    /// vertical tab or any other character is part of a field). A line that starts with a
+    /// blank has no keyword and means nothing to the resolver; it is dropped, as are comments
+    /// (`#`, `;`) and empty lines.
     pub fn parse(text: &str) -> ResolvConf {
         let mut rc = ResolvConf::default();
         for line in text.lines() {
-            let mut fields = line.split_whitespace();
-            let Some(keyword) = fields.next() else {
-                continue;
-            };
-            if keyword.starts_with(['#', ';']) {
+            let mut fields = line.split([' ', '\t']);
+            let keyword = fields.next().unwrap_or("");
+            if keyword.is_empty() || keyword.starts_with(['#', ';']) {
                 continue;
             }
             // Values end at a comment character (resolv.conf(5)).
-            let values: Vec<&str> = fields.take_while(|f| !f.starts_with(['#', ';'])).collect();
+            let values: Vec<&str> = fields
+                .filter(|f| !f.is_empty())
+                .take_while(|f| !f.starts_with(['#', ';']))
+                .collect();
             match (keyword, values.first()) {
                 ("nameserver", Some(addr)) => {
                     if let Ok(ns) = addr.parse() {
@@ -136,7 +141,7 @@ impl ResolvConf {
                     rc.search = Some(values.iter().map(|s| s.to_string()).collect());
                 }
                 ("options", Some(_)) => rc.options.extend(values.iter().map(|s| s.to_string())),
-                _ => rc.other.push(line.trim().to_owned()),
+                _ => rc.other.push(line.to_owned()),
             }
         }
         rc

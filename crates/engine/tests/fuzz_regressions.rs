@@ -42,3 +42,35 @@ fn a_crlf_group_file_is_read_as_libc_reads_it() {
     assert_eq!(after[0], before[0], "{:?}", out.group);
     assert_eq!(after[1].gid, 7);
 }
+
+/// Found by the `resolv_conf` target: the engine split resolv.conf lines at any whitespace,
+/// glibc's resolver (`res_init.c`) at blanks only, with the keyword at the start of the line.
+/// A host line `options \v ;` was, for the engine, a line without options, kept verbatim in
+/// the container's file, where the resolver reads an option `\v`; and a line starting with a
+/// blank, which the resolver ignores, gave the engine a nameserver.
+#[test]
+#[verifies("dns.resolv-conf.host-network")]
+fn resolv_conf_fields_split_at_blanks_only_as_the_resolver_splits_them() {
+    use locald_engine::dns::{ResolvConf, resolv_conf};
+    use locald_engine::host_files::HostFiles;
+    use locald_engine::{DnsOptions, NetworkMode};
+
+    let host = "options \x0b ;\n  nameserver 10.0.0.1\nnameserver 192.0.2.53\nsearch a\x0bb c\n";
+    let rc = ResolvConf::parse(host);
+    assert_eq!(rc.options, ["\x0b"]);
+    let ips: Vec<String> = rc.nameservers.iter().map(|n| n.ip.to_string()).collect();
+    assert_eq!(
+        ips,
+        ["192.0.2.53"],
+        "the indented line is not the resolver's"
+    );
+    assert_eq!(rc.search, Some(vec!["a\x0bb".to_owned(), "c".to_owned()]));
+    // The container's file means for the engine what it means for the resolver.
+    let files = HostFiles {
+        resolv_conf: Some(host.to_owned()),
+        ..HostFiles::default()
+    };
+    let text = resolv_conf(NetworkMode::Host, &DnsOptions::default(), &files).unwrap();
+    assert_eq!(ResolvConf::parse(&text), rc, "{text:?}");
+    assert!(!text.contains("10.0.0.1"), "{text:?}");
+}
