@@ -113,14 +113,15 @@ pub struct ResolvConf {
 }
 
 impl ResolvConf {
-    /// Parse resolv.conf(5) text as glibc's resolver reads it (`res_init.c`): the keyword at
+    /// Parse resolv.conf(5) text as glibc's resolver reads it (`res_init.c`): lines end at
+    /// `\n` only (a `\r` before it is part of the line, as `fgets` leaves it), the keyword at
     /// the start of the line, then fields separated by blanks (spaces and tabs only: a
     /// vertical tab or any other character is part of a field). A line that starts with a
     /// blank has no keyword and means nothing to the resolver; it is dropped, as are comments
     /// (`#`, `;`) and empty lines.
     pub fn parse(text: &str) -> ResolvConf {
         let mut rc = ResolvConf::default();
-        for line in text.lines() {
+        for line in text.split('\n') {
             let mut fields = line.split([' ', '\t']);
             let keyword = fields.next().unwrap_or("");
             if keyword.is_empty() || keyword.starts_with(['#', ';']) {

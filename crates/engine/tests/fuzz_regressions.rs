@@ -74,3 +74,25 @@ fn resolv_conf_fields_split_at_blanks_only_as_the_resolver_splits_them() {
     assert_eq!(ResolvConf::parse(&text), rc, "{text:?}");
     assert!(!text.contains("10.0.0.1"), "{text:?}");
 }
+
+/// Found by the `resolv_conf` target, right after the fix above: lines ended where Rust's
+/// `str::lines` ends them, which also drops a `\r` before `\n`, where glibc's `fgets` keeps it.
+/// A line the engine kept as it was (`sortlist`, an unknown keyword) and ending in `\r` lost
+/// one `\r` each time the file was written and read again; a CRLF file's `search a\r` meant
+/// `a` to the engine and `a\r` to the resolver.
+#[test]
+#[verifies("dns.resolv-conf.host-network")]
+fn resolv_conf_lines_end_at_newline_only_as_fgets_reads_them() {
+    use locald_engine::dns::ResolvConf;
+
+    let host = "sortlist 10.0.0.0/8\r\r\nsearch a\r\nnameserver 192.0.2.53\r\n";
+    let rc = ResolvConf::parse(host);
+    assert_eq!(rc.other, ["sortlist 10.0.0.0/8\r\r"]);
+    assert_eq!(rc.search, Some(vec!["a\r".to_owned()]));
+    assert!(rc.nameservers.is_empty(), "`192.0.2.53\\r` is no address");
+    assert_eq!(
+        ResolvConf::parse(&rc.render()),
+        rc,
+        "written and read again"
+    );
+}

@@ -397,7 +397,8 @@ pub struct ResolvConf {
 /// is dropped first) is skipped, as resolvers skip it; other keywords are ignored.
 pub fn parse_resolv_conf(text: &str) -> ResolvConf {
     let mut rc = ResolvConf::default();
-    for line in text.lines() {
+    // Lines end at `\n` only: glibc reads them with `fgets`, which keeps a `\r`.
+    for line in text.split('\n') {
         let mut fields = line.split([' ', '\t']);
         let keyword = fields.next().unwrap_or("");
         let values: Vec<&str> = fields
@@ -616,6 +617,15 @@ not-an-ip\tbroken
         for n in ["10.0.0.1", "8.8.8.8", "fe00::", "::"] {
             assert!(!is_loopback(&n.parse().unwrap()), "{n}");
         }
+    }
+
+    #[test]
+    fn resolv_conf_lines_end_at_newline_as_fgets_reads_them() {
+        // A CRLF file: glibc's fgets keeps the `\r`, so `192.0.2.53\r` is no address.
+        let rc = parse_resolv_conf("nameserver 192.0.2.53\r\nsearch a\r\noptions x\x0b\n");
+        assert!(rc.nameservers.is_empty());
+        assert_eq!(rc.search, Some(vec!["a\r".to_owned()]));
+        assert_eq!(rc.options, ["x\x0b"]);
     }
 
     #[test]
