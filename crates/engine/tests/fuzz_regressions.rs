@@ -1,9 +1,12 @@
 //! Regressions found by fuzzing (`fuzz/`, `ci/fuzz`): each test is named after the bug.
 
+use locald_engine::dns::{ResolvConf, resolv_conf};
+use locald_engine::host_files::HostFiles;
 use locald_engine::identity::{
     GROUP_PATH, Identity, IdentityFiles, PASSWD_PATH, UserSource, generate_files, parse_group,
     parse_passwd, resolve_user,
 };
+use locald_engine::{DnsOptions, NetworkMode};
 use locald_spec_macros::verifies;
 
 /// Found by the `group` target: the engine read lines with `str::lines`, which ends a line at
@@ -51,10 +54,6 @@ fn a_crlf_group_file_is_read_as_libc_reads_it() {
 #[test]
 #[verifies("dns.resolv-conf.host-network")]
 fn resolv_conf_fields_split_at_blanks_only_as_the_resolver_splits_them() {
-    use locald_engine::dns::{ResolvConf, resolv_conf};
-    use locald_engine::host_files::HostFiles;
-    use locald_engine::{DnsOptions, NetworkMode};
-
     let host = "options \x0b ;\n  nameserver 10.0.0.1\nnameserver 192.0.2.53\nsearch a\x0bb c\n";
     let rc = ResolvConf::parse(host);
     assert_eq!(rc.options, ["\x0b"]);
@@ -83,8 +82,6 @@ fn resolv_conf_fields_split_at_blanks_only_as_the_resolver_splits_them() {
 #[test]
 #[verifies("dns.resolv-conf.host-network")]
 fn resolv_conf_lines_end_at_newline_only_as_fgets_reads_them() {
-    use locald_engine::dns::ResolvConf;
-
     let host = "sortlist 10.0.0.0/8\r\r\nsearch a\r\nnameserver 192.0.2.53\r\n";
     let rc = ResolvConf::parse(host);
     assert_eq!(rc.other, ["sortlist 10.0.0.0/8\r\r"]);

@@ -769,15 +769,31 @@ fn attempts(bundle: &Path) -> Vec<(String, bool)> {
         .collect()
 }
 
-#[test]
-#[verifies("filesystems.layer.volatile")]
-fn a_volatile_layer_is_recorded_and_mounted_once() {
-    let root = rootfs();
+/// A bundle prepared with a volatile layer.
+fn prepared_volatile(root: &Path) -> (tempfile::TempDir, Bundle) {
     let opts = RunOptions {
         volatile_layer: true,
         ..RunOptions::default()
     };
-    let (_parent, b) = prepared(root.path(), &opts, &image(None));
+    prepared(root, &opts, &image(None))
+}
+
+/// Why opening the layer of `bundle` is refused (an [`Error::Layer`] naming that bundle).
+fn layer_refusal(bundle: &Path) -> String {
+    match crate::layer::LayerMount::open(bundle) {
+        Err(Error::Layer {
+            bundle: named,
+            reason,
+        }) if named == bundle => reason,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+#[verifies("filesystems.layer.volatile")]
+fn a_volatile_layer_is_recorded_and_mounted_once() {
+    let root = rootfs();
+    let (_parent, b) = prepared_volatile(root.path());
     assert!(BundleInfo::read(&b.state_dir).unwrap().volatile);
     let s = |t: &str| t.to_owned();
     assert_eq!(
@@ -791,12 +807,8 @@ fn a_volatile_layer_is_recorded_and_mounted_once() {
     );
     // What overlayfs leaves in the work directory once a volatile overlay used it.
     fs::create_dir_all(b.state_dir.join("layer/work/work/incompat/volatile")).unwrap();
-    let err = crate::layer::LayerMount::open(&b.state_dir).unwrap_err();
-    assert!(
-        matches!(&err, Error::Layer { bundle, reason }
-            if bundle == &b.state_dir && reason.contains("mounted volatile before")),
-        "{err}"
-    );
+    let reason = layer_refusal(&b.state_dir);
+    assert!(reason.contains("mounted volatile before"), "{reason}");
     // A layer prepared to be kept is not volatile, and its record says nothing of it (an
     // engine from before the field reads it).
     let (_parent, kept) = prepared(root.path(), &RunOptions::default(), &image(None));
@@ -816,18 +828,10 @@ fn a_volatile_layer_is_recorded_and_mounted_once() {
 fn a_volatile_layer_is_refused_for_another_users_bundle() {
     locald_testkit::require_root();
     let root = rootfs();
-    let opts = RunOptions {
-        volatile_layer: true,
-        ..RunOptions::default()
-    };
-    let (_parent, b) = prepared(root.path(), &opts, &image(None));
+    let (_parent, b) = prepared_volatile(root.path());
     std::os::unix::fs::chown(&b.state_dir, Some(65534), None).unwrap();
-    let err = crate::layer::LayerMount::open(&b.state_dir).unwrap_err();
-    assert!(
-        matches!(&err, Error::Layer { bundle, reason }
-            if bundle == &b.state_dir && reason.contains("uid 65534")),
-        "{err}"
-    );
+    let reason = layer_refusal(&b.state_dir);
+    assert!(reason.contains("uid 65534"), "{reason}");
     // Not volatile, the same bundle opens.
     let (_parent, kept) = prepared(root.path(), &RunOptions::default(), &image(None));
     std::os::unix::fs::chown(&kept.state_dir, Some(65534), None).unwrap();
