@@ -123,47 +123,36 @@ const KERNEL_WORK_DIR: &str = "work";
 /// writes. A volatile layer (`filesystems.layer.volatile`) is made for one run: mounted once.
 #[implements("filesystems.layer.volatile")]
 fn refuse_volatile_remount(work: &Dir, bundle: &Path) -> Result<()> {
-    let mark = || {
-        nix::sys::stat::fstatat(
+    use nix::fcntl::AtFlags;
+    use nix::sys::stat::{FchmodatFlags, fchmodat, fstatat};
+    // overlayfs's own `work` directory: absent before the first mount, mode 000 after any.
+    // Its owner (the engine's user, who mounted the layer before) gives itself the search
+    // permission to look inside, which changes nothing: the kernel replaces the directory at
+    // the next mount.
+    let kernel_work = match fstatat(&work.fd, KERNEL_WORK_DIR, AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(st) => st,
+        Err(nix::errno::Errno::ENOENT) => return Ok(()),
+        Err(e) => return Err(Error::io(bundle.join(WORK_DIR), "stat", e.into())),
+    };
+    if kernel_work.st_mode & 0o100 == 0 && kernel_work.st_uid == nix::unistd::geteuid().as_raw() {
+        fchmodat(
             &work.fd,
-            VOLATILE_MARK,
-            nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+            KERNEL_WORK_DIR,
+            Mode::from_bits_truncate(0o700),
+            FchmodatFlags::NoFollowSymlink,
         )
-    };
-    let found = match mark() {
-        // The kernel's `work` directory is mode 000 after any mount. Its owner (the engine's
-        // user, who mounted the layer before) may look inside once it gives itself the
-        // permission, which changes nothing: the kernel replaces the directory at the next
-        // mount. One it does not own it cannot look into: the kernel decides then.
-        Err(nix::errno::Errno::EACCES) => {
-            let owner = nix::sys::stat::fstatat(
-                &work.fd,
-                KERNEL_WORK_DIR,
-                nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+        .map_err(|e| {
+            Error::io(
+                bundle.join(WORK_DIR).join(KERNEL_WORK_DIR),
+                "chmod",
+                e.into(),
             )
-            .map(|st| st.st_uid);
-            if owner != Ok(nix::unistd::geteuid().as_raw()) {
-                return Ok(());
-            }
-            nix::sys::stat::fchmodat(
-                &work.fd,
-                KERNEL_WORK_DIR,
-                Mode::from_bits_truncate(0o700),
-                nix::sys::stat::FchmodatFlags::NoFollowSymlink,
-            )
-            .map_err(|e| {
-                Error::io(
-                    bundle.join(WORK_DIR).join(KERNEL_WORK_DIR),
-                    "chmod",
-                    e.into(),
-                )
-            })?;
-            mark()
-        }
-        other => other,
-    };
-    match found {
-        Err(nix::errno::Errno::ENOENT) => Ok(()),
+        })?;
+    }
+    match fstatat(&work.fd, VOLATILE_MARK, AtFlags::AT_SYMLINK_NOFOLLOW) {
+        // Not there, or inside a directory of another user's this one cannot look into: the
+        // kernel decides then.
+        Err(nix::errno::Errno::ENOENT | nix::errno::Errno::EACCES) => Ok(()),
         Err(e) => Err(Error::io(
             bundle.join(WORK_DIR).join(VOLATILE_MARK),
             "stat",
