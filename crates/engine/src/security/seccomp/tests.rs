@@ -94,6 +94,20 @@ fn dockers_profile_converts_with_its_default_action_and_architectures() {
     );
 }
 
+/// `docker_default` parses the embedded profile in one typed pass; a caller's profile goes
+/// through `from_json`, key by key. Both must give the same profile, rule for rule.
+#[test]
+#[verifies("security.seccomp.default")]
+fn the_default_profile_parses_as_a_callers_would() {
+    let callers = Profile::from_json(DOCKER_DEFAULT_PROFILE).unwrap();
+    let docker = Profile::docker_default();
+    assert_eq!(docker.syscalls.len(), callers.syscalls.len());
+    for (i, (a, b)) in docker.syscalls.iter().zip(&callers.syscalls).enumerate() {
+        assert_eq!(a, b, "syscalls[{i}]");
+    }
+    assert_eq!(docker, callers);
+}
+
 #[test]
 #[verifies("security.seccomp.default")]
 fn capability_conditions_add_and_remove_syscalls() {
