@@ -114,8 +114,9 @@ fn open_below(dir: &OwnedFd, base: &Path, rel: &str) -> Result<OwnedFd> {
 /// Volatile mount: "$workdir/work/incompat/volatile", never removed by the kernel).
 const VOLATILE_MARK: &str = "work/incompat/volatile";
 
-/// The directory overlayfs keeps in its work directory, mode 000 once a mount has used it.
-const KERNEL_WORK_DIR: &str = "work";
+/// The directories on the way to [`VOLATILE_MARK`]: overlayfs's own `work` directory and its
+/// `incompat` directory, both created mode 000 by the kernel.
+const MARK_DIRS: [&str; 2] = ["work", "work/incompat"];
 
 /// Refuse a layer a volatile overlay used before: overlayfs refuses to mount it again,
 /// volatile or not, with a bare `EINVAL` ("overlay with incompat feature 'volatile' cannot be
@@ -125,29 +126,25 @@ const KERNEL_WORK_DIR: &str = "work";
 fn refuse_volatile_remount(work: &Dir, bundle: &Path) -> Result<()> {
     use nix::fcntl::AtFlags;
     use nix::sys::stat::{FchmodatFlags, fchmodat, fstatat};
-    // overlayfs's own `work` directory: absent before the first mount, mode 000 after any.
-    // Its owner (the engine's user, who mounted the layer before) gives itself the search
-    // permission to look inside, which changes nothing: the kernel replaces the directory at
-    // the next mount.
-    let kernel_work = match fstatat(&work.fd, KERNEL_WORK_DIR, AtFlags::AT_SYMLINK_NOFOLLOW) {
-        Ok(st) => st,
-        Err(nix::errno::Errno::ENOENT) => return Ok(()),
-        Err(e) => return Err(Error::io(bundle.join(WORK_DIR), "stat", e.into())),
-    };
-    if kernel_work.st_mode & 0o100 == 0 && kernel_work.st_uid == nix::unistd::geteuid().as_raw() {
-        fchmodat(
-            &work.fd,
-            KERNEL_WORK_DIR,
-            Mode::from_bits_truncate(0o700),
-            FchmodatFlags::NoFollowSymlink,
-        )
-        .map_err(|e| {
-            Error::io(
-                bundle.join(WORK_DIR).join(KERNEL_WORK_DIR),
-                "chmod",
-                e.into(),
+    // overlayfs's own `work` directory (absent before the first mount) and, after a volatile
+    // one, its `incompat` directory: both mode 000. Their owner (the engine's user, who
+    // mounted the layer before) gives itself the search permission to look inside, which
+    // changes nothing the kernel reads; root needs none. Another user's: the kernel decides.
+    for dir in MARK_DIRS {
+        let st = match fstatat(&work.fd, dir, AtFlags::AT_SYMLINK_NOFOLLOW) {
+            Ok(st) => st,
+            Err(nix::errno::Errno::ENOENT | nix::errno::Errno::EACCES) => return Ok(()),
+            Err(e) => return Err(Error::io(bundle.join(WORK_DIR).join(dir), "stat", e.into())),
+        };
+        if st.st_mode & 0o100 == 0 && st.st_uid == nix::unistd::geteuid().as_raw() {
+            fchmodat(
+                &work.fd,
+                dir,
+                Mode::from_bits_truncate(0o700),
+                FchmodatFlags::NoFollowSymlink,
             )
-        })?;
+            .map_err(|e| Error::io(bundle.join(WORK_DIR).join(dir), "chmod", e.into()))?;
+        }
     }
     match fstatat(&work.fd, VOLATILE_MARK, AtFlags::AT_SYMLINK_NOFOLLOW) {
         // Not there, or inside a directory of another user's this one cannot look into: the

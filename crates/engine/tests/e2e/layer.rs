@@ -112,6 +112,58 @@ fn only_a_layer_thrown_away_with_its_run_is_volatile(mode: Mode) {
     .ok();
 }
 
+/// A volatile layer is mounted once: overlayfs marks its work directory and refuses that
+/// directory afterwards with a bare EINVAL. Started a second time, the bundle is refused in
+/// words that say why, rootful and rootless (where overlayfs leaves its own work directory
+/// mode 000 and the engine must open it up to find the mark). The bundle is the library's
+/// volatile kind (`RunOptions::volatile_layer`, which the command line sets only for `run`,
+/// which never starts a bundle twice): its record is marked as `prepare()` marks it then.
+#[verifies("filesystems.layer.volatile")]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
+fn a_volatile_layer_started_again_is_refused_in_words(mode: Mode) {
+    require_runc();
+    let rootfs = Rootfs::build(Users::RootOnly);
+    own_rootfs(mode, &rootfs);
+    let sr = crate::lifecycle::state_root(mode, &rootfs);
+    let srs = sr.to_str().unwrap();
+    let id = "volatile-twice";
+    let bundle = sr.join("bundles").join(id);
+    let b = bundle.to_str().unwrap();
+    let root = rootfs.path().to_str().unwrap();
+    engine(
+        mode,
+        &rootfs,
+        &[
+            "prepare", "--id", id, "--rootfs", root, "--bundle", b, "--", "true",
+        ],
+    )
+    .ok();
+    // Rewritten in place, so the file keeps its owner, the engine's user.
+    let record = bundle.join("locald-bundle.json");
+    let mut info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    assert_eq!(info.get("volatile"), None, "a kept bundle's record: {info}");
+    info["volatile"] = true.into();
+    std::fs::write(&record, serde_json::to_vec(&info).unwrap()).unwrap();
+    let start = || {
+        engine(
+            mode,
+            &rootfs,
+            &["start", "--state-root", srs, "--bundle", b],
+        )
+    };
+    start().ok();
+    let again = start();
+    assert_ne!(again.code, 0, "{again:#?}");
+    assert!(
+        again.stderr.contains("mounted volatile before"),
+        "{again:#?}"
+    );
+    assert!(!again.stderr.contains("Invalid argument"), "{again:#?}");
+    engine(mode, &rootfs, &["rm", "--state-root", srs, id]).ok();
+    assert!(!bundle.exists(), "rm removed the bundle");
+}
+
 /// 50 containers from one image at once, each writing the same path and reading its own value
 /// back: with a shared writable image 29 of 30 read another's value.
 fn parallel_containers_never_see_each_others_writes(mode: Mode) {
