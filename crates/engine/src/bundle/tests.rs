@@ -821,6 +821,33 @@ fn a_volatile_layer_is_recorded_and_mounted_once() {
     );
 }
 
+/// The look for overlayfs's volatile mark never follows a link out of the bundle, and never
+/// changes what it finds: a bundle's owner could put a symlink where overlayfs's own `work`
+/// directory is, and root (locald's setuid shim) opens bundles its daemon prepared. Here the
+/// link leads to a directory of root's holding a mark, both mode 000 as overlayfs makes them.
+#[test]
+#[verifies("filesystems.layer.volatile")]
+fn the_volatile_mark_is_never_looked_for_through_a_symlink() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = rootfs();
+    let (_parent, b) = prepared(root.path(), &RunOptions::default(), &image(None));
+    let outside = tempfile::tempdir().unwrap();
+    let elsewhere = outside.path().join("work");
+    fs::create_dir_all(elsewhere.join("incompat/volatile")).unwrap();
+    for d in [elsewhere.join("incompat"), elsewhere.clone()] {
+        fs::set_permissions(&d, fs::Permissions::from_mode(0o000)).unwrap();
+    }
+    std::os::unix::fs::symlink(&elsewhere, b.state_dir.join("layer/work/work")).unwrap();
+    crate::layer::LayerMount::open(&b.state_dir).expect("no mark inside the bundle");
+    for d in [elsewhere.clone(), elsewhere.join("incompat")] {
+        let mode = fs::symlink_metadata(&d).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o000, "{} changed", d.display());
+    }
+    for d in [elsewhere.clone(), elsewhere.join("incompat")] {
+        fs::set_permissions(d, fs::Permissions::from_mode(0o700)).unwrap();
+    }
+}
+
 /// A volatile layer of a bundle another user owns (what locald's daemon prepares and its
 /// setuid shim mounts) is refused before anything is mounted.
 #[test]

@@ -111,12 +111,9 @@ fn open_below(dir: &OwnedFd, base: &Path, rel: &str) -> Result<OwnedFd> {
 }
 
 /// Where overlayfs marks a work directory once a `volatile` overlay used it (overlayfs.rst,
-/// Volatile mount: "$workdir/work/incompat/volatile", never removed by the kernel).
-const VOLATILE_MARK: &str = "work/incompat/volatile";
-
-/// The directories on the way to [`VOLATILE_MARK`]: overlayfs's own `work` directory and its
-/// `incompat` directory, both created mode 000 by the kernel.
-const MARK_DIRS: [&str; 2] = ["work", "work/incompat"];
+/// Volatile mount: "$workdir/work/incompat/volatile", never removed by the kernel): the
+/// directories on the way, both created mode 000 by the kernel, then the mark.
+const VOLATILE_MARK: [&str; 3] = ["work", "incompat", "volatile"];
 
 /// Refuse a layer a volatile overlay used before: overlayfs refuses to mount it again,
 /// volatile or not, with a bare `EINVAL` ("overlay with incompat feature 'volatile' cannot be
@@ -124,37 +121,25 @@ const MARK_DIRS: [&str; 2] = ["work", "work/incompat"];
 /// writes. A volatile layer (`filesystems.layer.volatile`) is made for one run: mounted once.
 #[implements("filesystems.layer.volatile")]
 fn refuse_volatile_remount(work: &Dir, bundle: &Path) -> Result<()> {
-    use nix::fcntl::AtFlags;
-    use nix::sys::stat::{FchmodatFlags, fchmodat, fstatat};
-    // overlayfs's own `work` directory (absent before the first mount) and, after a volatile
-    // one, its `incompat` directory: both mode 000. Their owner (the engine's user, who
-    // mounted the layer before) gives itself the search permission to look inside, which
-    // changes nothing the kernel reads; root needs none. Another user's: the kernel decides.
-    for dir in MARK_DIRS {
-        let st = match fstatat(&work.fd, dir, AtFlags::AT_SYMLINK_NOFOLLOW) {
-            Ok(st) => st,
-            Err(nix::errno::Errno::ENOENT | nix::errno::Errno::EACCES) => return Ok(()),
-            Err(e) => return Err(Error::io(bundle.join(WORK_DIR).join(dir), "stat", e.into())),
-        };
-        if st.st_mode & 0o100 == 0 && st.st_uid == nix::unistd::geteuid().as_raw() {
-            fchmodat(
-                &work.fd,
-                dir,
-                Mode::from_bits_truncate(0o700),
-                FchmodatFlags::NoFollowSymlink,
-            )
-            .map_err(|e| Error::io(bundle.join(WORK_DIR).join(dir), "chmod", e.into()))?;
-        }
-    }
-    match fstatat(&work.fd, VOLATILE_MARK, AtFlags::AT_SYMLINK_NOFOLLOW) {
-        // Not there, or inside a directory of another user's this one cannot look into: the
-        // kernel decides then.
-        Err(nix::errno::Errno::ENOENT | nix::errno::Errno::EACCES) => Ok(()),
-        Err(e) => Err(Error::io(
-            bundle.join(WORK_DIR).join(VOLATILE_MARK),
-            "stat",
-            e.into(),
-        )),
+    let [kernel_work, incompat, mark] = VOLATILE_MARK;
+    let at = |names: &[&str]| bundle.join(WORK_DIR).join(names.join("/"));
+    // One name at a time, each a directory opened without following a symlink: the layer's
+    // owner could have put a link where overlayfs's directories were, and root (locald's
+    // setuid shim, mounting a bundle its daemon prepared) must not be led out of the bundle.
+    let Some(work_dir) = open_mark_dir(&work.fd, kernel_work, &at(&[kernel_work]))? else {
+        return Ok(());
+    };
+    let Some(incompat_dir) = open_mark_dir(&work_dir, incompat, &at(&[kernel_work, incompat]))?
+    else {
+        return Ok(());
+    };
+    match nix::sys::stat::fstatat(
+        &incompat_dir,
+        mark,
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    ) {
+        Err(nix::errno::Errno::ENOENT) => Ok(()),
+        Err(e) => Err(Error::io(at(&VOLATILE_MARK), "stat", e.into())),
         Ok(_) => Err(Error::Layer {
             bundle: bundle.to_owned(),
             reason: "its layer was mounted volatile before, and a volatile layer is mounted once \
@@ -163,6 +148,38 @@ fn refuse_volatile_remount(work: &Dir, bundle: &Path) -> Result<()> {
                 .into(),
         }),
     }
+}
+
+/// The directory `name` below `parent` on the way to overlayfs's volatile mark, opened
+/// without following a symlink; `None` when it is not there, not a directory, or another
+/// user's this one cannot look into: the kernel decides then. Overlayfs creates it mode 000;
+/// an unprivileged owner (the engine's user, who mounted the layer before) first gives itself
+/// the search permission, which changes nothing the kernel reads. Root needs none, and
+/// changes nothing.
+fn open_mark_dir(parent: &OwnedFd, name: &str, path: &Path) -> Result<Option<OwnedFd>> {
+    use nix::errno::Errno;
+    use nix::sys::stat::{FchmodatFlags, fchmodat};
+    let euid = nix::unistd::geteuid();
+    let open = || openat(parent, name, dir_flags(), Mode::empty());
+    let fd = match open() {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT | Errno::ENOTDIR | Errno::ELOOP | Errno::EACCES) => return Ok(None),
+        Err(e) => return Err(Error::io(path, "open", e.into())),
+    };
+    let st = fstat(&fd).map_err(|e| Error::io(path, "stat", e.into()))?;
+    if euid.is_root() || st.st_uid != euid.as_raw() || st.st_mode & 0o100 != 0 {
+        return Ok(Some(fd));
+    }
+    fchmodat(
+        parent,
+        name,
+        Mode::from_bits_truncate(0o700),
+        FchmodatFlags::NoFollowSymlink,
+    )
+    .map_err(|e| Error::io(path, "chmod", e.into()))?;
+    // The handle opened before the chmod still names the same directory; a search through
+    // an O_PATH handle checks the directory's mode now.
+    Ok(Some(fd))
 }
 
 /// Refuse to mount a volatile layer for a bundle another user owns: overlayfs leaves
