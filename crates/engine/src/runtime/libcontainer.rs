@@ -140,12 +140,18 @@ impl Libcontainer {
 /// (`security.seccomp.default`).
 #[implements("security.seccomp.default")]
 fn refuse_unloadable_filter(bundle: &Bundle) -> Result<()> {
+    refuse_filter_without_libseccomp(bundle, cfg!(feature = "libcontainer-seccomp"))
+}
+
+/// [`refuse_unloadable_filter`] for a libcontainer built with libseccomp or without: a
+/// parameter, so that the tests, which always build it with, check the refusal too.
+fn refuse_filter_without_libseccomp(bundle: &Bundle, with_libseccomp: bool) -> Result<()> {
     let has_filter = bundle
         .spec
         .linux()
         .as_ref()
         .is_some_and(|l| l.seccomp().is_some());
-    if has_filter && !cfg!(feature = "libcontainer-seccomp") {
+    if has_filter && !with_libseccomp {
         return Err(lc_err(
             "create",
             "config.json has a seccomp filter (linux.seccomp) and this libcontainer was built \
@@ -270,5 +276,44 @@ impl Drop for Running {
             let _ = Container::wait(self);
         }
         let _ = self.delete();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::security::seccomp::Seccomp;
+    use locald_spec_macros::verifies;
+    use locald_testkit::{Rootfs, Users};
+
+    /// A bundle prepared (rootful, no init) with `seccomp`, and what it lives in.
+    fn prepared(seccomp: Seccomp) -> (Rootfs, tempfile::TempDir, Bundle) {
+        let rootfs = Rootfs::build(Users::RootOnly);
+        let state = tempfile::tempdir().unwrap();
+        let opts = crate::RunOptions {
+            seccomp,
+            ..crate::RunOptions::default()
+        };
+        let image = locald_testkit::image_config(serde_json::json!({ "Cmd": ["true"] }));
+        let bundle =
+            crate::prepare(&image, rootfs.path(), &opts, &state.path().join("c"), "c").unwrap();
+        (rootfs, state, bundle)
+    }
+
+    /// Built without libseccomp, libcontainer would skip the bundle's filter and run the
+    /// container unconfined: such a bundle is refused, naming the fix; an unconfined bundle,
+    /// or a libcontainer with libseccomp, runs.
+    #[test]
+    #[verifies("security.seccomp.default")]
+    fn a_filter_libcontainer_cannot_load_is_refused_not_skipped() {
+        let (_rootfs, _state, filtered) = prepared(Seccomp::Default);
+        let err = refuse_filter_without_libseccomp(&filtered, false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("built without libseccomp"), "{err}");
+        assert!(err.contains("libcontainer-seccomp"), "{err}");
+        refuse_filter_without_libseccomp(&filtered, true).unwrap();
+        let (_rootfs, _state, unconfined) = prepared(Seccomp::Unconfined);
+        refuse_filter_without_libseccomp(&unconfined, false).unwrap();
     }
 }
