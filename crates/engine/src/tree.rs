@@ -33,17 +33,24 @@ pub fn remove_one_filesystem(path: &Path) -> Result<()> {
     std::fs::remove_dir(path).map_err(|e| Error::io(path, "remove", e))
 }
 
+/// Give the directory `name` below `parent` (at `at`, for errors) mode 0700, its last component
+/// never followed: how the engine's user opens up a directory of its own that overlayfs
+/// created mode 000.
+pub(crate) fn open_up(parent: &OwnedFd, name: &str, at: &Path) -> Result<()> {
+    fchmodat(
+        parent,
+        name,
+        Mode::from_bits_truncate(0o700),
+        FchmodatFlags::NoFollowSymlink,
+    )
+    .map_err(|e| Error::io(at, "chmod", e.into()))
+}
+
 fn open_dir(parent: &OwnedFd, name: &str, at: &Path) -> Result<OwnedFd> {
     match openat(parent, name, dir_flags(), Mode::empty()) {
         Ok(fd) => Ok(fd),
         Err(Errno::EACCES) => {
-            fchmodat(
-                parent,
-                name,
-                Mode::from_bits_truncate(0o700),
-                FchmodatFlags::NoFollowSymlink,
-            )
-            .map_err(|e| Error::io(at, "chmod", e.into()))?;
+            open_up(parent, name, at)?;
             openat(parent, name, dir_flags(), Mode::empty())
                 .map_err(|e| Error::io(at, "open", e.into()))
         }

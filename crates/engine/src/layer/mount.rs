@@ -158,7 +158,6 @@ fn refuse_volatile_remount(work: &Dir, bundle: &Path) -> Result<()> {
 /// changes nothing.
 fn open_mark_dir(parent: &OwnedFd, name: &str, path: &Path) -> Result<Option<OwnedFd>> {
     use nix::errno::Errno;
-    use nix::sys::stat::{FchmodatFlags, fchmodat};
     let euid = nix::unistd::geteuid();
     let open = || openat(parent, name, dir_flags(), Mode::empty());
     let fd = match open() {
@@ -170,13 +169,7 @@ fn open_mark_dir(parent: &OwnedFd, name: &str, path: &Path) -> Result<Option<Own
     if euid.is_root() || st.st_uid != euid.as_raw() || st.st_mode & 0o100 != 0 {
         return Ok(Some(fd));
     }
-    fchmodat(
-        parent,
-        name,
-        Mode::from_bits_truncate(0o700),
-        FchmodatFlags::NoFollowSymlink,
-    )
-    .map_err(|e| Error::io(path, "chmod", e.into()))?;
+    crate::tree::open_up(parent, name, path)?;
     // The handle opened before the chmod still names the same directory; a search through
     // an O_PATH handle checks the directory's mode now.
     Ok(Some(fd))
