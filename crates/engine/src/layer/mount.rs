@@ -159,8 +159,7 @@ fn refuse_volatile_remount(work: &Dir, bundle: &Path) -> Result<()> {
 fn open_mark_dir(parent: &OwnedFd, name: &str, path: &Path) -> Result<Option<OwnedFd>> {
     use nix::errno::Errno;
     let euid = nix::unistd::geteuid();
-    let open = || openat(parent, name, dir_flags(), Mode::empty());
-    let fd = match open() {
+    let fd = match openat(parent, name, dir_flags(), Mode::empty()) {
         Ok(fd) => fd,
         Err(Errno::ENOENT | Errno::ENOTDIR | Errno::ELOOP | Errno::EACCES) => return Ok(None),
         Err(e) => return Err(Error::io(path, "open", e.into())),
