@@ -180,13 +180,14 @@ impl Runtime {
             .unwrap_or(false);
         let mut log = log::RuntimeLog::new()?;
         let mut cmd = Command::new(&self.binary);
-        cmd.arg("--root")
-            .arg(&root)
-            .args(log.args())
-            .arg("run")
-            .arg("--bundle")
-            .arg(&bundle.state_dir)
-            .arg(&bundle.id);
+        cmd.arg("--root").arg(&root).args(log.args()).arg("run");
+        // The engine's lifeline, for an init that takes one (`launch::Launch::prepare`); never
+        // for a workload without the init, which would keep it.
+        let lifeline = crate::spec::takes_lifeline(&bundle.spec);
+        if lifeline {
+            cmd.args(["--preserve-fds", "1"]);
+        }
+        cmd.arg("--bundle").arg(&bundle.state_dir).arg(&bundle.id);
         if !tty {
             if !self.inherit_stdin {
                 cmd.stdin(Stdio::null());
@@ -213,14 +214,15 @@ impl Runtime {
             &mut cmd,
             bundle,
             self.parent_death_signal.then_some(stopping::SIGKILL),
+            lifeline,
         )?;
         let child = cmd.spawn();
         #[cfg(target_os = "linux")]
         let mapped = launch.spawned();
         #[cfg(not(target_os = "linux"))]
-        let mapped: Result<()> = Ok(());
-        let child = match (child, mapped) {
-            (Ok(c), Ok(())) => c,
+        let mapped: Result<Option<std::os::fd::OwnedFd>> = Ok(None);
+        let (child, lifeline) = match (child, mapped) {
+            (Ok(c), Ok(lifeline)) => (c, lifeline),
             (Ok(mut c), Err(e)) => {
                 let _ = c.kill();
                 let _ = c.wait();
@@ -233,7 +235,7 @@ impl Runtime {
                     reason: format!("{e} ({m})"),
                 });
             }
-            (Err(e), Ok(())) => {
+            (Err(e), Ok(_)) => {
                 return Err(Error::Runtime {
                     runtime: self.binary.clone(),
                     action: "run",
@@ -249,6 +251,7 @@ impl Runtime {
             id: bundle.id.clone(),
             stop_signal,
             log,
+            _lifeline: lifeline,
         })
     }
 
@@ -426,6 +429,9 @@ pub struct Running<'a> {
     id: String,
     stop_signal: i32,
     log: log::RuntimeLog,
+    /// The write end of the engine's lifeline, held as long as the container may still start
+    /// (`launch::Launch::prepare`).
+    _lifeline: Option<std::os::fd::OwnedFd>,
 }
 
 /// A handle that stops a running container from another thread (see [`Running::stopper`]).

@@ -29,6 +29,26 @@ pub const INIT_USERNS_OPTION: &str = "--userns";
 #[implements("signals.init.parent-death", "lifecycle.engine-death")]
 pub const INIT_PARENT_DEATH_OPTION: &str = "--parent-death";
 
+/// The init's option naming the descriptor of the engine's lifeline: a pipe whose write end
+/// only the engine holds, so that an init started after the engine died does not start the
+/// workload.
+#[implements("signals.init.parent-death", "lifecycle.engine-death")]
+pub const INIT_LIFELINE_OPTION: &str = "--lifeline";
+
+/// The lifeline's descriptor in the runtime's process and the init's: the first one runc's
+/// `--preserve-fds` passes on.
+pub const LIFELINE_FD: i32 = 3;
+
+/// Whether the process of `spec` is an init given [`INIT_LIFELINE_OPTION`] (before its `--`).
+pub(crate) fn takes_lifeline(spec: &Spec) -> bool {
+    let args = spec.process().as_ref().and_then(|p| p.args().as_deref());
+    args.unwrap_or_default()
+        .iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| a == INIT_LIFELINE_OPTION)
+}
+
 fn spec_err(e: impl std::fmt::Display) -> Error {
     Error::Spec {
         reason: e.to_string(),
@@ -248,6 +268,8 @@ impl Plan {
             init_options.extend([
                 INIT_PARENT_DEATH_OPTION.to_string(),
                 stop_signal.to_string(),
+                INIT_LIFELINE_OPTION.to_string(),
+                LIFELINE_FD.to_string(),
             ]);
             args = std::iter::once(target)
                 .chain(init_options)

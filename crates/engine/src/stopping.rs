@@ -460,7 +460,20 @@ mod tests {
         assert_eq!(tagged(requirement!("stopping.init.default")), 1);
         let spec = plan.to_spec().unwrap();
         let args = spec.process().as_ref().unwrap().args().clone().unwrap();
-        assert_eq!(args, ["/dev/init", "--parent-death", "15", "--", "sh"]);
+        assert_eq!(
+            args,
+            [
+                "/dev/init",
+                "--parent-death",
+                "15",
+                "--lifeline",
+                "3",
+                "--",
+                "sh"
+            ]
+        );
+        // The runtime gets the engine's lifeline only for it.
+        assert!(crate::spec::takes_lifeline(&spec));
     }
 
     #[test]
@@ -477,6 +490,7 @@ mod tests {
         let spec = plan.to_spec().unwrap();
         let args = spec.process().as_ref().unwrap().args().clone().unwrap();
         assert_eq!(args, ["sh"]);
+        assert!(!crate::spec::takes_lifeline(&spec));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `locald-init`: the init the engine runs as PID 1 of a container.
 //!
 //! ```text
-//! locald-init [-g] [--userns UID:GID] [--parent-death SIG] [--] CMD [ARG...]
+//! locald-init [-g] [--userns UID:GID] [--parent-death SIG] [--lifeline FD] [--] CMD [ARG...]
 //! ```
 //!
 //! It runs `CMD` as its only child, the workload, forwards to it the signals it receives, reaps
@@ -78,8 +78,7 @@ macro_rules! usage_error {
     }};
 }
 
-const USAGE: &str =
-    "usage: locald-init [-g] [--userns UID:GID] [--parent-death SIG] [--] CMD [ARG...]";
+const USAGE: &str = "usage: locald-init [-g] [--userns UID:GID] [--parent-death SIG] [--lifeline FD] [--] CMD [ARG...]";
 
 const HELP: &str = "
 Runs CMD as its child, forwards the signals it receives to CMD, reaps every child
@@ -90,6 +89,8 @@ not found, 126 when it cannot be executed).
   --parent-death SIG
                  when the init's parent (the runtime) dies, forward signal number
                  SIG to CMD as if the init had received it
+  --lifeline FD  a pipe whose write end only the engine holds: if it has hung up
+                 when the init starts, the engine is gone and CMD is not started
   --userns UID:GID
                  run CMD in a new user namespace in which the init's own uid and
                  gid are UID and GID
@@ -171,10 +172,19 @@ unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         group,
         userns,
         parent_death,
+        lifeline,
         argv,
     } = parse_args(args);
     if let Some(sig) = parent_death {
         ask_for_parent_death_signal(sig);
+    }
+    // After the request above: a lifeline still held now means the runtime was alive when the
+    // init asked, so its death from now on sends the signal.
+    if let Some(fd) = lifeline
+        && engine_is_gone(fd)
+    {
+        warn!("the engine is gone: the workload is not started");
+        exit(128 + parent_death.unwrap_or(libc::SIGTERM));
     }
     close_inherited_fds();
     let signals = signalfd(blocked).unwrap_or_else(|e| die!("cannot create a signalfd: {e}"));
@@ -233,6 +243,8 @@ struct Options<'a> {
     userns: Option<(u32, u32)>,
     /// `--parent-death SIG`: the signal the init gets when its parent dies.
     parent_death: Option<c_int>,
+    /// `--lifeline FD`: the read end of a pipe whose write end the engine holds until it dies.
+    lifeline: Option<c_int>,
     /// `CMD` and its arguments: the tail of the init's own `argv`, so that the null pointer
     /// after it ends this one too and `argv.as_ptr()` can be passed to `execv`.
     argv: &'a [*const c_char],
@@ -248,6 +260,7 @@ fn parse_args(args: &[*const c_char]) -> Options<'_> {
     let mut group = false;
     let mut userns = None;
     let mut parent_death = None;
+    let mut lifeline = None;
     let mut i = 1;
     while let Some(a) = arg(i) {
         match a {
@@ -264,6 +277,13 @@ fn parse_args(args: &[*const c_char]) -> Options<'_> {
                     .filter(|s| (1..=64).contains(s));
                 parent_death = Some(
                     sig.unwrap_or_else(|| usage_error!("--parent-death needs a signal number")),
+                );
+            }
+            b"--lifeline" => {
+                i += 1;
+                let fd = arg(i).and_then(decimal::<c_int>);
+                lifeline = Some(
+                    fd.unwrap_or_else(|| usage_error!("--lifeline needs a descriptor number")),
                 );
             }
             b"--" => {
@@ -291,6 +311,7 @@ fn parse_args(args: &[*const c_char]) -> Options<'_> {
         group,
         userns,
         parent_death,
+        lifeline,
         argv: &args[i..],
     }
 }
@@ -306,6 +327,24 @@ fn ask_for_parent_death_signal(sig: c_int) {
     if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as c_long) } == -1 {
         warn!("cannot ask for a parent-death signal: {}", Errno::last());
     }
+}
+
+/// Whether the engine has died already: its lifeline `fd` reports a hang-up, the pipe's last
+/// write end closed. The parent-death signal alone misses the engine killed before the init
+/// asked for it: the kernel sends it only for a parent that dies after the request, and the
+/// runtime, killed with the engine, can die between exec'ing the init and that request. A PID
+/// namespace's init cannot see its parent (getppid(2) returns 0), so the engine hands it this
+/// pipe instead. A descriptor that is not open (a runtime that passes none) is no answer.
+#[implements("signals.init.parent-death", "lifecycle.engine-death")]
+fn engine_is_gone(fd: c_int) -> bool {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: 0,
+        revents: 0,
+    };
+    // SAFETY: one pollfd, valid for the call; a zero timeout never blocks.
+    let ready = unsafe { libc::poll(&mut pfd, 1, 0) };
+    ready == 1 && pfd.revents & libc::POLLHUP != 0
 }
 
 /// `UID:GID`, both decimal.

@@ -939,6 +939,79 @@ fn the_parents_death_reaches_the_workload() {
     });
 }
 
+/// `--lifeline FD`: an init started after the engine died — the pipe's write end, which only
+/// the engine held, already closed — starts no workload and exits 128+SIG. With the write end
+/// held, or with no descriptor open at FD, the workload runs. The kernel's parent-death signal
+/// cannot cover this case: it comes only for a parent that dies after the init asked.
+#[test]
+#[verifies("signals.init.parent-death", "lifecycle.engine-death")]
+fn an_init_started_after_the_engine_died_starts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let script = format!("echo ran > {}", marker.display());
+    // The init with the read end of a fresh pipe at `fd`, its write end held while it runs or
+    // closed before it starts; returns its status and stderr.
+    let start = |fd: &str, engine_alive: bool| {
+        let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+        let mut cmd = init(&[
+            "--parent-death",
+            "15",
+            "--lifeline",
+            fd,
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ]);
+        let r_fd = r.as_raw_fd();
+        // SAFETY: dup2(2) and fcntl(2) on descriptors the child owns: async-signal-safe.
+        unsafe {
+            cmd.pre_exec(move || {
+                let rc = if r_fd == 3 {
+                    libc::fcntl(3, libc::F_SETFD, 0)
+                } else {
+                    libc::dup2(r_fd, 3)
+                };
+                if rc == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let held = engine_alive.then_some(w);
+        let mut running = Running::start(cmd.stderr(Stdio::piped()));
+        let status = running.wait();
+        drop(held);
+        let mut stderr = String::new();
+        running
+            .child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        (status, stderr)
+    };
+    let (status, stderr) = start("3", false);
+    assert_eq!(status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("the engine is gone"), "{stderr}");
+    assert!(!marker.exists(), "the workload ran for a dead engine");
+    let (status, stderr) = start("3", true);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(
+        marker.exists(),
+        "the workload did not run for a live engine"
+    );
+    std::fs::remove_file(&marker).unwrap();
+    // A runtime that passes no descriptor there (libcontainer): no answer, the workload runs.
+    let (status, stderr) = start("1000", false);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(
+        marker.exists(),
+        "the workload did not run without a lifeline"
+    );
+}
+
 /// A parent shell starts `locald-init OPTIONS -- sh -c WORKLOAD` in the background, waits for
 /// the workload to write `MARKER.ready`, and exits, orphaning the init. `{m}` in `workload`
 /// stands for the marker's path.

@@ -643,6 +643,8 @@ fn one_prepare_sets_every_callers_field_without_an_edit_afterwards() {
             "1001:1002",
             "--parent-death",
             "15",
+            "--lifeline",
+            "3",
             "--",
             "/cnb/lifecycle/launcher",
             "sh",

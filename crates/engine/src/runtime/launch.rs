@@ -28,6 +28,7 @@ use crate::bundle::Bundle;
 use crate::error::{Error, Result};
 use crate::layer::LayerMount;
 use crate::options::IdMapping;
+use crate::spec::LIFELINE_FD;
 
 /// What the runtime's child must do before it executes the runtime.
 pub(crate) struct Launch {
@@ -36,6 +37,9 @@ pub(crate) struct Launch {
     /// The pipe ends the child uses; the engine closes its copies once the child has exec'd,
     /// so the mapper sees EOF if the child died first.
     child_ends: Vec<OwnedFd>,
+    /// The lifeline's write end, held until the container has ended (see the module's
+    /// documentation), when the bundle's init takes one.
+    lifeline: Option<OwnedFd>,
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd)> {
@@ -108,17 +112,24 @@ fn write_maps(pid: i32, mapping: &IdMapping) -> Result<()> {
 impl Launch {
     /// Arrange for `cmd` (the runtime) to run where the layer of `bundle` is mounted; with
     /// `parent_death_signal`, the runtime gets that signal when the engine's spawning thread
-    /// ends (the init then gets its own, see `signals.init.parent-death`). Call
+    /// ends (the init then gets its own, see `signals.init.parent-death`); with `lifeline`, the
+    /// engine's lifeline becomes the child's descriptor [`LIFELINE_FD`]. Call
     /// [`Launch::spawned`] right after `cmd.spawn()`, whatever it returned.
     #[implements("filesystems.layer.private", "lifecycle.engine-death")]
     pub(crate) fn prepare(
         cmd: &mut Command,
         bundle: &Bundle,
         parent_death_signal: Option<i32>,
+        lifeline: bool,
     ) -> Result<Launch> {
         let layer = LayerMount::open(&bundle.state_dir)?;
         let ppid = std::process::id() as i32;
         let pdeath = parent_death_signal.unwrap_or(0);
+        let (lifeline_r, lifeline) = match lifeline {
+            true => pipe().map(|(r, w)| (Some(r), Some(w)))?,
+            false => (None, None),
+        };
+        let lifeline_r_fd = lifeline_r.as_ref().map(AsRawFd::as_raw_fd);
         let finish = move || -> std::io::Result<()> {
             if pdeath != 0 {
                 // SAFETY: plain system calls. Checked after: the engine may already be gone.
@@ -126,6 +137,20 @@ impl Launch {
                 if unsafe { nix::libc::getppid() } != ppid {
                     return Err(std::io::Error::other("the engine exited"));
                 }
+            }
+            // Last: the descriptor it lands on may have been one of the pipes used above (the
+            // runtime's log never is, see `log::RuntimeLog::new`). dup2 clears close-on-exec on
+            // the copy; a read end that already is descriptor 3 keeps it, so clear it there.
+            // SAFETY: plain system calls on descriptors this child owns.
+            let kept = unsafe {
+                match lifeline_r_fd {
+                    None => 0,
+                    Some(LIFELINE_FD) => nix::libc::fcntl(LIFELINE_FD, nix::libc::F_SETFD, 0),
+                    Some(fd) => nix::libc::dup2(fd, LIFELINE_FD),
+                }
+            };
+            if kept == -1 {
+                return Err(std::io::Error::last_os_error());
             }
             Ok(())
         };
@@ -152,7 +177,8 @@ impl Launch {
                 }
                 Ok(Launch {
                     mapper: None,
-                    child_ends: Vec::new(),
+                    child_ends: lifeline_r.into_iter().collect(),
+                    lifeline,
                 })
             }
             Some(mapping) => {
@@ -196,24 +222,26 @@ impl Launch {
                 });
                 Ok(Launch {
                     mapper: Some(mapper),
-                    child_ends: vec![ready_w, go_r],
+                    child_ends: [ready_w, go_r].into_iter().chain(lifeline_r).collect(),
+                    lifeline,
                 })
             }
         }
     }
 
     /// After `spawn`: close the child's pipe ends and collect the mapper's error, which
-    /// explains a failed spawn better than the child's own error does.
-    pub(crate) fn spawned(mut self) -> Result<()> {
+    /// explains a failed spawn better than the child's own error does. Returns the lifeline's
+    /// write end, if any, to be held until the container has ended.
+    pub(crate) fn spawned(mut self) -> Result<Option<OwnedFd>> {
         self.child_ends.clear();
-        match self.mapper.take() {
-            Some(m) => m.join().unwrap_or_else(|_| {
+        if let Some(m) = self.mapper.take() {
+            m.join().unwrap_or_else(|_| {
                 Err(Error::Spec {
                     reason: "the id mapper thread panicked".into(),
                 })
-            }),
-            None => Ok(()),
+            })?;
         }
+        Ok(self.lifeline)
     }
 }
 

@@ -51,6 +51,13 @@ impl RuntimeLog {
             nix::sys::memfd::MFdFlags::MFD_CLOEXEC,
         )
         .map_err(|e| crate::error::Error::io("memfd", "create", e.into()))?;
+        // Above the lifeline's descriptor, which the runtime's child takes over last
+        // (`launch::Launch::prepare`): the log's number is in the runtime's arguments.
+        let min = crate::spec::LIFELINE_FD + 1;
+        let n = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(min))
+            .map_err(|e| crate::error::Error::io("memfd", "dup", e.into()))?;
+        // SAFETY: `n` is the new descriptor fcntl(2) just returned, owned by nothing else.
+        let fd: OwnedFd = unsafe { std::os::fd::FromRawFd::from_raw_fd(n) };
         Ok(RuntimeLog { file: fd.into() })
     }
 

@@ -577,9 +577,11 @@ exit "${EXIT_CODE:-0}"
         assert_eq!(launcher, app, "the launcher execs the app: {out:#?}");
         assert_ne!(app, 1, "an init is PID 1: {out:#?}");
         let pid1 = match mode {
-            Mode::Root => "app pid1 /dev/init --parent-death 15 -- /cnb/process/web --port 8080 ",
+            Mode::Root => {
+                "app pid1 /dev/init --parent-death 15 --lifeline 3 -- /cnb/process/web --port 8080 "
+            }
             Mode::Rootless => {
-                "app pid1 /dev/init --userns 1002:1000 --parent-death 15 -- /cnb/process/web --port 8080 "
+                "app pid1 /dev/init --userns 1002:1000 --parent-death 15 --lifeline 3 -- /cnb/process/web --port 8080 "
             }
         };
         let workspace_owner = match mode {
@@ -779,9 +781,11 @@ sleep 1
         let seen = watch.seen();
         remove_cgroup(&id);
         let pid1 = match mode {
-            Mode::Root => "pid1 /dev/init --parent-death 15 -- /workspace/locald.sh --port 9090 ",
+            Mode::Root => {
+                "pid1 /dev/init --parent-death 15 --lifeline 3 -- /workspace/locald.sh --port 9090 "
+            }
             Mode::Rootless => {
-                "pid1 /dev/init --userns 1002:1000 --parent-death 15 -- /workspace/locald.sh --port 9090 "
+                "pid1 /dev/init --userns 1002:1000 --parent-death 15 --lifeline 3 -- /workspace/locald.sh --port 9090 "
             }
         };
         let expected = [

@@ -175,7 +175,7 @@ fn pid_1_is_the_init(mode: Mode) {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
-        format!("/dev/init --parent-death 15 -- sh -c {script} "),
+        format!("/dev/init --parent-death 15 --lifeline 3 -- sh -c {script} "),
         "{text}"
     );
     assert_ne!(lines[1], "1", "the workload is not PID 1: {text}");
