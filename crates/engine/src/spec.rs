@@ -40,6 +40,7 @@ pub const INIT_LIFELINE_OPTION: &str = "--lifeline";
 pub const LIFELINE_FD: i32 = 3;
 
 /// Whether the process of `spec` is an init given [`INIT_LIFELINE_OPTION`] (before its `--`).
+#[cfg(any(feature = "runc", test))]
 pub(crate) fn takes_lifeline(spec: &Spec) -> bool {
     let args = spec.process().as_ref().and_then(|p| p.args().as_deref());
     args.unwrap_or_default()
