@@ -134,11 +134,12 @@ impl Runtime {
     }
 
     /// Give the runtime process SIGKILL as its parent-death signal: when the thread that
-    /// spawned it ends (the engine is killed), runc dies with it, and the container's init,
-    /// which asked for the stop signal at its own parent's death (`signals.init.parent-death`),
-    /// stops the workload as if the engine had stopped it. Only for a caller whose spawning
-    /// thread lives as long as the container (the CLI's main thread): a pool thread that ends
-    /// early would stop the container.
+    /// spawned it ends (the engine is killed), runc dies with it. The container's init, given
+    /// the engine's lifeline (a pipe whose write end [`Running`] holds), stops the workload as
+    /// if the engine had stopped it once the engine's process is gone or the `Running` is
+    /// dropped (`signals.init.parent-death`). Only for a caller whose spawning thread lives as
+    /// long as the container (the CLI's main thread): a pool thread that ends early would stop
+    /// the container.
     pub fn with_parent_death_signal(mut self, on: bool) -> Self {
         self.parent_death_signal = on;
         self
@@ -181,9 +182,10 @@ impl Runtime {
         let mut log = log::RuntimeLog::new()?;
         let mut cmd = Command::new(&self.binary);
         cmd.arg("--root").arg(&root).args(log.args()).arg("run");
-        // The engine's lifeline, for an init that takes one (`launch::Launch::prepare`); never
-        // for a workload without the init, which would keep it.
-        let lifeline = crate::spec::takes_lifeline(&bundle.spec);
+        // The engine's lifeline (`launch::Launch::prepare`): for a container that is to stop
+        // with the engine, as with the parent-death signal, and only for an init that takes
+        // one, never for a workload without the init, which would keep it.
+        let lifeline = self.parent_death_signal && crate::spec::takes_lifeline(&bundle.spec);
         if lifeline {
             cmd.args(["--preserve-fds", "1"]);
         }

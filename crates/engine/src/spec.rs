@@ -39,15 +39,21 @@ pub const INIT_LIFELINE_OPTION: &str = "--lifeline";
 /// `--preserve-fds` passes on.
 pub const LIFELINE_FD: i32 = 3;
 
-/// Whether the process of `spec` is an init given [`INIT_LIFELINE_OPTION`] (before its `--`).
+/// Whether the process of `spec` is the engine's init given `--lifeline 3` among its options
+/// (before its `--`): a workload's own arguments never count.
 #[cfg(any(feature = "runc", test))]
 pub(crate) fn takes_lifeline(spec: &Spec) -> bool {
     let args = spec.process().as_ref().and_then(|p| p.args().as_deref());
-    args.unwrap_or_default()
-        .iter()
-        .skip(1)
-        .take_while(|a| *a != "--")
-        .any(|a| a == INIT_LIFELINE_OPTION)
+    let args = args.unwrap_or_default();
+    let fd = LIFELINE_FD.to_string();
+    args.first()
+        .is_some_and(|a| a == crate::stopping::INIT_TARGET)
+        && args[1..]
+            .iter()
+            .take_while(|a| *a != "--")
+            .collect::<Vec<_>>()
+            .windows(2)
+            .any(|w| *w[0] == INIT_LIFELINE_OPTION && *w[1] == fd)
 }
 
 fn spec_err(e: impl std::fmt::Display) -> Error {

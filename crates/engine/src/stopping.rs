@@ -2,7 +2,9 @@
 //!
 //! With [`RunOptions::init`] set (the CLI sets it by default), the host's static `locald-init`
 //! is bind-mounted read-only onto [`INIT_TARGET`], inside the `/dev` tmpfs the engine mounts
-//! (never into the image), and the process arguments become `[INIT_TARGET, "--", ARGS...]`.
+//! (never into the image), and the process arguments become
+//! `[INIT_TARGET, "--parent-death", SIG, "--lifeline", "3", "--", ARGS...]` (the nested user
+//! namespace's `--userns UID:GID` first, when there is one).
 //! A container is stopped with the image's `StopSignal` (default SIGTERM), then SIGKILL after
 //! [`DEFAULT_STOP_TIMEOUT`] ([`crate::Running::stop`]).
 
@@ -474,6 +476,23 @@ mod tests {
         );
         // The runtime gets the engine's lifeline only for it.
         assert!(crate::spec::takes_lifeline(&spec));
+    }
+
+    #[test]
+    #[verifies("signals.init.parent-death")]
+    fn only_the_inits_own_option_takes_the_lifeline() {
+        let takes = |args: &[&str]| {
+            let mut process = oci_spec::runtime::Process::default();
+            process.set_args(Some(args.iter().map(|a| a.to_string()).collect()));
+            let mut spec = oci_spec::runtime::Spec::default();
+            spec.set_process(Some(process));
+            crate::spec::takes_lifeline(&spec)
+        };
+        assert!(takes(&["/dev/init", "-g", "--lifeline", "3", "--", "sh"]));
+        // A workload's own arguments, with the init or without it, never pass the pipe on.
+        assert!(!takes(&["/dev/init", "--", "prog", "--lifeline", "3"]));
+        assert!(!takes(&["prog", "--lifeline", "3"]));
+        assert!(!takes(&["/dev/init", "--lifeline", "4", "--", "sh"]));
     }
 
     #[test]

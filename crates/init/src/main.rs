@@ -9,8 +9,9 @@
 //! PID 1" (`book/src/signals.md`) specifies it; each function names the requirements it
 //! implements.
 //!
-//! The whole program is one loop over a signalfd: every signal but the synchronous ones stays
-//! blocked, so nothing runs asynchronously and nothing is lost between two reads.
+//! The whole program is one loop over a signalfd (polled with the engine's lifeline, when it has
+//! one): every signal but the synchronous ones stays blocked, so nothing runs asynchronously and
+//! nothing is lost between two reads.
 //!
 //! Every container pays for its init, in memory and in start time, so it is written against the
 //! C library alone, as tini and catatonit are: no Rust standard library (`no_std`, and
@@ -175,23 +176,28 @@ unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         lifeline,
         argv,
     } = parse_args(args);
-    if let Some(sig) = parent_death {
-        ask_for_parent_death_signal(sig);
+    let stop = parent_death.unwrap_or(libc::SIGTERM);
+    let lifeline = lifeline.filter(|&fd| is_pipe(fd));
+    match lifeline {
+        // An engine already gone gets no workload started.
+        Some(fd) if engine_is_gone(fd) => {
+            warn!("the engine is gone: the workload is not started");
+            exit(128 + stop)
+        }
+        Some(_) => {}
+        None => {
+            if let Some(sig) = parent_death {
+                ask_for_parent_death_signal(sig);
+            }
+        }
     }
-    // After the request above: a lifeline still held now means the runtime was alive when the
-    // init asked, so its death from now on sends the signal.
-    if let Some(fd) = lifeline
-        && engine_is_gone(fd)
-    {
-        warn!("the engine is gone: the workload is not started");
-        exit(128 + parent_death.unwrap_or(libc::SIGTERM));
-    }
-    close_inherited_fds();
+    close_inherited_fds(lifeline);
     let signals = signalfd(blocked).unwrap_or_else(|e| die!("cannot create a signalfd: {e}"));
     default_dispositions();
     become_subreaper();
     let workload = spawn(argv, should_take_terminal(), userns);
-    supervise(signals, workload, group)
+    let lifeline = lifeline.map(|fd| Lifeline { fd, stop });
+    supervise(signals, lifeline, workload, group)
 }
 
 /// Every signal but the synchronous ones and glibc's two internal ones.
@@ -281,9 +287,10 @@ fn parse_args(args: &[*const c_char]) -> Options<'_> {
             }
             b"--lifeline" => {
                 i += 1;
-                let fd = arg(i).and_then(decimal::<c_int>);
+                // Not a standard stream: a terminal hangs up too.
+                let fd = arg(i).and_then(decimal::<c_int>).filter(|&fd| fd > 2);
                 lifeline = Some(
-                    fd.unwrap_or_else(|| usage_error!("--lifeline needs a descriptor number")),
+                    fd.unwrap_or_else(|| usage_error!("--lifeline needs a descriptor above 2")),
                 );
             }
             b"--" => {
@@ -316,7 +323,8 @@ fn parse_args(args: &[*const c_char]) -> Options<'_> {
     }
 }
 
-/// Have the kernel send `sig` to the init when its parent — the runtime — dies: the signal is
+/// Without a lifeline: have the kernel send `sig` to the init when its parent — the runtime —
+/// dies: the signal is
 /// blocked like every other, so it reaches the loop, which forwards it to the workload as the
 /// stop signal. A runtime killed with the engine (`lifecycle.engine-death`) thus stops the
 /// container gracefully instead of leaving it unsupervised. The kernel sends it even to a PID
@@ -329,12 +337,32 @@ fn ask_for_parent_death_signal(sig: c_int) {
     }
 }
 
+/// The engine's lifeline (`--lifeline FD`): the read end of a pipe whose only write end the
+/// engine holds for as long as the container may run, so that a hang-up means the engine is
+/// gone. The init keeps it (close-on-exec: the workload never sees it) and treats its hang-up
+/// as the engine's stop: the stop signal, `stop`, forwarded once.
+///
+/// It stands in for the parent-death signal, which misses an engine killed just before the
+/// init starts: the kernel sends that signal only for a parent that dies after the request,
+/// and the runtime, killed with the engine, can die between exec'ing the init and the request;
+/// a PID namespace's init cannot look for its parent either (getppid(2) returns 0 there). The
+/// pipe is level-triggered: a hang-up is there to be seen whenever the init looks.
+#[implements("signals.init.parent-death", "lifecycle.engine-death")]
+struct Lifeline {
+    fd: c_int,
+    stop: c_int,
+}
+
+/// Whether `fd` is open and a pipe: anything else given as a lifeline (a descriptor the
+/// runtime did not pass, a socket) is not one, and the init asks for the parent-death signal.
+fn is_pipe(fd: c_int) -> bool {
+    // SAFETY: an all-zero stat is valid, and fstat(2) writes at most its size.
+    let mut st: libc::stat = unsafe { core::mem::zeroed() };
+    unsafe { libc::fstat(fd, &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFIFO }
+}
+
 /// Whether the engine has died already: its lifeline `fd` reports a hang-up, the pipe's last
-/// write end closed. The parent-death signal alone misses the engine killed before the init
-/// asked for it: the kernel sends it only for a parent that dies after the request, and the
-/// runtime, killed with the engine, can die between exec'ing the init and that request. A PID
-/// namespace's init cannot see its parent (getppid(2) returns 0), so the engine hands it this
-/// pipe instead. A descriptor that is not open (a runtime that passes none) is no answer.
+/// write end closed.
 #[implements("signals.init.parent-death", "lifecycle.engine-death")]
 fn engine_is_gone(fd: c_int) -> bool {
     let mut pfd = libc::pollfd {
@@ -361,12 +389,24 @@ fn decimal<T: core::str::FromStr>(s: &[u8]) -> Option<T> {
     core::str::from_utf8(s).ok()?.parse().ok()
 }
 
-/// Closes every descriptor above 2 the init inherited; all it opens later is close-on-exec.
+/// Closes every descriptor above 2 the init inherited but `keep` (the lifeline), which becomes
+/// close-on-exec; all the init opens later is close-on-exec too.
 #[implements("signals.init.fds")]
-fn close_inherited_fds() {
-    let (first, last) = (3 as c_long, c_long::from(u32::MAX));
-    // SAFETY: no descriptor above 2 is owned by anything in this process yet.
-    if unsafe { libc::syscall(libc::SYS_close_range, first, last, 0 as c_long) } == 0 {
+fn close_inherited_fds(keep: Option<c_int>) {
+    let last = c_long::from(u32::MAX);
+    // SAFETY: no descriptor above 2 but `keep` is owned by anything in this process yet.
+    let close_range = |first: c_long, last: c_long| unsafe {
+        first > last || libc::syscall(libc::SYS_close_range, first, last, 0 as c_long) == 0
+    };
+    let closed = match keep {
+        Some(fd) => {
+            // SAFETY: fcntl(2) with integer arguments.
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+            close_range(3, c_long::from(fd) - 1) && close_range(c_long::from(fd) + 1, last)
+        }
+        None => close_range(3, last),
+    };
+    if closed {
         return;
     }
     // Linux older than 5.9 has no close_range: close what /proc/self/fd lists. Closing entries
@@ -389,6 +429,7 @@ fn close_inherited_fds() {
             if let Some(fd) = decimal::<c_int>(name)
                 && fd > 2
                 && fd != own
+                && Some(fd) != keep
             {
                 libc::close(fd);
             }
@@ -677,8 +718,37 @@ fn execv(path: *const c_char, argv: &[*const c_char]) -> Errno {
 
 /// The main loop: forward, reap, and return the exit code once the workload is gone.
 #[implements("signals.init.forward", "signals.init.job-control")]
-fn supervise(signals: c_int, workload: pid_t, group: bool) -> c_int {
+fn supervise(signals: c_int, lifeline: Option<Lifeline>, workload: pid_t, group: bool) -> c_int {
+    // A negative descriptor is left out by poll(2): the lifeline once it has hung up, or none.
+    let mut fds = [
+        libc::pollfd {
+            fd: signals,
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: lifeline.as_ref().map_or(-1, |l| l.fd),
+            events: 0,
+            revents: 0,
+        },
+    ];
     loop {
+        // SAFETY: two pollfds, valid for the call.
+        match check(unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) }) {
+            Ok(_) => {}
+            Err(Errno(libc::EINTR)) => continue,
+            Err(e) => die!("cannot wait for signals: {e}"),
+        }
+        if let Some(l) = &lifeline
+            && fds[1].revents & libc::POLLHUP != 0
+        {
+            // The engine is gone: stop the workload as it would have.
+            forward(l.stop, workload, group);
+            fds[1].fd = -1;
+        }
+        if fds[0].revents & libc::POLLIN == 0 {
+            continue;
+        }
         // SAFETY: an all-zero signalfd_siginfo is valid, and read(2) writes at most its size.
         let mut info: libc::signalfd_siginfo = unsafe { core::mem::zeroed() };
         let size = size_of::<libc::signalfd_siginfo>();

@@ -939,20 +939,43 @@ fn the_parents_death_reaches_the_workload() {
     });
 }
 
+/// A pipe for `--lifeline 3`: `cmd` gets its read end as descriptor 3; the write end, returned,
+/// is the engine's (close-on-exec: the init never holds it).
+fn lifeline(cmd: &mut Command) -> OwnedFd {
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+    let r_fd = r.as_raw_fd();
+    // SAFETY: dup2(2) and fcntl(2) on descriptors the child owns: async-signal-safe. The read
+    // end moves into the closure, so it stays open until the spawn.
+    unsafe {
+        cmd.pre_exec(move || {
+            let _keep = &r;
+            let rc = if r_fd == 3 {
+                libc::fcntl(3, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(r_fd, 3)
+            };
+            if rc == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    w
+}
+
 /// `--lifeline FD`: an init started after the engine died — the pipe's write end, which only
 /// the engine held, already closed — starts no workload and exits 128+SIG. With the write end
-/// held, or with no descriptor open at FD, the workload runs. The kernel's parent-death signal
-/// cannot cover this case: it comes only for a parent that dies after the init asked.
+/// held, or with no pipe at FD, the workload runs. The kernel's parent-death signal cannot
+/// cover this case: it comes only for a parent that dies after the init asked.
 #[test]
 #[verifies("signals.init.parent-death", "lifecycle.engine-death")]
 fn an_init_started_after_the_engine_died_starts_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("ran");
     let script = format!("echo ran > {}", marker.display());
-    // The init with the read end of a fresh pipe at `fd`, its write end held while it runs or
-    // closed before it starts; returns its status and stderr.
+    // The init with the lifeline's read end at 3, told it is at `fd`, the write end held while
+    // it runs or closed before it starts; its status and stderr.
     let start = |fd: &str, engine_alive: bool| {
-        let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
         let mut cmd = init(&[
             "--parent-death",
             "15",
@@ -963,22 +986,10 @@ fn an_init_started_after_the_engine_died_starts_nothing() {
             "-c",
             &script,
         ]);
-        let r_fd = r.as_raw_fd();
-        // SAFETY: dup2(2) and fcntl(2) on descriptors the child owns: async-signal-safe.
-        unsafe {
-            cmd.pre_exec(move || {
-                let rc = if r_fd == 3 {
-                    libc::fcntl(3, libc::F_SETFD, 0)
-                } else {
-                    libc::dup2(r_fd, 3)
-                };
-                if rc == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
+        let held = engine_alive.then(|| lifeline(&mut cmd));
+        if !engine_alive {
+            drop(lifeline(&mut cmd));
         }
-        let held = engine_alive.then_some(w);
         let mut running = Running::start(cmd.stderr(Stdio::piped()));
         let status = running.wait();
         drop(held);
@@ -1003,13 +1014,56 @@ fn an_init_started_after_the_engine_died_starts_nothing() {
         "the workload did not run for a live engine"
     );
     std::fs::remove_file(&marker).unwrap();
-    // A runtime that passes no descriptor there (libcontainer): no answer, the workload runs.
+    // A runtime that passes no pipe there (libcontainer): not a lifeline, the workload runs.
     let (status, stderr) = start("1000", false);
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(
         marker.exists(),
         "the workload did not run without a lifeline"
     );
+    // Nor is a standard stream, which a terminal's hang-up would close.
+    let (status, stderr) = run(&["--lifeline", "1", "--", "true"]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--lifeline needs a descriptor above 2"),
+        "{stderr}"
+    );
+}
+
+/// The lifeline's hang-up while the workload runs — the engine gone, however it died — reaches
+/// the workload as SIG, once; the workload never holds the pipe itself.
+#[test]
+#[verifies(
+    "signals.init.parent-death",
+    "lifecycle.engine-death",
+    "signals.init.fds"
+)]
+fn the_lifelines_hang_up_stops_the_workload() {
+    let usr1 = libc::SIGUSR1.to_string();
+    let mut cmd = init(&[
+        "--parent-death",
+        &usr1,
+        "--lifeline",
+        "3",
+        "--",
+        "sh",
+        "-c",
+        "trap 'echo got-usr1; exit 7' USR1; \
+         if [ -e /proc/$$/fd/3 ]; then echo holds-3; fi; echo ready; \
+         while :; do sleep 0.1; done",
+    ]);
+    let engine = lifeline(&mut cmd);
+    let mut init = Running::start(&mut cmd);
+    assert_eq!(init.lines_until("ready"), Vec::<String>::new());
+    // Still running while the engine holds its end.
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        init.child.try_wait().unwrap().is_none(),
+        "the init ended early"
+    );
+    drop(engine);
+    assert_eq!(init.line(), "got-usr1");
+    assert_eq!(init.wait().code(), Some(7));
 }
 
 /// A parent shell starts `locald-init OPTIONS -- sh -c WORKLOAD` in the background, waits for

@@ -15,6 +15,14 @@
 //!
 //! The mount lives as long as that namespace: until the runtime and the container are gone.
 //!
+//! Last, the child takes the engine's death as its own (`lifecycle.engine-death`): SIGKILL as
+//! its parent-death signal, and, for a container to stop with the engine, the read end of the
+//! engine's lifeline pipe as descriptor [`LIFELINE_FD`], which the runtime passes on to the
+//! container's init (`--preserve-fds 1`). The engine alone holds the write end, until the
+//! container has ended: the init keeps the read end (close-on-exec, away from the workload),
+//! starts nothing for an engine already gone, and forwards the stop signal when the pipe hangs
+//! up (`signals.init.parent-death`).
+//!
 //! [`UsernsCreator::Engine`]: crate::UsernsCreator::Engine
 
 use std::io::{Read, Write};
@@ -34,11 +42,11 @@ use crate::spec::LIFELINE_FD;
 pub(crate) struct Launch {
     /// The helper thread that writes the id maps, for an engine-created user namespace.
     mapper: Option<std::thread::JoinHandle<Result<()>>>,
-    /// The pipe ends the child uses; the engine closes its copies once the child has exec'd,
-    /// so the mapper sees EOF if the child died first.
+    /// The pipe ends the child uses (the id maps', the lifeline's read end); the engine closes
+    /// its copies once the child has exec'd, so the mapper sees EOF if the child died first.
     child_ends: Vec<OwnedFd>,
     /// The lifeline's write end, held until the container has ended (see the module's
-    /// documentation), when the bundle's init takes one.
+    /// documentation), when the container gets one.
     lifeline: Option<OwnedFd>,
 }
 
@@ -125,9 +133,10 @@ impl Launch {
         let layer = LayerMount::open(&bundle.state_dir)?;
         let ppid = std::process::id() as i32;
         let pdeath = parent_death_signal.unwrap_or(0);
-        let (lifeline_r, lifeline) = match lifeline {
-            true => pipe().map(|(r, w)| (Some(r), Some(w)))?,
-            false => (None, None),
+        let (lifeline_r, lifeline_w) = if lifeline {
+            pipe().map(|(r, w)| (Some(r), Some(w)))?
+        } else {
+            (None, None)
         };
         let lifeline_r_fd = lifeline_r.as_ref().map(AsRawFd::as_raw_fd);
         let finish = move || -> std::io::Result<()> {
@@ -141,6 +150,9 @@ impl Launch {
             // Last: the descriptor it lands on may have been one of the pipes used above (the
             // runtime's log never is, see `log::RuntimeLog::new`). dup2 clears close-on-exec on
             // the copy; a read end that already is descriptor 3 keeps it, so clear it there.
+            // Were descriptor 3 std's own pipe for reporting a failed exec (made by `spawn` when
+            // 3 is free, so never while the read end holds it), a failed exec of the runtime
+            // would go unexplained; its path was checked when it was found.
             // SAFETY: plain system calls on descriptors this child owns.
             let kept = unsafe {
                 match lifeline_r_fd {
@@ -178,7 +190,7 @@ impl Launch {
                 Ok(Launch {
                     mapper: None,
                     child_ends: lifeline_r.into_iter().collect(),
-                    lifeline,
+                    lifeline: lifeline_w,
                 })
             }
             Some(mapping) => {
@@ -223,7 +235,7 @@ impl Launch {
                 Ok(Launch {
                     mapper: Some(mapper),
                     child_ends: [ready_w, go_r].into_iter().chain(lifeline_r).collect(),
-                    lifeline,
+                    lifeline: lifeline_w,
                 })
             }
         }
@@ -265,6 +277,11 @@ pub(crate) fn in_user_namespace(
     match unsafe { fork() }.map_err(|e| Error::io(what, "fork", e.into()))? {
         ForkResult::Child => {
             drop((ready_r, go_w, err_r));
+            // The fork holds a copy of every lifeline's write end the engine holds: it dies with
+            // the engine's thread, so that no container's init waits on this removal to see its
+            // engine gone (one killed before this line finishes its removal, then exits).
+            // SAFETY: prctl(2) with integer arguments.
+            unsafe { nix::libc::prctl(nix::libc::PR_SET_PDEATHSIG, nix::libc::SIGKILL as u64) };
             let outcome = (|| -> std::result::Result<(), String> {
                 unshare(nix::libc::CLONE_NEWUSER).map_err(|e| format!("unshare: {e}"))?;
                 raw_write(ready_w.as_raw_fd(), b"r").map_err(|e| e.to_string())?;
