@@ -133,13 +133,14 @@ impl Runtime {
         self
     }
 
-    /// Give the runtime process SIGKILL as its parent-death signal: when the thread that
-    /// spawned it ends (the engine is killed), runc dies with it. The container's init, given
-    /// the engine's lifeline (a pipe whose write end [`Running`] holds), stops the workload as
-    /// if the engine had stopped it once the engine's process is gone or the `Running` is
-    /// dropped (`signals.init.parent-death`). Only for a caller whose spawning thread lives as
-    /// long as the container (the CLI's main thread): a pool thread that ends early would stop
-    /// the container.
+    /// Stop the container with the engine: the runtime process gets SIGKILL as its
+    /// parent-death signal (when the thread that spawned it ends, runc dies with it), and the
+    /// container's init gets the engine's lifeline, a pipe whose only write end [`Running`]
+    /// holds: once the engine's process is gone, the init forwards the stop signal to the
+    /// workload as if the engine had stopped it (`signals.init.parent-death`). Only for a
+    /// caller whose spawning thread lives as long as the container (the CLI's main thread): a
+    /// pool thread that ends early kills runc, and the container runs on unsupervised until
+    /// the [`Running`] is waited for, stopped or dropped, which all delete it.
     pub fn with_parent_death_signal(mut self, on: bool) -> Self {
         self.parent_death_signal = on;
         self

@@ -88,10 +88,12 @@ not found, 126 when it cannot be executed).
 
   -g             forward signals to CMD's process group instead of CMD alone
   --parent-death SIG
-                 when the init's parent (the runtime) dies, forward signal number
-                 SIG to CMD as if the init had received it
-  --lifeline FD  a pipe whose write end only the engine holds: if it has hung up
-                 when the init starts, the engine is gone and CMD is not started
+                 when the engine is gone (told by the lifeline, or without one by
+                 the death of the init's parent, the runtime), forward signal
+                 number SIG to CMD as if the init had received it
+  --lifeline FD  the read end of a pipe whose only write end the engine holds:
+                 hung up at the start, CMD is not started; hung up later, SIG
+                 (default SIGTERM) is forwarded to CMD
   --userns UID:GID
                  run CMD in a new user namespace in which the init's own uid and
                  gid are UID and GID
@@ -247,7 +249,7 @@ struct Options<'a> {
     group: bool,
     /// `--userns UID:GID`: the workload's ids in a nested user namespace.
     userns: Option<(u32, u32)>,
-    /// `--parent-death SIG`: the signal the init gets when its parent dies.
+    /// `--parent-death SIG`: the stop signal, forwarded when the engine is gone.
     parent_death: Option<c_int>,
     /// `--lifeline FD`: the read end of a pipe whose write end the engine holds until it dies.
     lifeline: Option<c_int>,
@@ -353,12 +355,19 @@ struct Lifeline {
     stop: c_int,
 }
 
-/// Whether `fd` is open and a pipe: anything else given as a lifeline (a descriptor the
-/// runtime did not pass, a socket) is not one, and the init asks for the parent-death signal.
+/// Whether `fd` is open and a pipe's read end: anything else given as a lifeline (a
+/// descriptor the runtime did not pass, a socket, a write end, which reports an error rather
+/// than a hang-up once its readers are gone) is not one, and the init asks for the
+/// parent-death signal instead.
 fn is_pipe(fd: c_int) -> bool {
-    // SAFETY: an all-zero stat is valid, and fstat(2) writes at most its size.
+    // SAFETY: an all-zero stat is valid, and fstat(2) writes at most its size; fcntl(2) with
+    // integer arguments.
     let mut st: libc::stat = unsafe { core::mem::zeroed() };
-    unsafe { libc::fstat(fd, &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFIFO }
+    unsafe {
+        libc::fstat(fd, &mut st) == 0
+            && st.st_mode & libc::S_IFMT == libc::S_IFIFO
+            && libc::fcntl(fd, libc::F_GETFL) & libc::O_ACCMODE == libc::O_RDONLY
+    }
 }
 
 /// Whether the engine has died already: its lifeline `fd` reports a hang-up, the pipe's last
@@ -740,10 +749,13 @@ fn supervise(signals: c_int, lifeline: Option<Lifeline>, workload: pid_t, group:
             Err(e) => die!("cannot wait for signals: {e}"),
         }
         if let Some(l) = &lifeline
-            && fds[1].revents & libc::POLLHUP != 0
+            && fds[1].revents != 0
         {
-            // The engine is gone: stop the workload as it would have.
-            forward(l.stop, workload, group);
+            // The engine is gone: stop the workload as it would have. Whatever poll reports
+            // on it, the lifeline is looked at no more (an error would be reported forever).
+            if fds[1].revents & libc::POLLHUP != 0 {
+                forward(l.stop, workload, group);
+            }
             fds[1].fd = -1;
         }
         if fds[0].revents & libc::POLLIN == 0 {

@@ -1021,6 +1021,42 @@ fn an_init_started_after_the_engine_died_starts_nothing() {
         marker.exists(),
         "the workload did not run without a lifeline"
     );
+    std::fs::remove_file(&marker).unwrap();
+    // Nor is a pipe's write end, which reports an error, never a hang-up, once its readers are
+    // gone: the workload runs, and the init does not keep it (nor poll it for ever).
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+    drop(r);
+    let w_fd = w.as_raw_fd();
+    let w_dup = w.try_clone().unwrap();
+    let mut cmd = init(&[
+        "--lifeline",
+        "3",
+        "--",
+        "sh",
+        "-c",
+        "echo ready; exec sleep 1000",
+    ]);
+    // SAFETY: dup2(2) on descriptors the child owns: async-signal-safe.
+    unsafe {
+        cmd.pre_exec(move || {
+            let _keep = &w;
+            if w_fd != 3 && libc::dup2(w_fd, 3) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::fcntl(3, libc::F_SETFD, 0);
+            Ok(())
+        });
+    }
+    let mut running = Running::start(&mut cmd);
+    assert_eq!(running.line(), "ready");
+    let pipe = format!("pipe:[{}]", nix::sys::stat::fstat(&w_dup).unwrap().st_ino);
+    let fds = std::fs::read_dir(format!("/proc/{}/fd", running.pid())).unwrap();
+    let mut kept = fds.filter_map(|e| std::fs::read_link(e.unwrap().path()).ok());
+    assert!(
+        kept.all(|l| l.to_str() != Some(pipe.as_str())),
+        "the init keeps someone's write end open"
+    );
+    running.is_still_running_and_ends_on_sigterm();
     // Nor is a standard stream, which a terminal's hang-up would close.
     let (status, stderr) = run(&["--lifeline", "1", "--", "true"]);
     assert_eq!(status.code(), Some(2), "{stderr}");

@@ -156,8 +156,8 @@ fn remove_refuses_a_directory_the_engine_did_not_prepare_root() {
 
 /// SIGKILL the engine `delay` after it starts `run`: at any phase — planning, writing the
 /// bundle, mounting, the container running — nothing stays mounted on the host, the container
-/// does not outlive the engine for long (runc gets the stop signal as its parent-death
-/// signal), and `rm --force` (or the next `run` with the id) removes whatever is left.
+/// does not outlive the engine for long (runc dies with it, and the init forwards the stop
+/// signal when the engine's lifeline hangs up), and `rm --force` (or the next `run` with the id) removes whatever is left.
 #[verifies("lifecycle.engine-death", "filesystems.layer.private")]
 #[variants(root = Mode::Root, rootless = Mode::Rootless)]
 fn sigkill_at_any_phase_leaves_nothing_mounted(mode: Mode) {
@@ -187,8 +187,9 @@ fn sigkill_at_any_phase_leaves_nothing_mounted(mode: Mode) {
             overlays_naming(srs).is_empty(),
             "a layer stayed mounted ({delay_ms} ms)"
         );
-        // The container stops with the engine: runc dies with it, the init gets the stop
-        // signal (its parent-death signal), and no workload keeps running. Killed while runc
+        // The container stops with the engine: runc dies with it, the init forwards the stop
+        // signal when the engine's lifeline hangs up (or starts no workload if it already
+        // has), and no workload keeps running. Killed while runc
         // loads the seccomp filter — after runc's init last checked that its parent lives,
         // before it waits for the start — the container stays `created`: its workload never
         // started, and runc's init waits for a start that never comes.
