@@ -1007,21 +1007,13 @@ fn an_init_started_after_the_engine_died_starts_nothing() {
     assert_eq!(status.code(), Some(143), "{stderr}");
     assert!(stderr.contains("the engine is gone"), "{stderr}");
     assert!(!marker.exists(), "the workload ran for a dead engine");
-    let (status, stderr) = start("3", true);
-    assert_eq!(status.code(), Some(0), "{stderr}");
-    assert!(
-        marker.exists(),
-        "the workload did not run for a live engine"
-    );
-    std::fs::remove_file(&marker).unwrap();
-    // A runtime that passes no pipe there (libcontainer): not a lifeline, the workload runs.
-    let (status, stderr) = start("1000", false);
-    assert_eq!(status.code(), Some(0), "{stderr}");
-    assert!(
-        marker.exists(),
-        "the workload did not run without a lifeline"
-    );
-    std::fs::remove_file(&marker).unwrap();
+    // A live engine; a runtime that passes no pipe there (libcontainer): not a lifeline.
+    for (fd, engine_alive, case) in [("3", true, "a live engine"), ("1000", false, "no lifeline")] {
+        let (status, stderr) = start(fd, engine_alive);
+        assert_eq!(status.code(), Some(0), "{case}: {stderr}");
+        assert!(marker.exists(), "the workload did not run with {case}");
+        std::fs::remove_file(&marker).unwrap();
+    }
     // Nor is a pipe's write end, which reports an error, never a hang-up, once its readers are
     // gone: the workload runs, and the init does not keep it (nor poll it for ever).
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
