@@ -44,16 +44,15 @@ pub const LIFELINE_FD: i32 = 3;
 #[cfg(any(feature = "runc", test))]
 pub(crate) fn takes_lifeline(spec: &Spec) -> bool {
     let args = spec.process().as_ref().and_then(|p| p.args().as_deref());
-    let args = args.unwrap_or_default();
+    let Some((program, rest)) = args.unwrap_or_default().split_first() else {
+        return false;
+    };
+    let options = rest.split(|a| a == "--").next().unwrap_or_default();
     let fd = LIFELINE_FD.to_string();
-    args.first()
-        .is_some_and(|a| a == crate::stopping::INIT_TARGET)
-        && args[1..]
-            .iter()
-            .take_while(|a| *a != "--")
-            .collect::<Vec<_>>()
+    program == crate::stopping::INIT_TARGET
+        && options
             .windows(2)
-            .any(|w| *w[0] == INIT_LIFELINE_OPTION && *w[1] == fd)
+            .any(|w| w[0] == INIT_LIFELINE_OPTION && w[1] == fd)
 }
 
 fn spec_err(e: impl std::fmt::Display) -> Error {

@@ -326,9 +326,8 @@ fn parse_args(args: &[*const c_char]) -> Options<'_> {
 }
 
 /// Without a lifeline: have the kernel send `sig` to the init when its parent — the runtime —
-/// dies: the signal is
-/// blocked like every other, so it reaches the loop, which forwards it to the workload as the
-/// stop signal. A runtime killed with the engine (`lifecycle.engine-death`) thus stops the
+/// dies: the signal is blocked like every other, so it reaches the loop, which forwards it to
+/// the workload as the stop signal. A runtime killed with the engine (`lifecycle.engine-death`) thus stops the
 /// container gracefully instead of leaving it unsupervised. The kernel sends it even to a PID
 /// namespace's init: blocked signals are never ignored (kernel/signal.c, `sig_ignored`).
 #[implements("signals.init.parent-death")]
@@ -728,38 +727,34 @@ fn execv(path: *const c_char, argv: &[*const c_char]) -> Errno {
 /// The main loop: forward, reap, and return the exit code once the workload is gone.
 #[implements("signals.init.forward", "signals.init.job-control")]
 fn supervise(signals: c_int, lifeline: Option<Lifeline>, workload: pid_t, group: bool) -> c_int {
-    // A negative descriptor is left out by poll(2): the lifeline once it has hung up, or none.
-    let mut fds = [
-        libc::pollfd {
-            fd: signals,
-            events: libc::POLLIN,
-            revents: 0,
-        },
-        libc::pollfd {
-            fd: lifeline.as_ref().map_or(-1, |l| l.fd),
-            events: 0,
-            revents: 0,
-        },
-    ];
+    let mut watched = lifeline;
     loop {
-        // SAFETY: two pollfds, valid for the call.
-        match check(unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) }) {
-            Ok(_) => {}
-            Err(Errno(libc::EINTR)) => continue,
-            Err(e) => die!("cannot wait for signals: {e}"),
-        }
-        if let Some(l) = &lifeline
-            && fds[1].revents != 0
-        {
-            // The engine is gone: stop the workload as it would have. Whatever poll reports
-            // on it, the lifeline is looked at no more (an error would be reported forever).
-            if fds[1].revents & libc::POLLHUP != 0 {
-                forward(l.stop, workload, group);
+        // Only while there is a lifeline to watch does the loop poll(2) before each read; else
+        // the read below waits alone.
+        if let Some(l) = &watched {
+            let mut fds = [(signals, libc::POLLIN), (l.fd, 0)].map(|(fd, events)| libc::pollfd {
+                fd,
+                events,
+                revents: 0,
+            });
+            // SAFETY: two pollfds, valid for the call.
+            match check(unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) }) {
+                Ok(_) => {}
+                Err(Errno(libc::EINTR)) => continue,
+                Err(e) => die!("cannot wait for signals: {e}"),
             }
-            fds[1].fd = -1;
-        }
-        if fds[0].revents & libc::POLLIN == 0 {
-            continue;
+            if fds[1].revents != 0 {
+                // The engine is gone: stop the workload as it would have. Whatever poll
+                // reports, the lifeline is watched no more (an error would be reported for
+                // ever).
+                if fds[1].revents & libc::POLLHUP != 0 {
+                    forward(l.stop, workload, group);
+                }
+                watched = None;
+            }
+            if fds[0].revents & libc::POLLIN == 0 {
+                continue;
+            }
         }
         // SAFETY: an all-zero signalfd_siginfo is valid, and read(2) writes at most its size.
         let mut info: libc::signalfd_siginfo = unsafe { core::mem::zeroed() };
