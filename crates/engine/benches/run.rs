@@ -9,12 +9,13 @@
 //! each other in time): their median and a 95 % confidence interval of it from 2,000 bootstrap
 //! resamples with a fixed seed, as `ci/bench-run` judges the command line.
 //!
-//! Root only; runc on PATH; the static init in `LOCALD_INIT` (ci/bench-run passes it). In a
-//! mount namespace of the bench's own, so no mount reaches the host's.
+//! Root and runc are required, as the end-to-end tests require them (`locald_testkit`'s
+//! prerequisite checks: a missing one fails the bench, never skips it); the static init is
+//! built as the tests build it. In a mount namespace of the bench's own, so no mount reaches
+//! the host's.
 //!
 //! ```text
-//! LOCALD_INIT=target/static/x86_64-unknown-linux-musl/init/locald-init \
-//!   cargo bench -p locald-engine --bench run [-- RUNS]      # default 100
+//! cargo bench -p locald-engine --bench run [-- RUNS]      # default 100
 //! ```
 
 use std::path::Path;
@@ -63,14 +64,9 @@ fn main() {
         .find_map(|a| a.parse().ok())
         .unwrap_or(100)
         .clamp(1, 100_000);
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("bench run: needs root (runc run as root); skipped");
-        return;
-    }
-    let Some(init) = std::env::var_os("LOCALD_INIT") else {
-        eprintln!("bench run: LOCALD_INIT (the static locald-init) is not set; skipped");
-        return;
-    };
+    locald_testkit::require_root();
+    let runc_binary = locald_testkit::require_runc();
+    let init = locald_testkit::static_init();
     locald_engine::layer::enter_private_mount_namespace().expect("mount namespace");
     let rootfs = Rootfs::build(Users::RootOnly);
     let image = locald_testkit::image_config(
@@ -83,11 +79,11 @@ fn main() {
         tempfile::tempdir()
     }
     .expect("state dir");
-    let runtime = Runtime::find()
-        .expect("runc on PATH")
+    let runtime = Runtime::with_binary(&runc_binary)
+        .expect("runc")
         .with_state_root(state.path().join("runtime"));
     let opts = RunOptions {
-        init: Some(init.into()),
+        init: Some(init),
         volatile_layer: true,
         ..RunOptions::default()
     };
