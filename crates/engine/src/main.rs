@@ -434,6 +434,11 @@ fn man(dir: Option<&Path>) -> CliResult<u8> {
 
 /// Run the bundle, forwarding the engine's signals (see [`on_signal`]); the engine lives on to
 /// delete the container and its state, and returns its exit status.
+///
+/// One thread does it all: the signals, and SIGCHLD for the runtime's exit, are blocked and read
+/// from a signalfd(2), and the stop timeout is the poll's. A second thread that waited in
+/// `sigwait` cost every run its creation and, at the engine's exit, its teardown (see the
+/// README's Speed section).
 #[cfg(target_os = "linux")]
 #[implements("stopping.signal", "stopping.timeout", "lifecycle.interrupt")]
 fn run_forwarding_signals(
@@ -441,34 +446,65 @@ fn run_forwarding_signals(
     bundle: &bundle::Bundle,
     stop_timeout: Duration,
 ) -> locald_engine::Result<i32> {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     use nix::sys::signal::{SigSet, Signal};
+    use nix::sys::signalfd::{SfdFlags, SignalFd};
+    use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
+    use std::os::fd::AsFd;
+    use std::time::Instant;
     let mut set = SigSet::empty();
     for sig in [
         Signal::SIGINT,
         Signal::SIGTERM,
         Signal::SIGHUP,
         Signal::SIGQUIT,
+        Signal::SIGCHLD,
     ] {
         set.add(sig);
     }
-    // Blocked before any thread exists, so every thread inherits the mask and the signals wait
-    // for `sigwait`; std resets the mask in the runc child.
+    // Blocked before the runtime starts, so that none arriving meanwhile is lost: they wait for
+    // the signalfd. std resets the mask in the runc child.
     let _ = set.thread_block();
     let running = runtime.spawn(bundle)?;
+    let runc = nix::unistd::Pid::from_raw(i32::try_from(running.pid()).unwrap_or(0));
+    let signals = match SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK) {
+        Ok(fd) if runc.as_raw() > 0 => fd,
+        _ => return running.wait(),
+    };
     let mut forwarder = Forwarder {
         stopper: running.stopper(),
-        runc: nix::unistd::Pid::from_raw(i32::try_from(running.pid()).unwrap_or(0)),
+        runc,
         id: bundle.id.clone(),
-        stop_timeout,
         interrupts: 0,
-        stopping: false,
+        kill_at: None,
+        stop_timeout,
     };
-    if forwarder.runc.as_raw() > 0 {
-        std::thread::spawn(move || {
-            while let Ok(sig) = set.wait() {
-                forwarder.on_signal(sig);
+    // Until runc has exited: looked at without reaping it (WNOWAIT), which `wait` does below.
+    while let Ok(WaitStatus::StillAlive) = waitid(
+        Id::Pid(runc),
+        WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT,
+    ) {
+        let timeout = match forwarder.kill_at {
+            None => PollTimeout::NONE,
+            Some(at) => {
+                let left = at.saturating_duration_since(Instant::now());
+                // Rounded up: a poll that wakes a millisecond early would spin until the kill.
+                let ms = left.as_millis() + u128::from(left.subsec_nanos() % 1_000_000 != 0);
+                PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)
             }
-        });
+        };
+        let mut fds = [PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+        let _ = poll(&mut fds, timeout);
+        if forwarder.kill_at.is_some_and(|at| Instant::now() >= at) {
+            forwarder.kill_at = None;
+            let _ = forwarder.stopper.kill();
+        }
+        while let Ok(Some(info)) = signals.read_signal() {
+            match Signal::try_from(info.ssi_signo as i32) {
+                Ok(Signal::SIGCHLD) | Err(_) => {}
+                Ok(sig) => forwarder.on_signal(sig),
+            }
+        }
     }
     running.wait()
 }
@@ -483,8 +519,8 @@ struct Forwarder {
     stop_timeout: Duration,
     /// SIGINTs received so far.
     interrupts: u32,
-    /// Whether the SIGKILL after the stop timeout is armed.
-    stopping: bool,
+    /// When the SIGKILL after the stop timeout is due, once a SIGTERM armed it.
+    kill_at: Option<std::time::Instant>,
 }
 
 #[cfg(target_os = "linux")]
@@ -513,14 +549,8 @@ impl Forwarder {
                         Signal::try_from(self.stopper.stop_signal()).unwrap_or(Signal::SIGTERM);
                     let _ = kill(self.runc, sig);
                 }
-                if !self.stopping {
-                    self.stopping = true;
-                    let stopper = self.stopper.clone();
-                    let timeout = self.stop_timeout;
-                    std::thread::spawn(move || {
-                        std::thread::sleep(timeout);
-                        let _ = stopper.kill();
-                    });
+                if self.kill_at.is_none() {
+                    self.kill_at = Some(std::time::Instant::now() + self.stop_timeout);
                 }
             }
             Signal::SIGINT => {
