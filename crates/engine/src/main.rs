@@ -463,7 +463,9 @@ fn run_forwarding_signals(
         set.add(sig);
     }
     // Blocked before the runtime starts, so that none arriving meanwhile is lost: they wait for
-    // the signalfd. std resets the mask in the runc child.
+    // the signalfd. std resets the mask in the runc child. No other thread could take SIGCHLD
+    // (whose default is to discard it) and leave the loop below waiting: the engine has none
+    // here, and the id mapper that `spawn` may start inherits this mask and is joined in it.
     let _ = set.thread_block();
     let running = runtime.spawn(bundle)?;
     let runc = nix::unistd::Pid::from_raw(i32::try_from(running.pid()).unwrap_or(0));
