@@ -463,21 +463,28 @@ fn run_forwarding_signals(
         set.add(sig);
     }
     // Blocked before the runtime starts, so that none arriving meanwhile is lost: they wait for
-    // the signalfd. std resets the mask in the runc child. No other thread could take SIGCHLD
-    // (whose default is to discard it) and leave the loop below waiting: the engine has none
-    // here, and the id mapper that `spawn` may start inherits this mask and is joined in it.
+    // the signalfd. The runtime's child unblocks them before its exec (`Runtime::spawn`: std
+    // passes the mask on). No other thread could take SIGCHLD and leave the loop below
+    // waiting: the engine has none here, and the id mapper that `spawn` may start inherits
+    // this mask and is joined in it; and SIGCHLD is at its default action (`restore_signals`),
+    // not ignored, which would reap runc without a signal.
     let _ = set.thread_block();
     let running = runtime.spawn(bundle)?;
     let runc = nix::unistd::Pid::from_raw(i32::try_from(running.pid()).unwrap_or(0));
     let signals = match SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK) {
         Ok(fd) if runc.as_raw() > 0 => fd,
-        _ => return running.wait(),
+        _ => {
+            // Nothing would read them: let them act as they would without the engine's wait.
+            let _ = set.thread_unblock();
+            return running.wait();
+        }
     };
     let mut forwarder = Forwarder {
         stopper: running.stopper(),
         runc,
         id: bundle.id.clone(),
         interrupts: 0,
+        stopping: false,
         kill_at: None,
         stop_timeout,
     };
@@ -521,7 +528,9 @@ struct Forwarder {
     stop_timeout: Duration,
     /// SIGINTs received so far.
     interrupts: u32,
-    /// When the SIGKILL after the stop timeout is due, once a SIGTERM armed it.
+    /// Whether a SIGTERM has started stopping the container (once: later ones only forward).
+    stopping: bool,
+    /// When the SIGKILL after the stop timeout is due, until it has been sent.
     kill_at: Option<std::time::Instant>,
 }
 
@@ -551,8 +560,12 @@ impl Forwarder {
                         Signal::try_from(self.stopper.stop_signal()).unwrap_or(Signal::SIGTERM);
                     let _ = kill(self.runc, sig);
                 }
-                if self.kill_at.is_none() {
-                    self.kill_at = Some(std::time::Instant::now() + self.stop_timeout);
+                if !self.stopping {
+                    self.stopping = true;
+                    // A timeout past what an Instant holds (--stop-timeout accepts any u64)
+                    // is a century: never, for a container.
+                    let century = Duration::from_secs(100 * 365 * 24 * 3600);
+                    self.kill_at = Some(std::time::Instant::now() + self.stop_timeout.min(century));
                 }
             }
             Signal::SIGINT => {
@@ -591,19 +604,25 @@ fn run_forwarding_signals(
     runtime.run(bundle)
 }
 
-/// Restore the default action of SIGPIPE, which the Rust runtime ignores: a reader that goes
-/// away (`locald-engine explain | head -1`) then ends the engine quietly, as it ends `cat`,
-/// instead of a panic on the failed write (what `locald_spec_core::sigpipe` does for
-/// locald-spec). The runtime and the container are unaffected: std resets SIGPIPE in children.
-fn restore_sigpipe() {
+/// Restore the default actions of SIGPIPE and SIGCHLD.
+/// - SIGPIPE, which the Rust runtime ignores: a reader that goes away (`locald-engine explain |
+///   head -1`) then ends the engine quietly, as it ends `cat`, instead of a panic on the failed
+///   write (what `locald_spec_core::sigpipe` does for locald-spec). The runtime and the
+///   container are unaffected: std resets SIGPIPE in children.
+/// - SIGCHLD, which a parent may have left ignored (an ignored disposition survives execve(2)):
+///   the kernel would then reap the runtime itself and send no SIGCHLD, which the wait for it
+///   reads (signal(7), "Signal dispositions"; wait(2), NOTES on SIGCHLD set to SIG_IGN).
+fn restore_signals() {
     #[cfg(target_os = "linux")]
     // SAFETY: first thing in `main`, before any thread exists; SIG_DFL is a valid disposition
-    // for SIGPIPE and replaces no handler of ours.
+    // for both and replaces no handler of ours.
     unsafe {
-        let _ = nix::sys::signal::signal(
+        for sig in [
             nix::sys::signal::Signal::SIGPIPE,
-            nix::sys::signal::SigHandler::SigDfl,
-        );
+            nix::sys::signal::Signal::SIGCHLD,
+        ] {
+            let _ = nix::sys::signal::signal(sig, nix::sys::signal::SigHandler::SigDfl);
+        }
     }
 }
 
@@ -622,7 +641,7 @@ fn parse() -> Result<Cli, ExitCode> {
 }
 
 fn main() -> ExitCode {
-    restore_sigpipe();
+    restore_signals();
     let cli = match parse() {
         Ok(cli) => cli,
         Err(code) => return code,

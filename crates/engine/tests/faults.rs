@@ -428,6 +428,56 @@ fn runtime_hangs_ignoring_sigterm(mode: Mode) {
     assert_eq!(out.code, 137, "{out:#?}");
 }
 
+/// The engine blocks the signals it forwards (and SIGCHLD) to read them from a signalfd; the
+/// runtime must start with none of them blocked, or a runtime that does not unblock them
+/// itself (runc's Go runtime does) would never get what the engine forwards. And the engine
+/// is started here with SIGCHLD ignored, as a careless parent may leave it: ignored, the
+/// kernel would reap the runtime without a SIGCHLD, and the engine's wait must not hang on
+/// it. The fake runtime exits 3 when a signal is blocked, 4 when SIGCHLD is ignored.
+fn runtime_signal_state(mode: Mode) {
+    require_runc();
+    let rootfs = Rootfs::build(Users::RootOnly);
+    own_rootfs(mode, &rootfs);
+    let before = tree_manifest(rootfs.path());
+    let (runtime, _) = fake_runtime(
+        &rootfs,
+        "st=$(cat /proc/$$/status)\n\
+         case \"$st\" in *\"SigBlk:\t0000000000000000\"*) ;; *) exit 3 ;; esac\n\
+         ign=$(printf '%s\\n' \"$st\" | sed -n 's/^SigIgn:\t//p')\n\
+         [ $(( 0x$ign & 0x10000 )) -eq 0 ] || exit 4",
+    );
+    let state = own_state_root(mode, &rootfs);
+    let id = format!("fault-{}", mode_name(mode));
+    let opts = ["--runtime", runtime.to_str().unwrap()];
+    let mut cmd = engine_command(mode, &rootfs);
+    cmd.args(run_true(&state, &id, &rootfs, &opts));
+    // SAFETY: signal(2) is async-signal-safe.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            nix::libc::signal(nix::libc::SIGCHLD, nix::libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let out = run_bounded(cmd, BOUND, None);
+    nothing_left(&state, &id, &rootfs, &before, &out);
+    assert_eq!(
+        out.code, 0,
+        "the runtime started with a signal blocked (3) or SIGCHLD ignored (4): {out:#?}"
+    );
+}
+
+#[test]
+#[verifies("stopping.signal", "lifecycle.interrupt")]
+fn runtime_starts_with_no_signal_blocked_root() {
+    runtime_signal_state(Mode::Root);
+}
+
+#[test]
+#[verifies("stopping.signal", "lifecycle.interrupt")]
+fn runtime_starts_with_no_signal_blocked_rootless() {
+    runtime_signal_state(Mode::Rootless);
+}
+
 #[test]
 #[verifies("lifecycle.exit-status")]
 fn runtime_missing_root() {
