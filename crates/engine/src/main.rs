@@ -612,6 +612,7 @@ fn run_forwarding_signals(
 /// - SIGCHLD, which a parent may have left ignored (an ignored disposition survives execve(2)):
 ///   the kernel would then reap the runtime itself and send no SIGCHLD, which the wait for it
 ///   reads (signal(7), "Signal dispositions"; wait(2), NOTES on SIGCHLD set to SIG_IGN).
+#[implements("stopping.runtime-signals")]
 fn restore_signals() {
     #[cfg(target_os = "linux")]
     // SAFETY: first thing in `main`, before any thread exists; SIG_DFL is a valid disposition

@@ -170,7 +170,9 @@ impl Runtime {
     /// Without a terminal, runc gets a process group of its own, so a terminal's Ctrl-C reaches
     /// only the caller, which forwards it once with [`Running::signal`] (runc forwards what it
     /// receives to the container; two copies would reach the workload otherwise). With a
-    /// terminal runc stays in the caller's group, since it must control the terminal.
+    /// terminal runc stays in the caller's group, since it must control the terminal. runc
+    /// starts with no signal blocked, whatever the caller blocks.
+    #[implements("stopping.runtime-signals")]
     pub fn spawn(&self, bundle: &Bundle) -> Result<Running<'_>> {
         let root = self.state_root();
         crate::state::ensure_private_dir(&root)?;

@@ -467,13 +467,13 @@ fn runtime_signal_state(mode: Mode) {
 }
 
 #[test]
-#[verifies("stopping.signal", "lifecycle.interrupt")]
+#[verifies("stopping.runtime-signals")]
 fn runtime_starts_with_no_signal_blocked_root() {
     runtime_signal_state(Mode::Root);
 }
 
 #[test]
-#[verifies("stopping.signal", "lifecycle.interrupt")]
+#[verifies("stopping.runtime-signals")]
 fn runtime_starts_with_no_signal_blocked_rootless() {
     runtime_signal_state(Mode::Rootless);
 }
