@@ -203,23 +203,15 @@ impl Runtime {
         let stop_signal = bundle.info.stop_signal;
         #[cfg(target_os = "linux")]
         let log_fd = log.raw_fd();
-        // SAFETY: fcntl(2) and sigprocmask(2): async-signal-safe.
+        // SAFETY: fcntl(2) and sigprocmask(2) (`unblock_all_signals`): async-signal-safe.
         #[cfg(target_os = "linux")]
         unsafe {
             std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
                 if nix::libc::fcntl(log_fd, nix::libc::F_SETFD, 0) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
-                // The runtime starts with no signal blocked: std passes the caller's mask on
-                // (a signal mask survives fork and execve, signal(7)), and the command line
-                // blocks the signals it forwards to read them from a signalfd.
-                let mut none = std::mem::zeroed::<nix::libc::sigset_t>();
-                nix::libc::sigemptyset(&mut none);
-                if nix::libc::sigprocmask(nix::libc::SIG_SETMASK, &none, std::ptr::null_mut()) != 0
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
+                // The runtime starts with no signal blocked (a mask survives fork and execve).
+                crate::stopping::unblock_all_signals()
             });
         }
         #[cfg(target_os = "linux")]

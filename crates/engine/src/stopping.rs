@@ -38,6 +38,24 @@ pub const SIGTERM: i32 = 15;
 /// SIGKILL.
 pub const SIGKILL: i32 = 9;
 
+/// Clear the calling thread's signal mask. For the runtime's child between fork and exec
+/// (only async-signal-safe calls): std passes the caller's mask on, and the command line
+/// blocks the signals it forwards to read them from a signalfd, so without this the runtime
+/// would start with them blocked.
+#[cfg(all(target_os = "linux", feature = "runc"))]
+#[implements("stopping.runtime-signals")]
+pub(crate) fn unblock_all_signals() -> std::io::Result<()> {
+    // SAFETY: sigemptyset(3) fills the set it is given; sigprocmask(2) only reads it.
+    unsafe {
+        let mut none = std::mem::zeroed::<nix::libc::sigset_t>();
+        nix::libc::sigemptyset(&mut none);
+        if nix::libc::sigprocmask(nix::libc::SIG_SETMASK, &none, std::ptr::null_mut()) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
 /// The first and last real-time signals as glibc's `SIGRTMIN` and `SIGRTMAX` report them on
 /// Linux (glibc reserves the kernel's 32 and 33 for itself).
 const RTMIN: i32 = 34;
