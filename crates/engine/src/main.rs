@@ -530,7 +530,8 @@ struct Forwarder {
     interrupts: u32,
     /// Whether a SIGTERM has started stopping the container (once: later ones only forward).
     stopping: bool,
-    /// When the SIGKILL after the stop timeout is due, until it has been sent.
+    /// When the SIGKILL after the stop timeout is due, until it has been sent (none when the
+    /// timeout is too far to represent).
     kill_at: Option<std::time::Instant>,
 }
 
@@ -562,10 +563,8 @@ impl Forwarder {
                 }
                 if !self.stopping {
                     self.stopping = true;
-                    // A timeout past what an Instant holds (--stop-timeout accepts any u64)
-                    // is a century: never, for a container.
-                    let century = Duration::from_secs(100 * 365 * 24 * 3600);
-                    self.kill_at = Some(std::time::Instant::now() + self.stop_timeout.min(century));
+                    // None past what an Instant holds (--stop-timeout takes any u64): never.
+                    self.kill_at = std::time::Instant::now().checked_add(self.stop_timeout);
                 }
             }
             Signal::SIGINT => {

@@ -203,7 +203,7 @@ impl Runtime {
         let stop_signal = bundle.info.stop_signal;
         #[cfg(target_os = "linux")]
         let log_fd = log.raw_fd();
-        // SAFETY: fcntl(2) and sigprocmask(2) (`unblock_all_signals`): async-signal-safe.
+        // SAFETY: fcntl(2) and pthread_sigmask(3) (`unblock_all_signals`): async-signal-safe.
         #[cfg(target_os = "linux")]
         unsafe {
             std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
@@ -575,6 +575,10 @@ impl Running<'_> {
     }
 
     /// Wait for the container to exit, delete it, and return its exit code.
+    ///
+    /// The caller must not leave SIGCHLD ignored: the kernel would then reap runc itself and
+    /// this wait fail with ECHILD (the command line restores its default action at start,
+    /// `stopping.runtime-signals`; a library leaves process-wide dispositions to its caller).
     pub fn wait(mut self) -> Result<i32> {
         let mut child = self.child.take().expect("waited once");
         let status = child.wait().map_err(|e| Error::Runtime {

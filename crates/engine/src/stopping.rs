@@ -45,15 +45,10 @@ pub const SIGKILL: i32 = 9;
 #[cfg(all(target_os = "linux", feature = "runc"))]
 #[implements("stopping.runtime-signals")]
 pub(crate) fn unblock_all_signals() -> std::io::Result<()> {
-    // SAFETY: sigemptyset(3) fills the set it is given; sigprocmask(2) only reads it.
-    unsafe {
-        let mut none = std::mem::zeroed::<nix::libc::sigset_t>();
-        nix::libc::sigemptyset(&mut none);
-        if nix::libc::sigprocmask(nix::libc::SIG_SETMASK, &none, std::ptr::null_mut()) != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
+    // pthread_sigmask(3) on an empty set built on the stack: async-signal-safe.
+    nix::sys::signal::SigSet::empty()
+        .thread_set_mask()
+        .map_err(std::io::Error::from)
 }
 
 /// The first and last real-time signals as glibc's `SIGRTMIN` and `SIGRTMAX` report them on

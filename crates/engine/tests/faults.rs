@@ -358,6 +358,7 @@ fn with_runtime(
     rootfs: &Rootfs,
     runtime: &Path,
     started: Option<&Path>,
+    stop_timeout: &str,
 ) -> (Output, PathBuf, String) {
     let state = own_state_root(mode, rootfs);
     let id = format!("fault-{}", mode_name(mode));
@@ -365,7 +366,7 @@ fn with_runtime(
         "--runtime",
         runtime.to_str().unwrap(),
         "--stop-timeout",
-        "1",
+        stop_timeout,
     ];
     let out = bounded(
         mode,
@@ -377,6 +378,15 @@ fn with_runtime(
 }
 
 fn runtime_fault(mode: Mode, script: Option<&str>, signal: bool) -> Output {
+    runtime_fault_with_timeout(mode, script, signal, "1")
+}
+
+fn runtime_fault_with_timeout(
+    mode: Mode,
+    script: Option<&str>,
+    signal: bool,
+    stop_timeout: &str,
+) -> Output {
     require_runc();
     let rootfs = Rootfs::build(Users::RootOnly);
     own_rootfs(mode, &rootfs);
@@ -385,8 +395,13 @@ fn runtime_fault(mode: Mode, script: Option<&str>, signal: bool) -> Output {
         Some(s) => fake_runtime(&rootfs, s),
         None => ("/nonexistent/runc".into(), PathBuf::new()),
     };
-    let (out, state, id) =
-        with_runtime(mode, &rootfs, &runtime, signal.then_some(started.as_path()));
+    let (out, state, id) = with_runtime(
+        mode,
+        &rootfs,
+        &runtime,
+        signal.then_some(started.as_path()),
+        stop_timeout,
+    );
     nothing_left(&state, &id, &rootfs, &before, &out);
     out
 }
@@ -419,6 +434,13 @@ fn runtime_killed(mode: Mode) {
 
 fn runtime_hangs(mode: Mode) {
     let out = runtime_fault(mode, Some("exec sleep 600"), true);
+    assert_eq!(out.code, 143, "{out:#?}");
+}
+
+/// A stop timeout too far for a clock to hold (`--stop-timeout` takes any u64) is never reached;
+/// the stop signal still ends the runtime. It once overflowed an `Instant` and panicked (101).
+fn runtime_stops_with_the_largest_timeout(mode: Mode) {
+    let out = runtime_fault_with_timeout(mode, Some("exec sleep 600"), true, &u64::MAX.to_string());
     assert_eq!(out.code, 143, "{out:#?}");
 }
 
@@ -536,6 +558,18 @@ fn runtime_hangs_root() {
 #[verifies("stopping.timeout")]
 fn runtime_hangs_rootless() {
     runtime_hangs(Mode::Rootless);
+}
+
+#[test]
+#[verifies("stopping.timeout")]
+fn runtime_stops_with_the_largest_timeout_root() {
+    runtime_stops_with_the_largest_timeout(Mode::Root);
+}
+
+#[test]
+#[verifies("stopping.timeout")]
+fn runtime_stops_with_the_largest_timeout_rootless() {
+    runtime_stops_with_the_largest_timeout(Mode::Rootless);
 }
 
 #[test]
