@@ -555,22 +555,53 @@ fn fill_bundle(plan: &Plan, spec: &Spec, info: &BundleInfo, dir: &Path) -> Resul
 
 /// `config.json` bytes, deterministic: oci-spec keeps capability sets in hash sets, whose
 /// iteration order changes from process to process, so they are sorted.
+///
+/// The spec is written straight to JSON; only the capability sets are read back and rewritten
+/// sorted ([`sort_capabilities`]). Going through a `serde_json::Value` of the whole spec to sort
+/// them took 0.15 ms of a `run`: the seccomp filter's 400 names each became a value.
 pub fn config_json(spec: &Spec) -> Result<Vec<u8>> {
     let err = |e: serde_json::Error| Error::Spec {
         reason: e.to_string(),
     };
-    let mut v = serde_json::to_value(spec).map_err(err)?;
-    if let Some(caps) = v
-        .pointer_mut("/process/capabilities")
-        .and_then(|c| c.as_object_mut())
-    {
-        for set in caps.values_mut() {
-            if let Some(a) = set.as_array_mut() {
-                a.sort_by(|x, y| x.as_str().cmp(&y.as_str()));
-            }
-        }
+    let mut json = serde_json::to_vec_pretty(spec).map_err(err)?;
+    sort_capabilities(&mut json).map_err(err)?;
+    Ok(json)
+}
+
+/// Sort the sets of `process.capabilities` in `json`, a spec as `to_vec_pretty` writes it
+/// (two spaces per level). The member is found by its key at its depth, inside the top-level
+/// `process` object: a key is the only place a quote is followed by a colon unescaped, and of
+/// a Linux spec's objects at that depth only `process` has a `capabilities` member. The sets
+/// are read as JSON, sorted, and written back indented to that depth.
+fn sort_capabilities(json: &mut Vec<u8>) -> serde_json::Result<()> {
+    use std::collections::BTreeMap;
+    let find = |from: usize, what: &[u8]| {
+        json[from..]
+            .windows(what.len())
+            .position(|w| w == what)
+            .map(|i| from + i)
+    };
+    let Some(process) = find(0, b"\n  \"process\": {") else {
+        return Ok(());
+    };
+    let process_end = find(process, b"\n  }").unwrap_or(json.len());
+    let key = b"\n    \"capabilities\": ";
+    let Some(at) = find(process, key).filter(|&at| at < process_end) else {
+        return Ok(());
+    };
+    let start = at + key.len();
+    type Sets = Option<BTreeMap<String, Option<Vec<String>>>>;
+    let mut values = serde_json::Deserializer::from_slice(&json[start..]).into_iter::<Sets>();
+    let Some(mut sets) = values.next().transpose()? else {
+        return Ok(());
+    };
+    let end = start + values.byte_offset();
+    for set in sets.iter_mut().flat_map(|s| s.values_mut()).flatten() {
+        set.sort();
     }
-    serde_json::to_vec_pretty(&v).map_err(err)
+    let text = serde_json::to_string_pretty(&sets)?.replace('\n', "\n    ");
+    json.splice(start..end, text.into_bytes());
+    Ok(())
 }
 
 fn write_file_named(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {

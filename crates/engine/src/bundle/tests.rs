@@ -476,6 +476,87 @@ fn config_json_is_deterministic() {
         assert_eq!(caps, &sorted, "{set} sorted");
     }
     assert_eq!(config_json(&b.spec).unwrap(), text.as_bytes());
+    // Nothing but the sets' order changed: the text reads back as the spec.
+    let back: oci_spec::runtime::Spec = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, b.spec);
+}
+
+#[test]
+fn capability_sets_are_sorted_only_where_the_process_has_them() {
+    use oci_spec::runtime::{Capability, LinuxCapabilitiesBuilder, Spec};
+    let caps = [
+        Capability::SysAdmin,
+        Capability::Chown,
+        Capability::NetRaw,
+        Capability::Kill,
+    ];
+    let mut spec = Spec::default();
+    let mut process = spec.process().clone().unwrap();
+    process.set_capabilities(Some(
+        LinuxCapabilitiesBuilder::default()
+            .bounding(
+                caps.iter()
+                    .copied()
+                    .collect::<std::collections::HashSet<_>>(),
+            )
+            .effective(
+                caps.iter()
+                    .copied()
+                    .collect::<std::collections::HashSet<_>>(),
+            )
+            .build()
+            .unwrap(),
+    ));
+    spec.set_process(Some(process));
+    // Decoys: an annotation named like the member, holding text shaped like it, and one whose
+    // value would sort differently.
+    spec.set_annotations(Some(
+        [
+            (
+                "capabilities".to_string(),
+                "{\"bounding\": [\"b\", \"a\"]}".to_string(),
+            ),
+            (
+                "z".to_string(),
+                "\n    \"capabilities\": [\"b\", \"a\"]".to_string(),
+            ),
+        ]
+        .into(),
+    ));
+    let json = config_json(&spec).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let sorted = ["CAP_CHOWN", "CAP_KILL", "CAP_NET_RAW", "CAP_SYS_ADMIN"];
+    for set in ["bounding", "effective"] {
+        assert_eq!(
+            v["process"]["capabilities"][set],
+            serde_json::json!(sorted),
+            "{set}"
+        );
+    }
+    let back: Spec = serde_json::from_slice(&json).unwrap();
+    assert_eq!(back, spec);
+    // The same bytes whatever order each process's hash sets iterate in.
+    assert_eq!(config_json(&back).unwrap(), json);
+    // A process without capabilities, and a spec without a process, are written as they are.
+    for spec in [
+        {
+            let mut s = Spec::default();
+            let mut p = s.process().clone().unwrap();
+            p.set_capabilities(None);
+            s.set_process(Some(p));
+            s
+        },
+        {
+            let mut s = Spec::default();
+            s.set_process(None);
+            s
+        },
+    ] {
+        assert_eq!(
+            config_json(&spec).unwrap(),
+            serde_json::to_vec_pretty(&spec).unwrap()
+        );
+    }
 }
 
 #[test]
