@@ -6,12 +6,13 @@
 //! (overlayfs leaves `work/work` at mode 0; a workload may `chmod 0` its own directories),
 //! which `remove_dir_all` does neither of.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::ffi::{CStr, CString};
+use std::os::fd::OwnedFd;
 use std::path::Path;
 
 use nix::errno::Errno;
 use nix::fcntl::{AtFlags, OFlag, open, openat};
-use nix::sys::stat::{FchmodatFlags, Mode, SFlag, fchmodat, fstat, fstatat};
+use nix::sys::stat::{FchmodatFlags, FileStat, Mode, SFlag, fchmodat, fstat, fstatat};
 use nix::unistd::UnlinkatFlags;
 
 use crate::error::{Error, Result};
@@ -25,10 +26,9 @@ fn dir_flags() -> OFlag {
 pub fn remove_one_filesystem(path: &Path) -> Result<()> {
     let dir =
         open(path, dir_flags(), Mode::empty()).map_err(|e| Error::io(path, "open", e.into()))?;
-    let dev = fstat(&dir)
-        .map_err(|e| Error::io(path, "stat", e.into()))?
-        .st_dev;
-    remove_contents(&dir, path, dev)?;
+    let st = fstat(&dir).map_err(|e| Error::io(path, "stat", e.into()))?;
+    let euid = nix::unistd::geteuid().as_raw();
+    remove_contents(&dir, &st, path, st.st_dev, euid)?;
     drop(dir);
     std::fs::remove_dir(path).map_err(|e| Error::io(path, "remove", e))
 }
@@ -36,7 +36,7 @@ pub fn remove_one_filesystem(path: &Path) -> Result<()> {
 /// Give the directory `name` below `parent` (at `at`, for errors) mode 0700, its last component
 /// never followed: how the engine's user opens up a directory of its own that overlayfs
 /// created mode 000.
-pub(crate) fn open_up(parent: &OwnedFd, name: &str, at: &Path) -> Result<()> {
+pub(crate) fn open_up<N: nix::NixPath + ?Sized>(parent: &OwnedFd, name: &N, at: &Path) -> Result<()> {
     fchmodat(
         parent,
         name,
@@ -46,71 +46,89 @@ pub(crate) fn open_up(parent: &OwnedFd, name: &str, at: &Path) -> Result<()> {
     .map_err(|e| Error::io(at, "chmod", e.into()))
 }
 
-fn open_dir(parent: &OwnedFd, name: &str, at: &Path) -> Result<OwnedFd> {
-    match openat(parent, name, dir_flags(), Mode::empty()) {
-        Ok(fd) => Ok(fd),
+/// The directory `name` below `parent`, open, and its status; an error, with nothing changed,
+/// when it is on another device than `dev`. One the engine's user cannot enter is opened up
+/// ([`open_up`]) once it is known to be on `dev`: a mount point's root is never chmodded.
+fn open_dir(parent: &OwnedFd, name: &CStr, at: &Path, dev: u64) -> Result<(OwnedFd, FileStat)> {
+    let not_descended = || {
+        Error::io(
+            at,
+            "remove",
+            std::io::Error::other("a mount point (another filesystem): not descended into"),
+        )
+    };
+    let fd = match openat(parent, name, dir_flags(), Mode::empty()) {
+        Ok(fd) => fd,
         Err(Errno::EACCES) => {
+            let st = fstatat(parent, name, AtFlags::AT_SYMLINK_NOFOLLOW)
+                .map_err(|e| Error::io(at, "stat", e.into()))?;
+            if st.st_dev != dev {
+                return Err(not_descended());
+            }
             open_up(parent, name, at)?;
             openat(parent, name, dir_flags(), Mode::empty())
-                .map_err(|e| Error::io(at, "open", e.into()))
+                .map_err(|e| Error::io(at, "open", e.into()))?
         }
-        Err(e) => Err(Error::io(at, "open", e.into())),
+        Err(e) => return Err(Error::io(at, "open", e.into())),
+    };
+    let st = fstat(&fd).map_err(|e| Error::io(at, "stat", e.into()))?;
+    if st.st_dev != dev {
+        return Err(not_descended());
     }
+    Ok((fd, st))
 }
 
-fn remove_contents(dir: &OwnedFd, at: &Path, dev: u64) -> Result<()> {
+/// The names in the directory `dir`, without `.` and `..`, and whether each is a directory
+/// (`None`: the filesystem did not say). Read with getdents64(2) on `dir` itself, whose offset
+/// is at the start (it was just opened): no second descriptor, no libc `DIR`.
+fn entries(dir: &OwnedFd, at: &Path) -> Result<Vec<(CString, Option<bool>)>> {
+    use rustix::fs::{FileType, RawDir};
+    let mut buf = Vec::with_capacity(8192);
+    let mut names = RawDir::new(dir, buf.spare_capacity_mut());
+    let mut out = Vec::new();
+    while let Some(entry) = names.next() {
+        let entry = entry.map_err(|e| Error::io(at, "read", e.into()))?;
+        let name = entry.file_name();
+        if name == c"." || name == c".." {
+            continue;
+        }
+        let is_dir = match entry.file_type() {
+            FileType::Directory => Some(true),
+            FileType::Unknown => None,
+            _ => Some(false),
+        };
+        out.push((name.to_owned(), is_dir));
+    }
+    Ok(out)
+}
+
+fn remove_contents(dir: &OwnedFd, st: &FileStat, at: &Path, dev: u64, euid: u32) -> Result<()> {
     // Entries of a directory without write permission (a mirrored 0555 one) cannot be removed
     // until it has it; the engine's user owns what it created.
-    let st = fstat(dir).map_err(|e| Error::io(at, "stat", e.into()))?;
-    if st.st_mode & 0o300 != 0o300 && st.st_uid == nix::unistd::geteuid().as_raw() {
+    if st.st_mode & 0o300 != 0o300 && st.st_uid == euid {
         nix::sys::stat::fchmod(dir, Mode::from_bits_truncate((st.st_mode & 0o7777) | 0o700))
             .map_err(|e| Error::io(at, "chmod", e.into()))?;
     }
-    let names: Vec<std::ffi::OsString> = {
-        let dup = dir
-            .as_fd()
-            .try_clone_to_owned()
-            .map_err(|e| Error::io(at, "dup", e))?;
-        let mut d = nix::dir::Dir::from_fd(dup).map_err(|e| Error::io(at, "read", e.into()))?;
-        let mut out = Vec::new();
-        for e in d.iter() {
-            let e = e.map_err(|e| Error::io(at, "read", e.into()))?;
-            let n = e.file_name().to_bytes();
-            if n != b"." && n != b".." {
-                out.push(
-                    <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(n).to_owned(),
-                );
+    for (name, is_dir) in entries(dir, at)? {
+        let child = at.join(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(
+            name.to_bytes(),
+        ));
+        let is_dir = match is_dir {
+            Some(d) => d,
+            None => {
+                let st = fstatat(dir, name.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW)
+                    .map_err(|e| Error::io(&child, "stat", e.into()))?;
+                SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR
             }
-        }
-        out
-    };
-    for name in names {
-        let child = at.join(&name);
-        let name = name.to_str().map(str::to_owned);
-        // Non-UTF-8 names: handled through the raw bytes below.
-        let raw = child.file_name().expect("joined a name");
-        let st = fstatat(dir, raw, AtFlags::AT_SYMLINK_NOFOLLOW)
-            .map_err(|e| Error::io(&child, "stat", e.into()))?;
-        let is_dir = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR;
+        };
         if is_dir {
-            if st.st_dev != dev {
-                return Err(Error::io(
-                    &child,
-                    "remove",
-                    std::io::Error::other("a mount point (another filesystem): not descended into"),
-                ));
-            }
-            let sub = open_dir(
-                dir,
-                name.as_deref().unwrap_or(&raw.to_string_lossy()),
-                &child,
-            )?;
-            remove_contents(&sub, &child, dev)?;
+            let (sub, sub_st) = open_dir(dir, &name, &child, dev)?;
+            remove_contents(&sub, &sub_st, &child, dev, euid)?;
             drop(sub);
-            nix::unistd::unlinkat(dir, raw, UnlinkatFlags::RemoveDir)
+            nix::unistd::unlinkat(dir, name.as_c_str(), UnlinkatFlags::RemoveDir)
                 .map_err(|e| Error::io(&child, "remove", e.into()))?;
         } else {
-            nix::unistd::unlinkat(dir, raw, UnlinkatFlags::NoRemoveDir)
+            nix::unistd::unlinkat(dir, name.as_c_str(), UnlinkatFlags::NoRemoveDir)
                 .map_err(|e| Error::io(&child, "remove", e.into()))?;
         }
     }
