@@ -36,7 +36,11 @@ pub fn remove_one_filesystem(path: &Path) -> Result<()> {
 /// Give the directory `name` below `parent` (at `at`, for errors) mode 0700, its last component
 /// never followed: how the engine's user opens up a directory of its own that overlayfs
 /// created mode 000.
-pub(crate) fn open_up<N: nix::NixPath + ?Sized>(parent: &OwnedFd, name: &N, at: &Path) -> Result<()> {
+pub(crate) fn open_up<N: nix::NixPath + ?Sized>(
+    parent: &OwnedFd,
+    name: &N,
+    at: &Path,
+) -> Result<()> {
     fchmodat(
         parent,
         name,
@@ -110,9 +114,8 @@ fn remove_contents(dir: &OwnedFd, st: &FileStat, at: &Path, dev: u64, euid: u32)
             .map_err(|e| Error::io(at, "chmod", e.into()))?;
     }
     for (name, is_dir) in entries(dir, at)? {
-        let child = at.join(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(
-            name.to_bytes(),
-        ));
+        let child =
+            at.join(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(name.to_bytes()));
         let is_dir = match is_dir {
             Some(d) => d,
             None => {

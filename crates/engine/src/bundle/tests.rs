@@ -481,77 +481,134 @@ fn config_json_is_deterministic() {
     assert_eq!(back, b.spec);
 }
 
-#[test]
-fn capability_sets_are_sorted_only_where_the_process_has_them() {
-    use oci_spec::runtime::{Capability, LinuxCapabilitiesBuilder, Spec};
-    let caps = [
+/// A spec whose every hash-ordered member (`HASHED_MEMBERS`) holds several entries.
+fn hashed_spec() -> oci_spec::runtime::Spec {
+    use oci_spec::runtime::{
+        Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxResourcesBuilder, Spec,
+    };
+    use std::collections::{HashMap, HashSet};
+    let caps: HashSet<Capability> = [
         Capability::SysAdmin,
         Capability::Chown,
         Capability::NetRaw,
         Capability::Kill,
-    ];
+        Capability::Setuid,
+    ]
+    .into();
+    let map = |prefix: &str| -> HashMap<String, String> {
+        (0..8)
+            .map(|i| (format!("{prefix}{i}"), format!("v{i}")))
+            .collect()
+    };
     let mut spec = Spec::default();
     let mut process = spec.process().clone().unwrap();
     process.set_capabilities(Some(
         LinuxCapabilitiesBuilder::default()
-            .bounding(
-                caps.iter()
-                    .copied()
-                    .collect::<std::collections::HashSet<_>>(),
-            )
-            .effective(
-                caps.iter()
-                    .copied()
-                    .collect::<std::collections::HashSet<_>>(),
-            )
+            .bounding(caps.clone())
+            .effective(caps.clone())
+            .permitted(caps)
             .build()
             .unwrap(),
     ));
     spec.set_process(Some(process));
-    // Decoys: an annotation named like the member, holding text shaped like it, and one whose
-    // value would sort differently.
-    spec.set_annotations(Some(
-        [
-            (
-                "capabilities".to_string(),
-                "{\"bounding\": [\"b\", \"a\"]}".to_string(),
-            ),
-            (
-                "z".to_string(),
-                "\n    \"capabilities\": [\"b\", \"a\"]".to_string(),
-            ),
-        ]
-        .into(),
+    // Decoys: an annotation named like a member, holding text shaped like one.
+    let mut annotations = map("a");
+    annotations.insert(
+        "capabilities".into(),
+        "{\"bounding\": [\"b\", \"a\"]}".into(),
+    );
+    annotations.insert("z".into(), "\n    \"capabilities\": {\n".into());
+    spec.set_annotations(Some(annotations));
+    spec.set_linux(Some(
+        LinuxBuilder::default()
+            .sysctl(map("net.s"))
+            .resources(
+                LinuxResourcesBuilder::default()
+                    .unified(map("u."))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap(),
     ));
+    spec
+}
+
+#[test]
+fn config_json_sorts_what_hash_maps_and_sets_hold() {
+    let spec = hashed_spec();
     let json = config_json(&spec).unwrap();
     let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
-    let sorted = ["CAP_CHOWN", "CAP_KILL", "CAP_NET_RAW", "CAP_SYS_ADMIN"];
-    for set in ["bounding", "effective"] {
+    let sorted = [
+        "CAP_CHOWN",
+        "CAP_KILL",
+        "CAP_NET_RAW",
+        "CAP_SETUID",
+        "CAP_SYS_ADMIN",
+    ];
+    for set in ["bounding", "effective", "permitted"] {
         assert_eq!(
             v["process"]["capabilities"][set],
             serde_json::json!(sorted),
             "{set}"
         );
     }
-    let back: Spec = serde_json::from_slice(&json).unwrap();
-    assert_eq!(back, spec);
-    // The same bytes whatever order each process's hash sets iterate in.
-    assert_eq!(config_json(&back).unwrap(), json);
-    // A process without capabilities, and a spec without a process, are written as they are.
-    for spec in [
-        {
-            let mut s = Spec::default();
-            let mut p = s.process().clone().unwrap();
-            p.set_capabilities(None);
-            s.set_process(Some(p));
-            s
-        },
-        {
-            let mut s = Spec::default();
-            s.set_process(None);
-            s
-        },
+    let text = String::from_utf8(json.clone()).unwrap();
+    for (name, first, last) in [
+        ("annotations", "\"a0\"", "\"z\""),
+        ("sysctl", "\"net.s0\"", "\"net.s7\""),
+        ("unified", "\"u.0\"", "\"u.7\""),
     ] {
+        let keys: Vec<usize> = (0..8)
+            .map(|i| text.find(&first.replace('0', &i.to_string())).unwrap())
+            .collect();
+        assert!(keys.is_sorted(), "{name}: {keys:?}");
+        assert!(text.find(first) < text.find(last), "{name}");
+    }
+    // Nothing but the order changed: the text reads back as the spec, and as the whole-value
+    // canonical form reads it.
+    let back: oci_spec::runtime::Spec = serde_json::from_slice(&json).unwrap();
+    assert_eq!(back, spec);
+    let mut whole = serde_json::to_value(&spec).unwrap();
+    for set in whole["process"]["capabilities"]
+        .as_object_mut()
+        .unwrap()
+        .values_mut()
+    {
+        set.as_array_mut()
+            .unwrap()
+            .sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+    }
+    assert_eq!(v, whole);
+    // The same bytes whatever order this process's hash maps iterate in: each read-back spec
+    // has maps and sets of its own, seeded anew.
+    for _ in 0..8 {
+        let again: oci_spec::runtime::Spec = serde_json::from_slice(&json).unwrap();
+        assert_eq!(config_json(&again).unwrap(), json);
+    }
+}
+
+#[test]
+fn config_json_leaves_absent_and_empty_members_as_they_are() {
+    use oci_spec::runtime::Spec;
+    let without_caps = {
+        let mut s = Spec::default();
+        let mut p = s.process().clone().unwrap();
+        p.set_capabilities(None);
+        s.set_process(Some(p));
+        s
+    };
+    let without_process = {
+        let mut s = Spec::default();
+        s.set_process(None);
+        s
+    };
+    let empty_maps = {
+        let mut s = without_caps.clone();
+        s.set_annotations(Some(Default::default()));
+        s
+    };
+    for spec in [without_caps, without_process, empty_maps] {
         assert_eq!(
             config_json(&spec).unwrap(),
             serde_json::to_vec_pretty(&spec).unwrap()
