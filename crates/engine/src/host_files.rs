@@ -119,7 +119,9 @@ impl HostFacts {
     pub fn read() -> Self {
         let read = |path: &str| {
             use std::io::Read;
-            let mut text = String::new();
+            // A page: these files are a line or a few (a mount table rarely more), and the
+            // kernel reports their size as 0, so reading into an empty string would probe.
+            let mut text = String::with_capacity(4096);
             std::fs::File::open(path)
                 .and_then(|f| f.take(HOST_FILE_LIMIT).read_to_string(&mut text))
                 .ok()

@@ -624,7 +624,12 @@ mod linux {
             {
                 return Err(bad("changed while being opened".into()));
             }
-            let mut buf = Vec::new();
+            if after.st_size as u64 > self.limit {
+                return Err(bad(format!("larger than the {} byte limit", self.limit)));
+            }
+            // Room for the whole file and one byte more: read in one call, then its end seen
+            // (a file that grew meanwhile still stops at the limit below).
+            let mut buf = Vec::with_capacity(after.st_size as usize + 1);
             file.take(self.limit + 1)
                 .read_to_end(&mut buf)
                 .map_err(|e| bad(format!("read: {e}")))?;
