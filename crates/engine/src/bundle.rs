@@ -601,7 +601,7 @@ const HASHED_MEMBERS: &[(&[&str], Hashed)] = &[
 /// its depth.
 fn sort_member(json: &mut Vec<u8>, path: &[&str], hashed: Hashed) -> serde_json::Result<()> {
     use std::collections::BTreeMap;
-    let find = |json: &[u8], what: &[u8]| json.windows(what.len()).position(|w| w == what);
+    let find = |json: &[u8], what: &[u8]| memchr::memmem::find(json, what);
     let (mut from, mut to) = (0, json.len());
     for (depth, key) in path.iter().enumerate() {
         let indent = " ".repeat(2 * (depth + 1));
