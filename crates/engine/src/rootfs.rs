@@ -176,6 +176,13 @@ pub struct ImageRoot {
     limit: u64,
     #[cfg(target_os = "linux")]
     root: pathrs::Root,
+    /// The components [`ImageRoot::walk_path`] resolved so far, by the in-root path it
+    /// resolved (`/etc/hosts` after `/etc`), to what it found: planning walks the same
+    /// prefixes (`/`, `/etc`, `/dev`) for every mount target, each component an openat2, a
+    /// stat and a readlink of /proc. The engine never writes to the image; what a plan sees
+    /// of it is one snapshot either way, which the runtime resolves again when it mounts.
+    #[cfg(target_os = "linux")]
+    walked: std::sync::Mutex<std::collections::HashMap<String, PathEntry>>,
 }
 
 impl std::fmt::Debug for ImageRoot {
@@ -349,6 +356,7 @@ mod linux {
                 path: path.to_owned(),
                 limit: DEFAULT_READ_LIMIT,
                 root,
+                walked: Default::default(),
             })
         }
 
@@ -489,16 +497,18 @@ mod linux {
                 existing: Vec::new(),
                 missing: Vec::new(),
             };
-            let top = self
-                .resolve("/", true)?
-                .ok_or_else(|| bad("no root".into()))?;
-            let st = Self::stat("/", &top)?;
-            walk.existing.push(PathEntry {
-                path: "/".into(),
-                kind: kind_of(&st),
-                mode: st.st_mode & 0o7777,
-                owner: (st.st_uid, st.st_gid),
-            });
+            walk.existing.push(self.walked("/", || {
+                let top = self
+                    .resolve("/", true)?
+                    .ok_or_else(|| bad("no root".into()))?;
+                let st = Self::stat("/", &top)?;
+                Ok(PathEntry {
+                    path: "/".into(),
+                    kind: kind_of(&st),
+                    mode: st.st_mode & 0o7777,
+                    owner: (st.st_uid, st.st_gid),
+                })
+            })?);
             for (i, name) in names.iter().enumerate() {
                 let here = walk.resolved();
                 let parent_kind = walk.existing.last().map(|e| e.kind);
@@ -510,16 +520,22 @@ mod linux {
                 } else {
                     format!("{here}/{name}")
                 };
+                if let Some(entry) = self.walked_before(&candidate) {
+                    walk.existing.push(entry);
+                    continue;
+                }
                 match self.root.resolve(&candidate) {
                     Ok(h) => {
                         let st = Self::stat(path, &h)?;
                         let canonical = self.in_root_path(path, &h)?;
-                        walk.existing.push(PathEntry {
-                            path: canonical,
-                            kind: kind_of(&st),
-                            mode: st.st_mode & 0o7777,
-                            owner: (st.st_uid, st.st_gid),
-                        });
+                        walk.existing.push(self.walked(&candidate, || {
+                            Ok(PathEntry {
+                                path: canonical,
+                                kind: kind_of(&st),
+                                mode: st.st_mode & 0o7777,
+                                owner: (st.st_uid, st.st_gid),
+                            })
+                        })?);
                     }
                     Err(e) => match e.kind() {
                         pathrs::error::ErrorKind::OsError(Some(nix::libc::ENOENT)) => {
@@ -542,6 +558,28 @@ mod linux {
                 }
             }
             Ok(walk)
+        }
+
+        /// What an earlier walk found at `candidate` (an in-root path, symlinks in its parent
+        /// resolved), if one did.
+        fn walked_before(&self, candidate: &str) -> Option<PathEntry> {
+            let walked = self.walked.lock().unwrap_or_else(|e| e.into_inner());
+            walked.get(candidate).cloned()
+        }
+
+        /// The entry at `candidate`: an earlier walk's, else `find`'s, remembered.
+        fn walked(
+            &self,
+            candidate: &str,
+            find: impl FnOnce() -> Result<PathEntry>,
+        ) -> Result<PathEntry> {
+            if let Some(entry) = self.walked_before(candidate) {
+                return Ok(entry);
+            }
+            let entry = find()?;
+            let mut walked = self.walked.lock().unwrap_or_else(|e| e.into_inner());
+            walked.insert(candidate.to_owned(), entry.clone());
+            Ok(entry)
         }
 
         /// The path inside the root of an open handle (from the kernel's own record of it).
@@ -804,6 +842,37 @@ mod tests {
         .unwrap();
         let root = ImageRoot::open(dir.path()).unwrap();
         assert!(root.read("/etc/passwd").is_err());
+    }
+
+    /// Walks that share a prefix reuse what an earlier walk resolved (`walked`): each finds
+    /// what a walk through a root opened afresh finds, through a symlinked directory, an
+    /// absolute symlink kept inside the root, and a missing tail.
+    #[test]
+    fn a_walk_finds_what_a_fresh_root_finds() {
+        let dir = tree();
+        let d = dir.path();
+        fs::create_dir_all(d.join("real/etc/ssl")).unwrap();
+        fs::write(d.join("real/etc/hosts"), "").unwrap();
+        fs::remove_dir(d.join("etc")).unwrap();
+        symlink("real/etc", d.join("etc")).unwrap();
+        symlink("/real/etc/ssl", d.join("real/etc/certs")).unwrap();
+        let paths = [
+            "/etc/hosts",
+            "/etc/ssl",
+            "/etc/certs/x",
+            "/etc/hosts",
+            "/real/etc/certs",
+            "/etc/missing/deeper",
+            "/",
+        ];
+        let shared = ImageRoot::open(d).unwrap();
+        for path in paths {
+            let fresh = ImageRoot::open(d).unwrap().walk_path(path).unwrap();
+            assert_eq!(shared.walk_path(path).unwrap(), fresh, "{path}");
+        }
+        let certs = shared.walk_path("/etc/certs/x").unwrap();
+        assert_eq!(certs.existing.last().unwrap().path, "/real/etc/ssl");
+        assert_eq!(certs.missing, ["x"]);
     }
 
     /// Found by the hostile image corpus: a symlink loop in an image path was reported as

@@ -200,6 +200,13 @@ impl LayerMount {
     pub fn open(bundle_dir: &Path) -> Result<LayerMount> {
         let bundle_dir = crate::state::absolute(bundle_dir)?;
         let info = BundleInfo::read(&bundle_dir)?;
+        Self::open_with(&bundle_dir, &info)
+    }
+
+    /// [`LayerMount::open`] with the bundle's `locald-bundle.json` already read (a
+    /// [`crate::Bundle`]'s, which holds it), not read again.
+    pub(crate) fn open_with(bundle_dir: &Path, info: &BundleInfo) -> Result<LayerMount> {
+        let bundle_dir = crate::state::absolute(bundle_dir)?;
         let bundle = open(&bundle_dir, dir_flags(), Mode::empty())
             .map_err(|e| Error::io(&bundle_dir, "open bundle", e.into()))?;
         let below = |rel: &str| -> Result<Dir> {

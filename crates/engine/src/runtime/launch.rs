@@ -130,7 +130,7 @@ impl Launch {
         parent_death_signal: Option<i32>,
         lifeline: bool,
     ) -> Result<Launch> {
-        let layer = LayerMount::open(&bundle.state_dir)?;
+        let layer = LayerMount::open_with(&bundle.state_dir, &bundle.info)?;
         let ppid = std::process::id() as i32;
         let pdeath = parent_death_signal.unwrap_or(0);
         let (lifeline_r, lifeline_w) = if lifeline {
