@@ -115,9 +115,13 @@ impl StateRoot {
     /// ```
     pub fn open(path: &Path) -> Result<StateRoot> {
         let path = absolute(path)?;
-        ensure_private_dir(&path)?;
-        ensure_private_dir(&path.join(BUNDLES_DIR))?;
-        check_private_dir(&path.join(RUNTIME_DIR))?;
+        #[cfg(target_os = "linux")]
+        ensure_private_dirs(&path, &[(BUNDLES_DIR, true), (RUNTIME_DIR, false)])?;
+        #[cfg(not(target_os = "linux"))]
+        {
+            ensure_private_dir(&path)?;
+            ensure_private_dir(&path.join(BUNDLES_DIR))?;
+        }
         Ok(StateRoot { path })
     }
 
@@ -281,16 +285,39 @@ pub fn check_private_dir(path: &Path) -> Result<bool> {
 /// [`ensure_private_dir`] (`create`) or [`check_private_dir`]: whether `path` exists.
 #[cfg(target_os = "linux")]
 fn private_dir(path: &Path, create: bool) -> Result<bool> {
-    use nix::errno::Errno;
-    use nix::fcntl::{OFlag, open, openat};
-    use nix::sys::stat::{Mode, fstat, mkdirat};
+    Ok(walk_private(path, create)?.is_some())
+}
+
+/// [`ensure_private_dir`] of `path`, then of each of `children` (a name below it, and whether to
+/// create it or only check it when it exists), each child checked from `path`'s descriptor
+/// instead of by a walk from `/` of its own.
+#[cfg(target_os = "linux")]
+fn ensure_private_dirs(path: &Path, children: &[(&str, bool)]) -> Result<()> {
+    let path = absolute(path)?;
+    let Some((dir, st)) = walk_private(&path, true)? else {
+        return Err(Error::io(
+            &path,
+            "create",
+            std::io::ErrorKind::NotFound.into(),
+        ));
+    };
+    for (name, create) in children {
+        step_private(&dir, &st, &path.join(name), name.as_ref(), *create, true)?;
+    }
+    Ok(())
+}
+
+/// Walk `path` from `/` (see [`ensure_private_dir`]): the open directory and its status, or
+/// `None` when it (or a directory on the way) does not exist and `create` is false.
+#[cfg(target_os = "linux")]
+fn walk_private(
+    path: &Path,
+    create: bool,
+) -> Result<Option<(std::os::fd::OwnedFd, nix::sys::stat::FileStat)>> {
+    use nix::fcntl::{OFlag, open};
+    use nix::sys::stat::{Mode, fstat};
 
     let path = absolute(path)?;
-    let uid = euid();
-    let refuse = |dir: &Path, reason: String| Error::UnsafeStateDir {
-        path: dir.to_owned(),
-        reason,
-    };
     let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     let mut dir = open("/", flags, Mode::empty()).map_err(|e| Error::io("/", "open", e.into()))?;
     let mut here = PathBuf::from("/");
@@ -303,62 +330,89 @@ fn private_dir(path: &Path, create: bool) -> Result<bool> {
         })
         .collect();
     for (i, name) in names.iter().enumerate() {
-        let last = i + 1 == names.len();
         here.push(name);
-        if parent.st_mode & 0o022 != 0 && parent.st_mode & 0o1000 == 0 {
+        let last = i + 1 == names.len();
+        match step_private(&dir, &parent, &here, name, create, last)? {
+            Some((fd, st)) => (dir, parent) = (fd, st),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some((dir, parent)))
+}
+
+/// One directory of [`walk_private`]: `name` in `dir` (whose status is `parent`), at `here`,
+/// opened without following a symlink (created mode 0700 when missing and `create`) and checked:
+/// `dir` not writable by other users unless sticky, `name` owned by root or the engine's user,
+/// and, when it is the `last` one, by the engine's user and not writable by group or others.
+#[cfg(target_os = "linux")]
+fn step_private(
+    dir: &std::os::fd::OwnedFd,
+    parent: &nix::sys::stat::FileStat,
+    here: &Path,
+    name: &std::ffi::OsStr,
+    create: bool,
+    last: bool,
+) -> Result<Option<(std::os::fd::OwnedFd, nix::sys::stat::FileStat)>> {
+    use nix::errno::Errno;
+    use nix::fcntl::{OFlag, openat};
+    use nix::sys::stat::{Mode, fstat, mkdirat};
+
+    let uid = euid();
+    let refuse = |dir: &Path, reason: String| Error::UnsafeStateDir {
+        path: dir.to_owned(),
+        reason,
+    };
+    let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    if parent.st_mode & 0o022 != 0 && parent.st_mode & 0o1000 == 0 {
+        return Err(refuse(
+            here.parent().unwrap_or(Path::new("/")),
+            "is writable by other users and not sticky, so they could replace what is in it".into(),
+        ));
+    }
+    let fd = match openat(dir, name, flags, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT) if !create => return Ok(None),
+        Err(Errno::ENOENT) => {
+            match mkdirat(dir, name, Mode::from_bits_truncate(PRIVATE_DIR_MODE)) {
+                Ok(()) | Err(Errno::EEXIST) => {}
+                Err(e) => return Err(Error::io(here, "create", e.into())),
+            }
+            openat(dir, name, flags, Mode::empty())
+                .map_err(|e| Error::io(here, "open", e.into()))?
+        }
+        Err(Errno::ELOOP) | Err(Errno::ENOTDIR) => {
+            return Err(refuse(here, "is a symlink or not a directory".into()));
+        }
+        Err(e) => return Err(Error::io(here, "open", e.into())),
+    };
+    let st = fstat(&fd).map_err(|e| Error::io(here, "stat", e.into()))?;
+    if st.st_uid != 0 && st.st_uid != uid {
+        return Err(refuse(
+            here,
+            format!(
+                "belongs to uid {}, not to you (uid {uid}) or root",
+                st.st_uid
+            ),
+        ));
+    }
+    if last {
+        if st.st_uid != uid {
             return Err(refuse(
-                here.parent().unwrap_or(Path::new("/")),
-                "is writable by other users and not sticky, so they could replace what is in it"
-                    .into(),
+                here,
+                format!("belongs to uid {}, not to you (uid {uid})", st.st_uid),
             ));
         }
-        let fd = match openat(&dir, *name, flags, Mode::empty()) {
-            Ok(fd) => fd,
-            Err(Errno::ENOENT) if !create => return Ok(false),
-            Err(Errno::ENOENT) => {
-                match mkdirat(&dir, *name, Mode::from_bits_truncate(PRIVATE_DIR_MODE)) {
-                    Ok(()) | Err(Errno::EEXIST) => {}
-                    Err(e) => return Err(Error::io(&here, "create", e.into())),
-                }
-                openat(&dir, *name, flags, Mode::empty())
-                    .map_err(|e| Error::io(&here, "open", e.into()))?
-            }
-            Err(Errno::ELOOP) | Err(Errno::ENOTDIR) => {
-                return Err(refuse(&here, "is a symlink or not a directory".into()));
-            }
-            Err(e) => return Err(Error::io(&here, "open", e.into())),
-        };
-        let st = fstat(&fd).map_err(|e| Error::io(&here, "stat", e.into()))?;
-        if st.st_uid != 0 && st.st_uid != uid {
+        if st.st_mode & 0o022 != 0 {
             return Err(refuse(
-                &here,
+                here,
                 format!(
-                    "belongs to uid {}, not to you (uid {uid}) or root",
-                    st.st_uid
+                    "is writable by group or others (mode {:04o}); chmod go-w it",
+                    st.st_mode & 0o7777
                 ),
             ));
         }
-        if last {
-            if st.st_uid != uid {
-                return Err(refuse(
-                    &here,
-                    format!("belongs to uid {}, not to you (uid {uid})", st.st_uid),
-                ));
-            }
-            if st.st_mode & 0o022 != 0 {
-                return Err(refuse(
-                    &here,
-                    format!(
-                        "is writable by group or others (mode {:04o}); chmod go-w it",
-                        st.st_mode & 0o7777
-                    ),
-                ));
-            }
-        }
-        dir = fd;
-        parent = st;
     }
-    Ok(true)
+    Ok(Some((fd, st)))
 }
 
 /// Create `path` (not available off Linux beyond a plain `create_dir_all`).
