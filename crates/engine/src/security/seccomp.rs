@@ -26,6 +26,8 @@ use crate::plan::{Item, Plan};
 use crate::requirement;
 use crate::security::capabilities::ALL_CAPABILITIES;
 
+mod docker_default;
+
 /// Docker's default seccomp profile, moby/profiles `seccomp/default.json`, verbatim.
 #[implements("security.seccomp.default")]
 pub const DOCKER_DEFAULT_PROFILE: &str = include_str!("seccomp/docker-default.json");
@@ -312,19 +314,14 @@ impl Profile {
     /// [`Profile::docker_default`], borrowed: what planning resolves, without a copy of its
     /// 400 names.
     pub(crate) fn docker_default_ref() -> &'static Profile {
-        // Parsed and checked once per process: the JSON is 20 KB, and parsing it made
-        // Plan::build 30 times slower (230 µs instead of 7, crates/engine/benches/prepare.rs).
-        // Parsed in one typed pass, not as `from_json` parses a caller's profile (key by key,
-        // for errors that name the field): that took 0.4 ms of a `locald-engine run`, whose
-        // process parses it once. The test `the_default_profile_parses_as_a_callers_would`
-        // keeps the two the same.
+        // Built once per process from data compiled in (`docker_default`, which build.rs
+        // writes from the JSON), not parsed: parsing the 20 KB made Plan::build 30 times
+        // slower (230 µs instead of 7, crates/engine/benches/prepare.rs), and the one typed
+        // pass it had become was still a twentieth of a `locald-engine run`'s own time. The
+        // tests `the_default_profile_parses_as_a_callers_would` and
+        // `the_default_profile_is_valid` hold the data to the JSON and to `check`.
         static DOCKER: std::sync::OnceLock<Profile> = std::sync::OnceLock::new();
-        DOCKER.get_or_init(|| {
-            let profile: Profile = serde_json::from_str(DOCKER_DEFAULT_PROFILE)
-                .expect("moby's default profile is valid");
-            profile.check().expect("moby's default profile is valid");
-            profile
-        })
+        DOCKER.get_or_init(docker_default::profile)
     }
 
     /// Parse and check a profile in Docker's format. The error names the field at fault

@@ -109,6 +109,11 @@ fn the_default_profile_parses_as_a_callers_would() {
 }
 
 #[test]
+fn the_default_profile_is_valid() {
+    Profile::docker_default().check().unwrap();
+}
+
+#[test]
 #[verifies("security.seccomp.default")]
 fn capability_conditions_add_and_remove_syscalls() {
     let docker = Profile::docker_default();
