@@ -554,11 +554,11 @@ fn fill_bundle(plan: &Plan, spec: &Spec, info: &BundleInfo, dir: &Path) -> Resul
 }
 
 /// `config.json` bytes, deterministic: oci-spec keeps some members in hash maps and sets
-/// ([`HASHED_MEMBERS`]), whose iteration order changes from process to process, so their keys
+/// (`HASHED_MEMBERS`), whose iteration order changes from process to process, so their keys
 /// (and the capability sets) are sorted.
 ///
 /// The spec is written straight to JSON; only those members are read back and rewritten
-/// ([`sort_member`]). Going through a `serde_json::Value` of the whole spec, which sorts every
+/// (`sort_member`). Going through a `serde_json::Value` of the whole spec, which sorts every
 /// object, took 0.2 ms of a `run`: each of the seccomp filter's 400 names became a value.
 pub fn config_json(spec: &Spec) -> Result<Vec<u8>> {
     let err = |e: serde_json::Error| Error::Spec {

@@ -88,7 +88,7 @@ pub struct Options {
     /// Set an environment variable (repeatable), replacing the image's value.
     #[arg(long = "env", short = 'e', value_name = "KEY=VALUE", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
-    /// Bind-mount a host path: SRC:DEST[:ro] (repeatable).
+    /// Bind-mount a host path: `SRC:DEST[:ro]` (repeatable).
     #[arg(long = "bind", value_name = "SRC:DEST[:ro]", value_parser = bind_parser())]
     pub binds: Vec<BindMount>,
     /// Allocate a terminal (stdin must be one).

@@ -110,7 +110,7 @@ pub enum Error {
 
     /// A mount destination (or the working directory) is missing inside a host directory the
     /// caller bind-mounts: the engine provides missing targets only for the image (see
-    /// [`crate::skeleton`]) and never creates anything in a caller's host directory.
+    /// [`crate::layer`]) and never creates anything in a caller's host directory.
     #[error(
         "{destination} does not exist in the rootfs {rootfs} ({what}); the engine never creates it"
     )]

@@ -12,7 +12,7 @@
 //! lands in its own `upper`; the image and every other container never see it (kernel
 //! `Documentation/filesystems/overlayfs.rst`). The engine itself writes into `upper` before the
 //! container starts, while preparing the bundle without privileges and without mounting anything
-//! ([`plan`], [`write`]):
+//! ([`plan`], [`write()`]):
 //!
 //! - `/etc/passwd` and `/etc/group`, generated, so that `useradd` and other tools that rename
 //!   over them work (a bind-mounted file cannot be replaced: EBUSY);

@@ -1,4 +1,4 @@
-//! Run a prepared bundle under runc, in the namespaces that hold its layer (see [`launch`]).
+//! Run a prepared bundle under runc, in the namespaces that hold its layer (see `runtime::launch`).
 //!
 //! `runc run` runs in the foreground with the caller's stdout and stderr, stdin from /dev/null
 //! unless the process has a terminal or the caller asks for its own ([`Runtime::with_stdin`]),

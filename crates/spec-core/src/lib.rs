@@ -6,7 +6,7 @@
 //! - [`parse`]: the book's ```` ```requirement ```` blocks → a [`Registry`];
 //! - [`links`]: `#[implements]` / `#[verifies]` attributes in the code → [`Links`];
 //! - [`evidence`]: the test runner's real report → [`Evidence`];
-//! - [`check`]: registry × links × evidence → a [`Report`] with a [`Status`] per requirement
+//! - [`check()`]: registry × links × evidence → a [`Report`] with a [`Status`] per requirement
 //!   and every [`Problem`];
 //! - [`diff`] and [`history`]: what changed between two versions, and from release to release.
 #![warn(missing_docs)]
