@@ -56,7 +56,7 @@ fn debootstrap() -> PathBuf {
 }
 
 /// The Debian minbase rootfs, built on first use: `debootstrap --variant=minbase bookworm`
-/// with [`DEBIAN_EXTRA_PACKAGES`] from the host's Debian mirror into `<workspace>/target/debian-rootfs/rootfs`, complete once
+/// with `DEBIAN_EXTRA_PACKAGES` from the host's Debian mirror into `<workspace>/target/debian-rootfs/rootfs`, complete once
 /// the marker `<workspace>/target/debian-rootfs/complete` exists (an interrupted build is
 /// redone). An exclusive lock on `<workspace>/target/debian-rootfs/lock` makes parallel test
 /// processes wait for one build. The directories down to the rootfs are made traversable
