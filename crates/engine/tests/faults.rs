@@ -317,7 +317,8 @@ fn state_root_out_of_inodes_rootless() {
 // ---------------------------------------------------------------------------------------------
 // The runtime missing, crashing, killed, hanging.
 
-/// A fake runtime: `run` does `script` (after creating the file `started`); every other
+/// A fake runtime: `run` does `script` (after creating the file `started`, unless the script does
+/// that itself, `touch "$started"`, once it is ready to be signalled); every other
 /// command (`state`, `kill`, `delete`, `list`) fails at once, as for a container runc does
 /// not know.
 fn fake_runtime(rootfs: &Rootfs, script: &str) -> (PathBuf, PathBuf) {
@@ -342,9 +343,16 @@ fn fake_runtime(rootfs: &Rootfs, script: &str) -> (PathBuf, PathBuf) {
                esac\n\
              done\n\
              [ \"$1\" = run ] || exit 1\n\
-             touch {started}\n\
+             started='{started}'\n\
+             {ready}\n\
              {script}\n",
-            started = started.display()
+            started = started.display(),
+            // A script that must be ready before it is signalled (a trap set) says so itself.
+            ready = if script.contains("$started") {
+                ""
+            } else {
+                "touch \"$started\""
+            },
         ),
     )
     .unwrap();
@@ -445,8 +453,13 @@ fn runtime_stops_with_the_largest_timeout(mode: Mode) {
 }
 
 fn runtime_hangs_ignoring_sigterm(mode: Mode) {
-    // `sleep 1` in a loop: the shell ignores SIGTERM and outlives its children.
-    let out = runtime_fault(mode, Some("trap '' TERM\nwhile :; do sleep 1; done"), true);
+    // `sleep 1` in a loop: the shell ignores SIGTERM and outlives its children. Started only
+    // once the trap is set: a SIGTERM forwarded before it would end the shell (143).
+    let out = runtime_fault(
+        mode,
+        Some("trap '' TERM\ntouch \"$started\"\nwhile :; do sleep 1; done"),
+        true,
+    );
     assert_eq!(out.code, 137, "{out:#?}");
 }
 
