@@ -618,8 +618,9 @@ fn sort_member(json: &mut Vec<u8>, path: &[&str], hashed: Hashed) -> serde_json:
     }
     let text = match hashed {
         Hashed::Keys => {
-            let map: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_slice(&json[from..to])?;
+            // A BTreeMap, not serde_json's Map, which keeps insertion order when any crate in
+            // the build turns on serde_json's `preserve_order`.
+            let map: BTreeMap<String, serde_json::Value> = serde_json::from_slice(&json[from..to])?;
             serde_json::to_string_pretty(&map)?
         }
         Hashed::Sets => {
