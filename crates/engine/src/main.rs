@@ -651,13 +651,13 @@ fn parse() -> Result<Cli, ExitCode> {
     })
 }
 
-/// `run`'s arguments parsed against `run`'s own flags alone, when `args` (the whole command line)
-/// is a `run` that parses: clap builds every command's flags before it parses any, and `run`,
-/// which starts every container, then spends a third of its parsing (0.1 ms, measured with
-/// wall-clock marks in an instrumented build) on nine commands it does not use. `None` sends everything
-/// else, help, version and usage errors included, through the whole command line, whose
-/// messages stay the only ones users see: a `run` that parses here parses the same there (the
-/// same derived flags, and the top-level command adds none that `run` inherits).
+/// `run`'s arguments parsed against `run`'s own flags alone, when `args` (the whole command
+/// line) is a `run` that parses: clap builds every command's flags before it parses any, and
+/// `run`, which starts every container, then spends a third of its parsing (0.1 ms, measured
+/// with wall-clock marks in an instrumented build) on nine commands it does not use. `None`
+/// sends everything else, help, version and usage errors included, through the whole command
+/// line, whose messages stay the only ones users see: a `run` that parses here parses the same
+/// there (the same derived flags, and the top-level command adds none that `run` inherits).
 fn parse_run(args: &[OsString]) -> Option<RunArgs> {
     use clap::FromArgMatches;
     if args.get(1).is_none_or(|a| a != "run") {

@@ -497,18 +497,25 @@ mod linux {
                 existing: Vec::new(),
                 missing: Vec::new(),
             };
-            walk.existing.push(self.walked("/", || {
-                let top = self
-                    .resolve("/", true)?
-                    .ok_or_else(|| bad("no root".into()))?;
-                let st = Self::stat("/", &top)?;
-                Ok(PathEntry {
-                    path: "/".into(),
-                    kind: kind_of(&st),
-                    mode: st.st_mode & 0o7777,
-                    owner: (st.st_uid, st.st_gid),
-                })
-            })?);
+            let top = match self.walked_before("/") {
+                Some(top) => top,
+                None => {
+                    let top = self
+                        .resolve("/", true)?
+                        .ok_or_else(|| bad("no root".into()))?;
+                    let st = Self::stat("/", &top)?;
+                    self.remember(
+                        "/",
+                        PathEntry {
+                            path: "/".into(),
+                            kind: kind_of(&st),
+                            mode: st.st_mode & 0o7777,
+                            owner: (st.st_uid, st.st_gid),
+                        },
+                    )
+                }
+            };
+            walk.existing.push(top);
             for (i, name) in names.iter().enumerate() {
                 let here = walk.resolved();
                 let parent_kind = walk.existing.last().map(|e| e.kind);
@@ -528,14 +535,15 @@ mod linux {
                     Ok(h) => {
                         let st = Self::stat(path, &h)?;
                         let canonical = self.in_root_path(path, &h)?;
-                        walk.existing.push(self.walked(&candidate, || {
-                            Ok(PathEntry {
+                        walk.existing.push(self.remember(
+                            &candidate,
+                            PathEntry {
                                 path: canonical,
                                 kind: kind_of(&st),
                                 mode: st.st_mode & 0o7777,
                                 owner: (st.st_uid, st.st_gid),
-                            })
-                        })?);
+                            },
+                        ));
                     }
                     Err(e) => match e.kind() {
                         pathrs::error::ErrorKind::OsError(Some(nix::libc::ENOENT)) => {
@@ -567,19 +575,11 @@ mod linux {
             walked.get(candidate).cloned()
         }
 
-        /// The entry at `candidate`: an earlier walk's, else `find`'s, remembered.
-        fn walked(
-            &self,
-            candidate: &str,
-            find: impl FnOnce() -> Result<PathEntry>,
-        ) -> Result<PathEntry> {
-            if let Some(entry) = self.walked_before(candidate) {
-                return Ok(entry);
-            }
-            let entry = find()?;
+        /// Remember what a walk found at `candidate`, and return it.
+        fn remember(&self, candidate: &str, entry: PathEntry) -> PathEntry {
             let mut walked = self.walked.lock().unwrap_or_else(|e| e.into_inner());
             walked.insert(candidate.to_owned(), entry.clone());
-            Ok(entry)
+            entry
         }
 
         /// The path inside the root of an open handle (from the kernel's own record of it).

@@ -285,7 +285,7 @@ pub fn check_private_dir(path: &Path) -> Result<bool> {
 /// [`ensure_private_dir`] (`create`) or [`check_private_dir`]: whether `path` exists.
 #[cfg(target_os = "linux")]
 fn private_dir(path: &Path, create: bool) -> Result<bool> {
-    Ok(walk_private(path, create)?.is_some())
+    Ok(walk_private(path, create, euid())?.is_some())
 }
 
 /// [`ensure_private_dir`] of `path`, then of each of `children` (a name below it, and whether to
@@ -294,7 +294,8 @@ fn private_dir(path: &Path, create: bool) -> Result<bool> {
 #[cfg(target_os = "linux")]
 fn ensure_private_dirs(path: &Path, children: &[(&str, bool)]) -> Result<()> {
     let path = absolute(path)?;
-    let Some((dir, st)) = walk_private(&path, true)? else {
+    let uid = euid();
+    let Some((dir, st)) = walk_private(&path, true, uid)? else {
         return Err(Error::io(
             &path,
             "create",
@@ -302,24 +303,41 @@ fn ensure_private_dirs(path: &Path, children: &[(&str, bool)]) -> Result<()> {
         ));
     };
     for (name, create) in children {
-        step_private(&dir, &st, &path.join(name), name.as_ref(), *create, true)?;
+        step_private(
+            &dir,
+            &st,
+            &path.join(name),
+            name.as_ref(),
+            *create,
+            true,
+            uid,
+        )?;
     }
     Ok(())
 }
 
-/// Walk `path` from `/` (see [`ensure_private_dir`]): the open directory and its status, or
-/// `None` when it (or a directory on the way) does not exist and `create` is false.
+/// How the state root's directories are opened: as handles, never through a symlink.
+#[cfg(target_os = "linux")]
+fn dir_handle_flags() -> nix::fcntl::OFlag {
+    use nix::fcntl::OFlag;
+    OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC
+}
+
+/// Walk `path` from `/` (see [`ensure_private_dir`]) for the user `uid`: the open directory
+/// and its status, or `None` when it (or a directory on the way) does not exist and `create`
+/// is false.
 #[cfg(target_os = "linux")]
 fn walk_private(
     path: &Path,
     create: bool,
+    uid: u32,
 ) -> Result<Option<(std::os::fd::OwnedFd, nix::sys::stat::FileStat)>> {
-    use nix::fcntl::{OFlag, open};
+    use nix::fcntl::open;
     use nix::sys::stat::{Mode, fstat};
 
     let path = absolute(path)?;
-    let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-    let mut dir = open("/", flags, Mode::empty()).map_err(|e| Error::io("/", "open", e.into()))?;
+    let mut dir = open("/", dir_handle_flags(), Mode::empty())
+        .map_err(|e| Error::io("/", "open", e.into()))?;
     let mut here = PathBuf::from("/");
     let mut parent = fstat(&dir).map_err(|e| Error::io("/", "stat", e.into()))?;
     let names: Vec<_> = path
@@ -332,7 +350,7 @@ fn walk_private(
     for (i, name) in names.iter().enumerate() {
         here.push(name);
         let last = i + 1 == names.len();
-        match step_private(&dir, &parent, &here, name, create, last)? {
+        match step_private(&dir, &parent, &here, name, create, last, uid)? {
             Some((fd, st)) => (dir, parent) = (fd, st),
             None => return Ok(None),
         }
@@ -343,7 +361,8 @@ fn walk_private(
 /// One directory of [`walk_private`]: `name` in `dir` (whose status is `parent`), at `here`,
 /// opened without following a symlink (created mode 0700 when missing and `create`) and checked:
 /// `dir` not writable by other users unless sticky, `name` owned by root or the engine's user,
-/// and, when it is the `last` one, by the engine's user and not writable by group or others.
+/// and, when it is the `last` one, by the engine's user (`uid`) and not writable by group or
+/// others.
 #[cfg(target_os = "linux")]
 fn step_private(
     dir: &std::os::fd::OwnedFd,
@@ -352,17 +371,17 @@ fn step_private(
     name: &std::ffi::OsStr,
     create: bool,
     last: bool,
+    uid: u32,
 ) -> Result<Option<(std::os::fd::OwnedFd, nix::sys::stat::FileStat)>> {
     use nix::errno::Errno;
-    use nix::fcntl::{OFlag, openat};
+    use nix::fcntl::openat;
     use nix::sys::stat::{Mode, fstat, mkdirat};
 
-    let uid = euid();
     let refuse = |dir: &Path, reason: String| Error::UnsafeStateDir {
         path: dir.to_owned(),
         reason,
     };
-    let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let flags = dir_handle_flags();
     if parent.st_mode & 0o022 != 0 && parent.st_mode & 0o1000 == 0 {
         return Err(refuse(
             here.parent().unwrap_or(Path::new("/")),

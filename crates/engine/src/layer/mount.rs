@@ -198,9 +198,7 @@ fn refuse_volatile_for_another_owner(bundle: &OwnedFd, bundle_dir: &Path) -> Res
 impl LayerMount {
     /// Open the layer of the bundle at `bundle_dir` (written by [`crate::prepare`]).
     pub fn open(bundle_dir: &Path) -> Result<LayerMount> {
-        let bundle_dir = crate::state::absolute(bundle_dir)?;
-        let info = BundleInfo::read(&bundle_dir)?;
-        Self::open_with(&bundle_dir, &info)
+        Self::open_with(bundle_dir, &BundleInfo::read(bundle_dir)?)
     }
 
     /// [`LayerMount::open`] with the bundle's `locald-bundle.json` already read (a
