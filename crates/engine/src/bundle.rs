@@ -645,9 +645,11 @@ fn write_file_named(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
 
 #[cfg(target_os = "linux")]
 fn rename_noreplace(from: &Path, to: &Path) -> Result<()> {
-    use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
-    renameat2(AT_FDCWD, from, AT_FDCWD, to, RenameFlags::RENAME_NOREPLACE).map_err(|e| {
-        if e == nix::errno::Errno::EEXIST {
+    // rustix's, not nix's: nix offers renameat2 on glibc targets alone, and the engine also
+    // builds for musl.
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE).map_err(|e| {
+        if e == rustix::io::Errno::EXIST {
             Error::StateDirExists {
                 path: to.to_owned(),
             }
