@@ -671,8 +671,8 @@ fn parse_run(args: &[OsString]) -> Option<RunArgs> {
 
 /// dlmalloc, where the engine is built for musl as it ships: musl's own malloc (mallocng) was a
 /// fifth of the engine's user time on `run`, with an `mmap` or `munmap` for many of its
-/// allocations; with dlmalloc, `run` spends 0.5 ms less than the glibc build it replaced (see
-/// the README's Decisions). glibc builds keep glibc's malloc.
+/// allocations; with dlmalloc, `run` spends 0.43 ms less than the glibc build it replaced
+/// (see the README's Decisions). glibc builds keep glibc's malloc.
 #[cfg(target_env = "musl")]
 #[global_allocator]
 static ALLOC: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
