@@ -4,7 +4,7 @@
 //!
 //! The output is a table of plain values: every name a `&'static str`, every enum as the
 //! string the profile spells (`SCMP_ACT_ALLOW`), read into oci-spec's types by
-//! `security::seccomp::Profile::docker_default_ref`. A key this script does not know fails
+//! `security::seccomp::docker_default::profile`. A key this script does not know fails
 //! the build, as `Profile`'s `deny_unknown_fields` fails a caller's profile; the test
 //! `the_default_profile_parses_as_a_callers_would` holds the table to what parsing the JSON
 //! gives.

@@ -256,6 +256,16 @@ mod linux {
         }
     }
 
+    /// What a walk records of the file at `path` (in the root) with status `st`.
+    fn entry_of(path: String, st: &FileStat) -> PathEntry {
+        PathEntry {
+            path,
+            kind: kind_of(st),
+            mode: st.st_mode & 0o7777,
+            owner: (st.st_uid, st.st_gid),
+        }
+    }
+
     /// `Ok(None)` when the path (or one of its parents) does not exist.
     fn missing_or(path: &str, err: pathrs::error::Error) -> Result<Option<pathrs::Handle>> {
         match err.kind() {
@@ -503,16 +513,7 @@ mod linux {
                     let top = self
                         .resolve("/", true)?
                         .ok_or_else(|| bad("no root".into()))?;
-                    let st = Self::stat("/", &top)?;
-                    self.remember(
-                        "/",
-                        PathEntry {
-                            path: "/".into(),
-                            kind: kind_of(&st),
-                            mode: st.st_mode & 0o7777,
-                            owner: (st.st_uid, st.st_gid),
-                        },
-                    )
+                    self.remember("/", entry_of("/".into(), &Self::stat("/", &top)?))
                 }
             };
             walk.existing.push(top);
@@ -535,15 +536,8 @@ mod linux {
                     Ok(h) => {
                         let st = Self::stat(path, &h)?;
                         let canonical = self.in_root_path(path, &h)?;
-                        walk.existing.push(self.remember(
-                            &candidate,
-                            PathEntry {
-                                path: canonical,
-                                kind: kind_of(&st),
-                                mode: st.st_mode & 0o7777,
-                                owner: (st.st_uid, st.st_gid),
-                            },
-                        ));
+                        walk.existing
+                            .push(self.remember(&candidate, entry_of(canonical, &st)));
                     }
                     Err(e) => match e.kind() {
                         pathrs::error::ErrorKind::OsError(Some(nix::libc::ENOENT)) => {

@@ -288,16 +288,15 @@ fn private_dir(path: &Path, create: bool) -> Result<bool> {
     Ok(walk_private(path, create, euid())?.is_some())
 }
 
-/// [`ensure_private_dir`] of `path`, then of each of `children` (a name below it, and whether to
-/// create it or only check it when it exists), each child checked from `path`'s descriptor
-/// instead of by a walk from `/` of its own.
+/// [`ensure_private_dir`] of `path` (absolute), then of each of `children` (a name below it, and
+/// whether to create it or only check it when it exists), each child checked from `path`'s
+/// descriptor instead of by a walk from `/` of its own.
 #[cfg(target_os = "linux")]
 fn ensure_private_dirs(path: &Path, children: &[(&str, bool)]) -> Result<()> {
-    let path = absolute(path)?;
     let uid = euid();
-    let Some((dir, st)) = walk_private(&path, true, uid)? else {
+    let Some((dir, st)) = walk_private(path, true, uid)? else {
         return Err(Error::io(
-            &path,
+            path,
             "create",
             std::io::ErrorKind::NotFound.into(),
         ));
