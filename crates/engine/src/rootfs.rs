@@ -406,10 +406,10 @@ mod linux {
             }
         }
 
-        fn entry(&self, path: &str, name: &str, st: &FileStat) -> Result<ImageEntry> {
+        fn entry(path: &str, name: &str, handle: impl AsFd, st: &FileStat) -> Result<ImageEntry> {
             let kind = kind_of(st);
             let link = match kind {
-                FileKind::Symlink => Some(self.readlink(path)?),
+                FileKind::Symlink => Some(Self::readlink(path, handle)?),
                 _ => None,
             };
             Ok(ImageEntry {
@@ -421,12 +421,16 @@ mod linux {
             })
         }
 
-        fn readlink(&self, path: &str) -> Result<String> {
-            let target = self.root.readlink(path).map_err(|e| Error::ImageFile {
+        /// The target of the symlink `handle` (resolved inside the root, not followed) holds:
+        /// `readlinkat(handle, "")`, read into a buffer on the heap. `Root::readlink` would
+        /// resolve the path a second time and read into a 128 KB array on the stack, whose
+        /// probe faulted in 32 stack pages on every first lookup of a run (#14).
+        fn readlink(path: &str, handle: impl AsFd) -> Result<String> {
+            let target = readlinkat(handle.as_fd(), "").map_err(|e| Error::ImageFile {
                 path: path.to_owned(),
-                reason: format!("readlink: {}", super::path_error(&e)),
+                reason: format!("readlink: {e}"),
             })?;
-            utf8(path, target.into_os_string())
+            utf8(path, target)
         }
 
         /// The entry at `path` inside the root, its last component not followed (a symlink is
@@ -437,7 +441,7 @@ mod linux {
             };
             let st = Self::stat(path, &h)?;
             let name = path.rsplit('/').find(|c| !c.is_empty()).unwrap_or("/");
-            self.entry(path, name, &st).map(Some)
+            Self::entry(path, name, &h, &st).map(Some)
         }
 
         /// The entries of the directory at `path` inside the root (symlinks inside the root
