@@ -36,6 +36,8 @@ use crate::stopping;
 mod launch;
 #[cfg(all(target_os = "linux", feature = "libcontainer"))]
 pub mod libcontainer;
+#[cfg(feature = "runc")]
+mod spawn;
 #[cfg(all(target_os = "linux", feature = "runc"))]
 pub(crate) use launch::in_user_namespace;
 mod log;
@@ -183,7 +185,7 @@ impl Runtime {
             .and_then(|p| p.terminal())
             .unwrap_or(false);
         let mut log = log::RuntimeLog::new()?;
-        let mut cmd = Command::new(&self.binary);
+        let mut cmd = spawn::Command::new(&self.binary);
         cmd.arg("--root").arg(&root).args(log.args()).arg("run");
         // The engine's lifeline (`launch::Launch::prepare`): for a container that is to stop
         // with the engine, as with the parent-death signal, and only for an init that takes
@@ -195,23 +197,21 @@ impl Runtime {
         cmd.arg("--bundle").arg(&bundle.state_dir).arg(&bundle.id);
         if !tty {
             if !self.inherit_stdin {
-                cmd.stdin(Stdio::null());
+                cmd.stdin_null();
             }
-            #[cfg(unix)]
-            std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+            cmd.process_group();
         }
         let stop_signal = bundle.info.stop_signal;
         #[cfg(target_os = "linux")]
         let log_fd = log.raw_fd();
-        // SAFETY: fcntl(2) and pthread_sigmask(3) (`unblock_all_signals`): async-signal-safe.
+        // SAFETY: fcntl(2): async-signal-safe. The child's signal mask is emptied by `spawn`.
         #[cfg(target_os = "linux")]
         unsafe {
-            std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+            cmd.pre_exec(move || {
                 if nix::libc::fcntl(log_fd, nix::libc::F_SETFD, 0) != 0 {
-                    return Err(std::io::Error::last_os_error());
+                    return Err(spawn::Failed::last("pass the runtime's log"));
                 }
-                // The runtime starts with no signal blocked (a mask survives fork and execve).
-                crate::stopping::unblock_all_signals()
+                Ok(())
             });
         }
         #[cfg(target_os = "linux")]
@@ -429,7 +429,7 @@ impl Runtime {
 #[derive(Debug)]
 pub struct Running<'a> {
     runtime: &'a Runtime,
-    child: Option<std::process::Child>,
+    child: Option<spawn::Child>,
     state_root: PathBuf,
     id: String,
     stop_signal: i32,
@@ -492,7 +492,7 @@ impl Stopper {
 impl Running<'_> {
     /// The pid of the `runc run` process.
     pub fn pid(&self) -> u32 {
-        self.child.as_ref().map_or(0, std::process::Child::id)
+        self.child.as_ref().map_or(0, spawn::Child::id)
     }
 
     /// Send signal `sig` to runc, which forwards it to the container's init process.
@@ -597,7 +597,7 @@ impl Running<'_> {
 /// signals go through `runc kill`.
 #[cfg(feature = "runc")]
 struct RuncRun<'a> {
-    child: &'a mut std::process::Child,
+    child: &'a mut spawn::Child,
     stopper: &'a Stopper,
 }
 

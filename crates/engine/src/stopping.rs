@@ -38,19 +38,6 @@ pub const SIGTERM: i32 = 15;
 /// SIGKILL.
 pub const SIGKILL: i32 = 9;
 
-/// Clear the calling thread's signal mask. For the runtime's child between fork and exec
-/// (only async-signal-safe calls): std passes the caller's mask on, and the command line
-/// blocks the signals it forwards to read them from a signalfd, so without this the runtime
-/// would start with them blocked.
-#[cfg(all(target_os = "linux", feature = "runc"))]
-#[implements("stopping.runtime-signals")]
-pub(crate) fn unblock_all_signals() -> std::io::Result<()> {
-    // pthread_sigmask(3) on an empty set built on the stack: async-signal-safe.
-    nix::sys::signal::SigSet::empty()
-        .thread_set_mask()
-        .map_err(std::io::Error::from)
-}
-
 /// The first and last real-time signals as glibc's `SIGRTMIN` and `SIGRTMAX` report them on
 /// Linux (glibc reserves the kernel's 32 and 33 for itself).
 const RTMIN: i32 = 34;

@@ -8,8 +8,9 @@
 //! by handles from the old one ("failed to clone upperpath"): so there each directory is opened
 //! again by its path, checked to be the very inode opened before (device and inode number), and
 //! put in place of the old handle's descriptor number, and the overlay is given those as
-//! `/proc/self/fd/N`. Every step is a plain system call on prepared data, safe to run in a
-//! child process between fork and exec.
+//! `/proc/self/fd/N`. Every step is a plain system call on prepared data, allocating nothing:
+//! safe to run in a child process between fork (or a clone that shares the caller's memory)
+//! and exec.
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -63,9 +64,10 @@ impl Dir {
             let mut st: libc::stat = std::mem::zeroed();
             if libc::fstat(fd, &mut st) != 0 || st.st_dev != self.dev || st.st_ino != self.ino {
                 libc::close(fd);
-                return Err(std::io::Error::other(
-                    "a layer directory changed between the check and the mount",
-                ));
+                // A layer directory changed between the check and the mount. An error number,
+                // not a message: the runtime's child, which shares the engine's memory, must
+                // not allocate (`runtime::spawn`).
+                return Err(std::io::Error::from_raw_os_error(libc::ESTALE));
             }
             let target = self.fd.as_raw_fd();
             if libc::dup3(fd, target, libc::O_CLOEXEC) < 0 {
@@ -273,7 +275,8 @@ impl LayerMount {
 
     /// Mount the overlay now, in the calling process's mount namespace (see the module
     /// documentation). Only system calls on data prepared by [`LayerMount::open`]:
-    /// async-signal-safe, so it may run between `fork` and `exec` (`CommandExt::pre_exec`).
+    /// async-signal-safe and allocating nothing, so it may run between `fork` and `exec`
+    /// (`CommandExt::pre_exec`), or in a child that shares the caller's memory.
     pub fn mount_now(&self) -> std::io::Result<()> {
         for d in &self.dirs {
             d.reopen_here()?;

@@ -1,7 +1,7 @@
 //! Starting the runtime where the container's layer is mounted.
 //!
-//! The runtime process is started as a child that, between fork and exec, moves into the
-//! namespaces that hold the layer and mounts it (`CommandExt::pre_exec`, so only
+//! The runtime process is started as a child that, between its clone and exec, moves into the
+//! namespaces that hold the layer and mounts it (steps of `spawn::Command`, so only
 //! async-signal-safe system calls run there):
 //!
 //! - as root: a mount namespace of its own (`/` a recursive slave, so nothing propagates back
@@ -27,8 +27,6 @@
 
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
-use std::process::Command;
 
 use locald_spec_macros::implements;
 
@@ -37,6 +35,12 @@ use crate::error::{Error, Result};
 use crate::layer::LayerMount;
 use crate::options::IdMapping;
 use crate::spec::LIFELINE_FD;
+
+use super::spawn::{Command, Failed};
+
+/// What a failed `make_rslave` and `mount_now` report.
+const RSLAVE: &str = "make / a recursive slave";
+const MOUNT: &str = "mount the layer";
 
 /// What the runtime's child must do before it executes the runtime.
 pub(crate) struct Launch {
@@ -139,20 +143,20 @@ impl Launch {
             (None, None)
         };
         let lifeline_r_fd = lifeline_r.as_ref().map(AsRawFd::as_raw_fd);
-        let finish = move || -> std::io::Result<()> {
+        let finish = move || -> std::result::Result<(), Failed> {
             if pdeath != 0 {
                 // SAFETY: plain system calls. Checked after: the engine may already be gone.
                 unsafe { nix::libc::prctl(nix::libc::PR_SET_PDEATHSIG, pdeath as u64) };
                 if unsafe { nix::libc::getppid() } != ppid {
-                    return Err(std::io::Error::other("the engine exited"));
+                    return Err(Failed {
+                        what: "the engine exited",
+                        errno: 0,
+                    });
                 }
             }
             // Last: the descriptor it lands on may have been one of the pipes used above (the
             // runtime's log never is, see `log::RuntimeLog::new`). dup2 clears close-on-exec on
             // the copy; a read end that already is descriptor 3 keeps it, so clear it there.
-            // Were descriptor 3 std's own pipe for reporting a failed exec (made by `spawn` when
-            // 3 is free, so never while the read end holds it), a failed exec of the runtime
-            // would go unexplained; its path was checked when it was found.
             // SAFETY: plain system calls on descriptors this child owns.
             let kept = unsafe {
                 match lifeline_r_fd {
@@ -162,7 +166,7 @@ impl Launch {
                 }
             };
             if kept == -1 {
-                return Err(std::io::Error::last_os_error());
+                return Err(Failed::last("pass the lifeline"));
             }
             Ok(())
         };
@@ -181,9 +185,9 @@ impl Launch {
                 // SAFETY: the closure makes only async-signal-safe system calls.
                 unsafe {
                     cmd.pre_exec(move || {
-                        unshare(nix::libc::CLONE_NEWNS)?;
-                        crate::layer::mount::make_rslave()?;
-                        layer.mount_now()?;
+                        unshare(nix::libc::CLONE_NEWNS).map_err(Failed::os("unshare"))?;
+                        crate::layer::mount::make_rslave().map_err(Failed::os(RSLAVE))?;
+                        layer.mount_now().map_err(Failed::os(MOUNT))?;
                         finish()
                     });
                 }
@@ -201,21 +205,24 @@ impl Launch {
                 // SAFETY: the closure makes only async-signal-safe system calls.
                 unsafe {
                     cmd.pre_exec(move || {
-                        // The engine's ends, inherited by the fork: with its copy of the write
+                        // The engine's ends, inherited by the clone: with its copy of the write
                         // end held here, the read below would never see the engine die (a
                         // SIGKILLed engine left this child waiting forever).
                         nix::libc::close(ready_r_fd);
                         nix::libc::close(go_w_fd);
-                        unshare(nix::libc::CLONE_NEWUSER | nix::libc::CLONE_NEWNS)?;
+                        unshare(nix::libc::CLONE_NEWUSER | nix::libc::CLONE_NEWNS)
+                            .map_err(Failed::os("unshare"))?;
                         let pid = nix::libc::getpid();
-                        raw_write(ready_w_fd, &pid.to_ne_bytes())?;
-                        if !raw_read_byte(go_r_fd)? {
-                            return Err(std::io::Error::other(
-                                "the engine could not map the user namespace",
-                            ));
+                        raw_write(ready_w_fd, &pid.to_ne_bytes())
+                            .map_err(Failed::os("signal the id mapper"))?;
+                        if !raw_read_byte(go_r_fd).map_err(Failed::os("wait for the id maps"))? {
+                            return Err(Failed {
+                                what: "the engine could not map the user namespace",
+                                errno: 0,
+                            });
                         }
-                        crate::layer::mount::make_rslave()?;
-                        layer.mount_now()?;
+                        crate::layer::mount::make_rslave().map_err(Failed::os(RSLAVE))?;
+                        layer.mount_now().map_err(Failed::os(MOUNT))?;
                         finish()
                     });
                 }
