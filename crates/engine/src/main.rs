@@ -468,8 +468,8 @@ fn run_forwarding_signals(
         set.add(sig);
     }
     // Blocked before the runtime starts, so that none arriving meanwhile is lost: they wait for
-    // the signalfd. The runtime's child unblocks them before its exec (`Runtime::spawn`: std
-    // passes the mask on). No other thread could take SIGCHLD and leave the loop below
+    // the signalfd. The runtime's child unblocks them before its exec (`runtime::spawn`: a
+    // child inherits the mask). No other thread could take SIGCHLD and leave the loop below
     // waiting: the engine has none here, and the id mapper that `spawn` may start inherits
     // this mask and is joined in it; and SIGCHLD is at its default action (`restore_signals`),
     // not ignored, which would reap runc without a signal.
@@ -612,7 +612,8 @@ fn run_forwarding_signals(
 /// - SIGPIPE, which the Rust runtime ignores: a reader that goes away (`locald-engine explain |
 ///   head -1`) then ends the engine quietly, as it ends `cat`, instead of a panic on the failed
 ///   write (what `locald_spec_core::sigpipe` does for locald-spec). The runtime and the
-///   container are unaffected: std resets SIGPIPE in children.
+///   container are unaffected: the runtime's child resets SIGPIPE (`runtime::spawn`), as std
+///   does in the children it starts.
 /// - SIGCHLD, which a parent may have left ignored (an ignored disposition survives execve(2)):
 ///   the kernel would then reap the runtime itself and send no SIGCHLD, which the wait for it
 ///   reads (signal(7), "Signal dispositions"; wait(2), NOTES on SIGCHLD set to SIG_IGN).

@@ -38,6 +38,110 @@ pub const SIGTERM: i32 = 15;
 /// SIGKILL.
 pub const SIGKILL: i32 = 9;
 
+/// The kernel's `struct sigaction` as `rt_sigaction(2)` takes it on x86_64 and arm64 (where
+/// others differ, only in the fields after the handler, which the child sets to zero).
+#[cfg(all(target_os = "linux", feature = "runc"))]
+#[repr(C)]
+struct KernelSigaction {
+    handler: usize,
+    flags: u64,
+    restorer: usize,
+    mask: u64,
+}
+
+/// `rt_sigprocmask(SIG_SETMASK, mask)`, the previous mask into `old`: the system call itself,
+/// which blocks the C library's reserved signals as well and takes no lock. Returns errno.
+/// The runtime's child clears its mask with it just before its exec (`runtime::spawn`): the
+/// engine blocks signals to read them from a signalfd, and a child inherits the mask.
+///
+/// # Safety
+/// A plain system call on locals.
+#[cfg(all(target_os = "linux", feature = "runc"))]
+#[implements("stopping.runtime-signals")]
+pub(crate) unsafe fn set_signal_mask(mask: u64, old: Option<&mut u64>) -> Result<(), i32> {
+    let old = old.map_or(std::ptr::null_mut(), |o| o as *mut u64);
+    // SAFETY: both pointers are valid for 8 bytes, or null.
+    let rc = unsafe {
+        nix::libc::syscall(
+            nix::libc::SYS_rt_sigprocmask,
+            nix::libc::SIG_SETMASK,
+            &raw const mask,
+            old,
+            8usize,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    }
+}
+
+/// Set every signal's action to its default in the runtime's child (`runtime::spawn`), but
+/// for those ignored: SIGPIPE too, which Rust's runtime ignores, as std's `Command` does for
+/// the programs it starts. No handler of the engine may run in a child that shares its memory.
+/// Returns errno.
+///
+/// `rt_sigaction(2)` directly, as musl's and glibc's posix_spawn children do: the C library's
+/// `sigaction` takes a lock for SIGABRT (musl's abort lock) in memory the child shares, and
+/// refuses the library's reserved signals, whose handlers would otherwise stay installed.
+///
+/// # Safety
+/// Plain system calls on locals; for a child between clone and exec.
+#[cfg(all(target_os = "linux", feature = "runc"))]
+#[implements("stopping.runtime-signals")]
+pub(crate) unsafe fn default_signal_actions() -> Result<(), i32> {
+    const SIG_DFL: usize = 0;
+    const SIG_IGN: usize = 1;
+    for sig in 1..=64 {
+        if sig == nix::libc::SIGKILL || sig == nix::libc::SIGSTOP {
+            continue;
+        }
+        let mut now = KernelSigaction {
+            handler: SIG_DFL,
+            flags: 0,
+            restorer: 0,
+            mask: 0,
+        };
+        // SAFETY: rt_sigaction(2) reading into a local of the kernel's layout.
+        let rc = unsafe {
+            nix::libc::syscall(
+                nix::libc::SYS_rt_sigaction,
+                sig,
+                std::ptr::null::<KernelSigaction>(),
+                &raw mut now,
+                8usize,
+            )
+        };
+        if rc != 0
+            || now.handler == SIG_DFL
+            || (now.handler == SIG_IGN && sig != nix::libc::SIGPIPE)
+        {
+            continue;
+        }
+        let default = KernelSigaction {
+            handler: SIG_DFL,
+            flags: 0,
+            restorer: 0,
+            mask: 0,
+        };
+        // SAFETY: rt_sigaction(2) from a local of the kernel's layout.
+        let rc = unsafe {
+            nix::libc::syscall(
+                nix::libc::SYS_rt_sigaction,
+                sig,
+                &raw const default,
+                std::ptr::null_mut::<KernelSigaction>(),
+                8usize,
+            )
+        };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
+        }
+    }
+    Ok(())
+}
+
 /// The first and last real-time signals as glibc's `SIGRTMIN` and `SIGRTMAX` report them on
 /// Linux (glibc reserves the kernel's 32 and 33 for itself).
 const RTMIN: i32 = 34;

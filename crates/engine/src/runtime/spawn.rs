@@ -35,8 +35,6 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 
 #[cfg(target_os = "linux")]
-use locald_spec_macros::implements;
-#[cfg(target_os = "linux")]
 use nix::libc;
 
 /// Why the child did not execute the runtime: what it was doing, and the system's error
@@ -156,8 +154,9 @@ impl Command {
     ///
     /// # Safety
     /// The step runs in a child that shares the engine's memory (see the module's
-    /// documentation): async-signal-safe system calls only, nothing allocated or freed,
-    /// nothing written but its own locals and what it captured for that purpose.
+    /// documentation): async-signal-safe system calls only, nothing allocated or freed, no
+    /// panic (a panic allocates and takes locks), nothing written but its own locals and what
+    /// it captured for that purpose. Every signal is blocked while it runs.
     pub(crate) unsafe fn pre_exec(
         &mut self,
         step: impl FnMut() -> Result<(), Failed> + Send + 'static,
@@ -197,7 +196,12 @@ impl Command {
         let program = self.program.as_ptr();
         let steps = &mut self.steps;
         let mut stack = Stack::new()?;
-        let mut failed: Option<Failed> = None;
+        // What the engine reports unless the child says otherwise: a child killed before its
+        // exec (by a signal, or its stack's guard page) never does.
+        let mut failed = Some(Failed {
+            what: "the child ended before it executed the program",
+            errno: 0,
+        });
         let report = &mut failed;
         let child = move || -> isize {
             // SAFETY: async-signal-safe system calls on data prepared above; see the module's
@@ -207,6 +211,13 @@ impl Command {
                     for step in steps.iter_mut() {
                         step()?;
                     }
+                    // Last, as posix_spawn does: the steps run with every signal blocked.
+                    // The runtime starts with none blocked (`stopping.runtime-signals`).
+                    crate::stopping::set_signal_mask(0, None).map_err(|e| Failed {
+                        what: "clear the signal mask",
+                        errno: e,
+                    })?;
+                    *report = None;
                     libc::execve(program, argv.as_ptr(), envp.as_ptr());
                     Err(Failed::last("execute"))
                 })
@@ -216,10 +227,13 @@ impl Command {
             }
             127
         };
-        // No handler of the engine may run in the child before it has reset them.
-        let mask = nix::sys::signal::SigSet::all()
-            .thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_SETMASK)
-            .map_err(io::Error::from)?;
+        // No handler of the engine may run in the child before it has reset them: every
+        // signal blocked, the C library's own too (the raw call, as its posix_spawn blocks
+        // them; its pthread_sigmask would leave them out).
+        let mut mask = 0u64;
+        // SAFETY: rt_sigprocmask(2) into a local.
+        unsafe { crate::stopping::set_signal_mask(!0, Some(&mut mask)) }
+            .map_err(io::Error::from_raw_os_error)?;
         // SAFETY: CLONE_VFORK suspends this thread until the child has executed the program
         // or exited, so `stack`, `failed` and everything the closure borrows outlive it; the
         // child does only what the module's documentation allows.
@@ -231,7 +245,8 @@ impl Command {
                 Some(libc::SIGCHLD),
             )
         };
-        let _ = mask.thread_set_mask();
+        // SAFETY: rt_sigprocmask(2), the mask saved above restored exactly.
+        let _ = unsafe { crate::stopping::set_signal_mask(mask, None) };
         drop(devnull);
         let pid = cloned.map_err(io::Error::from)?;
         let mut child = Child { pid, status: None };
@@ -266,41 +281,49 @@ impl Command {
 #[cfg(target_os = "linux")]
 struct Stack {
     base: std::ptr::NonNull<std::ffi::c_void>,
+    /// The whole mapping's length, and the guard's (one page) at its start.
+    len: usize,
+    guard: usize,
 }
 
 #[cfg(target_os = "linux")]
 impl Stack {
-    /// The whole mapping, the guard page included; the steps' frames are small.
-    const LEN: usize = 64 * 1024;
-    const GUARD: usize = 4096;
+    /// The usable part; the steps' frames are small.
+    const USABLE: usize = 64 * 1024;
 
     fn new() -> io::Result<Stack> {
         use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, mprotect};
-        let len = std::num::NonZeroUsize::new(Self::LEN).expect("non-zero");
+        let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+            .ok()
+            .flatten()
+            .and_then(|p| usize::try_from(p).ok())
+            .unwrap_or(4096);
+        let guard = page;
+        let len = Self::USABLE.div_ceil(page) * page + guard;
+        let size = std::num::NonZeroUsize::new(len).expect("non-zero");
         // SAFETY: a new private anonymous mapping, owned by the returned value.
         let base = unsafe {
             mmap_anonymous(
                 None,
-                len,
+                size,
                 ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
                 MapFlags::MAP_PRIVATE | MapFlags::MAP_STACK,
             )
         }
         .map_err(io::Error::from)?;
-        let stack = Stack { base };
+        let stack = Stack { base, len, guard };
         // SAFETY: the mapping's first page, which nothing references.
-        unsafe { mprotect(stack.base, Self::GUARD, ProtFlags::PROT_NONE) }
-            .map_err(io::Error::from)?;
+        unsafe { mprotect(stack.base, guard, ProtFlags::PROT_NONE) }.map_err(io::Error::from)?;
         Ok(stack)
     }
 
     /// The pages above the guard.
     fn usable(&mut self) -> &mut [u8] {
-        // SAFETY: readable and writable memory this value owns, LEN - GUARD bytes long.
+        // SAFETY: readable and writable memory this value owns, `len - guard` bytes long.
         unsafe {
             std::slice::from_raw_parts_mut(
-                self.base.as_ptr().cast::<u8>().add(Self::GUARD),
-                Self::LEN - Self::GUARD,
+                self.base.as_ptr().cast::<u8>().add(self.guard),
+                self.len - self.guard,
             )
         }
     }
@@ -310,48 +333,23 @@ impl Stack {
 impl Drop for Stack {
     fn drop(&mut self) {
         // SAFETY: the mapping made by `new`, no longer used once the child has executed.
-        let _ = unsafe { nix::sys::mman::munmap(self.base, Self::LEN) };
+        let _ = unsafe { nix::sys::mman::munmap(self.base, self.len) };
     }
 }
 
 /// The child's own state before the steps: default actions for the signals the engine
-/// handles (SIGPIPE too, which Rust's runtime ignores, as std's `Command` does), an empty
-/// signal mask, standard input, process group.
+/// handles ([`crate::stopping::default_signal_actions`]), standard input, process group.
+/// Signals stay blocked until just before the exec.
 ///
 /// # Safety
 /// Only in the child of [`Command::spawn`].
 #[cfg(target_os = "linux")]
-#[implements("stopping.runtime-signals")]
 unsafe fn child_setup(devnull: Option<i32>, process_group: bool) -> Result<(), Failed> {
-    for sig in 1..=64 {
-        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
-            continue;
-        }
-        // SAFETY: sigaction(2) on structures on this stack; numbers the C library reserves
-        // fail with EINVAL and are skipped.
-        unsafe {
-            let mut now: libc::sigaction = std::mem::zeroed();
-            if libc::sigaction(sig, std::ptr::null(), &mut now) != 0 {
-                continue;
-            }
-            let handler = now.sa_sigaction;
-            if handler == libc::SIG_DFL || (handler == libc::SIG_IGN && sig != libc::SIGPIPE) {
-                continue;
-            }
-            let mut default: libc::sigaction = std::mem::zeroed();
-            default.sa_sigaction = libc::SIG_DFL;
-            if libc::sigaction(sig, &default, std::ptr::null_mut()) != 0 {
-                return Err(Failed::last("reset a signal's action"));
-            }
-        }
-    }
-    // The runtime starts with no signal blocked (`stopping.runtime-signals`).
-    nix::sys::signal::SigSet::empty()
-        .thread_set_mask()
-        .map_err(|e| Failed {
-            what: "clear the signal mask",
-            errno: e as i32,
-        })?;
+    // SAFETY: in the child, as `default_signal_actions` requires.
+    unsafe { crate::stopping::default_signal_actions() }.map_err(|errno| Failed {
+        what: "reset a signal's action",
+        errno,
+    })?;
     if let Some(fd) = devnull {
         // dup2 clears close-on-exec on the copy, except on a descriptor copied onto itself.
         // SAFETY: plain system calls on descriptors this child owns.
@@ -494,6 +492,23 @@ mod tests {
     }
 
     #[test]
+    fn a_child_killed_before_its_exec_is_an_error_not_a_start() {
+        let mut cmd = Command::new("/bin/true");
+        // SAFETY: two plain system calls.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::kill(libc::getpid(), libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let e = cmd.spawn().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the child ended before it executed the program"
+        );
+    }
+
+    #[test]
     fn an_argument_with_a_nul_byte_is_refused_before_anything_starts() {
         let mut cmd = Command::new("/bin/true");
         cmd.arg("a\0b");
@@ -501,34 +516,50 @@ mod tests {
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
     }
 
-    #[test]
-    fn the_child_gets_dev_null_its_own_group_and_no_blocked_signal() {
+    /// What `program` prints about itself when started with stdin from /dev/null, in a group
+    /// of its own, while the caller blocks SIGUSR1 (standard output to a file, by a step),
+    /// and its pid.
+    fn own_view(program: &str, args: &[&str]) -> (String, u32) {
+        use std::os::fd::AsRawFd;
         let out = tempfile::NamedTempFile::new().unwrap();
-        let script = format!(
-            "exec >{}; readlink /proc/self/fd/0; cut -d' ' -f5 /proc/$$/stat; \
-             grep SigBlk /proc/$$/status; grep SigIgn /proc/$$/status",
-            out.path().display()
-        );
+        let fd = out.as_file().as_raw_fd();
         let mut blocked = nix::sys::signal::SigSet::empty();
         blocked.add(nix::sys::signal::Signal::SIGUSR1);
         let before = blocked
             .thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_BLOCK)
             .unwrap();
-        let mut cmd = Command::new("/bin/sh");
-        cmd.args(["-c", &script]).stdin_null().process_group();
+        let mut cmd = Command::new(program);
+        cmd.args(args).stdin_null().process_group();
+        // SAFETY: one plain system call.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::dup2(fd, 1) == -1 {
+                    return Err(Failed::last("dup2"));
+                }
+                Ok(())
+            });
+        }
         let mut child = cmd.spawn().unwrap();
         before.thread_set_mask().unwrap();
-        let pid = child.id();
         assert!(child.wait().unwrap().success());
-        let text = std::fs::read_to_string(out.path()).unwrap();
-        let mut lines = text.lines();
-        assert_eq!(lines.next(), Some("/dev/null"), "{text}");
-        assert_eq!(lines.next(), Some(pid.to_string().as_str()), "{text}");
-        assert_eq!(lines.next(), Some("SigBlk:\t0000000000000000"), "{text}");
+        (std::fs::read_to_string(out.path()).unwrap(), child.id())
+    }
+
+    #[test]
+    fn the_child_gets_dev_null_its_own_group_and_no_blocked_signal() {
+        let (stdin, _) = own_view("/bin/readlink", &["/proc/self/fd/0"]);
+        assert_eq!(stdin, "/dev/null\n");
+        // Field 5 of its own stat: its process group, led by itself.
+        let (stat, pid) = own_view("/usr/bin/cut", &["-d", " ", "-f5", "/proc/self/stat"]);
+        assert_eq!(stat.trim(), pid.to_string());
+        let (status, _) = own_view("/bin/grep", &["-E", "^Sig(Blk|Ign)", "/proc/self/status"]);
+        let field = |name: &str| {
+            let line = status.lines().find(|l| l.starts_with(name)).unwrap();
+            u64::from_str_radix(line.rsplit('\t').next().unwrap(), 16).unwrap()
+        };
+        assert_eq!(field("SigBlk:"), 0, "{status}");
         // SIGPIPE (13, bit 12), which Rust's runtime ignores, is back to its default.
-        let ign = lines.next().unwrap().trim_start_matches("SigIgn:\t");
-        let ign = u64::from_str_radix(ign, 16).unwrap();
-        assert_eq!(ign & (1 << 12), 0, "{text}");
+        assert_eq!(field("SigIgn:") & (1 << 12), 0, "{status}");
     }
 
     #[test]
