@@ -1,3 +1,4 @@
+//! Two jobs: the musl command line's link option (`pack_relative_relocations`), and
 //! Docker's default seccomp profile as Rust data (`$OUT_DIR/docker_default.rs`), so that a
 //! process that plans a container does not parse its 20 KB of JSON: that parse was a twentieth
 //! of a `locald-engine run`'s own time (measured with `perf`; see the README's Speed section).
@@ -18,12 +19,46 @@ const PROFILE: &str = "src/security/seccomp/docker-default.json";
 
 fn main() {
     println!("cargo::rerun-if-changed={PROFILE}");
+    pack_relative_relocations();
     let text = std::fs::read_to_string(PROFILE).unwrap_or_else(|e| panic!("{PROFILE}: {e}"));
     let profile: Map<String, Value> =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{PROFILE}: {e}"));
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     std::fs::write(out.join("docker_default.rs"), render(&profile))
         .expect("write docker_default.rs");
+}
+
+/// The command line's static-PIE musl build links its relative relocations packed
+/// (`-z pack-relative-relocs`, `DT_RELR`): the 14,500 it has fill 348 KB as `RELA` entries, which
+/// every start reads and applies, and 4.6 KB as `RELR`. Measured with `run --runtime NOOP`,
+/// 400 paired runs: −69 µs [−110, −23] a run, and a binary 344 KB smaller.
+///
+/// Only where the start code applies them: musl's static-PIE start reads `DT_RELR` since musl
+/// 1.2.4, which Rust's own `*-linux-musl` targets bundle since Rust 1.93 (1.2.5); a binary
+/// whose start code ignores them would crash at once. So: Rust's musl targets (vendor
+/// `unknown`, musl self-contained) built by a rustc from 1.93 on. A linker without the option
+/// (GNU ld before 2.38) warns and writes `RELA` as before.
+fn pack_relative_relocations() {
+    let var = |k: &str| std::env::var(k).unwrap_or_default();
+    let musl = var("CARGO_CFG_TARGET_OS") == "linux"
+        && var("CARGO_CFG_TARGET_ENV") == "musl"
+        && var("CARGO_CFG_TARGET_VENDOR") == "unknown"
+        && !var("CARGO_ENCODED_RUSTFLAGS").contains("link-self-contained=no");
+    if musl && rustc_minor().is_some_and(|minor| minor >= 93) {
+        println!("cargo::rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
+    }
+}
+
+/// The minor version of the rustc that builds the crate (`rustc 1.95.0 (...)`: 95).
+fn rustc_minor() -> Option<u32> {
+    let rustc = std::env::var_os("RUSTC")?;
+    let out = std::process::Command::new(rustc)
+        .arg("--version")
+        .output()
+        .ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    let version = text.split_whitespace().nth(1)?;
+    version.split('.').nth(1)?.parse().ok()
 }
 
 /// The generated module's text.
