@@ -97,49 +97,53 @@ pub(crate) unsafe fn default_signal_actions() -> Result<(), i32> {
         if sig == nix::libc::SIGKILL || sig == nix::libc::SIGSTOP {
             continue;
         }
-        let mut now = KernelSigaction {
-            handler: SIG_DFL,
-            flags: 0,
-            restorer: 0,
-            mask: 0,
-        };
-        // SAFETY: rt_sigaction(2) reading into a local of the kernel's layout.
-        let rc = unsafe {
-            nix::libc::syscall(
-                nix::libc::SYS_rt_sigaction,
-                sig,
-                std::ptr::null::<KernelSigaction>(),
-                &raw mut now,
-                8usize,
-            )
-        };
-        if rc != 0
+        let mut now = KernelSigaction::with_handler(SIG_DFL);
+        // SAFETY: a plain system call on locals.
+        if unsafe { rt_sigaction(sig, None, Some(&mut now)) }.is_err()
             || now.handler == SIG_DFL
             || (now.handler == SIG_IGN && sig != nix::libc::SIGPIPE)
         {
             continue;
         }
-        let default = KernelSigaction {
-            handler: SIG_DFL,
+        // SAFETY: a plain system call on locals.
+        unsafe { rt_sigaction(sig, Some(&KernelSigaction::with_handler(SIG_DFL)), None) }?;
+    }
+    Ok(())
+}
+
+#[cfg(all(target_os = "linux", feature = "runc"))]
+impl KernelSigaction {
+    /// `handler` with no flags and an empty mask.
+    fn with_handler(handler: usize) -> KernelSigaction {
+        KernelSigaction {
+            handler,
             flags: 0,
             restorer: 0,
             mask: 0,
-        };
-        // SAFETY: rt_sigaction(2) from a local of the kernel's layout.
-        let rc = unsafe {
-            nix::libc::syscall(
-                nix::libc::SYS_rt_sigaction,
-                sig,
-                &raw const default,
-                std::ptr::null_mut::<KernelSigaction>(),
-                8usize,
-            )
-        };
-        if rc != 0 {
-            return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
         }
     }
-    Ok(())
+}
+
+/// `rt_sigaction(2)` for `sig`: set `new` if given, read the action before into `old` if given.
+/// Returns errno.
+///
+/// # Safety
+/// A plain system call on the structures given.
+#[cfg(all(target_os = "linux", feature = "runc"))]
+unsafe fn rt_sigaction(
+    sig: i32,
+    new: Option<&KernelSigaction>,
+    old: Option<&mut KernelSigaction>,
+) -> Result<(), i32> {
+    let new = new.map_or(std::ptr::null(), |n| n as *const KernelSigaction);
+    let old = old.map_or(std::ptr::null_mut(), |o| o as *mut KernelSigaction);
+    // SAFETY: each pointer is null or valid for the kernel's structure (8-byte signal sets).
+    let rc = unsafe { nix::libc::syscall(nix::libc::SYS_rt_sigaction, sig, new, old, 8usize) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    }
 }
 
 /// The first and last real-time signals as glibc's `SIGRTMIN` and `SIGRTMAX` report them on
