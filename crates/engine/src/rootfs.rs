@@ -406,14 +406,21 @@ mod linux {
             }
         }
 
-        fn entry(path: &str, name: &str, handle: impl AsFd, st: &FileStat) -> Result<ImageEntry> {
+        /// The entry `name` with status `st`, its symlink's target read at `at` relative to
+        /// `dir`; errors name `path`.
+        fn entry(
+            path: &str,
+            name: String,
+            (dir, at): (impl AsFd, &str),
+            st: &FileStat,
+        ) -> Result<ImageEntry> {
             let kind = kind_of(st);
             let link = match kind {
-                FileKind::Symlink => Some(Self::readlink(path, handle)?),
+                FileKind::Symlink => Some(Self::readlink(path, dir, at)?),
                 _ => None,
             };
             Ok(ImageEntry {
-                name: name.to_owned(),
+                name,
                 kind,
                 mode: st.st_mode & 0o7777,
                 owner: (st.st_uid, st.st_gid),
@@ -421,14 +428,19 @@ mod linux {
             })
         }
 
-        /// The target of the symlink `handle` (resolved inside the root, not followed) holds:
-        /// `readlinkat(handle, "")`, read into a buffer on the heap. `Root::readlink` would
-        /// resolve the path a second time and read into a 128 KB array on the stack, whose
-        /// probe faulted in 32 stack pages on every first lookup of a run (#14).
-        fn readlink(path: &str, handle: impl AsFd) -> Result<String> {
-            let target = readlinkat(handle.as_fd(), "").map_err(|e| Error::ImageFile {
+        /// The target of the symlink at `at` relative to `dir` (both inside the root; `at`
+        /// empty for a handle of the symlink itself), read into a buffer on the heap.
+        /// `Root::readlink` would resolve the path a second time and read into a 128 KB array
+        /// on the stack, whose probe faulted in 32 stack pages on every first lookup of a run
+        /// (#14).
+        fn readlink(path: &str, dir: impl AsFd, at: &str) -> Result<String> {
+            let target = readlinkat(dir.as_fd(), at).map_err(|e| Error::ImageFile {
                 path: path.to_owned(),
-                reason: format!("readlink: {e}"),
+                reason: if at.is_empty() {
+                    format!("readlink: {e}")
+                } else {
+                    format!("readlink {at}: {e}")
+                },
             })?;
             utf8(path, target)
         }
@@ -441,7 +453,7 @@ mod linux {
             };
             let st = Self::stat(path, &h)?;
             let name = path.rsplit('/').find(|c| !c.is_empty()).unwrap_or("/");
-            Self::entry(path, name, &h, &st).map(Some)
+            Self::entry(path, name.to_owned(), (&h, ""), &st).map(Some)
         }
 
         /// The entries of the directory at `path` inside the root (symlinks inside the root
@@ -469,22 +481,8 @@ mod linux {
                 let name = utf8(path, e.file_name())?;
                 let st = fstatat(&dir, name.as_str(), AtFlags::AT_SYMLINK_NOFOLLOW)
                     .map_err(|e| bad(format!("stat {name}: {e}")))?;
-                let kind = kind_of(&st);
-                let link = match kind {
-                    FileKind::Symlink => Some(utf8(
-                        path,
-                        readlinkat(&dir, name.as_str())
-                            .map_err(|e| bad(format!("readlink {name}: {e}")))?,
-                    )?),
-                    _ => None,
-                };
-                out.push(ImageEntry {
-                    mode: st.st_mode & 0o7777,
-                    owner: (st.st_uid, st.st_gid),
-                    name,
-                    kind,
-                    link,
-                });
+                let entry = Self::entry(path, name.clone(), (&dir, name.as_str()), &st)?;
+                out.push(entry);
             }
             out.sort_by(|a, b| a.name.cmp(&b.name));
             Ok(out)
@@ -946,6 +944,9 @@ mod tests {
                 ("link".to_string(), FileKind::Symlink)
             ]
         );
+        let listed = root.list_dir("/").unwrap();
+        assert_eq!(listed[1].link.as_deref(), Some("/etc"));
+        assert_eq!(listed[0].link, None);
         // Through the link, inside the root.
         let etc = root.list_dir("/link").unwrap();
         assert_eq!(etc.len(), 1);

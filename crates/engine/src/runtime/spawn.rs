@@ -84,7 +84,7 @@ type Step = Box<dyn FnMut() -> Result<(), Failed> + Send>;
 
 /// A program to start, its arguments, and what the child does first.
 pub(crate) struct Command {
-    program: CString,
+    /// The program's path first, executed as `argv[0]` says.
     argv: Vec<CString>,
     /// An argument with a NUL byte, reported by `spawn`.
     bad: Option<String>,
@@ -106,8 +106,7 @@ impl Command {
             Err(e) => (CString::default(), Some(e)),
         };
         Command {
-            argv: vec![program.clone()],
-            program,
+            argv: vec![program],
             bad,
             stdin_null: false,
             process_group: false,
@@ -193,7 +192,7 @@ impl Command {
         };
         let devnull_fd = devnull.as_ref().map(AsRawFd::as_raw_fd);
         let process_group = self.process_group;
-        let program = self.program.as_ptr();
+        let program = self.argv[0].as_ptr();
         let steps = &mut self.steps;
         let mut stack = Stack::new()?;
         // What the engine reports unless the child says otherwise: a child killed before its
