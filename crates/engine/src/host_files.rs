@@ -134,10 +134,36 @@ impl HostFacts {
             ..Self::parse_with_mounts(
                 read(SELF_OOM_SCORE_ADJ_PATH).as_deref(),
                 read(POSSIBLE_CPUS_PATH).as_deref(),
-                read(SELF_MOUNTINFO_PATH).as_deref(),
+                // A cgroup v2 host has no hierarchy to list, and its mount table can be long (a
+                // line a mount, hundreds on a node running many containers; 22 lines took 48 µs
+                // to read here): a statfs of `/sys/fs/cgroup` tells first, as runc decides
+                // its cgroup mode.
+                (!cgroup2_unified())
+                    .then(|| read(SELF_MOUNTINFO_PATH))
+                    .flatten()
+                    .as_deref(),
             )
         }
     }
+}
+
+/// Where the host's cgroup filesystems are mounted: the one cgroup2 hierarchy itself on a unified
+/// (v2) host, a tmpfs of v1 hierarchies (and a hybrid host's cgroup2 `unified`) otherwise.
+pub const CGROUP_MOUNT_POINT: &str = "/sys/fs/cgroup";
+
+/// Whether the host's cgroups are unified (v2 only): [`CGROUP_MOUNT_POINT`] is a cgroup2
+/// filesystem (statfs(2) `f_type` `CGROUP2_SUPER_MAGIC`), the test of opencontainers/cgroups'
+/// `IsCgroup2UnifiedMode` (`utils.go`), which runc uses. Unreadable counts as not unified: the
+/// mount table then decides.
+#[cfg(target_os = "linux")]
+fn cgroup2_unified() -> bool {
+    use nix::sys::statfs::{CGROUP2_SUPER_MAGIC, statfs};
+    statfs(CGROUP_MOUNT_POINT).is_ok_and(|st| st.filesystem_type() == CGROUP2_SUPER_MAGIC)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn cgroup2_unified() -> bool {
+    false
 }
 
 /// The names of the `cgroup` and `cgroup2` mounts directly below `/sys/fs/cgroup` in a mount table
@@ -310,6 +336,23 @@ mod tests {
         let facts = HostFacts::parse_with_mounts(None, None, Some(v2));
         assert!(facts.cgroup_hierarchies.is_empty());
         assert!(HostFacts::parse(None, None).cgroup_hierarchies.is_empty());
+    }
+
+    /// This host's hierarchies as `read` finds them: none when the statfs says cgroup2 is
+    /// mounted on /sys/fs/cgroup, else those of the whole mount table, read here again.
+    #[test]
+    fn the_hosts_hierarchies_skip_the_mount_table_only_when_unified() {
+        let table = std::fs::read_to_string(SELF_MOUNTINFO_PATH).unwrap();
+        let from_table = cgroup_hierarchies(&table);
+        // The last mount on /sys/fs/cgroup is the one seen there.
+        let unified = table
+            .lines()
+            .rfind(|l| l.split(' ').nth(4) == Some(CGROUP_MOUNT_POINT))
+            .and_then(|l| l.split_once(" - "))
+            .is_some_and(|(_, fs)| fs.starts_with("cgroup2 "));
+        assert_eq!(cgroup2_unified(), unified, "statfs against the mount table");
+        let expected = if unified { Vec::new() } else { from_table };
+        assert_eq!(HostFacts::read().cgroup_hierarchies, expected);
     }
 
     #[test]
