@@ -41,7 +41,9 @@ fn engine_nofile_hard() -> u64 {
     use nix::sys::resource::{Resource, getrlimit};
     // getrlimit(2) fails only for an unknown resource or a bad pointer, neither possible here;
     // should it fail anyway, the soft limit is a hard limit every process may set.
-    getrlimit(Resource::RLIMIT_NOFILE).map_or(NOFILE_SOFT_LIMIT, |(_, hard)| hard)
+    // `rlim_t` is 32 bits on some 32-bit targets.
+    #[allow(clippy::useless_conversion)]
+    getrlimit(Resource::RLIMIT_NOFILE).map_or(NOFILE_SOFT_LIMIT, |(_, hard)| u64::from(hard))
 }
 
 /// Off Linux (the engine only compiles there): the soft limit.

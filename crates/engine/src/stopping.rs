@@ -38,16 +38,52 @@ pub const SIGTERM: i32 = 15;
 /// SIGKILL.
 pub const SIGKILL: i32 = 9;
 
-/// The kernel's `struct sigaction` as `rt_sigaction(2)` takes it on x86_64 and arm64 (where
-/// others differ, only in the fields after the handler, which the child sets to zero).
+/// The kernel's `struct sigaction` as `rt_sigaction(2)` takes it: the generic layout of
+/// `include/uapi/asm-generic/signal.h`, which x86, arm, powerpc and s390 (`arch/*/include/uapi/
+/// asm/signal.h`) share: the handler, `unsigned long` flags, the restorer, a 64-signal set
+/// of `unsigned long`s, every field a word, so no padding. arm64, riscv and loongarch have no
+/// restorer field: the kernel then reads the zeroed restorer as the mask and ignores the rest,
+/// and the handler, the one field read back, is first in both. MIPS (flags before the handler,
+/// 128 signals), SPARC and Alpha (a restorer argument of the system call) differ: the engine
+/// refuses to build there rather than pass them this layout, and on a 32-bit big-endian one,
+/// whose two-word signal set is not a `u64`.
 #[cfg(all(target_os = "linux", feature = "runc"))]
 #[repr(C)]
 struct KernelSigaction {
     handler: usize,
-    flags: u64,
+    flags: usize,
     restorer: usize,
-    mask: u64,
+    mask: [usize; SIGSET_WORDS],
 }
+
+/// The words of the kernel's signal set (`_NSIG` 64).
+#[cfg(all(target_os = "linux", feature = "runc"))]
+const SIGSET_WORDS: usize = 8 / std::mem::size_of::<usize>();
+
+#[cfg(all(
+    target_os = "linux",
+    feature = "runc",
+    not(all(
+        any(
+            target_arch = "x86_64",
+            target_arch = "x86",
+            target_arch = "aarch64",
+            target_arch = "arm",
+            target_arch = "riscv64",
+            target_arch = "riscv32",
+            target_arch = "loongarch64",
+            target_arch = "powerpc",
+            target_arch = "powerpc64",
+            target_arch = "s390x",
+        ),
+        // The set as one u64 (`set_signal_mask`): one word, or two in little-endian order.
+        any(target_pointer_width = "64", target_endian = "little"),
+    ))
+))]
+compile_error!(
+    "stopping::KernelSigaction has the generic rt_sigaction(2) layout, which this architecture \
+     does not use"
+);
 
 /// `rt_sigprocmask(SIG_SETMASK, mask)`, the previous mask into `old`: the system call itself,
 /// which blocks the C library's reserved signals as well and takes no lock. Returns errno.
@@ -119,7 +155,7 @@ impl KernelSigaction {
             handler,
             flags: 0,
             restorer: 0,
-            mask: 0,
+            mask: [0; SIGSET_WORDS],
         }
     }
 }
@@ -137,8 +173,17 @@ unsafe fn rt_sigaction(
 ) -> Result<(), i32> {
     let new = new.map_or(std::ptr::null(), |n| n as *const KernelSigaction);
     let old = old.map_or(std::ptr::null_mut(), |o| o as *mut KernelSigaction);
-    // SAFETY: each pointer is null or valid for the kernel's structure (8-byte signal sets).
-    let rc = unsafe { nix::libc::syscall(nix::libc::SYS_rt_sigaction, sig, new, old, 8usize) };
+    // SAFETY: each pointer is null or valid for the kernel's structure, whose signal set is
+    // the size given.
+    let rc = unsafe {
+        nix::libc::syscall(
+            nix::libc::SYS_rt_sigaction,
+            sig,
+            new,
+            old,
+            std::mem::size_of::<[usize; SIGSET_WORDS]>(),
+        )
+    };
     if rc == 0 {
         Ok(())
     } else {

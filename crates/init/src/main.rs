@@ -401,16 +401,24 @@ fn decimal<T: core::str::FromStr>(s: &[u8]) -> Option<T> {
 /// close-on-exec; all the init opens later is close-on-exec too.
 #[implements("signals.init.fds")]
 fn close_inherited_fds(keep: Option<c_int>) {
-    let last = c_long::from(u32::MAX);
+    // The range in i64, where `fd - 1` and the kernel's `unsigned int` maximum both fit; each
+    // bound passed as the `unsigned long` a system call argument is, on 32-bit targets too.
+    let last = i64::from(u32::MAX);
     // SAFETY: no descriptor above 2 but `keep` is owned by anything in this process yet.
-    let close_range = |first: c_long, last: c_long| unsafe {
-        first > last || libc::syscall(libc::SYS_close_range, first, last, 0 as c_long) == 0
+    let close_range = |first: i64, last: i64| unsafe {
+        first > last
+            || libc::syscall(
+                libc::SYS_close_range,
+                first as libc::c_ulong,
+                last as libc::c_ulong,
+                0 as libc::c_ulong,
+            ) == 0
     };
     let closed = match keep {
         Some(fd) => {
             // SAFETY: fcntl(2) with integer arguments.
             unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
-            close_range(3, c_long::from(fd) - 1) && close_range(c_long::from(fd) + 1, last)
+            close_range(3, i64::from(fd) - 1) && close_range(i64::from(fd) + 1, last)
         }
         None => close_range(3, last),
     };

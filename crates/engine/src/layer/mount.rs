@@ -43,8 +43,8 @@ impl Dir {
         Ok(Dir {
             fd,
             path,
-            dev: st.st_dev,
-            ino: st.st_ino,
+            dev: widen(st.st_dev),
+            ino: widen(st.st_ino),
         })
     }
 
@@ -62,7 +62,10 @@ impl Dir {
                 return Err(std::io::Error::last_os_error());
             }
             let mut st: libc::stat = std::mem::zeroed();
-            if libc::fstat(fd, &mut st) != 0 || st.st_dev != self.dev || st.st_ino != self.ino {
+            if libc::fstat(fd, &mut st) != 0
+                || widen(st.st_dev) != self.dev
+                || widen(st.st_ino) != self.ino
+            {
                 libc::close(fd);
                 // A layer directory changed between the check and the mount. An error number,
                 // not a message: the runtime's child, which shares the engine's memory, must
@@ -79,6 +82,12 @@ impl Dir {
         }
         Ok(())
     }
+}
+
+/// A device or inode number as `u64`: `dev_t` and `ino_t` are 32 bits on some 32-bit targets.
+#[allow(clippy::useless_conversion)]
+fn widen(n: impl Into<u64>) -> u64 {
+    n.into()
 }
 
 /// The container's layer, opened and ready to be mounted (see the module documentation).
