@@ -39,14 +39,15 @@ pub const SIGTERM: i32 = 15;
 pub const SIGKILL: i32 = 9;
 
 /// The kernel's `struct sigaction` as `rt_sigaction(2)` copies it (`include/linux/
-/// signal_types.h`): the handler, `unsigned long` flags, the restorer where the architecture
-/// has `__ARCH_HAS_SA_RESTORER` (x86, arm, arm64, powerpc, s390), a 64-signal set of `unsigned
-/// long`s; every field a word, so no padding. riscv and loongarch have no restorer field: the
-/// kernel then reads the zeroed restorer as the mask and ignores the rest, and the handler,
-/// the one field read back, is first in both. MIPS (flags before the handler, 128 signals),
-/// SPARC and Alpha (the restorer a system call argument) differ: the engine refuses to build
-/// there rather than pass them this layout, and on a 32-bit big-endian target, whose two-word
-/// signal set is not a `u64`.
+/// signal_types.h`, as musl's `k_sigaction` and glibc's `kernel_sigaction` mirror it): the
+/// handler first, then `unsigned long` flags, the restorer where the architecture has one
+/// (x86, arm, arm64, powerpc) and a 64-signal set of `unsigned long`s; every field a word, so
+/// no padding. The engine writes zeros after the handler and reads back only the handler, so an
+/// architecture without the restorer (riscv, loongarch: the kernel reads the zeroed restorer as
+/// the mask) or with these words in another order is served alike. MIPS (flags before the
+/// handler, 128 signals), SPARC and Alpha (the restorer a system call argument) differ: the
+/// engine refuses to build there rather than pass them this layout, and on a 32-bit big-endian
+/// target, whose two-word signal set is not a `u64`.
 #[cfg(all(target_os = "linux", feature = "runc"))]
 #[repr(C)]
 struct KernelSigaction {
