@@ -285,7 +285,12 @@ fn parse_security_opt(s: &str) -> Result<Seccomp, String> {
         "" => Err("seccomp=: name a profile file, or unconfined".into()),
         "unconfined" => Ok(Seccomp::Unconfined),
         path => {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+            let bytes = crate::limits::read_input_file(
+                Path::new(path),
+                crate::limits::MAX_SECCOMP_PROFILE_BYTES,
+            )
+            .map_err(|e| format!("{path}: {e}"))?;
+            let text = String::from_utf8(bytes).map_err(|e| format!("{path}: {e}"))?;
             Profile::from_json(&text)
                 .map(|p| Seccomp::Custom(Box::new(p)))
                 .map_err(|e| format!("{path}: {e}"))

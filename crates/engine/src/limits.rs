@@ -119,9 +119,49 @@ pub fn check(plan: &Plan) -> Result<()> {
 /// The largest image configuration file the engine reads.
 pub const MAX_IMAGE_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
 
-/// Read an OCI image configuration from `path`: opened without blocking (a FIFO would
-/// otherwise hang the engine), refused unless a regular file of at most
-/// [`MAX_IMAGE_CONFIG_BYTES`], parsed with errors naming the line and column. The fields the
+/// The largest seccomp profile file the engine reads (`--security-opt seccomp=PATH`): Docker's
+/// default profile is 13 KB, one rule for each of the kernel's 450-odd system calls would be a
+/// few hundred.
+pub const MAX_SECCOMP_PROFILE_BYTES: u64 = 1024 * 1024;
+
+/// Read a file the caller names: opened without blocking (a FIFO would otherwise hang the
+/// engine), refused unless a regular file of at most `limit` bytes (a device such as
+/// `/dev/zero`, or a huge file, would otherwise be read into memory until it ran out). The
+/// error is the reason alone; the caller names the file.
+#[implements("limits.input-files")]
+pub(crate) fn read_input_file(
+    path: &std::path::Path,
+    limit: u64,
+) -> std::result::Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut o, nix_nonblock());
+    let f = o.open(path).map_err(|e| e.to_string())?;
+    let meta = f.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > limit {
+        return Err(format!(
+            "{} bytes, more than the limit of {limit}",
+            meta.len()
+        ));
+    }
+    let mut text = Vec::new();
+    // Bounded again: the file may grow between the stat and the read.
+    f.take(limit + 1)
+        .read_to_end(&mut text)
+        .map_err(|e| e.to_string())?;
+    if text.len() as u64 > limit {
+        return Err(format!("more than the limit of {limit} bytes"));
+    }
+    Ok(text)
+}
+
+/// Read an OCI image configuration from `path` ([`read_input_file`]: a regular file of at most
+/// [`MAX_IMAGE_CONFIG_BYTES`]), parsed with errors naming the line and column. The fields the
 /// image-spec requires but the engine does not use (`architecture`, `os`, `rootfs`) may be left
 /// out: `{"config": {"Cmd": ["sh"]}}` is a valid minimal configuration.
 ///
@@ -135,30 +175,11 @@ pub const MAX_IMAGE_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
 /// ```
 #[implements("limits.input-files")]
 pub fn read_image_config(path: &std::path::Path) -> Result<oci_spec::image::ImageConfiguration> {
-    use std::io::Read;
     let bad = |reason: String| Error::ImageConfigFile {
         path: path.to_owned(),
         reason,
     };
-    let mut o = std::fs::OpenOptions::new();
-    o.read(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut o, nix_nonblock());
-    let f = o.open(path).map_err(|e| bad(e.to_string()))?;
-    let meta = f.metadata().map_err(|e| bad(e.to_string()))?;
-    if !meta.is_file() {
-        return Err(bad("not a regular file".into()));
-    }
-    if meta.len() > MAX_IMAGE_CONFIG_BYTES {
-        return Err(bad(format!(
-            "{} bytes, more than the limit of {MAX_IMAGE_CONFIG_BYTES}",
-            meta.len()
-        )));
-    }
-    let mut text = Vec::new();
-    f.take(MAX_IMAGE_CONFIG_BYTES + 1)
-        .read_to_end(&mut text)
-        .map_err(|e| bad(e.to_string()))?;
+    let text = read_input_file(path, MAX_IMAGE_CONFIG_BYTES).map_err(bad)?;
     let mut v: serde_json::Value = serde_json::from_slice(&text)
         .map_err(|e| bad(format!("line {}, column {}: {e}", e.line(), e.column())))?;
     let Some(obj) = v.as_object_mut() else {
@@ -168,7 +189,9 @@ pub fn read_image_config(path: &std::path::Path) -> Result<oci_spec::image::Imag
     obj.entry("os").or_insert_with(|| "linux".into());
     obj.entry("rootfs")
         .or_insert_with(|| serde_json::json!({"type": "layers", "diff_ids": []}));
-    serde_json::from_value(v).map_err(|e| bad(e.to_string()))
+    // Through the value with the defaults added, so no line and column: the field's path
+    // (`config.Cmd`) says where instead.
+    serde_path_to_error::deserialize(v).map_err(|e| bad(format!("{}: {}", e.path(), e.inner())))
 }
 
 #[cfg(unix)]
@@ -184,6 +207,7 @@ mod tests {
     use super::*;
     use crate::requirement;
     use locald_spec_macros::verifies;
+    use std::path::Path;
 
     fn plan(items: Vec<Item>) -> Plan {
         let mut p = Plan::default();
@@ -243,5 +267,54 @@ mod tests {
         check(&plan(vec![gids(MAX_SUPPLEMENTARY_GROUPS)])).unwrap();
         let err = check(&plan(vec![gids(MAX_SUPPLEMENTARY_GROUPS + 1)])).unwrap_err();
         assert!(err.to_string().contains("NGROUPS_MAX"), "{err}");
+    }
+
+    /// A FIFO (opened without a writer, so a blocking open would hang), a device whose reads
+    /// never end, a directory and a file over the limit are refused without being read; a file
+    /// at the limit is read whole.
+    #[test]
+    #[verifies("limits.input-files")]
+    fn input_files_must_be_regular_and_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        for path in [fifo.as_path(), Path::new("/dev/zero"), dir.path()] {
+            let err = read_input_file(path, 1024).unwrap_err();
+            assert_eq!(err, "not a regular file", "{}", path.display());
+        }
+        let big = dir.path().join("big");
+        let f = std::fs::File::create(&big).unwrap();
+        f.set_len(1025).unwrap();
+        let err = read_input_file(&big, 1024).unwrap_err();
+        assert!(
+            err.starts_with("1025 bytes, more than the limit of 1024"),
+            "{err}"
+        );
+        f.set_len(1024).unwrap();
+        assert_eq!(read_input_file(&big, 1024).unwrap().len(), 1024);
+    }
+
+    /// A value of the wrong type is refused naming the field's path, which the value the
+    /// defaults are added to cannot give as a line.
+    #[test]
+    #[verifies("limits.input-files")]
+    fn a_wrong_type_in_the_image_configuration_names_the_field() {
+        let dir = tempfile::tempdir().unwrap();
+        for (text, field) in [
+            (
+                "{\"config\": {\n  \"Cmd\": \"id\"}}",
+                "config.Cmd: invalid type",
+            ),
+            (
+                "{\"config\": {\"Env\": {\"A\": \"1\"}}}",
+                "config.Env: invalid type",
+            ),
+            ("{\"rootfs\": \"x\"}", "rootfs: invalid type"),
+        ] {
+            let p = dir.path().join("c.json");
+            std::fs::write(&p, text).unwrap();
+            let err = read_image_config(&p).unwrap_err().to_string();
+            assert!(err.contains(field), "{text}: {err}");
+        }
     }
 }

@@ -410,7 +410,7 @@ fn a_named_init_is_used_or_refused_naming_where_it_came_from() {
 }
 
 #[test]
-#[verifies("security.seccomp.caller")]
+#[verifies("security.seccomp.caller", "limits.input-files")]
 fn security_opt_chooses_the_filter_and_refuses_a_bad_profile_naming_file_and_field() {
     let base = |extra: &[&str]| {
         let mut argv = vec!["--rootfs", "/img"];
@@ -453,7 +453,33 @@ fn security_opt_chooses_the_filter_and_refuses_a_bad_profile_naming_file_and_fie
     .unwrap();
     let bad_opt = format!("seccomp={}", bad.display());
     let missing_opt = format!("seccomp={}", dir.path().join("nope.json").display());
+    // Read only when a regular file within the limit (`limits.input-files`): a FIFO would hang
+    // a reader, a device or a huge file fill its memory.
+    let fifo = dir.path().join("fifo.json");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let huge = dir.path().join("huge.json");
+    fs::File::create(&huge)
+        .unwrap()
+        .set_len(crate::limits::MAX_SECCOMP_PROFILE_BYTES + 1)
+        .unwrap();
+    let (fifo_opt, dir_opt, huge_opt) = (
+        format!("seccomp={}", fifo.display()),
+        format!("seccomp={}", dir.path().display()),
+        format!("seccomp={}", huge.display()),
+    );
     for (opt, want) in [
+        (
+            fifo_opt.as_str(),
+            "fifo.json: not a regular file".to_string(),
+        ),
+        (dir_opt.as_str(), ": not a regular file".to_string()),
+        (
+            huge_opt.as_str(),
+            format!(
+                "huge.json: {} bytes, more than the limit",
+                crate::limits::MAX_SECCOMP_PROFILE_BYTES + 1
+            ),
+        ),
         (
             bad_opt.as_str(),
             format!(
