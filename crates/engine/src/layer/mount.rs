@@ -185,6 +185,29 @@ fn open_mark_dir(parent: &OwnedFd, name: &str, path: &Path) -> Result<Option<Own
     Ok(Some(fd))
 }
 
+/// Refuse a bundle whose `rootfs` has something mounted on it already (another device than the
+/// bundle directory's), most likely its own layer, mounted by `locald-engine mount` or a run
+/// still going: a second overlay on the same upper and work directories is what overlayfs.rst
+/// calls undefined behaviour ("upperdir is in-use by another mount" in the kernel's log), and
+/// the bundle's removal then deleted files through the one left mounted.
+#[implements("filesystems.layer.private")]
+fn refuse_mounted_rootfs(bundle: &OwnedFd, rootfs: &Dir, bundle_dir: &Path) -> Result<()> {
+    let st = fstat(bundle).map_err(|e| Error::io(bundle_dir, "stat", e.into()))?;
+    if widen(st.st_dev) == rootfs.dev {
+        return Ok(());
+    }
+    Err(Error::Layer {
+        bundle: bundle_dir.to_owned(),
+        reason: format!(
+            "{} has a mount on it already (its layer, mounted by `locald-engine mount` or by a \
+             run that is still going?); a layer is mounted once: `umount {}` first, or \
+             `locald-engine remove`, which unmounts and removes the bundle",
+            bundle_dir.join(ROOTFS_DIR).display(),
+            bundle_dir.join(ROOTFS_DIR).display()
+        ),
+    })
+}
+
 /// Refuse to mount a volatile layer for a bundle another user owns: overlayfs leaves
 /// directories of the mounting user's, mode 000, in the layer's work directory, and the
 /// bundle's owner (locald's daemon, after its setuid shim ran the container) could not remove
@@ -236,6 +259,7 @@ impl LayerMount {
             below(WORK_DIR)?,
             below(ROOTFS_DIR)?,
         ];
+        refuse_mounted_rootfs(&bundle, &dirs[3], &bundle_dir)?;
         let fd = |d: &Dir| format!("/proc/self/fd/{}", d.fd.as_raw_fd());
         // No inodes index (as Docker's overlay2 passes where the kernel knows the option): an
         // index ties the upper layer to the lower's file handles, which not every filesystem

@@ -358,3 +358,47 @@ mod debian {
         assert_eq!(who("1234:1234"), "user1234 group1234 /\nuser1234:/\n");
     }
 }
+
+/// A layer is mounted once: on a bundle whose `rootfs` has its layer mounted already,
+/// `mount` is refused, and so is `start` (each would stack a second overlay on the same upper
+/// directory, which overlayfs leaves undefined); `remove` then unmounts the one layer and
+/// removes the whole bundle.
+#[test]
+#[verifies("filesystems.layer.private")]
+fn a_mounted_layer_is_not_mounted_again_root() {
+    require_runc();
+    let mode = Mode::Root;
+    let rootfs = Rootfs::build(Users::RootOnly);
+    let sr = crate::lifecycle::state_root(mode, &rootfs);
+    let srs = sr.to_str().unwrap();
+    let id = "mounted-twice";
+    let bundle = sr.join("bundles").join(id);
+    let b = bundle.to_str().unwrap();
+    let root = rootfs.path().to_str().unwrap();
+    let prepare = [
+        "prepare", "--id", id, "--rootfs", root, "--bundle", b, "--", "true",
+    ];
+    engine(mode, &rootfs, &prepare).ok();
+    let target = bundle.join("rootfs").canonicalize().unwrap();
+    let mounts_on_rootfs = || {
+        let table = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        mountinfo(&table)
+            .iter()
+            .filter(|m| std::path::Path::new(m.mount_point) == target)
+            .count()
+    };
+    engine(mode, &rootfs, &["mount", "--bundle", b]).ok();
+    assert_eq!(mounts_on_rootfs(), 1);
+    engine(mode, &rootfs, &["mount", "--bundle", b]).refused("has a mount on it already");
+    let start = ["start", "--state-root", srs, "--bundle", b];
+    engine(mode, &rootfs, &start).refused("has a mount on it already");
+    assert_eq!(mounts_on_rootfs(), 1, "nothing stacked on the layer");
+    engine(
+        mode,
+        &rootfs,
+        &["remove", "--state-root", srs, "--bundle", b],
+    )
+    .ok();
+    assert_eq!(mounts_on_rootfs(), 0);
+    assert!(!bundle.exists(), "remove removed the bundle");
+}
