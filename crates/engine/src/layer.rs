@@ -367,7 +367,7 @@ fn plan_bind_target(
     req: Requirement,
     kind: FileKind,
     generated: bool,
-) -> Result<()> {
+) -> Result<String> {
     let (parent, name) = split_last(&m.destination);
     let parent_walk = walk_dir(root, parent)?;
     let dir = parent_walk.full();
@@ -385,8 +385,8 @@ fn plan_bind_target(
             add.file(req, target.clone(), String::new(), PLACEHOLDER_MODE)?;
         }
         // Mounted on the resolved path: the runtime has no symlink left to follow.
-        m.destination = target;
-        return Ok(());
+        m.destination = target.clone();
+        return Ok(target);
     }
     let walk = root.walk_path(&lexical)?;
     let full = walk.full();
@@ -411,7 +411,7 @@ fn plan_bind_target(
     }
     // The destination stays as the caller wrote it: the runtime resolves it the same way, in
     // a root no other container can change.
-    Ok(())
+    Ok(full)
 }
 
 /// The working directory: resolved inside the image, it must not lead into a kernel filesystem
@@ -501,6 +501,10 @@ pub fn plan(plan: &mut Plan, root: &ImageRoot, state_files: &[String]) -> Result
         match &mut e.item {
             Item::Mount(m) => {
                 let cover = covering(&earlier, &m.destination, &m.destination).cloned();
+                // Where the runtime will mount it, for the mounts, files and working directory
+                // after it: the destination as written, but a caller's bind resolved in the
+                // image (`/betc -> /etc` covers `/etc/passwd`).
+                let mut lands_at = None;
                 match cover {
                     // Inside an earlier kernel filesystem (/dev/pts in the /dev tmpfs): the
                     // runtime creates the target there, in memory.
@@ -516,11 +520,22 @@ pub fn plan(plan: &mut Plan, root: &ImageRoot, state_files: &[String]) -> Result
                     None if m.is_bind() && !KERNEL_FS_DIRS.contains(&m.destination.as_str()) => {
                         let generated = state_files.contains(&m.source);
                         let kind = bind_kind(m, state_files)?;
-                        plan_bind_target(root, &mut add, m, e.requirement, kind, generated)?;
+                        lands_at = Some(plan_bind_target(
+                            root,
+                            &mut add,
+                            m,
+                            e.requirement,
+                            kind,
+                            generated,
+                        )?);
                     }
                     None => provide_kernel_fs_dir(root, &mut add, m)?,
                 }
-                earlier.push(m.clone());
+                let mut seen = m.clone();
+                if let Some(at) = lands_at {
+                    seen.destination = at;
+                }
+                earlier.push(seen);
             }
             Item::LayerFile {
                 path,

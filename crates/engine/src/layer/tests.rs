@@ -182,6 +182,26 @@ fn a_generated_file_under_a_bind_mount_is_refused() {
     assert!(err.contains("hidden under the bind mount"), "{err}");
 }
 
+/// A bind whose destination is a symlink in the image lands where the runtime resolves it:
+/// `/betc -> /etc` hides `/etc/passwd` as a bind on `/etc` does.
+#[test]
+#[verifies("filesystems.layer.engine-files", "filesystems.layer.targets")]
+fn a_bind_through_an_image_symlink_is_checked_where_it_lands() {
+    let dir = image();
+    symlink("/etc", dir.path().join("betc")).unwrap();
+    let err = refusal(
+        dir.path(),
+        vec![
+            (
+                requirement!("filesystems.bind-mounts"),
+                Item::Mount(MountEntry::new("/betc", "bind", "/tmp", &["rbind"])),
+            ),
+            passwd_file(),
+        ],
+    );
+    assert!(err.contains("hidden under the bind mount on /etc"), "{err}");
+}
+
 #[test]
 #[verifies("filesystems.layer.unprivileged")]
 fn every_entry_must_be_owned_by_a_mapped_id() {
