@@ -445,7 +445,7 @@ pub struct Registry {
     /// The requirements, in book order (chapters as `SUMMARY.md` lists them, then any other
     /// Markdown file by path; blocks in order).
     pub requirements: Vec<Requirement>,
-    /// Defects: malformed blocks and duplicate IDs.
+    /// Defects: chapters that are not UTF-8, malformed blocks and duplicate IDs.
     pub problems: Vec<Problem>,
     /// IDs named by blocks that could not be read (each block's defect is among `problems`).
     pub unreadable: BTreeSet<String>,
@@ -469,7 +469,8 @@ impl Registry {
     }
 
     /// Reads every Markdown file below `book_src`. Paths in the registry are relative to
-    /// `repo_root`.
+    /// `repo_root`. A chapter that is not UTF-8 is a problem of the registry, not an error: only
+    /// a file that cannot be read at all fails the whole book.
     pub fn load(repo_root: &Path, book_src: &Path) -> std::io::Result<Registry> {
         let mut files: Vec<_> = walkdir::WalkDir::new(book_src)
             .sort_by_file_name()
@@ -489,9 +490,11 @@ impl Registry {
                 .unwrap_or(usize::MAX)
         });
         let mut chapters = Vec::new();
+        let mut not_utf8 = Vec::new();
         for path in files {
-            let text = std::fs::read_to_string(&path)?;
             let file = rel(repo_root, &path);
+            let (text, problem) = read_chapter(&path, &file)?;
+            not_utf8.extend(problem);
             let chapter = path
                 .strip_prefix(book_src)
                 .unwrap_or(&path)
@@ -500,11 +503,15 @@ impl Registry {
                 .into_owned();
             chapters.push((file, chapter, text));
         }
-        Ok(Registry::from_chapters(
+        let mut reg = Registry::from_chapters(
             chapters
                 .iter()
                 .map(|(f, c, t)| (f.as_str(), c.as_str(), t.as_str())),
-        ))
+        );
+        // First: a byte that is not UTF-8 may be what breaks a block reported after it.
+        not_utf8.append(&mut reg.problems);
+        reg.problems = not_utf8;
+        Ok(reg)
     }
 
     /// Builds a registry from `(file, chapter, text)` triples; reports duplicate IDs at both places.
@@ -549,6 +556,49 @@ impl Registry {
         }
         reg
     }
+}
+
+/// Reads the chapter at `path` (`file` in messages). A chapter that is not UTF-8 is one problem,
+/// at its first invalid byte, and is read with U+FFFD for each invalid sequence: its
+/// requirements still load, so one bad byte does not turn every `#[verifies]` naming them into
+/// an "unknown ID" problem, nor stop the other chapters from being read.
+fn read_chapter(path: &Path, file: &str) -> std::io::Result<(String, Option<Problem>)> {
+    let bytes = std::fs::read(path)?;
+    Ok(match String::from_utf8(bytes) {
+        Ok(text) => (text, None),
+        Err(e) => {
+            let problem = not_utf8(file, e.as_bytes(), e.utf8_error().valid_up_to());
+            (
+                String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                Some(problem),
+            )
+        }
+    })
+}
+
+/// The problem of chapter `file` whose `bytes` stop being UTF-8 at byte `at`: at that line, with
+/// the column (in bytes, as an editor's hex view or `cut -b` counts) and the offset, since the
+/// byte itself may not show in the reader's terminal.
+fn not_utf8(file: &str, bytes: &[u8], at: usize) -> Problem {
+    let before = &bytes[..at];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    Problem::new(
+        ProblemKind::BadEncoding,
+        None,
+        file,
+        line,
+        format!(
+            "the chapter is not UTF-8: byte 0x{:02x} at column {} (offset {at}) starts no valid \
+             character; save the file as UTF-8 (it was read with U+FFFD in place of each \
+             invalid sequence)",
+            bytes[at],
+            at - line_start + 1
+        ),
+    )
 }
 
 /// `path` relative to `root`, with `/` separators.

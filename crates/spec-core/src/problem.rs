@@ -14,6 +14,8 @@ pub enum ProblemKind {
     BadId,
     /// Two blocks define the same ID.
     DuplicateId,
+    /// A chapter file is not UTF-8 (reported at its first invalid byte).
+    BadEncoding,
     /// A key the block format does not define.
     UnknownKey,
     /// A required key is absent or empty.
@@ -56,6 +58,7 @@ impl ProblemKind {
             ProblemKind::MalformedBlock => "malformed-block",
             ProblemKind::BadId => "bad-id",
             ProblemKind::DuplicateId => "duplicate-id",
+            ProblemKind::BadEncoding => "bad-encoding",
             ProblemKind::UnknownKey => "unknown-key",
             ProblemKind::MissingKey => "missing-key",
             ProblemKind::EmptyProvenance => "empty-provenance",

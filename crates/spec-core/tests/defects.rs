@@ -209,6 +209,44 @@ fn a_clean_requirement_is_verified() {
 }
 
 #[test]
+fn a_chapter_that_is_not_utf8_is_one_problem_at_its_line_and_the_book_still_loads() {
+    // Two chapters, each implemented and verified; one ends with a Latin-1 "café".
+    let limits = block(&GOOD.replace("identity.passwd.current-user", "limits.pids.max"));
+    let code = format!(
+        "{IMPL}\n{}",
+        IMPL.replace("identity.passwd.current-user", "limits.pids.max")
+            .replace("entry", "pids")
+            .replace("mod tests", "mod limits_tests")
+    );
+    let f = Fixture::new(&[
+        ("book/src/identity.md", &block(GOOD)),
+        ("book/src/limits.md", &limits),
+        ("crates/eng/src/lib.rs", &code),
+    ]);
+    let mut bytes = limits.clone().into_bytes();
+    bytes.extend_from_slice(b"caf\xe9\n");
+    std::fs::write(f.root().join("book/src/limits.md"), &bytes).unwrap();
+    f.record(&[
+        ("eng", "tests::writes_entry", Outcome::Passed),
+        ("eng", "limits_tests::writes_pids", Outcome::Passed),
+    ]);
+    let report = check_project(&f.project());
+    // The invalid byte is the fourth of the line after the chapter's text.
+    let line = limits.lines().count() + 1;
+    assert_only(
+        &report.problems,
+        ProblemKind::BadEncoding,
+        "book/src/limits.md",
+        line,
+        "column 4",
+    );
+    for id in ["identity.passwd.current-user", "limits.pids.max"] {
+        let r = report.get(id).unwrap_or_else(|| panic!("{id} not loaded"));
+        assert_eq!(r.status, Status::Verified, "{id}");
+    }
+}
+
+#[test]
 fn duplicate_ids_are_reported_at_both_places() {
     let f = Fixture::new(&[
         ("book/src/a.md", &block(GOOD)),
