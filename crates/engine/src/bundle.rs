@@ -358,7 +358,8 @@ fn engine_userns(opts: &RunOptions) -> Option<IdMapping> {
         .filter(|m| m.created_by == UsernsCreator::Engine)
 }
 
-/// Prepare a bundle for container `id` in the new directory `state_dir`.
+/// Prepare a bundle for container `id` in the new directory `state_dir`: [`Planned::new`], then
+/// [`Planned::write`].
 ///
 /// Fails, writing nothing, when the image or options are unusable, when a mount target or the
 /// working directory is unusable (see [`layer::plan`]), when an input exceeds a limit
@@ -384,55 +385,166 @@ pub fn prepare(
     id: &str,
 ) -> Result<Bundle> {
     let state_dir = crate::state::absolute(state_dir)?;
-    let parent = state_dir
+    // Refused before the image is read (`Planned::write` checks again, after planning).
+    bundle_parent(&state_dir)?;
+    refuse_existing(&state_dir)?;
+    Planned::new(image, rootfs, opts, &state_dir, id)?.write()
+}
+
+/// A bundle planned and checked, not yet written: everything [`prepare`] refuses of the
+/// image, the options and the place of `state_dir` is refused by [`Planned::new`], which writes
+/// nothing anywhere; [`Planned::write`] then creates the bundle. A caller that must create the
+/// directories the bundle lives in (the CLI's `run`, its state root) plans first, so that a
+/// refused input leaves no directory behind (`identity.image-files.confined`).
+///
+/// ```no_run
+/// use locald_engine::bundle::Planned;
+/// use locald_engine::RunOptions;
+/// use oci_spec::image::ImageConfiguration;
+///
+/// let image = ImageConfiguration::from_file("image-config.json")?;
+/// let planned = Planned::new(&image, "/images/app/rootfs".as_ref(), &RunOptions::default(),
+///                            "/var/lib/locald-engine/bundles/app".as_ref(), "app")?;
+/// // Nothing written yet: now the state root the bundle lives in, say.
+/// let bundle = planned.write()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Planned {
+    id: String,
+    /// Absolute.
+    state_dir: PathBuf,
+    plan: Plan,
+    spec: Spec,
+    info: BundleInfo,
+}
+
+impl Planned {
+    /// Plan container `id` for the new directory `state_dir`, checking everything but the
+    /// directory's absence and its parent's safety (which [`Planned::write`] checks): the image
+    /// and the options ([`plan`]), `state_dir` outside the image ([`refuse_inside_image`]), the
+    /// image's owners against an unprivileged layer ([`layer::check_mapped_owners`]), the
+    /// runtime spec. Writes nothing.
+    pub fn new(
+        image: &ImageConfiguration,
+        rootfs: &Path,
+        opts: &RunOptions,
+        state_dir: &Path,
+        id: &str,
+    ) -> Result<Planned> {
+        let state_dir = crate::state::absolute(state_dir)?;
+        bundle_parent(&state_dir)?;
+        let (plan, root) = plan(image, rootfs, opts, &state_dir, id)?;
+        let image_dir = root.path().to_owned();
+        refuse_inside_image(&state_dir, &image_dir)?;
+        let userns = engine_userns(opts);
+        if let Some(mapping) = &userns
+            && !opts.readonly_rootfs
+        {
+            layer::check_mapped_owners(&root, mapping)?;
+        }
+        let info = BundleInfo {
+            format: INFO_FORMAT,
+            id: id.to_owned(),
+            image: image_dir,
+            readonly: opts.readonly_rootfs,
+            volatile: plan.volatile_layer(),
+            engine_userns: userns,
+            stop_signal: plan.stop_signal(),
+        };
+        let spec = plan.to_spec()?;
+        Ok(Planned {
+            id: id.to_owned(),
+            state_dir,
+            plan,
+            spec,
+            info,
+        })
+    }
+
+    /// The bundle directory it will be written to (absolute).
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
+    }
+
+    /// Write the bundle: refused, writing nothing, when its directory exists or its parent
+    /// is unsafe ([`crate::state::ensure_private_dir`], which creates the parent when missing).
+    pub fn write(self) -> Result<Bundle> {
+        let Planned {
+            id,
+            state_dir,
+            plan,
+            spec,
+            info,
+        } = self;
+        refuse_existing(&state_dir)?;
+        crate::state::ensure_private_dir(bundle_parent(&state_dir)?)?;
+        write_bundle(&plan, &spec, &info, &state_dir)?;
+        Ok(Bundle {
+            id,
+            config_path: state_dir.join(CONFIG_FILE),
+            state_dir,
+            image: info.image.clone(),
+            spec,
+            plan,
+            info,
+        })
+    }
+}
+
+/// The parent directory of the bundle directory `state_dir` (absolute): refused when it has
+/// none (`/`).
+fn bundle_parent(state_dir: &Path) -> Result<&Path> {
+    state_dir
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .ok_or_else(|| Error::InvalidOption {
             field: "state_dir",
             reason: format!("{} has no parent directory", state_dir.display()),
-        })?;
-    if fs::symlink_metadata(&state_dir).is_ok() {
-        return Err(Error::StateDirExists { path: state_dir });
+        })
+}
+
+/// Refuse a bundle directory that exists: it is never replaced.
+fn refuse_existing(state_dir: &Path) -> Result<()> {
+    if fs::symlink_metadata(state_dir).is_ok() {
+        return Err(Error::StateDirExists {
+            path: state_dir.to_owned(),
+        });
     }
-    let (plan, root) = plan(image, rootfs, opts, &state_dir, id)?;
-    let image_dir = root.path().to_owned();
-    if state_dir.starts_with(&image_dir) {
+    Ok(())
+}
+
+/// Refuse `dir` (absolute; it need not exist) when it lies inside the image directory
+/// `image_dir` (absolute, canonical), the engine writing nothing there: as written, and as its
+/// longest existing ancestor resolves ([`resolve_existing`]), so that a symlink on the way
+/// into the image is seen too. Creates nothing.
+#[implements("filesystems.root")]
+fn refuse_inside_image(dir: &Path, image_dir: &Path) -> Result<()> {
+    if dir.starts_with(image_dir) || resolve_existing(dir).starts_with(image_dir) {
         return Err(Error::InvalidOption {
             field: "state_dir",
             reason: format!(
                 "{} is inside the image {}; the engine never writes there",
-                state_dir.display(),
+                dir.display(),
                 image_dir.display()
             ),
         });
     }
-    let userns = engine_userns(opts);
-    if let Some(mapping) = &userns
-        && !opts.readonly_rootfs
-    {
-        layer::check_mapped_owners(&root, mapping)?;
+    Ok(())
+}
+
+/// `path` (absolute) with its longest existing ancestor resolved (symlinks followed, as
+/// `realpath(3)`) and the rest, which does not exist and so holds no symlink, as written.
+fn resolve_existing(path: &Path) -> PathBuf {
+    for existing in path.ancestors() {
+        if let Ok(real) = fs::canonicalize(existing) {
+            return match path.strip_prefix(existing) {
+                Ok(rest) if !rest.as_os_str().is_empty() => real.join(rest),
+                _ => real,
+            };
+        }
     }
-    crate::state::ensure_private_dir(parent)?;
-    let info = BundleInfo {
-        format: INFO_FORMAT,
-        id: id.to_owned(),
-        image: image_dir.clone(),
-        readonly: opts.readonly_rootfs,
-        volatile: plan.volatile_layer(),
-        engine_userns: userns,
-        stop_signal: plan.stop_signal(),
-    };
-    let spec = plan.to_spec()?;
-    write_bundle(&plan, &spec, &info, &state_dir)?;
-    Ok(Bundle {
-        id: id.to_owned(),
-        config_path: state_dir.join(CONFIG_FILE),
-        state_dir,
-        image: image_dir,
-        spec,
-        plan,
-        info,
-    })
+    path.to_owned()
 }
 
 fn write_file(dir: &Path, name: &str, contents: &[u8], mode: u32) -> Result<()> {

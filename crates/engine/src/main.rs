@@ -199,20 +199,31 @@ struct Attach {
 }
 
 impl RuntimeArgs {
-    fn state_root(&self) -> CliResult<StateRoot> {
-        let path = self
-            .state_root
+    /// The state root's path (`--state-root`, else the default), not yet checked or created.
+    fn state_root_path(&self) -> PathBuf {
+        self.state_root
             .clone()
-            .unwrap_or_else(state::default_state_root);
-        Ok(StateRoot::open(&path)?)
+            .unwrap_or_else(state::default_state_root)
     }
 
+    /// The state root, checked and created ([`StateRoot::open`]).
+    fn state_root(&self) -> CliResult<StateRoot> {
+        Ok(StateRoot::open(&self.state_root_path())?)
+    }
+
+    /// The runtime, its state in `state_root`.
     fn runtime(&self, state_root: &StateRoot) -> CliResult<Runtime> {
-        let rt = match &self.runtime {
+        Ok(self
+            .runtime_binary()?
+            .with_state_root(state_root.runtime_root()))
+    }
+
+    /// The runtime binary (`--runtime`, else runc on PATH), its state root not yet set.
+    fn runtime_binary(&self) -> CliResult<Runtime> {
+        Ok(match &self.runtime {
             Some(p) => Runtime::with_binary(p),
             None => Runtime::find(),
-        }?;
-        Ok(rt.with_state_root(state_root.runtime_root()))
+        }?)
     }
 }
 
@@ -237,23 +248,35 @@ fn run(options: &Options, rt: &RuntimeArgs, attach: &Attach) -> CliResult<u8> {
     opts.volatile_layer = true;
     require_terminal_for_tty(&opts)?;
     let id = options.id();
-    let state_root = rt.state_root()?;
+    // Planned, and so checked, before anything is written: a refused image or option (or a
+    // state root inside the image) leaves no state root behind (`identity.image-files.confined`,
+    // `filesystems.root`).
+    let state_path = rt.state_root_path();
+    let planned = bundle::Planned::new(
+        &image,
+        &options.rootfs,
+        &opts,
+        &state::bundle_dir_at(&state_path, &id)?,
+        &id,
+    )?;
     let runtime = rt
-        .runtime(&state_root)?
+        .runtime_binary()?
         .with_parent_death_signal(true)
         .with_stdin(attach.interactive);
+    let state_root = StateRoot::open(&state_path)?;
+    let runtime = runtime.with_state_root(state_root.runtime_root());
     // What engines killed while preparing left behind.
     state_root.sweep()?;
-    let dir = state_root.bundle_dir(&id)?;
+    let dir = planned.state_dir();
     // A bundle left by an engine that was killed: removed, unless its container still runs.
-    if std::fs::symlink_metadata(&dir).is_ok() {
-        runtime.remove(&dir, false).map_err(|e| {
+    if std::fs::symlink_metadata(dir).is_ok() {
+        runtime.remove(dir, false).map_err(|e| {
             format!(
                 "{e} (a container with id {id} already exists: `locald-engine rm --force {id}`)"
             )
         })?;
     }
-    let bundle = locald_engine::prepare(&image, &options.rootfs, &opts, &dir, &id)?;
+    let bundle = planned.write()?;
     let result = run_forwarding_signals(&runtime, &bundle, attach.stop_timeout());
     let removed = bundle.remove();
     let code = result?;

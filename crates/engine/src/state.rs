@@ -214,6 +214,21 @@ impl StateRoot {
     }
 }
 
+/// The bundle directory of container `id` (which must be a valid container id) in the state
+/// root at `path`, as [`StateRoot::bundle_dir`] of [`StateRoot::open`]`(path)` names it, but
+/// checking and creating nothing: for a caller that plans the bundle, and so refuses a bad
+/// image or option, before the state root is made.
+///
+/// ```
+/// let dir = locald_engine::state::bundle_dir_at("/var/lib/locald-engine".as_ref(), "web-1")?;
+/// assert_eq!(dir, std::path::Path::new("/var/lib/locald-engine/bundles/web-1"));
+/// # Ok::<(), locald_engine::Error>(())
+/// ```
+pub fn bundle_dir_at(path: &Path, id: &str) -> Result<PathBuf> {
+    crate::names::check_container_id(id)?;
+    Ok(absolute(path)?.join(BUNDLES_DIR).join(id))
+}
+
 /// The engine PID in the name of a temporary bundle directory (`.ID.PID.XXXXXX.tmp`).
 fn stale_temp_pid(name: &str) -> Option<i32> {
     let inner = name.strip_prefix('.')?.strip_suffix(".tmp")?;

@@ -438,6 +438,60 @@ fn state_dir_inside_rootfs_is_refused() {
     assert!(entries(&root.path().join("tmp")).is_empty());
 }
 
+/// A bundle directory reached through a symlink to the image is inside the image too: refused
+/// as such, before anything is created on the way to it.
+#[test]
+#[verifies("filesystems.root")]
+fn state_dir_through_a_symlink_into_rootfs_is_refused() {
+    let root = rootfs();
+    let outside = tempfile::tempdir().unwrap();
+    let link = outside.path().join("image");
+    std::os::unix::fs::symlink(root.path(), &link).unwrap();
+    let before = locald_testkit::tree_manifest(root.path());
+    for state in [link.join("c1"), link.join("var/lib/c1")] {
+        let err = refused(root.path(), &RunOptions::default(), &image(None), &state);
+        assert_eq!(err.field(), Some("state_dir"), "{err}");
+        assert!(err.to_string().contains("inside the image"), "{err}");
+    }
+    assert_eq!(locald_testkit::tree_manifest(root.path()), before);
+}
+
+/// `Planned::new` checks and writes nothing, not even the bundle's missing parent; `write`
+/// then creates it and the bundle, as `prepare` would.
+#[test]
+#[verifies("lifecycle.bundle", "identity.image-files.confined")]
+fn planning_writes_nothing_until_written() {
+    let root = rootfs();
+    let parent = tempfile::tempdir().unwrap();
+    let state = parent.path().join("state/bundles/c1");
+    let planned = Planned::new(
+        &image(None),
+        root.path(),
+        &RunOptions::default(),
+        &state,
+        "c1",
+    )
+    .unwrap();
+    assert_eq!(planned.state_dir(), state);
+    assert!(entries(parent.path()).is_empty());
+    let err = Planned::new(
+        &image(Some("ghost")),
+        root.path(),
+        &RunOptions::default(),
+        &state,
+        "c1",
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::UnknownUser { .. }), "{err}");
+    assert!(entries(parent.path()).is_empty());
+    let b = planned.clone().write().unwrap();
+    assert_eq!(b.state_dir, state);
+    assert!(b.config_path.is_file());
+    assert_eq!(mode(&parent.path().join("state")), 0o700);
+    let again = planned.write().unwrap_err();
+    assert!(matches!(again, Error::StateDirExists { .. }), "{again}");
+}
+
 #[test]
 #[verifies("identity.user.resolve")]
 fn rootless_mapping_requires_uid_0() {

@@ -299,6 +299,33 @@ mod rootfs {
         assert_eq!(before, after, "the run changed the image rootfs");
     }
 
+    /// A state root inside the image is refused before anything is created: not the state
+    /// root, not the directories on the way to it, whether it is missing, below a directory
+    /// the image has (`/tmp`), or reached through a symlink to the image from outside it.
+    #[verifies("filesystems.root")]
+    #[variants(root = Mode::Root, rootless = Mode::Rootless)]
+    fn a_state_root_inside_the_image_is_refused_writing_nothing(mode: Mode) {
+        let rootfs = Rootfs::build(Users::RootOnly);
+        own_rootfs(mode, &rootfs);
+        let link = rootfs.base().join("image-link");
+        std::os::unix::fs::symlink(rootfs.path(), &link).unwrap();
+        let before = tree_manifest(rootfs.path());
+        for state_root in [
+            rootfs.path().join("var/lib/st"),
+            rootfs.path().join("tmp/st"),
+            link.join("var/lib/st"),
+        ] {
+            let sr = state_root.to_str().unwrap();
+            run(mode, &rootfs, &["--state-root", sr], &["true"]).refused("inside the image");
+            assert_eq!(
+                tree_manifest(rootfs.path()),
+                before,
+                "--state-root {sr}: the refused run wrote into the image"
+            );
+        }
+        assert!(!rootfs.path().join("var").exists());
+    }
+
     #[test]
     fn state_is_removed_after_the_run_root() {
         let rootfs = Rootfs::build(Users::RootOnly);

@@ -160,3 +160,73 @@ fn programs_that_look_up_the_user_find_it_on_debian((mode, single): (Mode, bool)
         );
     }
 }
+
+/// A run refused for its image's files, its user or its image config writes nothing: the
+/// state root it names, missing, is still missing (and nothing else appeared beside it).
+#[verifies("identity.image-files.confined")]
+#[variants(root = Mode::Root, rootless = Mode::Rootless)]
+fn a_refused_run_creates_no_state_root(mode: Mode) {
+    // What each case does to its image, and the options it adds.
+    type Setup = fn(&Rootfs) -> Vec<String>;
+    let cases: [(&str, Setup, &str); 4] = [
+        (
+            "a FIFO /etc/passwd",
+            |r| {
+                let p = r.path().join("etc/passwd");
+                std::fs::remove_file(&p).unwrap();
+                nix::unistd::mkfifo(&p, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+                Vec::new()
+            },
+            "/etc/passwd",
+        ),
+        (
+            "a non-UTF-8 /etc/passwd",
+            |r| {
+                std::fs::write(
+                    r.path().join("etc/passwd"),
+                    b"root:x:0:0:\xff\xfe:/:/bin/sh\n",
+                )
+                .unwrap();
+                Vec::new()
+            },
+            "/etc/passwd",
+        ),
+        (
+            "an unknown --user",
+            |_| vec!["--user".into(), "ghost".into()],
+            "`ghost`",
+        ),
+        (
+            "a WorkingDir under /proc",
+            |r| {
+                let cfg = serde_json::json!({ "WorkingDir": "/proc/self/root" });
+                vec!["--image-config".into(), image_config_file(r, cfg)]
+            },
+            "/proc/self/root",
+        ),
+    ];
+    for (what, setup, needle) in cases {
+        let rootfs = Rootfs::build(Users::RootOnly);
+        let mut opts = setup(&rootfs);
+        // A directory the engine's user may create its state root in.
+        let owned = rootfs.base().join("owned");
+        std::fs::create_dir(&owned).unwrap();
+        if runs_as_test_user(mode) {
+            let u = locald_testkit::test_user();
+            std::os::unix::fs::chown(&owned, Some(u.uid), Some(u.gid)).unwrap();
+        }
+        let state_root = owned.join("state");
+        opts.extend(["--state-root".into(), state_root.to_str().unwrap().into()]);
+        let opts: Vec<&str> = opts.iter().map(String::as_str).collect();
+        run(mode, &rootfs, &opts, &["true"]).refused(needle);
+        let left: Vec<_> = std::fs::read_dir(&owned)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(
+            left.is_empty(),
+            "{what}: the refused run left {left:?} in {}",
+            owned.display()
+        );
+    }
+}
