@@ -427,16 +427,30 @@ fn plan_working_dir(
     add: &mut Additions,
     mounts: &[MountEntry],
     cwd: &str,
+    from_image: bool,
 ) -> Result<()> {
+    // Named where it came from: the image's `WorkingDir` or the caller's option.
+    let refused = |reason: String| {
+        if from_image {
+            Error::ImageConfig {
+                field: "WorkingDir",
+                reason,
+            }
+        } else {
+            Error::InvalidOption {
+                field: "working_dir",
+                reason,
+            }
+        }
+    };
     let dest = cwd.trim_end_matches('/');
     if dest.is_empty() {
         return Ok(());
     }
     if KERNEL_FS_DIRS.iter().any(|k| is_under(dest, k)) {
-        return Err(Error::InvalidOption {
-            field: "working directory",
-            reason: format!("{dest} is inside a kernel filesystem (/proc, /sys, /dev)"),
-        });
+        return Err(refused(format!(
+            "{dest} is inside a kernel filesystem (/proc, /sys, /dev)"
+        )));
     }
     if let Some(m) = covering(mounts, dest, "") {
         if m.is_bind() {
@@ -447,13 +461,10 @@ fn plan_working_dir(
     let walk = root.walk_path(dest)?;
     let full = walk.full();
     if KERNEL_FS_DIRS.iter().any(|k| is_under(&full, k)) {
-        return Err(Error::InvalidOption {
-            field: "working directory",
-            reason: format!(
-                "{dest} resolves to {full} in the image, inside a kernel filesystem (/proc, \
-                 /sys, /dev)"
-            ),
-        });
+        return Err(refused(format!(
+            "{dest} resolves to {full} in the image, inside a kernel filesystem (/proc, /sys, \
+             /dev)"
+        )));
     }
     if let Some(m) = covering(mounts, &full, "") {
         if m.is_bind() {
@@ -559,11 +570,12 @@ pub fn plan(plan: &mut Plan, root: &ImageRoot, state_files: &[String]) -> Result
         resolved.push((i, target));
     }
     let cwd = entries.iter().find_map(|e| match &e.item {
-        Item::Cwd { path } => Some(path.clone()),
+        Item::Cwd { path } => Some((path.clone(), e.requirement)),
         _ => None,
     });
-    if let Some(cwd) = cwd {
-        plan_working_dir(root, &mut add, &earlier, &cwd)?;
+    if let Some((cwd, req)) = cwd {
+        let from_image = req == requirement!("process.cwd");
+        plan_working_dir(root, &mut add, &earlier, &cwd, from_image)?;
     }
     // The generated files' entries move into the layer's ordered list (after their parents).
     let moved: HashSet<usize> = resolved.iter().map(|(i, _)| *i).collect();

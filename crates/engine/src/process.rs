@@ -91,9 +91,25 @@ pub fn command(image: &ImageConfiguration, args: Option<&[String]>) -> Result<Ve
         });
     }
     if argv.iter().any(|a| a.contains('\0')) {
-        return Err(Error::InvalidOption {
-            field: "args",
-            reason: "an argument contains NUL".into(),
+        // Named where the NUL came from: the caller's command or the image's fields.
+        let has_nul =
+            |v: Option<&Vec<String>>| v.is_some_and(|v| v.iter().any(|a| a.contains('\0')));
+        let reason = "an argument contains NUL".to_string();
+        return Err(if has_nul(config.and_then(|c| c.entrypoint().as_ref())) {
+            Error::ImageConfig {
+                field: "Entrypoint",
+                reason,
+            }
+        } else if args.is_none() {
+            Error::ImageConfig {
+                field: "Cmd",
+                reason,
+            }
+        } else {
+            Error::InvalidOption {
+                field: "args",
+                reason,
+            }
         });
     }
     Ok(argv)
@@ -345,6 +361,36 @@ mod tests {
         let err = command(&image(&[], &[], None), None).unwrap_err();
         assert!(matches!(err, Error::InvalidOption { field: "args", .. }));
         assert!(command(&ImageConfiguration::default(), Some(&[])).is_err());
+    }
+
+    /// A NUL is named where it came from: the image's Entrypoint or Cmd, or the caller's
+    /// command.
+    #[test]
+    #[verifies("process.args")]
+    fn a_nul_names_the_field_it_is_in() {
+        let field = |e: Error| e.field();
+        let nul = ["a\0b".to_string()];
+        let ok = ["sh".to_string()];
+        let with = |ep: &[String], cmd: &[String]| {
+            let ep: Vec<&str> = ep.iter().map(String::as_str).collect();
+            let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
+            image(&ep, &cmd, None)
+        };
+        let err = command(&with(&nul, &ok), Some(&ok)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::ImageConfig {
+                    field: "Entrypoint",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let err = command(&with(&ok, &nul), None).unwrap_err();
+        assert_eq!(field(err), Some("Cmd"));
+        let err = command(&with(&ok, &ok), Some(&nul)).unwrap_err();
+        assert_eq!(field(err), Some("args"));
     }
 
     #[test]

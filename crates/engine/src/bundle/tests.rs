@@ -258,8 +258,18 @@ fn a_working_directory_leading_into_proc_is_refused_even_with_a_decoy() {
         &image_with(None, Some("/work")),
         &parent.path().join("c1"),
     );
-    assert_eq!(err.field(), Some("working directory"), "{err}");
+    // The image's WorkingDir, named as the image-spec spells it.
+    assert_eq!(err.field(), Some("WorkingDir"), "{err}");
     assert!(err.to_string().contains("/proc/self/fd/7"), "{err}");
+    assert!(entries(parent.path()).is_empty());
+    // The caller's, named as the option (the command line's --workdir).
+    let err = refused(
+        root.path(),
+        &RunOptions::default().with_working_dir("/work"),
+        &image_with(None, None),
+        &parent.path().join("c2"),
+    );
+    assert_eq!(err.field(), Some("working_dir"), "{err}");
     assert!(entries(parent.path()).is_empty());
 }
 
