@@ -422,9 +422,9 @@ pub struct Planned {
 impl Planned {
     /// Plan container `id` for the new directory `state_dir`, checking everything but the
     /// directory's absence and its parent's safety (which [`Planned::write`] checks): the image
-    /// and the options ([`plan`]), `state_dir` outside the image ([`refuse_inside_image`]), the
-    /// image's owners against an unprivileged layer ([`layer::check_mapped_owners`]), the
-    /// runtime spec. Writes nothing.
+    /// and the options ([`plan`]), `state_dir` outside the image (as written, and as its
+    /// existing part resolves), the image's owners against an unprivileged layer
+    /// ([`layer::check_mapped_owners`]), the runtime spec. Writes nothing.
     pub fn new(
         image: &ImageConfiguration,
         rootfs: &Path,
