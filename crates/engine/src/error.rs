@@ -112,14 +112,16 @@ pub enum Error {
     /// caller bind-mounts: the engine provides missing targets only for the image (see
     /// [`crate::layer`]) and never creates anything in a caller's host directory.
     #[error(
-        "{destination} does not exist in the rootfs {rootfs} ({what}); the engine never creates it"
+        "{destination} ({what}) does not exist in {rootfs}, the source of the bind mount it lies \
+         in; the engine never creates it there"
     )]
     MissingTarget {
         /// The path inside the container.
         destination: String,
         /// What needed it (`mount target`, `working directory`).
         what: &'static str,
-        /// The rootfs on the host.
+        /// The source on the host of the caller's bind mount the path lies in (the field keeps
+        /// its first name, `rootfs`).
         rootfs: PathBuf,
     },
 

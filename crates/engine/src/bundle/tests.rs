@@ -956,6 +956,12 @@ fn a_working_directory_at_or_inside_a_bind_mount_is_checked_in_its_source() {
         matches!(&err, Error::MissingTarget { destination, .. } if destination == "/workspace/api"),
         "{err}"
     );
+    // Named as the bind's source, not as the image's root.
+    assert!(
+        err.to_string()
+            .contains("the source of the bind mount it lies in"),
+        "{err}"
+    );
 }
 
 /// The options a layer's mount tries, with `lowerdir=` and the rest cut off.
