@@ -77,39 +77,40 @@ pub const UMASK: u32 = 0o022;
 #[implements("process.args")]
 pub fn command(image: &ImageConfiguration, args: Option<&[String]>) -> Result<Vec<String>> {
     let config = image.config().as_ref();
-    let mut argv: Vec<String> = config
-        .and_then(|c| c.entrypoint().clone())
+    let entrypoint = config
+        .and_then(|c| c.entrypoint().as_deref())
         .unwrap_or_default();
-    match args {
-        Some(a) => argv.extend(a.iter().cloned()),
-        None => argv.extend(config.and_then(|c| c.cmd().clone()).unwrap_or_default()),
-    }
+    // The rest is the caller's command, else the image's Cmd.
+    let (rest, rest_field) = match args {
+        Some(a) => (a, None),
+        None => (
+            config.and_then(|c| c.cmd().as_deref()).unwrap_or_default(),
+            Some("Cmd"),
+        ),
+    };
+    let argv: Vec<String> = entrypoint.iter().chain(rest).cloned().collect();
     if argv.is_empty() {
         return Err(Error::InvalidOption {
             field: "args",
             reason: "no command: the image has no Entrypoint or Cmd and none was given".into(),
         });
     }
-    if argv.iter().any(|a| a.contains('\0')) {
-        // Named where the NUL came from: the caller's command or the image's fields.
-        let has_nul =
-            |v: Option<&Vec<String>>| v.is_some_and(|v| v.iter().any(|a| a.contains('\0')));
-        let reason = "an argument contains NUL".to_string();
-        return Err(if has_nul(config.and_then(|c| c.entrypoint().as_ref())) {
-            Error::ImageConfig {
-                field: "Entrypoint",
-                reason,
-            }
-        } else if args.is_none() {
-            Error::ImageConfig {
-                field: "Cmd",
-                reason,
-            }
-        } else {
-            Error::InvalidOption {
+    // A NUL is named where it is: the image's Entrypoint or Cmd, or the caller's command.
+    let has_nul = |part: &[String]| part.iter().any(|a| a.contains('\0'));
+    let reason = "an argument contains NUL".to_string();
+    if has_nul(entrypoint) {
+        return Err(Error::ImageConfig {
+            field: "Entrypoint",
+            reason,
+        });
+    }
+    if has_nul(rest) {
+        return Err(match rest_field {
+            Some(field) => Error::ImageConfig { field, reason },
+            None => Error::InvalidOption {
                 field: "args",
                 reason,
-            }
+            },
         });
     }
     Ok(argv)
@@ -368,15 +369,9 @@ mod tests {
     #[test]
     #[verifies("process.args")]
     fn a_nul_names_the_field_it_is_in() {
-        let field = |e: Error| e.field();
-        let nul = ["a\0b".to_string()];
-        let ok = ["sh".to_string()];
-        let with = |ep: &[String], cmd: &[String]| {
-            let ep: Vec<&str> = ep.iter().map(String::as_str).collect();
-            let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
-            image(&ep, &cmd, None)
-        };
-        let err = command(&with(&nul, &ok), Some(&ok)).unwrap_err();
+        let (nul, ok) = (["a\0b"], ["sh"]);
+        let args = |a: [&str; 1]| a.map(String::from);
+        let err = command(&image(&nul, &ok, None), Some(&args(ok))).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -387,10 +382,10 @@ mod tests {
             ),
             "{err}"
         );
-        let err = command(&with(&ok, &nul), None).unwrap_err();
-        assert_eq!(field(err), Some("Cmd"));
-        let err = command(&with(&ok, &ok), Some(&nul)).unwrap_err();
-        assert_eq!(field(err), Some("args"));
+        let err = command(&image(&ok, &nul, None), None).unwrap_err();
+        assert_eq!(err.field(), Some("Cmd"));
+        let err = command(&image(&ok, &ok, None), Some(&args(nul))).unwrap_err();
+        assert_eq!(err.field(), Some("args"));
     }
 
     #[test]

@@ -225,8 +225,10 @@ impl StateRoot {
 /// # Ok::<(), locald_engine::Error>(())
 /// ```
 pub fn bundle_dir_at(path: &Path, id: &str) -> Result<PathBuf> {
-    crate::names::check_container_id(id)?;
-    Ok(absolute(path)?.join(BUNDLES_DIR).join(id))
+    StateRoot {
+        path: absolute(path)?,
+    }
+    .bundle_dir(id)
 }
 
 /// The engine PID in the name of a temporary bundle directory (`.ID.PID.XXXXXX.tmp`).

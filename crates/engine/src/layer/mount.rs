@@ -192,8 +192,7 @@ fn open_mark_dir(parent: &OwnedFd, name: &str, path: &Path) -> Result<Option<Own
 /// the bundle's removal then deleted files through the one left mounted.
 #[implements("filesystems.layer.private")]
 fn refuse_mounted_rootfs(bundle: &OwnedFd, rootfs: &Dir, bundle_dir: &Path) -> Result<()> {
-    let st = fstat(bundle).map_err(|e| Error::io(bundle_dir, "stat", e.into()))?;
-    if widen(st.st_dev) == rootfs.dev {
+    if !mounted_on(bundle, &rootfs.fd, bundle_dir)? {
         return Ok(());
     }
     Err(Error::Layer {
@@ -417,8 +416,14 @@ pub fn is_mounted(bundle_dir: &Path) -> Result<bool> {
         Err(nix::errno::Errno::ENOENT) => return Ok(false),
         Err(e) => return Err(Error::io(bundle_dir.join(ROOTFS_DIR), "open", e.into())),
     };
-    let a = fstat(&bundle).map_err(|e| Error::io(bundle_dir, "stat", e.into()))?;
-    let b = fstat(&rootfs).map_err(|e| Error::io(bundle_dir.join(ROOTFS_DIR), "stat", e.into()))?;
+    mounted_on(&bundle, &rootfs, bundle_dir)
+}
+
+/// Whether the bundle's `rootfs` (open as `rootfs`) has something mounted on it: it is on
+/// another device than the bundle directory (open as `bundle`).
+fn mounted_on(bundle: &OwnedFd, rootfs: &OwnedFd, bundle_dir: &Path) -> Result<bool> {
+    let a = fstat(bundle).map_err(|e| Error::io(bundle_dir, "stat", e.into()))?;
+    let b = fstat(rootfs).map_err(|e| Error::io(bundle_dir.join(ROOTFS_DIR), "stat", e.into()))?;
     Ok(a.st_dev != b.st_dev)
 }
 
