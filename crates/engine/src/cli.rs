@@ -676,7 +676,9 @@ impl Failure {
                     None => e.to_string(),
                 }
             }
-            Error::UnmappedId { field: "user", .. } => {
+            Error::UnmappedId { field: "user", .. }
+            | Error::UnknownUser { field: "user", .. }
+            | Error::UnknownGroup { field: "user", .. } => {
                 e.to_string().replace("(from user)", "(from --user)")
             }
             Error::ImageConfigFile { path, reason } => {

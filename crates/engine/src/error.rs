@@ -10,26 +10,30 @@ use std::path::PathBuf;
 /// ```
 /// use locald_engine::Error;
 ///
-/// let err = Error::UnknownUser { name: "app".into(), file: "/etc/passwd".into() };
-/// assert_eq!(err.to_string(), "user `app` is not in the image's /etc/passwd");
+/// let err = Error::UnknownUser { name: "app".into(), field: "User", file: "/etc/passwd".into() };
+/// assert_eq!(err.to_string(), "user `app` (from User) is not in the image's /etc/passwd");
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A user name given in `User` (image config or override) has no entry in the image.
-    #[error("user `{name}` is not in the image's {file}")]
+    #[error("user `{name}` (from {field}) is not in the image's {file}")]
     UnknownUser {
         /// The name that was looked up.
         name: String,
+        /// Where it came from (`User` of the image config or the `user` run option).
+        field: &'static str,
         /// The file it was looked up in, as seen inside the image (`/etc/passwd`).
         file: String,
     },
 
     /// A group name given in `User` has no entry in the image.
-    #[error("group `{name}` is not in the image's {file}")]
+    #[error("group `{name}` (from {field}) is not in the image's {file}")]
     UnknownGroup {
         /// The name that was looked up.
         name: String,
+        /// Where it came from (`User` of the image config or the `user` run option).
+        field: &'static str,
         /// The file it was looked up in, as seen inside the image (`/etc/group`).
         file: String,
     },
@@ -313,6 +317,8 @@ impl Error {
             Error::ImageConfig { field, .. }
             | Error::InvalidOption { field, .. }
             | Error::UnmappedId { field, .. }
+            | Error::UnknownUser { field, .. }
+            | Error::UnknownGroup { field, .. }
             | Error::Limit { field, .. } => Some(field),
             _ => None,
         }

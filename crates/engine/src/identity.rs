@@ -277,6 +277,7 @@ pub fn resolve_user(
             .find(|e| e.name == user)
             .ok_or_else(|| Error::UnknownUser {
                 name: user.to_owned(),
+                field: source.field(),
                 file: PASSWD_PATH.into(),
             })?;
         (e.uid, Some(e))
@@ -292,6 +293,7 @@ pub fn resolve_user(
                 .find(|e| e.name == g)
                 .ok_or_else(|| Error::UnknownGroup {
                     name: g.to_owned(),
+                    field: source.field(),
                     file: GROUP_PATH.into(),
                 })?
                 .gid

@@ -458,7 +458,9 @@ fn plan_working_dir(
         }
         return Ok(());
     }
-    let walk = root.walk_path(dest)?;
+    // What the image's tree says of the path (a dangling symlink on the way, a file where a
+    // directory should be) is named as the field's too: the user fixes the field or the image.
+    let walk = root.walk_path(dest).map_err(|e| refused(e.to_string()))?;
     let full = walk.full();
     if KERNEL_FS_DIRS.iter().any(|k| is_under(&full, k)) {
         return Err(refused(format!(
@@ -475,17 +477,21 @@ fn plan_working_dir(
     if walk.exists() {
         let found = walk.last().kind;
         if found != FileKind::Directory {
-            return Err(Error::WrongTargetType {
-                destination: dest.to_owned(),
-                found: found.describe(),
-                expected: FileKind::Directory.describe(),
-                rootfs: root.path().to_owned(),
-            });
+            return Err(refused(
+                Error::WrongTargetType {
+                    destination: dest.to_owned(),
+                    found: found.describe(),
+                    expected: FileKind::Directory.describe(),
+                    rootfs: root.path().to_owned(),
+                }
+                .to_string(),
+            ));
         }
         return Ok(());
     }
-    add.provide_dirs(root, requirement!("process.cwd"), &walk)?;
-    Ok(())
+    add.provide_dirs(root, requirement!("process.cwd"), &walk)
+        .map(|_| ())
+        .map_err(|e| refused(e.to_string()))
 }
 
 /// Complete the plan's layer against the image at `root`: resolve where each of the engine's

@@ -432,6 +432,7 @@ fn errors_name_the_flags_typed() {
     let file = rootfs.write_scratch("rootfs.tar", "");
     let bundle = rootfs.scratch().join("bundle");
     std::fs::create_dir(&bundle).unwrap();
+    std::os::unix::fs::symlink("/nonexistent/dir", rootfs.path().join("gone")).unwrap();
     for (args, needle) in [
         (
             vec![
@@ -455,6 +456,34 @@ fn errors_name_the_flags_typed() {
         (
             vec!["explain", "--no-init", "--rootfs", root, "--hostname=-x"],
             "--hostname: ",
+        ),
+        (
+            vec![
+                "explain",
+                "--no-init",
+                "--rootfs",
+                root,
+                "--workdir",
+                "/gone",
+                "--",
+                "/bin/true",
+            ],
+            "--workdir: image file /gone: /gone is a dangling symlink",
+        ),
+        (
+            vec!["explain", "--no-init", "--rootfs", root, "--user", "nosuch"],
+            "user `nosuch` (from --user) is not in the image's /etc/passwd",
+        ),
+        (
+            vec![
+                "explain",
+                "--no-init",
+                "--rootfs",
+                root,
+                "--user",
+                "0:nosuch",
+            ],
+            "group `nosuch` (from --user) is not in the image's /etc/group",
         ),
         (
             vec![

@@ -273,6 +273,41 @@ fn a_working_directory_leading_into_proc_is_refused_even_with_a_decoy() {
     assert!(entries(parent.path()).is_empty());
 }
 
+/// What the image's tree refuses of a working directory (a dangling symlink on its way, a file
+/// where the directory should be) names the field it came from, as the kernel-filesystem
+/// refusal above does.
+#[test]
+#[verifies("filesystems.layer.targets", "process.cwd")]
+fn a_working_directory_the_tree_refuses_names_its_field() {
+    let root = rootfs();
+    std::os::unix::fs::symlink("/nonexistent/dir", root.path().join("gone")).unwrap();
+    fs::write(root.path().join("file"), "").unwrap();
+    let parent = tempfile::tempdir().unwrap();
+    for (dir, says) in [
+        ("/gone", "dangling symlink"),
+        ("/gone/sub", "dangling symlink"),
+        ("/file", "expected a directory"),
+    ] {
+        let err = refused(
+            root.path(),
+            &RunOptions::default(),
+            &image_with(None, Some(dir)),
+            &parent.path().join("c1"),
+        );
+        assert_eq!(err.field(), Some("WorkingDir"), "{dir}: {err}");
+        assert!(err.to_string().contains(says), "{dir}: {err}");
+        let err = refused(
+            root.path(),
+            &RunOptions::default().with_working_dir(dir),
+            &image_with(None, None),
+            &parent.path().join("c2"),
+        );
+        assert_eq!(err.field(), Some("working_dir"), "{dir}: {err}");
+        assert!(err.to_string().contains(says), "{dir}: {err}");
+    }
+    assert!(entries(parent.path()).is_empty());
+}
+
 #[test]
 #[verifies("filesystems.layer.targets", "process.cwd")]
 fn a_missing_working_directory_is_created_in_the_layer() {

@@ -143,8 +143,9 @@ fn unknown_name_is_an_error_naming_it() {
     assert!(matches!(&err, Error::UnknownUser { name, .. } if name == "nobody"));
     assert_eq!(
         err.to_string(),
-        "user `nobody` is not in the image's /etc/passwd"
+        "user `nobody` (from User) is not in the image's /etc/passwd"
     );
+    assert_eq!(err.field(), Some("User"));
 }
 
 #[test]
@@ -152,6 +153,27 @@ fn unknown_name_is_an_error_naming_it() {
 fn unknown_group_is_an_error_naming_it() {
     let err = resolve("app:nogroup").unwrap_err();
     assert!(matches!(&err, Error::UnknownGroup { name, .. } if name == "nogroup"));
+    assert_eq!(err.field(), Some("User"));
+}
+
+/// The caller's `user` option, not the image's `User`, is named when it is the option's name
+/// that the image lacks.
+#[test]
+#[verifies("identity.user.resolve")]
+fn unknown_names_from_the_option_name_the_option() {
+    let passwd = parse_passwd(PASSWD, PASSWD_PATH).unwrap();
+    let groups = parse_group(GROUP, GROUP_PATH).unwrap();
+    for (spec, kind) in [
+        ("nobody", "user `nobody`"),
+        ("app:nogroup", "group `nogroup`"),
+    ] {
+        let err = resolve_user(spec, &passwd, &groups, UserSource::Option).unwrap_err();
+        assert_eq!(err.field(), Some("user"), "{spec}: {err}");
+        assert!(
+            err.to_string().starts_with(&format!("{kind} (from user) ")),
+            "{err}"
+        );
+    }
 }
 
 #[test]
