@@ -725,7 +725,7 @@ fn sorted(
 ) -> serde_json::Result<Option<Box<RawValue>>> {
     use serde_json::value::to_raw_value;
     use std::collections::BTreeMap;
-    if !value.get().trim_start().starts_with('{') {
+    if !value.get().starts_with('{') {
         return Ok(None);
     }
     if let Some((_, hashed)) = paths.iter().find(|(path, _)| path.len() == depth) {
