@@ -27,7 +27,6 @@ use locald_spec_macros::implements;
 use oci_spec::image::ImageConfiguration;
 use oci_spec::runtime::Spec;
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 use crate::duties::PlanInput;
 use crate::error::{Error, Result};
@@ -666,28 +665,22 @@ fn fill_bundle(plan: &Plan, spec: &Spec, info: &BundleInfo, dir: &Path) -> Resul
     write_file_named(dir, CONFIG_FILE, &config_json(spec)?)
 }
 
-/// `config.json` bytes, compact and deterministic: oci-spec keeps some members in hash maps and
-/// sets (`HASHED_MEMBERS`), whose iteration order changes from process to process, so their
-/// keys (and the capability sets) are sorted; every other member keeps the order serde writes.
+/// `config.json` bytes, deterministic: oci-spec keeps some members in hash maps and sets
+/// (`HASHED_MEMBERS`), whose iteration order changes from process to process, so their keys
+/// (and the capability sets) are sorted.
 ///
-/// The spec is written straight to compact JSON, and only the objects on the way to those
-/// members are read back, as raw values (`sorted`): the seccomp filter's 400 names are never
-/// parsed into values (going through a `serde_json::Value` of the whole spec took 0.2 ms of a
-/// `run`). Compact, not indented as `runc spec` writes it: the indented text was twice as long
-/// (17.8 KB against 9.1 for a plain `run`), the runtime parses it at every start, and its
-/// serializing and sorting took 180 µs of a `run` against 150 now, and its writing 50 µs
-/// against 37 (wall-clock marks in an instrumented build, medians of 300 runs).
-/// `locald-engine explain --json` is the readable form, `jq .` another.
+/// The spec is written straight to JSON; only those members are read back and rewritten
+/// (`sort_member`). Going through a `serde_json::Value` of the whole spec, which sorts every
+/// object, took 0.2 ms of a `run`: each of the seccomp filter's 400 names became a value.
 pub fn config_json(spec: &Spec) -> Result<Vec<u8>> {
     let err = |e: serde_json::Error| Error::Spec {
         reason: e.to_string(),
     };
-    let json = serde_json::to_vec(spec).map_err(err)?;
-    let whole: &RawValue = serde_json::from_slice(&json).map_err(err)?;
-    Ok(match sorted(whole, HASHED_MEMBERS, 0).map_err(err)? {
-        Some(fixed) => fixed.get().as_bytes().to_vec(),
-        None => json,
-    })
+    let mut json = serde_json::to_vec_pretty(spec).map_err(err)?;
+    for (path, hashed) in HASHED_MEMBERS {
+        sort_member(&mut json, path, *hashed).map_err(err)?;
+    }
+    Ok(json)
 }
 
 /// What in a member iterates in hash order.
@@ -711,62 +704,49 @@ const HASHED_MEMBERS: &[(&[&str], Hashed)] = &[
     (&["linux", "resources", "rdma"], Hashed::Keys),
 ];
 
-/// An object's members in the order the text has them, each value left as text: an object on
-/// the way to a hashed member is read and written back unchanged but for that member.
-type Members = indexmap::IndexMap<String, Box<RawValue>>;
-
-/// `value`, the JSON at depth `depth` of the paths in `paths` (each of which passes through
-/// it), with the hashed members they lead to sorted; `None` when it is unchanged. A value that
-/// is not an object (absent members are simply not found) is left as it is.
-fn sorted(
-    value: &RawValue,
-    paths: &[(&[&str], Hashed)],
-    depth: usize,
-) -> serde_json::Result<Option<Box<RawValue>>> {
-    use serde_json::value::to_raw_value;
+/// Sort the member at `path` in `json`, a document as `to_vec_pretty` writes it (two spaces per
+/// level, one member or element per line). Each key of the path is found at its depth inside
+/// its parent's span: a line of the document's own indentation followed by the quoted key is
+/// a key, since a string's quotes and newlines are escaped; an object's span ends at the first
+/// line of its own indentation that closes a brace. A member that is absent, empty or not an
+/// object is left as it is. The member is read as JSON, sorted, and written back indented to
+/// its depth.
+fn sort_member(json: &mut Vec<u8>, path: &[&str], hashed: Hashed) -> serde_json::Result<()> {
     use std::collections::BTreeMap;
-    if !value.get().starts_with('{') {
-        return Ok(None);
+    let find = |json: &[u8], what: &[u8]| memchr::memmem::find(json, what);
+    let (mut from, mut to) = (0, json.len());
+    for (depth, key) in path.iter().enumerate() {
+        let indent = " ".repeat(2 * (depth + 1));
+        let member = format!("\n{indent}\"{key}\": {{\n");
+        let Some(at) = find(&json[from..to], member.as_bytes()) else {
+            return Ok(());
+        };
+        let start = from + at + member.len() - 2;
+        let close = format!("\n{indent}}}");
+        let Some(len) = find(&json[start..to], close.as_bytes()) else {
+            return Ok(());
+        };
+        (from, to) = (start, start + len + close.len());
     }
-    if let Some((_, hashed)) = paths.iter().find(|(path, _)| path.len() == depth) {
-        return match hashed {
+    let text = match hashed {
+        Hashed::Keys => {
             // A BTreeMap, not serde_json's Map, which keeps insertion order when any crate in
             // the build turns on serde_json's `preserve_order`.
-            Hashed::Keys => to_raw_value(&serde_json::from_str::<BTreeMap<String, Box<RawValue>>>(
-                value.get(),
-            )?),
-            Hashed::Sets => {
-                let mut sets: BTreeMap<String, Option<Vec<String>>> =
-                    serde_json::from_str(value.get())?;
-                for set in sets.values_mut().flatten() {
-                    set.sort();
-                }
-                to_raw_value(&sets)
+            let map: BTreeMap<String, serde_json::Value> = serde_json::from_slice(&json[from..to])?;
+            serde_json::to_string_pretty(&map)?
+        }
+        Hashed::Sets => {
+            let mut sets: BTreeMap<String, Option<Vec<String>>> =
+                serde_json::from_slice(&json[from..to])?;
+            for set in sets.values_mut().flatten() {
+                set.sort();
             }
+            serde_json::to_string_pretty(&sets)?
         }
-        .map(Some);
-    }
-    let mut members: Members = serde_json::from_str(value.get())?;
-    let mut changed = false;
-    for (key, member) in &mut members {
-        let below: Vec<(&[&str], Hashed)> = paths
-            .iter()
-            .filter(|(path, _)| path[depth] == key)
-            .copied()
-            .collect();
-        if below.is_empty() {
-            continue;
-        }
-        if let Some(new) = sorted(member, &below, depth + 1)? {
-            *member = new;
-            changed = true;
-        }
-    }
-    if changed {
-        to_raw_value(&members).map(Some)
-    } else {
-        Ok(None)
-    }
+    };
+    let indent = format!("\n{}", " ".repeat(2 * path.len()));
+    json.splice(from..to, text.replace('\n', &indent).into_bytes());
+    Ok(())
 }
 
 fn write_file_named(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
