@@ -535,8 +535,14 @@ fn refuse_inside_image(dir: &Path, image_dir: &Path) -> Result<()> {
 
 /// `path` (absolute) with its longest existing ancestor resolved (symlinks followed, as
 /// `realpath(3)`) and the rest, which does not exist and so holds no symlink, as written.
+/// A missing ancestor is passed over with one `lstat`: resolving it would walk (and `readlink`)
+/// every component above it first, and `run` asks this of a bundle directory that is new.
 fn resolve_existing(path: &Path) -> PathBuf {
     for existing in path.ancestors() {
+        if fs::symlink_metadata(existing).is_err() {
+            continue;
+        }
+        // Present but unresolvable (a dangling symlink): the ancestor above it is tried.
         if let Ok(real) = fs::canonicalize(existing) {
             return match path.strip_prefix(existing) {
                 Ok(rest) if !rest.as_os_str().is_empty() => real.join(rest),

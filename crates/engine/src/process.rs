@@ -97,23 +97,24 @@ pub fn command(image: &ImageConfiguration, args: Option<&[String]>) -> Result<Ve
     }
     // A NUL is named where it is: the image's Entrypoint or Cmd, or the caller's command.
     let has_nul = |part: &[String]| part.iter().any(|a| a.contains('\0'));
+    let nul_in = if has_nul(entrypoint) {
+        Some(Some("Entrypoint"))
+    } else if has_nul(rest) {
+        Some(rest_field)
+    } else {
+        None
+    };
+    let Some(image_field) = nul_in else {
+        return Ok(argv);
+    };
     let reason = "an argument contains NUL".to_string();
-    if has_nul(entrypoint) {
-        return Err(Error::ImageConfig {
-            field: "Entrypoint",
+    Err(match image_field {
+        Some(field) => Error::ImageConfig { field, reason },
+        None => Error::InvalidOption {
+            field: "args",
             reason,
-        });
-    }
-    if has_nul(rest) {
-        return Err(match rest_field {
-            Some(field) => Error::ImageConfig { field, reason },
-            None => Error::InvalidOption {
-                field: "args",
-                reason,
-            },
-        });
-    }
-    Ok(argv)
+        },
+    })
 }
 
 /// The working directory: `WorkingDir`, else `/`. It must be absolute; that it exists inside the
