@@ -189,6 +189,9 @@ mod tests {
             std::fs::read_to_string(top.join("rootfs/data")).unwrap(),
             "precious"
         );
+        // Unmounted before the temporary directory's removal, which cannot remove a mount
+        // point and says nothing: every run left its `b/rootfs` in /tmp.
+        nix::mount::umount(&top.join("rootfs")).unwrap();
     }
 
     fn needs_root() {
