@@ -97,14 +97,11 @@ pub fn command(image: &ImageConfiguration, args: Option<&[String]>) -> Result<Ve
     }
     // A NUL is named where it is: the image's Entrypoint or Cmd, or the caller's command.
     let has_nul = |part: &[String]| part.iter().any(|a| a.contains('\0'));
-    let nul_in = if has_nul(entrypoint) {
-        Some(Some("Entrypoint"))
+    let image_field = if has_nul(entrypoint) {
+        Some("Entrypoint")
     } else if has_nul(rest) {
-        Some(rest_field)
+        rest_field
     } else {
-        None
-    };
-    let Some(image_field) = nul_in else {
         return Ok(argv);
     };
     let reason = "an argument contains NUL".to_string();
