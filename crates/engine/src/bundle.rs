@@ -37,6 +37,9 @@ use crate::options::{IdMapping, RunOptions, UsernsCreator};
 use crate::plan::Plan;
 use crate::rootfs::ImageRoot;
 
+mod facts;
+pub use facts::{BundleFacts, MAX_CONFIG_BYTES};
+
 /// The name of the runtime config inside the bundle.
 pub const CONFIG_FILE: &str = "config.json";
 

@@ -277,7 +277,11 @@ fn run(options: &Options, rt: &RuntimeArgs, attach: &Attach) -> CliResult<u8> {
         })?;
     }
     let bundle = planned.write()?;
-    let result = run_forwarding_signals(&runtime, &bundle, attach.stop_timeout());
+    let result = run_forwarding_signals(
+        &runtime,
+        &bundle::BundleFacts::of(&bundle),
+        attach.stop_timeout(),
+    );
     let removed = bundle.remove();
     let code = result?;
     removed?;
@@ -304,7 +308,10 @@ fn prepare(options: &Options, dir: &Path) -> CliResult<u8> {
 
 /// `start`: run a prepared bundle, leave it in place.
 fn start(dir: &Path, rt: &RuntimeArgs, attach: &Attach) -> CliResult<u8> {
-    let bundle = bundle::Bundle::open(dir).map_err(|e| Failure::engine(e, StateFlag::Bundle))?;
+    // Its facts, not `Bundle::open`: that parses the whole runtime spec, whose deserializer
+    // links the regex engine into this binary (`bundle::BundleFacts`).
+    let bundle =
+        bundle::BundleFacts::open(dir).map_err(|e| Failure::engine(e, StateFlag::Bundle))?;
     let state_root = rt.state_root()?;
     let runtime = rt
         .runtime(&state_root)?
@@ -471,7 +478,7 @@ fn man(dir: Option<&Path>) -> CliResult<u8> {
 #[implements("stopping.signal", "stopping.timeout", "lifecycle.interrupt")]
 fn run_forwarding_signals(
     runtime: &Runtime,
-    bundle: &bundle::Bundle,
+    bundle: &bundle::BundleFacts,
     stop_timeout: Duration,
 ) -> locald_engine::Result<i32> {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -497,7 +504,7 @@ fn run_forwarding_signals(
     // this mask and is joined in it; and SIGCHLD is at its default action (`restore_signals`),
     // not ignored, which would reap runc without a signal.
     let _ = set.thread_block();
-    let running = runtime.spawn(bundle)?;
+    let running = runtime.spawn_facts(bundle)?;
     let runc = nix::unistd::Pid::from_raw(i32::try_from(running.pid()).unwrap_or(0));
     let signals = match SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK) {
         Ok(fd) if runc.as_raw() > 0 => fd,
@@ -625,10 +632,10 @@ impl Forwarder {
 #[cfg(not(target_os = "linux"))]
 fn run_forwarding_signals(
     runtime: &Runtime,
-    bundle: &bundle::Bundle,
+    bundle: &bundle::BundleFacts,
     _stop_timeout: Duration,
 ) -> locald_engine::Result<i32> {
-    runtime.run(bundle)
+    runtime.spawn_facts(bundle)?.wait()
 }
 
 /// Restore the default actions of SIGPIPE and SIGCHLD.

@@ -26,7 +26,7 @@ use std::time::Duration;
 use locald_spec_macros::implements;
 
 #[cfg(feature = "runc")]
-use crate::bundle::Bundle;
+use crate::bundle::{Bundle, BundleFacts};
 #[cfg(feature = "runc")]
 use crate::error::{Error, Result};
 #[cfg(feature = "runc")]
@@ -174,23 +174,24 @@ impl Runtime {
     /// receives to the container; two copies would reach the workload otherwise). With a
     /// terminal runc stays in the caller's group, since it must control the terminal. runc
     /// starts with no signal blocked, whatever the caller blocks.
-    #[implements("stopping.runtime-signals")]
     pub fn spawn(&self, bundle: &Bundle) -> Result<Running<'_>> {
+        self.spawn_facts(&BundleFacts::of(bundle))
+    }
+
+    /// [`Runtime::spawn`] for a bundle known by its facts ([`BundleFacts::open`] reads them
+    /// from its directory without parsing its whole runtime spec).
+    #[implements("stopping.runtime-signals")]
+    pub fn spawn_facts(&self, bundle: &BundleFacts) -> Result<Running<'_>> {
         let root = self.state_root();
         crate::state::ensure_private_dir(&root)?;
-        let tty = bundle
-            .spec
-            .process()
-            .as_ref()
-            .and_then(|p| p.terminal())
-            .unwrap_or(false);
+        let tty = bundle.terminal();
         let mut log = log::RuntimeLog::new()?;
         let mut cmd = spawn::Command::new(&self.binary);
         cmd.arg("--root").arg(&root).args(log.args()).arg("run");
         // The engine's lifeline (`launch::Launch::prepare`): for a container that is to stop
         // with the engine, as with the parent-death signal, and only for an init that takes
         // one, never for a workload without the init, which would keep it.
-        let lifeline = self.parent_death_signal && crate::spec::takes_lifeline(&bundle.spec);
+        let lifeline = self.parent_death_signal && crate::spec::takes_lifeline(bundle.args());
         if lifeline {
             cmd.args(["--preserve-fds", "1"]);
         }

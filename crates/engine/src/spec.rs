@@ -39,12 +39,11 @@ pub const INIT_LIFELINE_OPTION: &str = "--lifeline";
 /// `--preserve-fds` passes on.
 pub const LIFELINE_FD: i32 = 3;
 
-/// Whether the process of `spec` is the engine's init given `--lifeline 3` among its options
-/// (before its `--`): a workload's own arguments never count.
+/// Whether the process arguments `args` are the engine's init's, given `--lifeline 3` among
+/// its options (before its `--`): a workload's own arguments never count.
 #[cfg(any(feature = "runc", test))]
-pub(crate) fn takes_lifeline(spec: &Spec) -> bool {
-    let args = spec.process().as_ref().and_then(|p| p.args().as_deref());
-    let Some((program, rest)) = args.unwrap_or_default().split_first() else {
+pub(crate) fn takes_lifeline(args: &[String]) -> bool {
+    let Some((program, rest)) = args.split_first() else {
         return false;
     };
     let options = rest.split(|a| a == "--").next().unwrap_or_default();

@@ -629,18 +629,15 @@ mod tests {
             ]
         );
         // The runtime gets the engine's lifeline only for it.
-        assert!(crate::spec::takes_lifeline(&spec));
+        assert!(crate::spec::takes_lifeline(&args));
     }
 
     #[test]
     #[verifies("signals.init.parent-death")]
     fn only_the_inits_own_option_takes_the_lifeline() {
         let takes = |args: &[&str]| {
-            let mut process = oci_spec::runtime::Process::default();
-            process.set_args(Some(args.iter().map(|a| a.to_string()).collect()));
-            let mut spec = oci_spec::runtime::Spec::default();
-            spec.set_process(Some(process));
-            crate::spec::takes_lifeline(&spec)
+            let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            crate::spec::takes_lifeline(&args)
         };
         assert!(takes(&["/dev/init", "-g", "--lifeline", "3", "--", "sh"]));
         // A workload's own arguments, with the init or without it, never pass the pipe on.
@@ -663,7 +660,7 @@ mod tests {
         let spec = plan.to_spec().unwrap();
         let args = spec.process().as_ref().unwrap().args().clone().unwrap();
         assert_eq!(args, ["sh"]);
-        assert!(!crate::spec::takes_lifeline(&spec));
+        assert!(!crate::spec::takes_lifeline(&args));
     }
 
     #[test]

@@ -1110,3 +1110,95 @@ fn a_volatile_layer_is_refused_for_another_users_bundle() {
     std::os::unix::fs::chown(&kept.state_dir, Some(65534), None).unwrap();
     crate::layer::LayerMount::open(&kept.state_dir).expect("an ordinary layer opens");
 }
+
+/// What `start` and `refresh` read back of a bundle (`BundleFacts::open`, a few members of
+/// config.json) is what the bundle in hand says (`BundleFacts::of`, from the spec itself), for
+/// a bundle where each fact differs from its default: a terminal, the init's lifeline, a
+/// hostname, a private network, a caller's bind over /etc/hosts after the engine's own.
+#[test]
+#[verifies("lifecycle.bundle")]
+fn a_bundles_facts_read_back_as_its_spec_says() {
+    let root = rootfs();
+    let host_file = tempfile::NamedTempFile::new().unwrap();
+    let opts = RunOptions {
+        tty: true,
+        init: Some(locald_testkit::static_init()),
+        hostname: Some("web".into()),
+        network: crate::NetworkMode::Private,
+        binds: vec![crate::BindMount::new(host_file.path(), "/etc/hosts")],
+        ..RunOptions::default()
+    };
+    let (_parent, b) = prepared(root.path(), &opts, &image(None));
+    let read = BundleFacts::open(&b.state_dir).unwrap();
+    assert_eq!(read, BundleFacts::of(&b));
+    assert!(read.terminal());
+    assert!(
+        crate::spec::takes_lifeline(read.args()),
+        "{:?}",
+        read.args()
+    );
+    assert_eq!(read.hostname(), Some("web"));
+    assert!(read.network_namespace());
+    // The last mount at /etc/hosts is the caller's; the engine's resolv.conf is its own.
+    assert_eq!(
+        read.mount_source(Path::new("/etc/hosts")),
+        Some(host_file.path())
+    );
+    assert_eq!(
+        read.mount_source(Path::new("/etc/resolv.conf")),
+        Some(b.state_dir.join("resolv.conf").as_path())
+    );
+    assert_eq!(read.mount_source(Path::new("/nowhere")), None);
+    // And the defaults: no terminal, the image's command alone, the host's network.
+    let (_parent, plain) = prepared(root.path(), &RunOptions::default(), &image(None));
+    let read = BundleFacts::open(&plain.state_dir).unwrap();
+    assert_eq!(read, BundleFacts::of(&plain));
+    assert!(!read.terminal() && !read.network_namespace());
+    assert_eq!(read.args(), ["sh"]);
+}
+
+/// Members other than the facts' are skipped unread, whatever they hold (oci-spec's `Spec`
+/// would check `execCPUAffinity` against its pattern; the runtime still does); a config.json
+/// that is not JSON, gives a fact's member the wrong type, is a FIFO or is over the limit is
+/// refused as not a bundle, naming config.json, without blocking.
+#[test]
+#[verifies("lifecycle.bundle")]
+fn a_bundles_facts_refuse_a_bad_config_json() {
+    let root = rootfs();
+    let (_parent, b) = prepared(root.path(), &RunOptions::default(), &image(None));
+    let config = b.state_dir.join(CONFIG_FILE);
+    let write = |text: &str| {
+        fs::remove_file(&config).unwrap();
+        fs::write(&config, text).unwrap();
+    };
+    write(
+        r#"{"process": {"args": ["x"], "execCPUAffinity": {"initial": "not a list"}},
+            "linux": {"namespaces": [{"type": "network"}], "seccomp": 7}, "mounts": null}"#,
+    );
+    let read = BundleFacts::open(&b.state_dir).unwrap();
+    assert!(read.network_namespace() && !read.terminal() && read.args() == ["x"]);
+    let refused = |why: &str| {
+        let err = BundleFacts::open(&b.state_dir).unwrap_err();
+        assert!(matches!(err, Error::NotABundle { .. }), "{err}");
+        assert!(err.to_string().contains(why), "{err}");
+    };
+    write("{\n  \"process\": \n");
+    refused("(config.json: EOF while parsing a value at line 3 column 0)");
+    write(r#"{"process": {"terminal": "yes"}}"#);
+    refused("config.json: invalid type: string \"yes\", expected a boolean at line 1 column 30");
+    write(r#"{"mounts": [{"source": "/x"}]}"#);
+    refused("missing field `destination`");
+    fs::remove_file(&config).unwrap();
+    nix::unistd::mkfifo(&config, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    refused("config.json: not a regular file");
+    fs::remove_file(&config).unwrap();
+    fs::File::create(&config)
+        .unwrap()
+        .set_len(MAX_CONFIG_BYTES + 1)
+        .unwrap();
+    refused("config.json: 33554433 bytes, more than the limit");
+    // Without the engine's record it is no bundle at all, whatever config.json holds.
+    fs::remove_file(b.state_dir.join(INFO_FILE)).unwrap();
+    write(r#"{"ociVersion": "1.0.2"}"#);
+    refused("locald-bundle.json: No such file");
+}

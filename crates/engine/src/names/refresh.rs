@@ -15,7 +15,7 @@ use std::path::Path;
 
 use locald_spec_macros::implements;
 
-use crate::bundle::Bundle;
+use crate::bundle::BundleFacts;
 use crate::dns::resolv_conf;
 use crate::error::{Error, Result};
 use crate::host_files::{HOSTS_PATH, HostFiles, RESOLV_CONF_PATH};
@@ -67,8 +67,8 @@ pub fn refresh(bundle_dir: &Path, refresh: &Refresh) -> Result<Refreshed> {
 /// [`refresh`] with the host's files given (a fixture in tests).
 #[implements("names.hosts.refresh")]
 pub fn refresh_with(bundle_dir: &Path, refresh: &Refresh, host: &HostFiles) -> Result<Refreshed> {
-    let bundle = Bundle::open(bundle_dir)?;
-    let hostname = bundle.spec.hostname().clone().unwrap_or_default();
+    let bundle = BundleFacts::open(bundle_dir)?;
+    let hostname = bundle.hostname().unwrap_or_default().to_owned();
     let network = network_of(&bundle);
     // Both texts first: an invalid option changes neither file.
     let hosts = hosts_file(
@@ -101,15 +101,8 @@ pub fn refresh_with(bundle_dir: &Path, refresh: &Refresh, host: &HostFiles) -> R
 }
 
 /// Private when the spec has a network namespace of its own, else the host's.
-fn network_of(bundle: &Bundle) -> NetworkMode {
-    use oci_spec::runtime::LinuxNamespaceType;
-    let private = bundle
-        .spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.namespaces().as_ref())
-        .is_some_and(|ns| ns.iter().any(|n| n.typ() == LinuxNamespaceType::Network));
-    if private {
+fn network_of(bundle: &BundleFacts) -> NetworkMode {
+    if bundle.network_namespace() {
         NetworkMode::Private
     } else {
         NetworkMode::Host
@@ -118,20 +111,12 @@ fn network_of(bundle: &Bundle) -> NetworkMode {
 
 /// Whether the last mount at `target` (the one the container sees) is the bundle's `file`:
 /// the same path, or the same file reached another way (the bundle opened through a symlink).
-fn mounts_own(bundle: &Bundle, file: &str, target: &str) -> bool {
+fn mounts_own(bundle: &BundleFacts, file: &str, target: &str) -> bool {
     let own = bundle.state_dir.join(file);
     bundle
-        .spec
-        .mounts()
-        .as_ref()
-        .and_then(|m| {
-            m.iter()
-                .rev()
-                .find(|m| m.destination() == Path::new(target))
-        })
-        .and_then(|m| m.source().as_ref())
+        .mount_source(Path::new(target))
         .is_some_and(|source| {
-            source == &own
+            source == own
                 || matches!(
                     (std::fs::canonicalize(source), std::fs::canonicalize(&own)),
                     (Ok(a), Ok(b)) if a == b

@@ -30,7 +30,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 
 use locald_spec_macros::implements;
 
-use crate::bundle::Bundle;
+use crate::bundle::BundleFacts;
 use crate::error::{Error, Result};
 use crate::layer::LayerMount;
 use crate::options::IdMapping;
@@ -130,7 +130,7 @@ impl Launch {
     #[implements("filesystems.layer.private", "lifecycle.engine-death")]
     pub(crate) fn prepare(
         cmd: &mut Command,
-        bundle: &Bundle,
+        bundle: &BundleFacts,
         parent_death_signal: Option<i32>,
         lifeline: bool,
     ) -> Result<Launch> {
