@@ -473,7 +473,7 @@ fn man(dir: Option<&Path>) -> CliResult<u8> {
 /// One thread does it all: the signals, and SIGCHLD for the runtime's exit, are blocked and read
 /// from a signalfd(2), and the stop timeout is the poll's. A second thread that waited in
 /// `sigwait` cost every run its creation and, at the engine's exit, its teardown (see the
-/// README's Speed section).
+/// book's performance chapter).
 #[cfg(target_os = "linux")]
 #[implements("stopping.signal", "stopping.timeout", "lifecycle.interrupt")]
 fn run_forwarding_signals(

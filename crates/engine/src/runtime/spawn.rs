@@ -9,7 +9,7 @@
 //! that shares the engine's memory and runs while the engine's thread is suspended, until it
 //! executes the runtime or exits, copies nothing: that is how musl and glibc implement
 //! `posix_spawn`, which cannot run these steps. nix's `sched::clone` makes the system call.
-//! It took 125 µs off `run` (1,000 paired runs, the README's Speed section).
+//! It took 125 µs off `run` (1,000 paired runs, the book's performance chapter).
 //!
 //! What the child may do follows from sharing the memory of a suspended thread: only
 //! async-signal-safe system calls on data prepared before the clone, no allocation (another
