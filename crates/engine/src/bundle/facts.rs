@@ -10,7 +10,8 @@
 //! regex engine (regex-automata, regex-syntax, aho-corasick: 1.6 MB of the engine binary's 4.8
 //! MB of code, and 51 of the 69 pages of data relocated at every start). The command line
 //! reads these facts instead, so that its binary carries none of it: `run`'s own time was 0.23
-//! ms shorter (the book's performance chapter). The runtime still reads and checks the whole file.
+//! ms shorter (the book's performance chapter). The runtime still reads and checks the whole
+//! file.
 
 use std::path::{Path, PathBuf};
 
