@@ -1,7 +1,8 @@
 //! Two jobs: the musl command line's link option (`pack_relative_relocations`), and
 //! Docker's default seccomp profile as Rust data (`$OUT_DIR/docker_default.rs`), so that a
 //! process that plans a container does not parse its 20 KB of JSON: that parse was a twentieth
-//! of a `locald-engine run`'s own time (measured with `perf`; see the book's performance chapter).
+//! of a `locald-engine run`'s own time (measured with `perf`; see the book's performance
+//! chapter).
 //!
 //! The output is a table of plain values: every name a `&'static str`, every enum as the
 //! string the profile spells (`SCMP_ACT_ALLOW`), read into oci-spec's types by

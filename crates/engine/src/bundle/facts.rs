@@ -15,12 +15,11 @@
 
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use oci_spec::runtime::LinuxNamespaceType;
 use serde::Deserialize;
 
 use super::{Bundle, BundleInfo, CONFIG_FILE};
 use crate::error::{Error, Result};
-use crate::options::IdMapping;
 
 /// The largest `config.json` read back: the image configuration's own limit
 /// ([`crate::limits::MAX_IMAGE_CONFIG_BYTES`]) twice over, for what the engine adds to it.
@@ -96,7 +95,7 @@ impl BundleFacts {
 
     /// The same facts of a bundle in hand, from its spec.
     pub fn of(bundle: &Bundle) -> BundleFacts {
-        let spec: &Spec = &bundle.spec;
+        let spec = &bundle.spec;
         let process = spec.process().as_ref();
         BundleFacts {
             id: bundle.id.clone(),
@@ -147,38 +146,27 @@ impl BundleFacts {
             .find(|(d, _)| d == destination)
             .and_then(|(_, s)| s.as_deref())
     }
-
-    /// The user namespace the engine creates around the runtime, if any.
-    pub fn engine_userns(&self) -> Option<IdMapping> {
-        self.info.engine_userns
-    }
 }
 
 /// The members of `config.json` the facts come from; the others are skipped unread. Each is
-/// optional, and may be `null`, as in oci-spec's `Spec`.
+/// optional, and may be `null`, as in oci-spec's `Spec` (serde reads a missing `Option` member
+/// as `None`).
 #[derive(Deserialize)]
 struct ConfigView {
-    #[serde(default)]
     hostname: Option<String>,
-    #[serde(default)]
     process: Option<ProcessView>,
-    #[serde(default)]
     linux: Option<LinuxView>,
-    #[serde(default)]
     mounts: Option<Vec<MountView>>,
 }
 
 #[derive(Deserialize)]
 struct ProcessView {
-    #[serde(default)]
     terminal: Option<bool>,
-    #[serde(default)]
     args: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
 struct LinuxView {
-    #[serde(default)]
     namespaces: Option<Vec<NamespaceView>>,
 }
 
@@ -191,6 +179,5 @@ struct NamespaceView {
 #[derive(Deserialize)]
 struct MountView {
     destination: PathBuf,
-    #[serde(default)]
     source: Option<PathBuf>,
 }

@@ -170,7 +170,7 @@ impl Launch {
             }
             Ok(())
         };
-        match bundle.engine_userns() {
+        match bundle.info.engine_userns {
             None => {
                 if !nix::unistd::geteuid().is_root() {
                     return Err(Error::Layer {
