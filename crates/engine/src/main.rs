@@ -708,6 +708,12 @@ fn parse_run(args: &[OsString]) -> Option<RunArgs> {
 #[global_allocator]
 static ALLOC: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
 
+/// And musl's memcpy and memmove replaced (`locald_memcpy`, whose `replace-libc` feature gives
+/// them their C names): musl's copy small blocks a byte at a time after a microcoded start-up,
+/// and most of a `run`'s copies are a few bytes (the book's performance chapter).
+#[cfg(target_env = "musl")]
+use locald_memcpy as _;
+
 fn main() -> ExitCode {
     // The removal of a layer holding subordinate ids' files forks and allocates in the child
     // (`launch::in_user_namespace`): dlmalloc's lock is then taken around every fork, so that
