@@ -40,6 +40,8 @@ use crate::plan::Plan;
 use crate::runtime::ENGINE_FAILED;
 use crate::security::seccomp::{Profile, Seccomp};
 
+pub mod run_flags;
+
 /// The network mode flag (`--network`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Network {

@@ -190,7 +190,7 @@ struct RuntimeArgs {
 #[derive(Args, Debug)]
 struct Attach {
     /// Seconds between the stop signal (on SIGTERM to the engine) and SIGKILL.
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    #[arg(long, value_name = "SECS", default_value_t = locald_engine::cli::run_flags::DEFAULT_STOP_TIMEOUT)]
     stop_timeout: u64,
     /// Keep stdin open: the container reads the engine's stdin. Without -i its stdin is
     /// /dev/null, unless -t gives it a terminal.
@@ -682,22 +682,28 @@ fn parse() -> Result<Cli, ExitCode> {
     })
 }
 
-/// `run`'s arguments parsed against `run`'s own flags alone, when `args` (the whole command
-/// line) is a `run` that parses: clap builds every command's flags before it parses any, and
-/// `run`, which starts every container, then spends a third of its parsing (0.1 ms, measured
-/// with wall-clock marks in an instrumented build) on nine commands it does not use. `None`
-/// sends everything else, help, version and usage errors included, through the whole command
-/// line, whose messages stay the only ones users see: a `run` that parses here parses the same
-/// there (the same derived flags, and the top-level command adds none that `run` inherits).
+/// `run`'s arguments read without clap (`cli::run_flags`), when `args` (the whole command line)
+/// is a `run` that they take exactly as clap does: clap builds `run`'s 34 flags before it reads
+/// one, cold code that took 0.2 ms of a `run` (the book's performance chapter). `None` sends
+/// everything else, help, version and usage errors included, through the whole command line,
+/// whose messages stay the only ones users see; the tests below check that every flag of `run`
+/// is read there and that what is read equals clap's parse.
 fn parse_run(args: &[OsString]) -> Option<RunArgs> {
-    use clap::FromArgMatches;
     if args.get(1).is_none_or(|a| a != "run") {
         return None;
     }
-    let matches = RunArgs::augment_args(clap::Command::new("run"))
-        .try_get_matches_from(&args[1..])
-        .ok()?;
-    RunArgs::from_arg_matches(&matches).ok()
+    let flags = locald_engine::cli::run_flags::parse(&args[2..])?;
+    Some(RunArgs {
+        options: flags.options,
+        runtime: RuntimeArgs {
+            runtime: flags.runtime,
+            state_root: flags.state_root,
+        },
+        attach: Attach {
+            stop_timeout: flags.stop_timeout,
+            interactive: flags.interactive,
+        },
+    })
 }
 
 /// dlmalloc, where the engine is built for musl as it ships: musl's own malloc (mallocng) was a
@@ -837,6 +843,193 @@ mod tests {
             );
             assert_eq!(full(line), None, "{line}: the whole command line took it");
         }
+    }
+
+    /// The whole command line's parse of `words` (after the program's name), as `parse_run`'s
+    /// result prints.
+    fn clap_run(words: &[OsString]) -> Option<String> {
+        let line = std::iter::once(OsString::from("locald-engine")).chain(words.iter().cloned());
+        match Cli::try_parse_from(line) {
+            Ok(Cli {
+                command: Command::Run(run),
+            }) => Some(format!("{run:?}")),
+            _ => None,
+        }
+    }
+
+    /// `parse_run`'s result for `words`, checked against clap's: equal when it takes them.
+    fn agreed(words: &[OsString]) -> Option<String> {
+        let line: Vec<OsString> = std::iter::once(OsString::from("locald-engine"))
+            .chain(words.iter().cloned())
+            .collect();
+        let fast = parse_run(&line).map(|r| format!("{r:?}"));
+        if fast.is_some() {
+            assert_eq!(fast, clap_run(words), "{words:?}");
+        }
+        fast
+    }
+
+    fn words(line: &str) -> Vec<OsString> {
+        line.split(' ').map(OsString::from).collect()
+    }
+
+    /// Every flag of clap's `run`, with a value its parser takes: `run_flags` reads it, in
+    /// each form clap takes (`--flag VALUE`, `--flag=VALUE`, `-f VALUE`), as clap does. A flag
+    /// added to clap's `run` fails here until `run_flags` reads it (and this table has a value).
+    #[test]
+    fn every_flag_of_run_is_read_without_clap_as_clap_reads_it() {
+        const VALUES: &[(&str, Option<&str>)] = &[
+            ("rootfs", Some("/other")),
+            ("image-config", Some("c.json")),
+            ("user", Some("1000:1000")),
+            ("network", Some("none")),
+            ("hostname", Some("box")),
+            ("add-host", Some("db:10.0.0.2")),
+            ("dns", Some("192.0.2.53")),
+            ("dns-search", Some("example.org")),
+            ("dns-option", Some("ndots:2")),
+            ("env", Some("A=1")),
+            ("bind", Some("/a:/b:ro")),
+            ("tty", None),
+            ("rootless", None),
+            ("single-mapping", None),
+            ("cap-add", Some("net_admin")),
+            ("cap-drop", Some("ALL")),
+            ("sysctl", Some("net.ipv4.ip_forward=1")),
+            ("security-opt", Some("seccomp=unconfined")),
+            ("readonly-rootfs", None),
+            ("id", Some("c1")),
+            ("init-path", Some("/init")),
+            ("no-init", None),
+            ("entrypoint", Some("/bin/sh")),
+            ("workdir", Some("/app")),
+            ("cgroups-path", Some("/locald/c1")),
+            ("annotation", Some("k=v")),
+            ("runtime", Some("/bin/runc")),
+            ("state-root", Some("/s")),
+            ("stop-timeout", Some("3")),
+            ("interactive", None),
+        ];
+        let run = RunArgs::augment_args(clap::Command::new("run"));
+        let mut read = 0;
+        for arg in run.get_arguments() {
+            let Some(long) = arg.get_long() else {
+                assert_eq!(arg.get_id(), "args", "a flag without a long name");
+                continue;
+            };
+            let Some((_, value)) = VALUES.iter().find(|(l, _)| *l == long) else {
+                panic!("--{long}: give it a value in this test, and read it in cli::run_flags");
+            };
+            let rootfs = if long == "rootfs" {
+                ""
+            } else {
+                "--rootfs /img "
+            };
+            let mut forms = vec![];
+            match value {
+                Some(v) => {
+                    forms.push(format!("run {rootfs}--{long} {v} -- cmd"));
+                    forms.push(format!("run {rootfs}--{long}={v} -- cmd"));
+                    if let Some(c) = arg.get_short() {
+                        forms.push(format!("run {rootfs}-{c} {v} -- cmd"));
+                    }
+                }
+                None => {
+                    forms.push(format!("run {rootfs}--{long} -- cmd"));
+                    if let Some(c) = arg.get_short() {
+                        forms.push(format!("run {rootfs}-{c} -- cmd"));
+                    }
+                }
+            }
+            for line in forms {
+                assert!(
+                    agreed(&words(&line)).is_some(),
+                    "{line}: not read without clap"
+                );
+            }
+            read += 1;
+        }
+        assert_eq!(
+            read,
+            VALUES.len(),
+            "the table names a flag `run` does not have"
+        );
+    }
+
+    /// The forms clap reads in its own way, and those it refuses: `run_flags` either leaves
+    /// them to clap or reads them as clap does (`agreed` checks that).
+    #[test]
+    fn run_flags_take_only_what_clap_takes_the_same_way() {
+        let taken = [
+            "run --rootfs /img -it -- sh",
+            "run --rootfs /img -ti -- sh",
+            "run --rootfs /img -i -t",
+            "run --rootfs /img -eA=1 -e=B=2 -e C=3 --env=D=4",
+            "run --rootfs /img -itw /app -- sh",
+            "run --rootfs /img --env A=1 --env A=2 --dns 192.0.2.1 --dns ::1",
+            "run --rootfs /img --network private",
+            "run --rootfs /img --user -",
+            "run --rootfs /img --user=-1",
+            "run --rootfs /img --stop-timeout 0",
+            "run --rootfs /img -- a -- b",
+            "run --rootfs /img --",
+            "run --rootfs /img",
+            "run --rootfs /img -- --rootfs /x --no-such-flag",
+        ];
+        for line in taken {
+            assert!(
+                agreed(&words(line)).is_some(),
+                "{line}: not read without clap"
+            );
+        }
+        let left_to_clap = [
+            "run --rootfs /img -t -t",
+            "run --rootfs /img --tty=true",
+            "run --rootfs /img --user -x",
+            "run --rootfs /img --user",
+            "run --rootfs /img --rootfs /other",
+            "run --rootfs /img --id a --id b",
+            "run --rootfs /img --network NONE",
+            "run --rootfs /img --stop-timeout -1",
+            "run --rootfs /img --dns bad",
+            "run --rootfs /img --env",
+            "run --rootfs /img --annotation =v",
+            "run --rootfs /img --cap-add NOT_A_CAP",
+            "run --rootfs /img --workdir relative",
+            "run --rootfs /img --security-opt apparmor=x",
+            "run --rootfs /img stray -- sh",
+            "run --rootfs /img -x",
+            "run --rootfs /img --hostname -- sh",
+            "run -- sh",
+            "run --rootfs= -- x",
+            "run --rootfs /img --state-root= -- x",
+        ];
+        for line in left_to_clap {
+            assert_eq!(agreed(&words(line)), None, "{line}: read without clap");
+        }
+        // Either way, so long as the two agree.
+        for line in [
+            "run --rootfs /img --hostname= -- x",
+            "run --rootfs /img --env= -- x",
+            "run --rootfs /img -e -- x",
+            "run --rootfs /img -ie A=1",
+            "run --rootfs /img --stop-timeout +5",
+            "run --rootfs /img --dns-option=",
+        ] {
+            agreed(&words(line));
+        }
+        // Not UTF-8: a path flag takes it, as clap's `PathBuf` does; a text flag, the command
+        // and a bind mount leave it to clap, which refuses them.
+        use std::os::unix::ffi::OsStringExt;
+        let odd = || OsString::from_vec(b"/img\xff".to_vec());
+        let path = [words("run --rootfs"), vec![odd()], words("-- sh")].concat();
+        assert!(agreed(&path).is_some());
+        for flag in ["--user", "--bind"] {
+            let text = [words("run --rootfs /img"), vec![flag.into(), odd()]].concat();
+            assert_eq!(agreed(&text), None, "{flag}");
+        }
+        let command = [words("run --rootfs /img --"), vec![odd()]].concat();
+        assert_eq!(agreed(&command), None);
     }
 
     #[test]
