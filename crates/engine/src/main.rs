@@ -683,7 +683,7 @@ fn parse() -> Result<Cli, ExitCode> {
 }
 
 /// `run`'s arguments read without clap (`cli::run_flags`), when `args` (the whole command line)
-/// is a `run` that they take exactly as clap does: clap builds `run`'s 34 flags before it reads
+/// is a `run` that they take exactly as clap does: clap builds `run`'s 30 flags before it reads
 /// one, cold code that took 0.2 ms of a `run` (the book's performance chapter). `None` sends
 /// everything else, help, version and usage errors included, through the whole command line,
 /// whose messages stay the only ones users see; the tests below check that every flag of `run`

@@ -1,6 +1,6 @@
 //! `run`'s command line read without clap, for the one command that starts every container.
 //!
-//! clap builds a `Command` of `run`'s 34 flags (each an `Arg` of a few hundred bytes, with its
+//! clap builds a `Command` of `run`'s 30 flags (each an `Arg` of a few hundred bytes, with its
 //! help text and value parser) before it reads one, and that code, run once a process, is cold:
 //! in the static engine the parse took 0.2 ms of a `run` whose whole own time is about 2.4 ms,
 //! though the same parse repeated in one process takes 50 µs. [`parse`] reads the flags with
