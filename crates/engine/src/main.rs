@@ -878,38 +878,18 @@ mod tests {
     /// added to clap's `run` fails here until `run_flags` reads it (and this table has a value).
     #[test]
     fn every_flag_of_run_is_read_without_clap_as_clap_reads_it() {
-        const VALUES: &[(&str, Option<&str>)] = &[
-            ("rootfs", Some("/other")),
-            ("image-config", Some("c.json")),
-            ("user", Some("1000:1000")),
-            ("network", Some("none")),
-            ("hostname", Some("box")),
-            ("add-host", Some("db:10.0.0.2")),
-            ("dns", Some("192.0.2.53")),
-            ("dns-search", Some("example.org")),
-            ("dns-option", Some("ndots:2")),
-            ("env", Some("A=1")),
-            ("bind", Some("/a:/b:ro")),
-            ("tty", None),
-            ("rootless", None),
-            ("single-mapping", None),
-            ("cap-add", Some("net_admin")),
-            ("cap-drop", Some("ALL")),
-            ("sysctl", Some("net.ipv4.ip_forward=1")),
-            ("security-opt", Some("seccomp=unconfined")),
-            ("readonly-rootfs", None),
-            ("id", Some("c1")),
-            ("init-path", Some("/init")),
-            ("no-init", None),
-            ("entrypoint", Some("/bin/sh")),
-            ("workdir", Some("/app")),
-            ("cgroups-path", Some("/locald/c1")),
-            ("annotation", Some("k=v")),
-            ("runtime", Some("/bin/runc")),
-            ("state-root", Some("/s")),
-            ("stop-timeout", Some("3")),
-            ("interactive", None),
-        ];
+        // Each flag with a value its parser takes (`NAME=VALUE`), or alone for a switch.
+        const FLAGS: &str = "
+            rootfs=/other image-config=c.json user=1000:1000 network=none hostname=box
+            add-host=db:10.0.0.2 dns=192.0.2.53 dns-search=example.org dns-option=ndots:2
+            env=A=1 bind=/a:/b:ro tty rootless single-mapping cap-add=net_admin cap-drop=ALL
+            sysctl=net.ipv4.ip_forward=1 security-opt=seccomp=unconfined readonly-rootfs id=c1
+            init-path=/init no-init entrypoint=/bin/sh workdir=/app cgroups-path=/locald/c1
+            annotation=k=v runtime=/bin/runc state-root=/s stop-timeout=3 interactive";
+        let values: Vec<(&str, Option<&str>)> = FLAGS
+            .split_whitespace()
+            .map(|f| f.split_once('=').map_or((f, None), |(n, v)| (n, Some(v))))
+            .collect();
         let run = RunArgs::augment_args(clap::Command::new("run"));
         let mut read = 0;
         for arg in run.get_arguments() {
@@ -917,7 +897,7 @@ mod tests {
                 assert_eq!(arg.get_id(), "args", "a flag without a long name");
                 continue;
             };
-            let Some((_, value)) = VALUES.iter().find(|(l, _)| *l == long) else {
+            let Some((_, value)) = values.iter().find(|(l, _)| *l == long) else {
                 panic!("--{long}: give it a value in this test, and read it in cli::run_flags");
             };
             let rootfs = if long == "rootfs" {
@@ -951,7 +931,7 @@ mod tests {
         }
         assert_eq!(
             read,
-            VALUES.len(),
+            values.len(),
             "the table names a flag `run` does not have"
         );
     }
