@@ -15,6 +15,7 @@
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 
+use clap::ValueEnum;
 use clap::builder::TypedValueParser;
 use lexopt::Arg;
 
@@ -158,7 +159,8 @@ impl Flags {
             "user" => once(&mut self.user, text()?)?,
             "hostname" => once(&mut self.hostname, text()?)?,
             "id" => once(&mut self.id, text()?)?,
-            "network" => once(&mut self.network, network(&text()?)?)?,
+            // clap's own names and alias for it (`ValueEnum`), matched as its parser does.
+            "network" => once(&mut self.network, Network::from_str(&text()?, false).ok()?)?,
             "stop-timeout" => once(&mut self.stop_timeout, text()?.parse().ok()?)?,
             "entrypoint" => once(&mut self.entrypoint, parse_entrypoint(&text()?).ok()?)?,
             "workdir" => once(&mut self.workdir, parse_workdir(&text()?).ok()?)?,
@@ -240,15 +242,6 @@ fn value(lexer: &mut lexopt::Parser) -> Option<OsString> {
 /// Set a flag that clap takes once.
 fn once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
     slot.replace(value).is_none().then_some(())
-}
-
-/// `--network`: clap's `ValueEnum` names and alias, exactly.
-fn network(s: &str) -> Option<Network> {
-    match s {
-        "host" => Some(Network::Host),
-        "none" | "private" => Some(Network::None),
-        _ => None,
-    }
 }
 
 /// `--bind`, through the flag's own value parser (which refuses a path that is not UTF-8).
