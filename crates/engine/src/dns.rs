@@ -148,6 +148,13 @@ impl ResolvConf {
         rc
     }
 
+    /// Whether the one nameserver is systemd-resolved's stub ([`RESOLVED_STUB`]): the file
+    /// systemd-resolved's `stub-resolv.conf` mode puts at `/etc/resolv.conf`, whose upstream
+    /// servers are in [`crate::host_files::RESOLVED_UPSTREAM_PATH`].
+    pub fn is_only_resolved_stub(&self) -> bool {
+        self.nameservers == [Nameserver::from(RESOLVED_STUB)]
+    }
+
     /// Render as resolv.conf(5) text, after a header comment.
     pub fn render(&self) -> String {
         let mut out = String::from(HEADER);
@@ -167,6 +174,12 @@ impl ResolvConf {
     }
 }
 
+/// Whether the resolv.conf(5) text names systemd-resolved's stub as its one nameserver
+/// ([`ResolvConf::is_only_resolved_stub`]).
+pub(crate) fn names_only_resolved_stub(text: &str) -> bool {
+    ResolvConf::parse(text).is_only_resolved_stub()
+}
+
 /// Whether `ip` is a loopback address (`127.0.0.0/8`, `::1`, or either mapped into IPv6).
 fn is_loopback(ip: &IpAddr) -> bool {
     ip.to_canonical().is_loopback()
@@ -183,7 +196,7 @@ fn for_host_network(host: &HostFiles) -> ResolvConf {
 #[implements("dns.resolv-conf.private-network")]
 fn for_private_network(host: &HostFiles) -> ResolvConf {
     let mut rc = for_host_network(host);
-    if rc.nameservers == [Nameserver::from(RESOLVED_STUB)]
+    if rc.is_only_resolved_stub()
         && let Some(upstream) = &host.resolved_upstream
     {
         rc = ResolvConf::parse(upstream);

@@ -42,7 +42,9 @@ pub struct HostFiles {
     pub hosts: Option<String>,
     /// `/etc/resolv.conf`.
     pub resolv_conf: Option<String>,
-    /// `/run/systemd/resolve/resolv.conf`.
+    /// `/run/systemd/resolve/resolv.conf`, read only when `/etc/resolv.conf`'s one nameserver
+    /// is systemd-resolved's stub ([`crate::dns::RESOLVED_STUB`]), the only case it is used
+    /// in.
     pub resolved_upstream: Option<String>,
     /// What the kernel says of the host and of the engine's own process.
     pub facts: HostFacts,
@@ -249,10 +251,20 @@ impl HostFiles {
                 other => other,
             })
         };
+        let hosts = read(HOSTS_PATH)?;
+        let resolv_conf = read(RESOLV_CONF_PATH)?;
+        // Read only when the planner can use it, as Docker's `resolvconf.Path` chooses it: most
+        // hosts have none, and a missing file costs pathrs a description of its descriptor.
+        let resolved_upstream = match &resolv_conf {
+            Some(text) if crate::dns::names_only_resolved_stub(text) => {
+                read(RESOLVED_UPSTREAM_PATH)?
+            }
+            _ => None,
+        };
         Ok(HostFiles {
-            hosts: read(HOSTS_PATH)?,
-            resolv_conf: read(RESOLV_CONF_PATH)?,
-            resolved_upstream: read(RESOLVED_UPSTREAM_PATH)?,
+            hosts,
+            resolv_conf,
+            resolved_upstream,
             facts: HostFacts::default(),
         })
     }
@@ -361,6 +373,36 @@ mod tests {
         assert_eq!(
             HostFiles::read_under(dir.path()).unwrap(),
             HostFiles::default()
+        );
+    }
+
+    /// systemd-resolved's upstream file is read only behind its stub: a FIFO there (which
+    /// reading refuses) is not even looked at when `/etc/resolv.conf` names another server.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_upstream_file_is_read_only_behind_the_stub() {
+        let dir = fixture();
+        let d = dir.path();
+        let upstream = d.join("run/systemd/resolve/resolv.conf");
+        nix::unistd::mkfifo(&upstream, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+        for other in [
+            "nameserver 192.0.2.53\n",
+            "nameserver 127.0.0.53\nnameserver 192.0.2.53\n",
+        ] {
+            std::fs::write(d.join("etc/resolv.conf"), other).unwrap();
+            let host = HostFiles::read_under(d).unwrap();
+            assert_eq!(host.resolv_conf.as_deref(), Some(other));
+            assert_eq!(host.resolved_upstream, None, "{other:?}");
+        }
+        std::fs::write(
+            d.join("etc/resolv.conf"),
+            "nameserver 127.0.0.53\noptions edns0\n",
+        )
+        .unwrap();
+        let err = HostFiles::read_under(d).unwrap_err().to_string();
+        assert!(
+            err.contains("run/systemd/resolve/resolv.conf") && err.contains("not a regular file"),
+            "{err}"
         );
     }
 

@@ -283,6 +283,10 @@ fn run(options: &Options, rt: &RuntimeArgs, attach: &Attach) -> CliResult<u8> {
         attach.stop_timeout(),
     );
     let removed = bundle.remove();
+    // The process exits next, and its memory goes with it: freeing the bundle's thousand
+    // allocations one by one first (the runtime spec's and the plan's seccomp names, mostly)
+    // took 30 µs of each run (the book's performance chapter).
+    std::mem::forget(bundle);
     let code = result?;
     removed?;
     Ok(u8::try_from(code).unwrap_or(255))
