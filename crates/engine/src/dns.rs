@@ -151,7 +151,7 @@ impl ResolvConf {
     /// Whether the one nameserver is systemd-resolved's stub ([`RESOLVED_STUB`]): the file
     /// systemd-resolved's `stub-resolv.conf` mode puts at `/etc/resolv.conf`, whose upstream
     /// servers are in [`crate::host_files::RESOLVED_UPSTREAM_PATH`].
-    pub fn is_only_resolved_stub(&self) -> bool {
+    pub(crate) fn is_only_resolved_stub(&self) -> bool {
         self.nameservers == [Nameserver::from(RESOLVED_STUB)]
     }
 
@@ -172,12 +172,6 @@ impl ResolvConf {
         }
         out
     }
-}
-
-/// Whether the resolv.conf(5) text names systemd-resolved's stub as its one nameserver
-/// ([`ResolvConf::is_only_resolved_stub`]).
-pub(crate) fn names_only_resolved_stub(text: &str) -> bool {
-    ResolvConf::parse(text).is_only_resolved_stub()
 }
 
 /// Whether `ip` is a loopback address (`127.0.0.0/8`, `::1`, or either mapped into IPv6).

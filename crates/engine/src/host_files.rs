@@ -256,7 +256,7 @@ impl HostFiles {
         // Read only when the planner can use it, as Docker's `resolvconf.Path` chooses it: most
         // hosts have none, and a missing file costs pathrs a description of its descriptor.
         let resolved_upstream = match &resolv_conf {
-            Some(text) if crate::dns::names_only_resolved_stub(text) => {
+            Some(text) if crate::dns::ResolvConf::parse(text).is_only_resolved_stub() => {
                 read(RESOLVED_UPSTREAM_PATH)?
             }
             _ => None,
